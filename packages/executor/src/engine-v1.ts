@@ -1,0 +1,171 @@
+/**
+ * EngineV1: the contract every inference engine adapter implements
+ * (`engine-llamacpp`, `engine-sim`, …). The sidecar (`@halo/executor`) owns
+ * batching policy, queueing and KV-store policy (LRU, budgets); the engine owns
+ * the model, the compute and the KV bytes. Methods prefixed `do` are called by
+ * the sidecar only. Streaming results are discriminated unions.
+ */
+
+export interface EngineModelDescriptor {
+  /** Name used by workflows, e.g. `Qwen/Qwen3-14B`. */
+  readonly name: string;
+  readonly parameterCount: number;
+  readonly contextLength: number;
+  /** Bytes of KV cache per token for this model (all layers, K and V). */
+  readonly kvBytesPerToken: number;
+  /** Bytes the loaded model occupies. */
+  readonly memoryBytes: number;
+  readonly loaded: boolean;
+}
+
+export interface EngineInfo {
+  readonly engine: string;
+  readonly version: string;
+  readonly threads: number;
+  readonly models: readonly EngineModelDescriptor[];
+  /** Most sequences one `doGenerate` call may carry. */
+  readonly maxSequences: number;
+  /** Most prompt + generated tokens one `doGenerate` call may carry in total. */
+  readonly maxBatchTokens: number;
+  readonly memoryBudgetBytes: number;
+}
+
+export interface LoadModelOptions {
+  readonly model: string;
+  readonly signal?: AbortSignal;
+}
+
+export interface LoadModelResult {
+  readonly model: string;
+  readonly loadMs: number;
+  readonly alreadyLoaded: boolean;
+  /** Models unloaded to stay under the memory budget. */
+  readonly unloaded: readonly string[];
+}
+
+/** A shared prompt prefix: evaluated once, its KV cached under `key` and reused by every item. */
+export interface SharedPrefix {
+  readonly key: string;
+  readonly text: string;
+}
+
+export interface GenerateItem {
+  readonly id: string;
+  /** The per-item part of the prompt, appended to the shared prefix (if any). */
+  readonly prompt: string;
+  readonly maxTokens: number;
+  /** 0 means greedy (deterministic). */
+  readonly temperature: number;
+  readonly topP: number;
+  readonly seed: number;
+  /** JSON schema (serialized) the output must follow; engines enforce it by grammar. */
+  readonly jsonSchema?: string;
+}
+
+export interface GenerateOptions {
+  readonly model: string;
+  readonly sharedPrefix?: SharedPrefix;
+  readonly items: readonly GenerateItem[];
+  readonly signal?: AbortSignal;
+}
+
+/** Figures of one finished item. Times are engine time (for engine-sim: unscaled profile time). */
+export interface ItemFigures {
+  readonly promptTokens: number;
+  /** Prompt tokens served from cached KV (shared prefix or imported) instead of prefilled. */
+  readonly cachedTokens: number;
+  readonly generatedTokens: number;
+  readonly prefillMs: number;
+  readonly decodeMs: number;
+}
+
+export interface BatchFigures extends ItemFigures {
+  readonly batchSize: number;
+  /** Tokens of the shared prefix evaluated by this call (0 when it was already cached). */
+  readonly prefixPrefilledTokens: number;
+}
+
+export type GenerateEvent =
+  | { readonly type: "token"; readonly itemId: string; readonly text: string }
+  | {
+      readonly type: "item-finished";
+      readonly itemId: string;
+      readonly text: string;
+      readonly finishReason: "stop" | "length";
+      readonly figures: ItemFigures;
+    }
+  | {
+      readonly type: "item-failed";
+      readonly itemId: string;
+      readonly code: EngineErrorCode;
+      readonly message: string;
+    }
+  | { readonly type: "batch-finished"; readonly figures: BatchFigures };
+
+export type EngineErrorCode =
+  | "unknown-model"
+  | "prompt-too-long"
+  | "invalid-json-schema"
+  | "invalid-kv"
+  | "over-limits"
+  | "not-found"
+  | "internal";
+
+/** Thrown by engines for bad input; the sidecar maps `code` to a gRPC status. */
+export class EngineError extends Error {
+  constructor(
+    readonly code: EngineErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = "EngineError";
+  }
+}
+
+export interface KvEntryInfo {
+  readonly key: string;
+  readonly model: string;
+  readonly tokens: number;
+  readonly bytes: number;
+}
+
+export interface ExportKvOptions {
+  readonly key: string;
+  readonly signal?: AbortSignal;
+}
+
+export interface ImportKvOptions {
+  readonly key: string;
+  readonly model: string;
+  readonly chunks: AsyncIterable<Uint8Array>;
+  readonly signal?: AbortSignal;
+}
+
+export interface EngineStats {
+  readonly loadedModels: readonly string[];
+  readonly kvEntries: readonly KvEntryInfo[];
+  readonly kvBytes: number;
+  readonly modelLoads: number;
+  readonly promptTokens: number;
+  readonly cachedTokens: number;
+  readonly generatedTokens: number;
+  readonly busyMs: number;
+}
+
+export interface EngineV1 {
+  readonly specificationVersion: "v1";
+  readonly engineName: string;
+  doInfo(): Promise<EngineInfo>;
+  doLoadModel(options: LoadModelOptions): Promise<LoadModelResult>;
+  /** One engine batch: every item decoded together; the shared prefix evaluated at most once. */
+  doGenerate(options: GenerateOptions): AsyncIterable<GenerateEvent>;
+  /** Streams the KV bytes cached under `key` (a shared prefix). */
+  doExportKv(options: ExportKvOptions): AsyncIterable<Uint8Array>;
+  /** Stores imported KV bytes under `key`; rejects corrupted bytes with `invalid-kv`. */
+  doImportKv(options: ImportKvOptions): Promise<KvEntryInfo>;
+  doDropKv(options: {
+    readonly key: string;
+  }): Promise<{ readonly dropped: boolean; readonly freedBytes: number }>;
+  doStats(): Promise<EngineStats>;
+  close(): Promise<void>;
+}

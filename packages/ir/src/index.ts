@@ -1,0 +1,33 @@
+export type {
+  HttpToolRequest,
+  HttpToolResult,
+  HttpToolV1,
+  SqlToolRequest,
+  SqlToolResult,
+  SqlToolV1,
+} from "./tool-contract.js";
+export type {
+  CompiledWorkflow,
+  DataEdge,
+  HttpLatency,
+  HttpOperator,
+  InputOperator,
+  JsonObject,
+  JsonValue,
+  LlmOperator,
+  LlmOutputFormat,
+  Operator,
+  OperatorInstance,
+  OperatorKind,
+  OperatorRequest,
+  ProcessorOperator,
+  PromptParts,
+  QueryContext,
+  SourceRef,
+  SqlOperator,
+  Template,
+  TemplatePart,
+  ToolOperator,
+  WorkflowProblem,
+} from "./types.js";
+export { IR_VERSION } from "./types.js";
