@@ -1,0 +1,59 @@
+import type { DeviceProfile, ModelProfile } from "./device-profile.js";
+
+/**
+ * The parameter count written in a model name (`Qwen/Qwen3-14B` → 14e9,
+ * `openai/gpt-oss-20b` → 20e9, `tiny-2M` → 2e6), or undefined when the name
+ * has none. The last size-like token wins (`Llama-3.2-3B` → 3e9).
+ */
+export function parameterCountFromName(modelName: string): number | undefined {
+  const pattern = /(?:^|[^A-Za-z0-9.])(\d+(?:\.\d+)?)([bBmMkK])(?=$|[^A-Za-z0-9])/g;
+  let found: number | undefined;
+  for (const match of modelName.matchAll(pattern)) {
+    const value = Number(match[1]);
+    const unit = match[2]!.toLowerCase();
+    const scale = unit === "b" ? 1e9 : unit === "m" ? 1e6 : 1e3;
+    if (Number.isFinite(value) && value > 0) found = value * scale;
+  }
+  return found;
+}
+
+/**
+ * A profile for a model the device profile does not list, scaled from the
+ * profiled model closest in size: time and memory grow linearly with the
+ * parameter count, KV bytes per token with its square root. Returns undefined
+ * when the name carries no parameter count or the device lists no model.
+ */
+export function deriveModelProfile(device: DeviceProfile, modelName: string): ModelProfile | undefined {
+  const parameterCount = parameterCountFromName(modelName);
+  if (parameterCount === undefined) return undefined;
+  const reference = closestModel(device, parameterCount);
+  if (!reference) return undefined;
+  const ratio = parameterCount / reference.parameterCount;
+  return {
+    ...reference,
+    parameterCount,
+    weightsBytes: reference.weightsBytes * ratio,
+    loadMs: reference.loadMs * ratio,
+    kvBytesPerToken: Math.max(1, Math.round(reference.kvBytesPerToken * Math.sqrt(ratio))),
+    prefill: { fixedMs: reference.prefill.fixedMs, msPerToken: reference.prefill.msPerToken * ratio },
+    decode: {
+      stepFixedMs: reference.decode.stepFixedMs * ratio,
+      stepMsPerSequence: reference.decode.stepMsPerSequence * ratio,
+      stepMsPerContextToken: reference.decode.stepMsPerContextToken * Math.sqrt(ratio),
+    },
+  };
+}
+
+function closestModel(device: DeviceProfile, parameterCount: number): ModelProfile | undefined {
+  let best: ModelProfile | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const name of Object.keys(device.models).sort()) {
+    const model = device.models[name]!;
+    const distance = Math.abs(Math.log(model.parameterCount / parameterCount));
+    if (distance < bestDistance) {
+      best = model;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}

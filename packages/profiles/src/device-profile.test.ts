@@ -1,0 +1,124 @@
+import { describe, expect, it } from "vitest";
+import { H100_SIMULATED_PROFILE } from "./builtin-profiles.js";
+import { deriveModelProfile, parameterCountFromName } from "./derive-profile.js";
+import {
+  decodeMs,
+  decodeStepMs,
+  kvTransferMs,
+  ProfileValidationError,
+  parseDeviceProfile,
+  prefillMs,
+} from "./device-profile.js";
+
+const qwen14 = H100_SIMULATED_PROFILE.models["Qwen/Qwen3-14B"]!;
+const qwen32 = H100_SIMULATED_PROFILE.models["Qwen/Qwen3-32B"]!;
+const oss20 = H100_SIMULATED_PROFILE.models["openai/gpt-oss-20b"]!;
+
+describe("built-in H100 profile", () => {
+  it("keeps the models' relative costs", () => {
+    expect(qwen14.loadMs).toBe(10_500);
+    expect(oss20.loadMs).toBe(15_000);
+    expect(qwen32.loadMs).toBe(24_000);
+    expect(qwen14.kvBytesPerToken).toBe(163_840);
+    expect(qwen32.kvBytesPerToken).toBe(262_144);
+    expect(oss20.kvBytesPerToken).toBe(49_152);
+    expect(prefillMs(qwen32, 1000)).toBeGreaterThan(prefillMs(qwen14, 1000));
+    // The MoE model with 3.6B active parameters prefills fastest.
+    expect(prefillMs(oss20, 1000)).toBeLessThan(prefillMs(qwen14, 1000));
+  });
+
+  it("gives plausible H100 figures", () => {
+    // One 14B decode step at batch 1 is memory-bound: about 14 ms (70 tokens/s).
+    expect(decodeStepMs(qwen14, 1, 1000)).toBeGreaterThan(10);
+    expect(decodeStepMs(qwen14, 1, 1000)).toBeLessThan(20);
+    // Prefill of 1,000 tokens on a 14B model takes tens of milliseconds.
+    expect(prefillMs(qwen14, 1000)).toBeGreaterThan(20);
+    expect(prefillMs(qwen14, 1000)).toBeLessThan(200);
+  });
+});
+
+describe("cost arithmetic", () => {
+  it("prefill is linear in tokens and free for none", () => {
+    expect(prefillMs(qwen14, 0)).toBe(0);
+    const one = prefillMs(qwen14, 100);
+    const two = prefillMs(qwen14, 200);
+    expect(two - one).toBeCloseTo(qwen14.prefill.msPerToken * 100, 9);
+  });
+
+  it("decoding in a batch is cheaper than one sequence after another", () => {
+    const together = decodeMs(qwen14, 8, 500, 64);
+    const apart = 8 * decodeMs(qwen14, 1, 500, 64);
+    expect(together).toBeLessThan(apart / 4);
+    expect(decodeMs(qwen14, 0, 500, 64)).toBe(0);
+    expect(decodeMs(qwen14, 4, 500, 0)).toBe(0);
+  });
+
+  it("splits more sequences than the batch limit into waves", () => {
+    const limit = qwen14.maxBatchSequences;
+    const oneWave = decodeMs(qwen14, limit, 100, 10);
+    expect(decodeMs(qwen14, limit * 2, 100, 10)).toBeCloseTo(2 * oneWave, 6);
+    expect(decodeMs(qwen14, limit + 1, 100, 10)).toBeGreaterThan(oneWave);
+  });
+
+  it("KV transfer grows with tokens", () => {
+    expect(kvTransferMs(H100_SIMULATED_PROFILE, qwen14, 0)).toBe(0);
+    const small = kvTransferMs(H100_SIMULATED_PROFILE, qwen14, 512);
+    const large = kvTransferMs(H100_SIMULATED_PROFILE, qwen14, 4096);
+    expect(large).toBeGreaterThan(small);
+    // Moving 512 tokens of KV is much cheaper than prefilling them again.
+    expect(small).toBeLessThan(prefillMs(qwen14, 512));
+  });
+});
+
+describe("parseDeviceProfile", () => {
+  it("accepts the built-in profile round-tripped through JSON", () => {
+    const copy = parseDeviceProfile(JSON.parse(JSON.stringify(H100_SIMULATED_PROFILE)), "copy.json");
+    expect(copy).toEqual(H100_SIMULATED_PROFILE);
+  });
+
+  it("names the file and path of every problem", () => {
+    const broken = JSON.parse(JSON.stringify(H100_SIMULATED_PROFILE));
+    broken.models["Qwen/Qwen3-14B"].prefill.msPerToken = -1;
+    delete broken.memoryBytes;
+    try {
+      parseDeviceProfile(broken, "gpu.json");
+      expect.unreachable("the profile is invalid");
+    } catch (error) {
+      expect(error).toBeInstanceOf(ProfileValidationError);
+      const issues = (error as ProfileValidationError).issues.join("\n");
+      expect(issues).toContain("gpu.json: memoryBytes");
+      expect(issues).toContain("gpu.json: models.Qwen/Qwen3-14B.prefill.msPerToken");
+    }
+    expect(() => parseDeviceProfile(null)).toThrow(/profile: \(root\)/);
+  });
+});
+
+describe("parameter counts from names", () => {
+  it.each([
+    ["Qwen/Qwen3-14B", 14e9],
+    ["openai/gpt-oss-20b", 20e9],
+    ["Qwen/Qwen3-32B", 32e9],
+    ["meta-llama/Llama-3.2-3B-Instruct", 3e9],
+    ["meta-llama/Llama-3.1-8B-Instruct", 8e9],
+    ["halo/tiny-2M", 2e6],
+    ["TinyLlama-1.1B", 1.1e9],
+  ])("%s has %d parameters", (name, count) => {
+    expect(parameterCountFromName(name)).toBeCloseTo(count, 0);
+  });
+
+  it("finds none in names without a count", () => {
+    expect(parameterCountFromName("gpt-4o")).toBeUndefined();
+    expect(parameterCountFromName("my-model")).toBeUndefined();
+  });
+
+  it("derives a profile by scaling the closest profiled model", () => {
+    const derived = deriveModelProfile(H100_SIMULATED_PROFILE, "meta-llama/Llama-3.1-8B-Instruct")!;
+    expect(derived.parameterCount).toBe(8e9);
+    expect(derived.loadMs).toBeLessThan(qwen14.loadMs);
+    expect(derived.prefill.msPerToken).toBeLessThan(qwen14.prefill.msPerToken);
+    const big = deriveModelProfile(H100_SIMULATED_PROFILE, "Qwen/Qwen2.5-72B")!;
+    expect(big.weightsBytes).toBeGreaterThan(qwen32.weightsBytes);
+    expect(deriveModelProfile(H100_SIMULATED_PROFILE, "gpt-4o")).toBeUndefined();
+    expect(deriveModelProfile({ ...H100_SIMULATED_PROFILE, models: {} }, "x-7B")).toBeUndefined();
+  });
+});

@@ -1,0 +1,16 @@
+export { BUILTIN_PROFILES, H100_SIMULATED_PROFILE } from "./builtin-profiles.js";
+export { deriveModelProfile, parameterCountFromName } from "./derive-profile.js";
+export type { DecodeCost, DeviceProfile, ModelProfile, PrefillCost } from "./device-profile.js";
+export {
+  DecodeCostSchema,
+  DeviceProfileSchema,
+  decodeMs,
+  decodeStepMs,
+  kvTransferMs,
+  ModelProfileSchema,
+  PROFILE_VERSION,
+  PrefillCostSchema,
+  ProfileValidationError,
+  parseDeviceProfile,
+  prefillMs,
+} from "./device-profile.js";
