@@ -1,0 +1,2 @@
+// Public surface of @halo/benchmarks: each benchmark area re-exports here.
+export {};
