@@ -1,0 +1,80 @@
+import {
+  type ChannelOptions,
+  Server,
+  ServerCredentials,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from "@grpc/grpc-js";
+
+/** One gRPC service to serve: its definition (generated) and its handlers. */
+export interface GrpcServiceBinding {
+  readonly definition: ServiceDefinition;
+  readonly implementation: UntypedServiceImplementation;
+}
+
+export interface StartGrpcServerOptions {
+  /** Interface to bind; loopback unless told otherwise. */
+  readonly host?: string;
+  /** 0 (the default) picks a free port. */
+  readonly port?: number;
+  readonly services: readonly GrpcServiceBinding[];
+  readonly channelOptions?: ChannelOptions;
+}
+
+/** A listening gRPC server. */
+export interface GrpcServerHandle {
+  /** `host:port` to give to clients (IPv6 hosts in brackets). */
+  readonly address: string;
+  readonly host: string;
+  readonly port: number;
+  readonly server: Server;
+  /**
+   * Stops accepting calls and waits for the running ones to finish, for at
+   * most `graceMs` (default 10 s), then cancels what is left.
+   */
+  shutdown(graceMs?: number): Promise<void>;
+  /** Cancels every running call and closes the listener now. */
+  forceShutdown(): void;
+}
+
+/** Messages up to 64 MiB: long prompts and KV chunks exceed gRPC's 4 MiB default. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+/** Starts a gRPC server (insecure: executors bind to loopback or a private network). */
+export async function startGrpcServer(options: StartGrpcServerOptions): Promise<GrpcServerHandle> {
+  const host = options.host ?? "127.0.0.1";
+  const server = new Server({
+    "grpc.max_receive_message_length": DEFAULT_MAX_MESSAGE_BYTES,
+    "grpc.max_send_message_length": DEFAULT_MAX_MESSAGE_BYTES,
+    ...options.channelOptions,
+  });
+  for (const service of options.services) server.addService(service.definition, service.implementation);
+  const hostPart = host.includes(":") ? `[${host}]` : host;
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(
+      `${hostPart}:${options.port ?? 0}`,
+      ServerCredentials.createInsecure(),
+      (error, bound) => (error ? reject(error) : resolve(bound)),
+    );
+  });
+  let stopped: Promise<void> | undefined;
+  return {
+    address: `${hostPart}:${port}`,
+    host,
+    port,
+    server,
+    shutdown(graceMs = 10_000) {
+      stopped ??= new Promise<void>((resolve) => {
+        const timer = setTimeout(() => server.forceShutdown(), graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      return stopped;
+    },
+    forceShutdown() {
+      server.forceShutdown();
+    },
+  };
+}
