@@ -1,0 +1,40 @@
+export {
+  type CachedModelFile,
+  type CacheEntry,
+  ensureSynthesizedModel,
+  listCachedModels,
+  modelCacheDirectory,
+  resolveHaloHome,
+  synthesizedModelFileName,
+} from "./model-cache.js";
+export {
+  defaultSynthesisSeed,
+  loadModelMap,
+  type ModelMap,
+  ModelMapError,
+  type ModelSource,
+  parseModelMap,
+  resolveModelSource,
+  standInSource,
+} from "./model-map.js";
+export {
+  type SynthesisSpec,
+  type SynthesizedModel,
+  type SynthesizedWeightFormat,
+  synthesisFormatVersion,
+  synthesizedWeightFormats,
+  synthesizeModel,
+  validateSynthesisSpec,
+} from "./model-synthesizer.js";
+export {
+  countParameters,
+  formatParameterCount,
+  type LlamaArchitecture,
+  parseParameterCount,
+  planArchitecture,
+  smallestParameterCount,
+  standInModels,
+  standInParameterCount,
+  synthesizedContextLength,
+  synthesizedVocabularySize,
+} from "./stand-in-models.js";
