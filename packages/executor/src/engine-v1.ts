@@ -155,17 +155,31 @@ export interface EngineStats {
 export interface EngineV1 {
   readonly specificationVersion: "v1";
   readonly engineName: string;
+  /** Read-only: may be called while another call runs (the sidecar answers Info during a batch). */
   doInfo(): Promise<EngineInfo>;
   doLoadModel(options: LoadModelOptions): Promise<LoadModelResult>;
-  /** One engine batch: every item decoded together; the shared prefix evaluated at most once. */
+  /**
+   * One engine batch: every item decoded together; the shared prefix evaluated at most once
+   * and left cached under its key (until `doDropKv` or the model is unloaded).
+   * Bad input of one item (prompt too long for the context, invalid JSON schema) yields an
+   * `item-failed` event naming the item while the other items go on. Bad input of the whole
+   * batch (unknown model, more items than `maxSequences` or tokens than `maxBatchTokens`)
+   * throws an EngineError before any event. Every item ends with exactly one `item-finished`
+   * or `item-failed`; the last event is `batch-finished`. Token events of an item concatenate
+   * to its finished text. A known model that is not loaded is loaded first.
+   */
   doGenerate(options: GenerateOptions): AsyncIterable<GenerateEvent>;
-  /** Streams the KV bytes cached under `key` (a shared prefix). */
+  /** Streams the KV bytes cached under `key` (a shared prefix); `not-found` when nothing is cached there. */
   doExportKv(options: ExportKvOptions): AsyncIterable<Uint8Array>;
-  /** Stores imported KV bytes under `key`; rejects corrupted bytes with `invalid-kv`. */
+  /**
+   * Stores imported KV bytes under `key` for `model` (which must be loaded); rejects corrupted
+   * or truncated bytes, and bytes exported from another model, with `invalid-kv`.
+   */
   doImportKv(options: ImportKvOptions): Promise<KvEntryInfo>;
   doDropKv(options: {
     readonly key: string;
   }): Promise<{ readonly dropped: boolean; readonly freedBytes: number }>;
+  /** Read-only: may be called while another call runs. */
   doStats(): Promise<EngineStats>;
   close(): Promise<void>;
 }
