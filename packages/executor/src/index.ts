@@ -1,3 +1,6 @@
+export { type BatchLimits, estimateItemTokens, planBatch } from "./batch-planner.js";
+export type { BatchingOptions, SchedulerStats } from "./batch-scheduler.js";
+export { engineErrorFromCall, STATUS_FOR_ENGINE_ERROR, statusForError } from "./engine-error-status.js";
 export {
   type BatchFigures,
   EngineError,
@@ -17,3 +20,11 @@ export {
   type LoadModelResult,
   type SharedPrefix,
 } from "./engine-v1.js";
+export {
+  createExecutorServer,
+  EXECUTOR_SERVICE_NAME,
+  type ExecutorServerHandle,
+  type ExecutorServerOptions,
+} from "./executor-server.js";
+export { KvStore, type TrackedKvEntry } from "./kv-store.js";
+export { createRemoteEngine } from "./remote-engine.js";

@@ -1,5 +1,10 @@
 export { status as GrpcStatus } from "@grpc/grpc-js";
-export { ExecutorCallError, isServiceError, toExecutorCallError } from "./executor-call-error.js";
+export {
+  ERROR_CODE_METADATA_KEY,
+  ExecutorCallError,
+  isServiceError,
+  toExecutorCallError,
+} from "./executor-call-error.js";
 export {
   createExecutorClient,
   DEFAULT_DEADLINES_MS,

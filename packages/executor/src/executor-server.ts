@@ -1,0 +1,336 @@
+import { createHash } from "node:crypto";
+import type { ServerReadableStream, ServerWritableStream, StatusObject, sendUnaryData } from "@grpc/grpc-js";
+import {
+  createHealthService,
+  type ExecutorServer,
+  ExecutorService,
+  eventToWire,
+  type GenerateRequest,
+  GrpcStatus,
+  type ImportKvRequest,
+  type ImportKvResponse,
+  type InfoResponse,
+  type KvChunk,
+  type KvEntry,
+  type SidecarStats,
+  type StatsResponse,
+  startGrpcServer,
+  type GenerateEvent as WireGenerateEvent,
+} from "@halo/protocol";
+import { type BatchingOptions, BatchScheduler } from "./batch-scheduler.js";
+import { invalidArgument, statusForError } from "./engine-error-status.js";
+import { EngineLock } from "./engine-lock.js";
+import { EngineError, type EngineInfo, type EngineV1, type KvEntryInfo } from "./engine-v1.js";
+import { validateGenerateRequest } from "./generate-request-validation.js";
+import { KvStore } from "./kv-store.js";
+
+/** The gRPC service name reported by health checks. */
+export const EXECUTOR_SERVICE_NAME = "halo.executor.v1.Executor";
+
+export interface ExecutorServerOptions {
+  /** The engine to serve; the server owns it from now on and closes it on close. */
+  readonly engine: EngineV1;
+  /** Interface to bind (default loopback). */
+  readonly host?: string;
+  /** Port (default 0: a free one). */
+  readonly port?: number;
+  readonly batching?: BatchingOptions;
+  /**
+   * Bytes of cached shared-prefix KV to keep; least recently used prefixes
+   * are dropped above it. Default: the engine's memory budget minus its
+   * largest model.
+   */
+  readonly kvBudgetBytes?: number;
+}
+
+/** A running executor sidecar. */
+export interface ExecutorServerHandle {
+  /** `host:port` for clients. */
+  readonly address: string;
+  readonly host: string;
+  readonly port: number;
+  /** Counters of the sidecar (queue, batches, evictions). */
+  stats(): SidecarStats;
+  /**
+   * Drains: reports NOT_SERVING, refuses new calls, lets running and queued
+   * work finish (at most `graceMs`, default 30 s, then cancels it), closes
+   * the engine.
+   */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Starts an executor sidecar serving `engine` over gRPC (plus grpc.health.v1). */
+export async function createExecutorServer(options: ExecutorServerOptions): Promise<ExecutorServerHandle> {
+  const engine = options.engine;
+  const startedAt = performance.now();
+  const info = await engine.doInfo();
+  const largestModelBytes = Math.max(0, ...info.models.map((model) => model.memoryBytes));
+  const kvStore = new KvStore(
+    options.kvBudgetBytes ?? Math.max(0, info.memoryBudgetBytes - largestModelBytes),
+  );
+  const lock = new EngineLock();
+  const limits = {
+    maxSequences: Math.min(options.batching?.maxSequences ?? info.maxSequences, info.maxSequences),
+    maxBatchTokens: Math.min(options.batching?.maxBatchTokens ?? info.maxBatchTokens, info.maxBatchTokens),
+  };
+
+  /** Adopts the engine's KV entries (call under the lock). */
+  const refreshKv = async () => kvStore.sync((await engine.doStats()).kvEntries);
+  /** Drops least recently used prefixes above the budget (call under the lock). */
+  const enforceKvBudget = async (): Promise<string[]> => {
+    const evicted: string[] = [];
+    for (const key of kvStore.victims(scheduler.queuedPrefixKeys())) {
+      await engine.doDropKv({ key });
+      kvStore.remove(key, true);
+      evicted.push(key);
+    }
+    return evicted;
+  };
+  const scheduler: BatchScheduler = new BatchScheduler(
+    engine,
+    lock,
+    limits,
+    options.batching ?? {},
+    async (key) => {
+      await refreshKv();
+      kvStore.touch(key);
+      await enforceKvBudget();
+    },
+  );
+  const health = createHealthService({ "": "serving", [EXECUTOR_SERVICE_NAME]: "serving" });
+  let closing = false;
+
+  const sidecarStats = (): SidecarStats => ({
+    ...scheduler.stats,
+    kvEvictions: kvStore.evictions,
+    kvBudgetBytes: Math.round(kvStore.budgetBytes),
+    uptimeMs: performance.now() - startedAt,
+  });
+
+  const implementation: ExecutorServer = {
+    info(_call, callback) {
+      respond(callback, async () => infoResponse(await engine.doInfo(), limits, kvStore.budgetBytes));
+    },
+
+    loadModel(call, callback) {
+      respond(callback, async () => {
+        if (call.request.model === "") throw statusError(invalidArgument("LoadModel: model is required"));
+        const result = await lock.run(async () => {
+          const loaded = await engine.doLoadModel({ model: call.request.model });
+          if (loaded.unloaded.length > 0) await refreshKv();
+          return loaded;
+        });
+        return { ...result, unloaded: [...result.unloaded] };
+      });
+    },
+
+    generate(call: ServerWritableStream<GenerateRequest, WireGenerateEvent>) {
+      if (closing) {
+        call.emit("error", { code: GrpcStatus.UNAVAILABLE, details: "the executor is shutting down" });
+        return;
+      }
+      const request = validateGenerateRequest(call.request, info.models);
+      if ("kind" in request) {
+        call.emit(
+          "error",
+          request.kind === "unknown-model"
+            ? statusForError(new EngineError("unknown-model", request.message))
+            : invalidArgument(request.message),
+        );
+        return;
+      }
+      const prefix = request.sharedPrefix;
+      if (prefix && !kvStore.claimText(prefix.key, digest(prefix.text))) {
+        call.emit(
+          "error",
+          invalidArgument(
+            `Generate: shared prefix key "${prefix.key}" already names another text; keys must identify their text`,
+          ),
+        );
+        return;
+      }
+      const cancel = scheduler.submit(request, {
+        event(event) {
+          call.write(eventToWire(event));
+          if (event.type === "batch-finished") call.end();
+        },
+        fail(error) {
+          call.emit("error", statusForError(error));
+        },
+      });
+      call.on("cancelled", cancel);
+    },
+
+    exportKv(call: ServerWritableStream<{ key: string }, KvChunk>) {
+      const key = call.request.key;
+      if (key === "") {
+        call.emit("error", invalidArgument("ExportKv: key is required"));
+        return;
+      }
+      // Read the bytes under the lock, send them after: a slow client never holds the engine.
+      lock
+        .run(async () => {
+          const chunks: Uint8Array[] = [];
+          for await (const chunk of engine.doExportKv({ key })) chunks.push(chunk);
+          kvStore.touch(key);
+          return chunks;
+        })
+        .then(
+          (chunks) => {
+            for (const chunk of chunks)
+              call.write({ data: Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength) });
+            call.end();
+          },
+          (error: unknown) => call.emit("error", statusForError(error)),
+        );
+    },
+
+    importKv(
+      call: ServerReadableStream<ImportKvRequest, ImportKvResponse>,
+      callback: sendUnaryData<ImportKvResponse>,
+    ) {
+      respond(callback, async () => {
+        let header: { key: string; model: string } | undefined;
+        const chunks: Buffer[] = [];
+        for await (const message of call as AsyncIterable<ImportKvRequest>) {
+          if (message.part?.$case === "header" && header === undefined && chunks.length === 0)
+            header = message.part.header;
+          else if (message.part?.$case === "chunk" && header !== undefined) chunks.push(message.part.chunk);
+          else
+            throw statusError(
+              invalidArgument("ImportKv: the first message must be the header, every later one a chunk"),
+            );
+        }
+        if (!header || header.key === "" || header.model === "") {
+          throw statusError(invalidArgument("ImportKv: a header with key and model is required"));
+        }
+        const { key, model } = header;
+        return lock.run(async () => {
+          const entry = await engine.doImportKv({ key, model, chunks: iterate(chunks) });
+          // The imported bytes now define the key, whatever text it named before.
+          kvStore.remove(key);
+          await refreshKv();
+          kvStore.touch(key);
+          const evicted = await enforceKvBudget();
+          return { entry: kvEntry(entry), evicted };
+        });
+      });
+    },
+
+    dropKv(call, callback) {
+      respond(callback, async () => {
+        const key = call.request.key;
+        if (key === "") throw statusError(invalidArgument("DropKv: key is required"));
+        const result = await lock.run(() => engine.doDropKv({ key }));
+        kvStore.remove(key);
+        return { dropped: result.dropped, freedBytes: Math.round(result.freedBytes) };
+      });
+    },
+
+    stats(_call, callback) {
+      respond(callback, async () => statsResponse(await engine.doStats(), sidecarStats()));
+    },
+  };
+
+  const server = await startGrpcServer({
+    host: options.host ?? "127.0.0.1",
+    port: options.port ?? 0,
+    services: [{ definition: ExecutorService, implementation }, health.binding],
+  });
+
+  let closed: Promise<void> | undefined;
+  return {
+    address: server.address,
+    host: server.host,
+    port: server.port,
+    stats: sidecarStats,
+    close(graceMs = 30_000) {
+      closed ??= (async () => {
+        closing = true;
+        health.setStatus("", "not-serving");
+        health.setStatus(EXECUTOR_SERVICE_NAME, "not-serving");
+        health.close();
+        await server.shutdown(graceMs);
+        await scheduler.whenIdle();
+        await engine.close();
+      })();
+      return closed;
+    },
+  };
+}
+
+/** An Error carrying a gRPC status, so `respond` can send it as is. */
+class StatusError extends Error {
+  constructor(readonly status: Partial<StatusObject>) {
+    super(status.details);
+  }
+}
+
+function statusError(status: Partial<StatusObject>): StatusError {
+  return new StatusError(status);
+}
+
+function respond<T>(callback: sendUnaryData<T>, action: () => Promise<T>): void {
+  action().then(
+    (value) => callback(null, value),
+    (error: unknown) => callback(error instanceof StatusError ? error.status : statusForError(error)),
+  );
+}
+
+async function* iterate(chunks: readonly Uint8Array[]): AsyncIterable<Uint8Array> {
+  yield* chunks;
+}
+
+function digest(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+function kvEntry(entry: KvEntryInfo): KvEntry {
+  return {
+    key: entry.key,
+    model: entry.model,
+    tokens: Math.round(entry.tokens),
+    bytes: Math.round(entry.bytes),
+  };
+}
+
+function infoResponse(
+  info: EngineInfo,
+  limits: { maxSequences: number; maxBatchTokens: number },
+  kvBudgetBytes: number,
+): InfoResponse {
+  return {
+    engine: info.engine,
+    engineVersion: info.version,
+    threads: info.threads,
+    models: info.models.map((model) => ({
+      name: model.name,
+      parameterCount: Math.round(model.parameterCount),
+      contextLength: model.contextLength,
+      kvBytesPerToken: Math.round(model.kvBytesPerToken),
+      memoryBytes: Math.round(model.memoryBytes),
+      loaded: model.loaded,
+    })),
+    maxSequences: limits.maxSequences,
+    maxBatchTokens: limits.maxBatchTokens,
+    memoryBudgetBytes: Math.round(info.memoryBudgetBytes),
+    kvBudgetBytes: Math.round(kvBudgetBytes),
+  };
+}
+
+function statsResponse(
+  stats: Awaited<ReturnType<EngineV1["doStats"]>>,
+  sidecar: SidecarStats,
+): StatsResponse {
+  return {
+    loadedModels: [...stats.loadedModels],
+    kvEntries: stats.kvEntries.map(kvEntry),
+    kvBytes: Math.round(stats.kvBytes),
+    modelLoads: stats.modelLoads,
+    promptTokens: stats.promptTokens,
+    cachedTokens: stats.cachedTokens,
+    generatedTokens: stats.generatedTokens,
+    busyMs: stats.busyMs,
+    sidecar,
+  };
+}
