@@ -1,0 +1,103 @@
+/**
+ * A small pool of connections for DuckDB, whose connections to one database run queries
+ * concurrently (PostgreSQL uses `pg`'s own pool). Connections are made lazily up to
+ * `maxSize`; callers beyond that wait in FIFO order.
+ */
+import { abortedError, SqlToolError } from "./sql-tool-error.js";
+
+/** How the pool makes and disposes of a connection. */
+export interface ConnectionPoolOptions<Connection> {
+  readonly maxSize: number;
+  readonly create: () => Promise<Connection>;
+  readonly destroy: (connection: Connection) => void;
+  /** Names the database in the error of a call made after `close()`. */
+  readonly description: string;
+}
+
+interface Waiter<Connection> {
+  readonly resolve: (connection: Connection) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Lazily grown, bounded pool; `acquire` waits when every connection is in use. */
+export class ConnectionPool<Connection> {
+  readonly #options: ConnectionPoolOptions<Connection>;
+  readonly #idle: Connection[] = [];
+  readonly #waiters: Waiter<Connection>[] = [];
+  #size = 0;
+  #closed = false;
+
+  constructor(options: ConnectionPoolOptions<Connection>) {
+    this.#options = options;
+  }
+
+  /**
+   * A connection for the caller's exclusive use until `release`. Aborting `signal` while
+   * waiting rejects with an `aborted` error and leaves the queue.
+   */
+  async acquire(signal?: AbortSignal): Promise<Connection> {
+    if (this.#closed) throw this.#closedError();
+    const idle = this.#idle.pop();
+    if (idle !== undefined) return idle;
+    if (this.#size < this.#options.maxSize) {
+      this.#size += 1;
+      try {
+        return await this.#options.create();
+      } catch (error) {
+        this.#size -= 1;
+        throw error;
+      }
+    }
+    return new Promise<Connection>((resolve, reject) => {
+      const onAbort = (): void => {
+        const index = this.#waiters.indexOf(waiter);
+        if (index !== -1) this.#waiters.splice(index, 1);
+        reject(abortedError(this.#options.description));
+      };
+      const waiter: Waiter<Connection> = {
+        resolve: (connection) => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(connection);
+        },
+        reject: (error) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(error);
+        },
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#waiters.push(waiter);
+    });
+  }
+
+  /** Gives a connection back: to the next waiter, to the idle list, or (after `close`) to `destroy`. */
+  release(connection: Connection): void {
+    if (this.#closed) {
+      this.#size -= 1;
+      this.#options.destroy(connection);
+      return;
+    }
+    const waiter = this.#waiters.shift();
+    if (waiter !== undefined) waiter.resolve(connection);
+    else this.#idle.push(connection);
+  }
+
+  /** Connections currently made (idle or in use). */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Rejects waiters and destroys idle connections; connections in use are destroyed on release. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(this.#closedError());
+    for (const connection of this.#idle.splice(0)) {
+      this.#size -= 1;
+      this.#options.destroy(connection);
+    }
+  }
+
+  #closedError(): SqlToolError {
+    return new SqlToolError("closed", `${this.#options.description}: the SQL tool is closed`);
+  }
+}

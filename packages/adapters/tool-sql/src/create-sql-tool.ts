@@ -1,0 +1,28 @@
+/**
+ * Picks the SQL tool for a target string, as the CLI and deployment config give it:
+ * a `postgres://` / `postgresql://` URL → PostgreSQL, anything else → a DuckDB file (or `:memory:`).
+ */
+import type { SqlToolV1 } from "@halo/ir";
+import { DuckDbSqlTool, type DuckDbSqlToolOptions } from "./duckdb-sql-tool.js";
+import { PostgresSqlTool, type PostgresSqlToolOptions } from "./postgres-sql-tool.js";
+
+/** Options for whichever backend the target selects; each backend reads only its own. */
+export type CreateSqlToolOptions = Omit<DuckDbSqlToolOptions, "path"> & Omit<PostgresSqlToolOptions, "url">;
+
+const POSTGRES_URL = /^postgres(ql)?:\/\//i;
+
+/** The SQL tool for `target`: a PostgreSQL URL or a DuckDB database path / `:memory:`. */
+export function createSqlTool(target: string, options: CreateSqlToolOptions = {}): SqlToolV1 {
+  if (POSTGRES_URL.test(target)) {
+    const { readOnly: _readOnly, threads: _threads, maxConnections: _maxConnections, ...postgres } = options;
+    return new PostgresSqlTool({ ...postgres, url: target });
+  }
+  const {
+    poolSize: _poolSize,
+    connectionTimeoutMs: _connect,
+    idleTimeoutMs: _idle,
+    applicationName: _name,
+    ...duckdb
+  } = options;
+  return new DuckDbSqlTool({ ...duckdb, path: target });
+}

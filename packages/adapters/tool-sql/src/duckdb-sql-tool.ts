@@ -1,0 +1,291 @@
+/**
+ * The default SQL tool: DuckDB in process (`@duckdb/node-api`), over a database file
+ * (read-only unless asked otherwise) or an in-memory database.
+ */
+import { stat } from "node:fs/promises";
+import { performance } from "node:perf_hooks";
+import {
+  BIGINT,
+  BOOLEAN,
+  DOUBLE,
+  type DuckDBConnection,
+  DuckDBInstance,
+  type DuckDBPreparedStatement,
+  INTEGER,
+  LIST,
+  VARCHAR,
+} from "@duckdb/node-api";
+import type { JsonValue, SqlToolRequest, SqlToolResult, SqlToolV1 } from "@halo/ir";
+import { ConnectionPool } from "./connection-pool.js";
+import { duckDbValueToJson } from "./duckdb-result-values.js";
+import type { CoercedParameter } from "./parameter-types.js";
+import { raceAbort } from "./race-abort.js";
+import { rowObjects } from "./result-values.js";
+import { buildPositionalStatement } from "./sql-statement.js";
+import { abortedError, describeError, SqlToolError } from "./sql-tool-error.js";
+
+/** Where and how to open the DuckDB database. */
+export interface DuckDbSqlToolOptions {
+  /** A DuckDB database file (must exist), or `:memory:` for an empty in-memory database. */
+  readonly path: string;
+  /** Open the file read-only (default `true`); an in-memory database is always writable. */
+  readonly readOnly?: boolean;
+  /** DuckDB worker threads for the database (default: DuckDB's own, the number of cores). */
+  readonly threads?: number;
+  /** Connections running queries concurrently (default 4). */
+  readonly maxConnections?: number;
+  /** A statement running longer is interrupted with a `timeout` error (default 30 000 ms). */
+  readonly statementTimeoutMs?: number;
+}
+
+const MEMORY_PATH = ":memory:";
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+
+/**
+ * `SqlToolV1` over DuckDB. The database opens on first use (`doCheck()` opens it eagerly and
+ * reports a missing file by its path); queries run on a small pool of connections.
+ */
+export class DuckDbSqlTool implements SqlToolV1 {
+  readonly specificationVersion = "v1";
+  readonly dialect = "duckdb";
+  /** `DuckDB <path>`: how errors name this database. */
+  readonly description: string;
+  readonly #options: Required<Omit<DuckDbSqlToolOptions, "threads">> & { readonly threads?: number };
+  #instance: Promise<DuckDBInstance> | undefined;
+  #pool: ConnectionPool<DuckDBConnection> | undefined;
+  readonly #running = new Set<Promise<unknown>>();
+  #closed = false;
+
+  constructor(options: DuckDbSqlToolOptions) {
+    const { path, readOnly = true, maxConnections = 4, statementTimeoutMs = 30_000, threads } = options;
+    if (path.trim().length === 0) throw new Error("DuckDbSqlTool: path must be a file path or ':memory:'");
+    requirePositiveInteger("maxConnections", maxConnections);
+    requirePositiveInteger("statementTimeoutMs", statementTimeoutMs);
+    if (threads !== undefined) requirePositiveInteger("threads", threads);
+    this.#options = { path, readOnly, maxConnections, statementTimeoutMs, ...(threads ? { threads } : {}) };
+    this.description = `DuckDB ${path}`;
+  }
+
+  async doCheck(): Promise<void> {
+    await this.#withConnection(undefined, async (connection) => {
+      await connection.run("SELECT 1");
+    });
+  }
+
+  async doQuery(
+    request: SqlToolRequest,
+    options?: { readonly signal?: AbortSignal },
+  ): Promise<SqlToolResult> {
+    const startMs = performance.now();
+    const statement = buildPositionalStatement(request, "duckdb");
+    const signal = options?.signal;
+    const work = this.#withConnection(signal, async (connection) => {
+      let prepared: DuckDBPreparedStatement;
+      try {
+        prepared = await connection.prepare(statement.sql);
+      } catch (error) {
+        throw new SqlToolError("query-failed", `${this.description}: ${describeError(error)}`, {
+          cause: error,
+        });
+      }
+      try {
+        statement.parameters.forEach((parameter, index) => {
+          bindParameter(prepared, index + 1, parameter);
+        });
+        const reader = await this.#interruptible(connection, signal, () => prepared.runAndReadAll());
+        const types = reader.columnTypes();
+        const rows = reader
+          .getRows()
+          .map((row) => row.map((value, index) => duckDbValueToJson(value, types[index]!)));
+        return {
+          rows: rowObjects(reader.columnNames(), rows),
+          rowCount: rows.length,
+          elapsedMs: performance.now() - startMs,
+        };
+      } finally {
+        prepared.destroySync();
+      }
+    });
+    // The statement is interrupted on abort too; the connection returns to the pool once it has stopped.
+    return raceAbort(work, signal, () => abortedError(this.description));
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#pool?.close();
+    // Queries in flight finish (or fail) before the database goes away under them.
+    await Promise.allSettled([...this.#running]);
+    const instance = await this.#instance?.catch(() => undefined);
+    instance?.closeSync();
+  }
+
+  /** Runs `work` on a pooled connection, opening the database first if needed. */
+  async #withConnection<T>(
+    signal: AbortSignal | undefined,
+    work: (connection: DuckDBConnection) => Promise<T>,
+  ): Promise<T> {
+    if (this.#closed) throw new SqlToolError("closed", `${this.description}: the SQL tool is closed`);
+    if (signal?.aborted) throw abortedError(this.description);
+    // Tracked from the start, so close() waits for calls that are still opening or acquiring.
+    const running = (async () => {
+      const pool = await this.#openPool();
+      const connection = await pool.acquire(signal);
+      try {
+        return await work(connection);
+      } finally {
+        pool.release(connection);
+      }
+    })();
+    this.#running.add(running);
+    try {
+      return await running;
+    } finally {
+      this.#running.delete(running);
+    }
+  }
+
+  /** Runs `query`, interrupting it on abort or after the statement timeout, with errors naming which. */
+  async #interruptible<T>(
+    connection: DuckDBConnection,
+    signal: AbortSignal | undefined,
+    query: () => Promise<T>,
+  ): Promise<T> {
+    // The signal may have fired while the connection was being made or the statement prepared.
+    if (signal?.aborted) throw abortedError(this.description);
+    let interruptedBy: "timeout" | "aborted" | undefined;
+    const interrupt = (reason: "timeout" | "aborted"): void => {
+      interruptedBy ??= reason;
+      connection.interrupt();
+    };
+    const onAbort = (): void => interrupt("aborted");
+    const timer = setTimeout(() => interrupt("timeout"), this.#options.statementTimeoutMs);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      return await query();
+    } catch (error) {
+      if (interruptedBy === "aborted") throw abortedError(this.description);
+      if (interruptedBy === "timeout") {
+        throw new SqlToolError(
+          "timeout",
+          `${this.description}: the statement ran longer than the statement timeout of ` +
+            `${this.#options.statementTimeoutMs} ms and was interrupted`,
+          { cause: error },
+        );
+      }
+      throw new SqlToolError("query-failed", `${this.description}: ${describeError(error)}`, {
+        cause: error,
+      });
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  async #openPool(): Promise<ConnectionPool<DuckDBConnection>> {
+    this.#instance ??= this.#openInstance();
+    const instance = await this.#instance;
+    this.#pool ??= new ConnectionPool({
+      maxSize: this.#options.maxConnections,
+      create: () => instance.connect(),
+      destroy: (connection) => connection.closeSync(),
+      description: this.description,
+    });
+    return this.#pool;
+  }
+
+  async #openInstance(): Promise<DuckDBInstance> {
+    const { path, readOnly, threads } = this.#options;
+    const inMemory = path === MEMORY_PATH;
+    if (!inMemory) {
+      // Checked here so a typo fails clearly instead of DuckDB creating an empty database.
+      const file = await stat(path).catch(() => undefined);
+      if (file === undefined) {
+        throw new SqlToolError("not-found", `${this.description}: the database file does not exist`);
+      }
+      if (!file.isFile()) throw new SqlToolError("not-found", `${this.description}: not a file`);
+    }
+    const settings: Record<string, string> = {};
+    if (!inMemory) settings["access_mode"] = readOnly ? "READ_ONLY" : "READ_WRITE";
+    if (threads !== undefined) settings["threads"] = String(threads);
+    try {
+      return await DuckDBInstance.create(path, settings);
+    } catch (error) {
+      this.#instance = undefined;
+      throw new SqlToolError(
+        "unreachable",
+        `${this.description}: cannot open the database: ${describeError(error)}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+}
+
+/** Binds one coerced parameter; the SQL casts declared ones, so text binds are parsed by DuckDB itself. */
+function bindParameter(
+  statement: DuckDBPreparedStatement,
+  position: number,
+  parameter: CoercedParameter,
+): void {
+  const { value } = parameter;
+  if (value === null) {
+    statement.bindNull(position);
+    return;
+  }
+  switch (parameter.type) {
+    case "integer":
+    case "bigint":
+      statement.bindValue(position, parameter.value as bigint, BIGINT);
+      return;
+    case "double":
+      statement.bindValue(position, parameter.value as number, DOUBLE);
+      return;
+    case "boolean":
+      statement.bindValue(position, parameter.value as boolean, BOOLEAN);
+      return;
+    case "numeric":
+    case "text":
+    case "date":
+    case "timestamp":
+    case "json":
+      statement.bindValue(position, parameter.value as string, VARCHAR);
+      return;
+    case undefined:
+      bindUndeclared(statement, position, parameter.value);
+      return;
+  }
+}
+
+/** An undeclared parameter binds by its JSON type; arrays of one scalar type become lists, objects JSON text. */
+function bindUndeclared(statement: DuckDBPreparedStatement, position: number, value: JsonValue): void {
+  if (value === null) statement.bindNull(position);
+  else if (typeof value === "boolean") statement.bindValue(position, value, BOOLEAN);
+  else if (typeof value === "number") {
+    if (Number.isInteger(value) && value >= INT32_MIN && value <= INT32_MAX) {
+      statement.bindValue(position, value, INTEGER);
+    } else if (Number.isSafeInteger(value)) statement.bindValue(position, BigInt(value), BIGINT);
+    else statement.bindValue(position, value, DOUBLE);
+  } else if (typeof value === "string") statement.bindValue(position, value, VARCHAR);
+  else if (Array.isArray(value)) {
+    const items = value.filter((item) => item !== null);
+    if (items.every((item) => typeof item === "string")) {
+      statement.bindList(position, value as (string | null)[], LIST(VARCHAR));
+    } else if (items.every((item) => typeof item === "boolean")) {
+      statement.bindList(position, value as (boolean | null)[], LIST(BOOLEAN));
+    } else if (items.every((item) => Number.isSafeInteger(item))) {
+      const integers = value.map((item) => (item === null ? null : BigInt(item as number)));
+      statement.bindList(position, integers, LIST(BIGINT));
+    } else if (items.every((item) => typeof item === "number")) {
+      statement.bindList(position, value as (number | null)[], LIST(DOUBLE));
+    } else statement.bindValue(position, JSON.stringify(value), VARCHAR);
+  } else statement.bindValue(position, JSON.stringify(value), VARCHAR);
+}
+
+function requirePositiveInteger(name: string, value: number): void {
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new Error(`DuckDbSqlTool: ${name} must be a positive integer, got ${value}`);
+  }
+}

@@ -1,0 +1,17 @@
+export { type CreateSqlToolOptions, createSqlTool } from "./create-sql-tool.js";
+export { DuckDbSqlTool, type DuckDbSqlToolOptions } from "./duckdb-sql-tool.js";
+export {
+  type NamedParameterSql,
+  parseNamedParameters,
+  renderPositionalSql,
+  type SqlSegment,
+} from "./named-parameters.js";
+export {
+  type CoercedParameter,
+  coerceParameter,
+  DECLARED_TYPE_ALIASES,
+  type SqlParameterType,
+} from "./parameter-types.js";
+export { describePostgresUrl, PostgresSqlTool, type PostgresSqlToolOptions } from "./postgres-sql-tool.js";
+export { buildPositionalStatement, type PositionalStatement, type SqlDialect } from "./sql-statement.js";
+export { SqlToolError, type SqlToolErrorCode } from "./sql-tool-error.js";

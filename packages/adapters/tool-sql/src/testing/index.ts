@@ -1,0 +1,7 @@
+export {
+  createTestSchema,
+  type StartTestPostgresOptions,
+  startTestPostgres,
+  type TestPostgres,
+  withClient,
+} from "./postgres-test-server.js";
