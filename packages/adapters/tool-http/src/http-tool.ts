@@ -1,0 +1,356 @@
+/**
+ * The HTTP tool: calls over Node's fetch with a host allowlist, a response size limit,
+ * timeouts, JSON responses, and the three latency modes of the workflow format.
+ */
+import { performance } from "node:perf_hooks";
+import { setTimeout as delay } from "node:timers/promises";
+import type { HttpToolRequest, HttpToolResult, HttpToolV1, JsonValue } from "@halo/ir";
+import { samplePaddedLatencyMs } from "./gamma-sampler.js";
+import { HostAllowlist } from "./host-allowlist.js";
+import { HttpToolError } from "./http-tool-error.js";
+import { createSeededRandom, type RandomSource } from "./seeded-random.js";
+
+/** How the tool may call out. */
+export interface HttpToolOptions {
+  /** Hosts that may be contacted (`host`, `host:port`, `*.domain`), or `"any"`. */
+  readonly allowHosts: readonly string[] | "any";
+  /** Larger responses are cut off and fail with `too-large` (default 1 MiB). */
+  readonly maxResponseBytes?: number;
+  /** Multiplies padded means and sleep durations (not timeouts), e.g. 0.01 to run a 3 s-latency workload fast (default 1). */
+  readonly latencyScale?: number;
+  /** Uniform [0, 1) source for padded calls without `seed` (default: a generator seeded "halo-http"). */
+  readonly random?: RandomSource;
+}
+
+const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
+const MAX_REDIRECTS = 5;
+const SNIPPET_CHARACTERS = 200;
+const METHOD = /^[A-Za-z]+$/;
+const BODYLESS_METHODS = new Set(["GET", "HEAD"]);
+
+/**
+ * `HttpToolV1` over fetch. Modes (`request.latency`):
+ * - `live`: the real request, failing after `timeoutMs`;
+ * - `padded`: the real request, then a wait until a Gamma-distributed target latency
+ *   (mean `meanMs × latencyScale`, shape 4, drawn from `request.seed`) has passed;
+ * - `sleep`: no request at all — waits `ms × latencyScale` and returns a description of the skipped call.
+ *
+ * GET/HEAD send `params` in the query string. Other methods send `body` when given (params
+ * then go in the query string), else `params` as a JSON object body. Redirects are followed
+ * (up to 5) only to allowed hosts.
+ */
+export class HttpTool implements HttpToolV1 {
+  readonly specificationVersion = "v1";
+  readonly #allowlist: HostAllowlist;
+  readonly #maxResponseBytes: number;
+  readonly #latencyScale: number;
+  readonly #random: RandomSource;
+  readonly #closing = new AbortController();
+
+  constructor(options: HttpToolOptions) {
+    const { maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES, latencyScale = 1 } = options;
+    if (!Number.isInteger(maxResponseBytes) || maxResponseBytes <= 0) {
+      throw new Error(`HttpTool: maxResponseBytes must be a positive integer, got ${maxResponseBytes}`);
+    }
+    if (!Number.isFinite(latencyScale) || latencyScale < 0) {
+      throw new Error(`HttpTool: latencyScale must be a finite number >= 0, got ${latencyScale}`);
+    }
+    this.#allowlist = new HostAllowlist(options.allowHosts);
+    this.#maxResponseBytes = maxResponseBytes;
+    this.#latencyScale = latencyScale;
+    this.#random = options.random ?? createSeededRandom("halo-http");
+  }
+
+  async doCall(
+    request: HttpToolRequest,
+    options?: { readonly signal?: AbortSignal },
+  ): Promise<HttpToolResult> {
+    const startMs = performance.now();
+    const method = request.method.trim().toUpperCase();
+    const label = `HTTP ${method} ${redactUrl(request.url)}`;
+    const callerSignal = options?.signal;
+    if (this.#closing.signal.aborted)
+      throw new HttpToolError("closed", `${label}: the HTTP tool is closed`, { url: redactUrl(request.url) });
+    if (callerSignal?.aborted) throw abortedError(label, request.url);
+    if (!METHOD.test(method)) {
+      throw new HttpToolError(
+        "invalid-request",
+        `${label}: ${JSON.stringify(request.method)} is not an HTTP method`,
+        {
+          url: redactUrl(request.url),
+        },
+      );
+    }
+    const { latency } = request;
+
+    if (latency.mode === "sleep") {
+      const sleptMs = latency.ms * this.#latencyScale;
+      await this.#wait(sleptMs, callerSignal, label, request.url);
+      const body: JsonValue = {
+        skipped: true,
+        mode: "sleep",
+        method,
+        url: request.url,
+        params: { ...request.params },
+        sleptMs,
+      };
+      return { status: 200, body, elapsedMs: performance.now() - startMs };
+    }
+
+    // Drawn before the request, so the target depends only on the seed, not on how long the call took.
+    const targetMs =
+      latency.mode === "padded"
+        ? samplePaddedLatencyMs(
+            latency.meanMs * this.#latencyScale,
+            request.seed === undefined ? this.#random : createSeededRandom(request.seed),
+          )
+        : 0;
+    const response = await this.#fetchJson(request, method, label, latency.timeoutMs, callerSignal);
+    const remainingMs = targetMs - (performance.now() - startMs);
+    if (remainingMs > 0) await this.#wait(remainingMs, callerSignal, label, request.url);
+    return { ...response, elapsedMs: performance.now() - startMs };
+  }
+
+  /** Aborts calls in flight (they fail with `closed`) and refuses new ones. */
+  async close(): Promise<void> {
+    this.#closing.abort();
+  }
+
+  /** The real request: redirects within the allowlist, status check, bounded body, JSON parse. */
+  async #fetchJson(
+    request: HttpToolRequest,
+    method: string,
+    label: string,
+    timeoutMs: number,
+    callerSignal: AbortSignal | undefined,
+  ): Promise<{ status: number; body: JsonValue }> {
+    let url = this.#checkedUrl(request.url, label);
+    const timeoutSignal = AbortSignal.timeout(timeoutMs);
+    const signals = [timeoutSignal, this.#closing.signal, ...(callerSignal ? [callerSignal] : [])];
+    const signal = AbortSignal.any(signals);
+    // Which signal fired decides the error: timeout, close or the caller's abort.
+    const interruption = (error: unknown): HttpToolError | undefined => {
+      const shownUrl = redactUrl(url.toString());
+      if (callerSignal?.aborted) return abortedError(label, url.toString());
+      if (this.#closing.signal.aborted)
+        return new HttpToolError("closed", `${label}: the HTTP tool was closed`, { url: shownUrl });
+      if (timeoutSignal.aborted) {
+        return new HttpToolError(
+          "timeout",
+          `${label}: no complete response within the timeout of ${timeoutMs} ms`,
+          {
+            url: shownUrl,
+            cause: error,
+          },
+        );
+      }
+      return undefined;
+    };
+
+    if (BODYLESS_METHODS.has(method) && request.body !== undefined) {
+      throw new HttpToolError("invalid-request", `${label}: a ${method} request cannot have a body`, {
+        url: redactUrl(request.url),
+      });
+    }
+    let currentMethod = method;
+    let { body, headers } = requestBody(request, method);
+    // Params travel in the query string unless they are the body (a body method without `body`).
+    if (BODYLESS_METHODS.has(method) || request.body !== undefined) {
+      for (const [name, value] of Object.entries(request.params)) url.searchParams.append(name, value);
+    }
+
+    for (let redirects = 0; ; redirects += 1) {
+      let response: Response;
+      try {
+        response = await fetch(url, {
+          method: currentMethod,
+          headers: { accept: "application/json", ...headers, ...request.headers },
+          ...(body === undefined ? {} : { body }),
+          redirect: "manual",
+          signal,
+        });
+      } catch (error) {
+        throw (
+          interruption(error) ??
+          new HttpToolError("network", `${label}: the connection failed: ${networkCause(error)}`, {
+            url: redactUrl(url.toString()),
+            cause: error,
+          })
+        );
+      }
+      const location = response.headers.get("location");
+      if (response.status >= 300 && response.status < 400 && location !== null) {
+        await response.body?.cancel().catch(() => undefined);
+        if (redirects === MAX_REDIRECTS) {
+          throw new HttpToolError("invalid-request", `${label}: more than ${MAX_REDIRECTS} redirects`, {
+            url: redactUrl(url.toString()),
+          });
+        }
+        url = this.#checkedUrl(new URL(location, url).toString(), label);
+        // 303, and 301/302 after a POST, continue as GET without a body (what browsers and curl do).
+        if (
+          response.status === 303 ||
+          ((response.status === 301 || response.status === 302) && currentMethod === "POST")
+        ) {
+          currentMethod = "GET";
+          body = undefined;
+          headers = {};
+        }
+        continue;
+      }
+
+      let bytes: Uint8Array;
+      try {
+        bytes = await this.#readBounded(response, label, url);
+      } catch (error) {
+        throw interruption(error) ?? error;
+      }
+      const text = new TextDecoder().decode(bytes);
+      const shownUrl = redactUrl(url.toString());
+      if (response.status < 200 || response.status > 299) {
+        throw new HttpToolError(
+          "http-status",
+          `${label}: status ${response.status}${response.statusText ? ` ${response.statusText}` : ""}` +
+            (text.length > 0 ? `: ${snippet(text)}` : ""),
+          { url: shownUrl, status: response.status },
+        );
+      }
+      if (text.trim().length === 0) return { status: response.status, body: null };
+      try {
+        return { status: response.status, body: JSON.parse(text) as JsonValue };
+      } catch (error) {
+        throw new HttpToolError(
+          "invalid-json",
+          `${label}: the response is not JSON (${(error as Error).message}): ${snippet(text)}`,
+          { url: shownUrl, status: response.status, cause: error },
+        );
+      }
+    }
+  }
+
+  /** The body, read as a stream and cut off (the connection aborted) once it passes the limit. */
+  async #readBounded(response: Response, label: string, url: URL): Promise<Uint8Array> {
+    const tooLarge = (): HttpToolError =>
+      new HttpToolError(
+        "too-large",
+        `${label}: the response is larger than the limit of ${this.#maxResponseBytes} bytes`,
+        {
+          url: redactUrl(url.toString()),
+          status: response.status,
+        },
+      );
+    const declaredLength = Number(response.headers.get("content-length") ?? Number.NaN);
+    if (declaredLength > this.#maxResponseBytes) {
+      await response.body?.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    if (response.body === null) return new Uint8Array();
+    const reader = response.body.getReader();
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > this.#maxResponseBytes) {
+        await reader.cancel().catch(() => undefined);
+        throw tooLarge();
+      }
+      chunks.push(value);
+    }
+    return Buffer.concat(chunks);
+  }
+
+  #checkedUrl(text: string, label: string): URL {
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      throw new HttpToolError(
+        "invalid-request",
+        `${label}: ${JSON.stringify(redactUrl(text))} is not an absolute URL`,
+        {
+          url: redactUrl(text),
+        },
+      );
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      throw new HttpToolError(
+        "invalid-request",
+        `${label}: only http and https URLs can be called, not ${url.protocol}`,
+        {
+          url: redactUrl(text),
+        },
+      );
+    }
+    if (!this.#allowlist.allows(url)) {
+      throw new HttpToolError(
+        "host-not-allowed",
+        `${label}: host ${url.host} is not allowed (allowed hosts: ${this.#allowlist.description})`,
+        { url: redactUrl(text) },
+      );
+    }
+    return url;
+  }
+
+  /** Waits `ms`, ending early (with the matching error) when the caller aborts or the tool closes. */
+  async #wait(ms: number, callerSignal: AbortSignal | undefined, label: string, url: string): Promise<void> {
+    if (ms <= 0) return;
+    const signal = callerSignal
+      ? AbortSignal.any([callerSignal, this.#closing.signal])
+      : this.#closing.signal;
+    try {
+      await delay(ms, undefined, { signal });
+    } catch {
+      if (callerSignal?.aborted) throw abortedError(label, url);
+      throw new HttpToolError("closed", `${label}: the HTTP tool was closed`, { url: redactUrl(url) });
+    }
+  }
+}
+
+/** The body and its content type: the given body, or the params as JSON for methods that carry one. */
+function requestBody(
+  request: HttpToolRequest,
+  method: string,
+): { body: string | undefined; headers: Record<string, string> } {
+  if (BODYLESS_METHODS.has(method)) return { body: undefined, headers: {} };
+  if (request.body !== undefined) return { body: request.body, headers: {} };
+  return { body: JSON.stringify(request.params), headers: { "content-type": "application/json" } };
+}
+
+function abortedError(label: string, url: string): HttpToolError {
+  return new HttpToolError("aborted", `${label}: the call was aborted by the caller`, {
+    url: redactUrl(url),
+  });
+}
+
+/** The URL without its password, for messages. */
+export function redactUrl(text: string): string {
+  try {
+    const url = new URL(text);
+    if (url.password === "") return text;
+    url.password = "***";
+    return url.toString();
+  } catch {
+    return text;
+  }
+}
+
+/** The first characters of a response, for messages. */
+function snippet(text: string): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return JSON.stringify(flat.length > SNIPPET_CHARACTERS ? `${flat.slice(0, SNIPPET_CHARACTERS)}…` : flat);
+}
+
+/** fetch's "fetch failed" hides the reason in `cause` (ECONNREFUSED, ENOTFOUND, …). */
+function networkCause(error: unknown): string {
+  const cause = (error as { cause?: unknown }).cause;
+  const parts: string[] = [];
+  for (const item of [cause, error]) {
+    if (item instanceof AggregateError) parts.push(...item.errors.map((inner) => (inner as Error).message));
+    if (item instanceof Error && item.message) parts.push(item.message);
+    const code = (item as { code?: unknown } | undefined)?.code;
+    if (typeof code === "string") parts.push(code);
+  }
+  return [...new Set(parts)].join(": ") || "unknown error";
+}
