@@ -1,9 +1,10 @@
 import type { Command } from "commander";
 import type { CommandIo } from "../io.js";
+import { registerExecutorCommand } from "./executor-command.js";
 import { registerModelsCommand } from "./models-command.js";
 
 /** A subcommand module: adds itself to the program. One file per command in this folder. */
 export type RegisterCommand = (program: Command, io: CommandIo) => void;
 
 /** Every subcommand of `halo`, in help order. */
-export const commands: readonly RegisterCommand[] = [registerModelsCommand];
+export const commands: readonly RegisterCommand[] = [registerModelsCommand, registerExecutorCommand];

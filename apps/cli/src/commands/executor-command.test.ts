@@ -1,0 +1,134 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createExecutorClient } from "@halo/protocol";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { CommandIo } from "../io.js";
+import { runCli } from "../main.js";
+import { type ServeExecutorOptions, serveExecutor, serveOptionsFromFlags } from "./executor-command.js";
+
+function captureIo(): CommandIo & { out: () => string; err: () => string } {
+  let out = "";
+  let err = "";
+  return {
+    stdout: (text) => {
+      out += text;
+    },
+    stderr: (text) => {
+      err += text;
+    },
+    isTty: false,
+    out: () => out,
+    err: () => err,
+  };
+}
+
+const defaults: ServeExecutorOptions = serveOptionsFromFlags({
+  engine: "sim",
+  host: "127.0.0.1",
+  port: "0",
+  threads: "1",
+  profile: "builtin:h100",
+  timeScale: "0.001",
+  batchWindowMs: "3",
+  drainMs: "5000",
+});
+
+let directory: string;
+beforeAll(async () => {
+  directory = await mkdtemp(join(tmpdir(), "halo-executor-command-"));
+  await writeFile(
+    join(directory, "models.yaml"),
+    'models:\n  "Qwen/Qwen3-14B": {synth: {params: 20M}}\n  "acme/Widget-7B": ~\n',
+  );
+  await writeFile(join(directory, "mystery.yaml"), 'models:\n  "mystery": {gguf: ./m.gguf}\n');
+  await writeFile(join(directory, "broken.yaml"), "models: [unclosed\n");
+  await writeFile(join(directory, "profile.json"), '{"profileVersion": 1}');
+});
+afterAll(async () => {
+  await rm(directory, { recursive: true, force: true });
+});
+
+describe("halo executor serve: bad input", () => {
+  it.each([
+    [["--engine", "gpu"], '--engine: unknown engine "gpu"'],
+    [["--engine", "sim", "--port", "70000"], "--port: expected a port 0–65535"],
+    [["--engine", "sim", "--threads", "0"], "--threads: expected an integer >= 1"],
+    [["--engine", "sim", "--time-scale", "-1"], "--time-scale: expected a number >= 0"],
+    [["--engine", "sim", "--kv-budget-bytes", "lots"], "--kv-budget-bytes"],
+    [["--engine", "sim", "--profile", "builtin:nope"], '--profile: no built-in profile "builtin:nope"'],
+  ])("rejects %j with exit 2", async (flags, message) => {
+    const io = captureIo();
+    expect(await runCli(["executor", "serve", ...flags], io)).toBe(2);
+    expect(io.err()).toContain(message);
+  });
+
+  it("rejects unreadable, malformed and unservable model maps and profiles, naming the file", async () => {
+    const cases: [string[], string][] = [
+      [["--models", join(directory, "absent.yaml")], "--models: cannot read"],
+      [["--models", join(directory, "broken.yaml")], "is not valid YAML"],
+      [
+        ["--models", join(directory, "mystery.yaml")],
+        'models["mystery"]: profile "H100-SXM5-80GB (simulated)"',
+      ],
+      [["--profile", join(directory, "profile.json")], "profile.json"],
+      [["--profile", join(directory, "absent.json")], "--profile: cannot read"],
+    ];
+    for (const [flags, message] of cases) {
+      const io = captureIo();
+      expect(await runCli(["executor", "serve", "--engine", "sim", ...flags], io), message).toBe(2);
+      expect(io.err()).toContain(message);
+    }
+  });
+});
+
+describe("serveExecutor", () => {
+  it("announces the address, serves the mapped models, drains when stopped", async () => {
+    const io = captureIo();
+    const stop = new AbortController();
+    const serving = serveExecutor(
+      { ...defaults, modelsPath: join(directory, "models.yaml") },
+      io,
+      stop.signal,
+    );
+    await expect.poll(() => io.out(), { timeout: 10_000 }).toContain('"listening"');
+    const listening = JSON.parse(io.out().split("\n")[0]!) as {
+      address: string;
+      port: number;
+      engine: string;
+    };
+    expect(listening.address).toBe(`127.0.0.1:${listening.port}`);
+    expect(listening.engine).toBe("sim");
+    const client = createExecutorClient(listening.address);
+    const info = await client.info();
+    expect(info.models.map((model) => model.name).sort()).toEqual(["Qwen/Qwen3-14B", "acme/Widget-7B"]);
+    for await (const event of client.generate({
+      model: "acme/Widget-7B",
+      items: [{ id: "a", prompt: "Hello.", maxTokens: 4 }],
+    })) {
+      if (event.type === "batch-finished") expect(event.figures.generatedTokens).toBeGreaterThan(0);
+    }
+    client.close();
+    stop.abort();
+    await serving;
+    const events = io
+      .out()
+      .trim()
+      .split("\n")
+      .map((line) => (JSON.parse(line) as { event: string }).event);
+    expect(events).toEqual(["listening", "draining", "stopped"]);
+  });
+
+  it("reports a port it cannot bind", async () => {
+    const io = captureIo();
+    const stop = new AbortController();
+    const first = serveExecutor(defaults, io, stop.signal);
+    await expect.poll(() => io.out(), { timeout: 10_000 }).toContain('"listening"');
+    const { port } = JSON.parse(io.out().split("\n")[0]!) as { port: number };
+    await expect(serveExecutor({ ...defaults, port }, captureIo(), stop.signal)).rejects.toThrow(
+      `cannot listen on 127.0.0.1:${port}`,
+    );
+    stop.abort();
+    await first;
+  });
+});
