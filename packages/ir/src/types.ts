@@ -19,6 +19,9 @@ export interface SourceRef {
   readonly file: string;
   /** YAML path (`graph.nodes[2].model`) or builder call (`inference("answer").model`). */
   readonly path: string;
+  /** 1-based line and column in the file, when the element (or its nearest ancestor) has a position. */
+  readonly line?: number;
+  readonly column?: number;
 }
 
 /** One problem found while loading or validating a workflow. Validation reports all of them. */
@@ -61,6 +64,11 @@ interface OperatorBase {
   readonly coalesce: boolean;
   /** For operators produced by unrolling a loop: the loop id and 1-based iteration. */
   readonly loop?: { readonly id: string; readonly iteration: number };
+  /**
+   * Inputs bound to constants before any edge applies (a loop's `initial`
+   * values, in its first iteration); edges override them.
+   */
+  readonly constantInputs?: Readonly<Record<string, JsonValue>>;
   readonly source: SourceRef;
 }
 
@@ -175,6 +183,8 @@ export interface CompiledWorkflow {
   readonly inputFields: readonly string[];
   /** Operators with no children other than the input: their outputs form a query's result. */
   readonly endOperators: readonly string[];
+  /** Ops dialect only: the dataset the prototype read queries from (`dataset`, `name`, `column`). */
+  readonly dataset?: { readonly name: string; readonly config?: string; readonly column: string };
 }
 
 /** The fully rendered request of one operator instance; its canonical key decides coalescing. */
