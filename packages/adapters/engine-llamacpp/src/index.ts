@@ -1,3 +1,4 @@
+export { LlamaCppEngine, type LlamaCppEngineOptions } from "./llamacpp-engine.js";
 export {
   type CachedModelFile,
   type CacheEntry,
