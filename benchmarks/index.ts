@@ -1,2 +1,29 @@
 // Public surface of @halo/benchmarks: each benchmark area re-exports here.
-export {};
+
+export { DATA_API_ENDPOINTS } from "./data-api/data-api-endpoints.js";
+export type { DataApi, DataApiAnswer, DataApiOptions } from "./data-api/data-api-server.js";
+export { startDataApi } from "./data-api/data-api-server.js";
+export { generateArticleTitles } from "./datasets/article-title-generator.js";
+export type { DatasetDefinition, DatasetName, GenerationOptions } from "./datasets/dataset-definition.js";
+export { DATASET_NAMES, isDatasetName } from "./datasets/dataset-definition.js";
+export { DatasetInputError } from "./datasets/dataset-input-error.js";
+export { DATASET_INFO_TABLE, DATASETS } from "./datasets/dataset-registry.js";
+export type { GenerateDatasetOptions, GeneratedDataset } from "./datasets/generate-dataset.js";
+export { generateDataset, validateGenerationOptions } from "./datasets/generate-dataset.js";
+export { generateMovieQuestions } from "./datasets/movie-question-generator.js";
+export type { LoadedIntoPostgres, LoadIntoPostgresOptions } from "./datasets/postgres-loader.js";
+export { loadIntoPostgres, postgresTableChecksums, redactPostgresUrl } from "./datasets/postgres-loader.js";
+export type { QueryRecord } from "./datasets/query-record.js";
+export { DEFAULT_QUERY_SOURCE, writeQueryRecords } from "./datasets/query-record.js";
+export type { TableChecksum } from "./datasets/table-checksums.js";
+export { duckdbTableChecksums } from "./datasets/table-checksums.js";
+export type { ColumnSchema, ColumnType, TableSchema } from "./datasets/table-schema.js";
+export {
+  TPCH_NATIONS,
+  TPCH_PRIORITIES,
+  TPCH_REGIONS,
+  TPCH_SEGMENTS,
+  TPCH_SHIP_MODES,
+  TPCH_TYPE_SYLLABLES,
+} from "./datasets/tpch-domains.js";
+export { generateTpchQueries } from "./datasets/tpch-query-generator.js";
