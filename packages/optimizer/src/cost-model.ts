@@ -1,0 +1,226 @@
+import { type DeviceProfile, decodeMs, kvTransferMs, type ModelProfile } from "@halo/profiles";
+import type {
+  DisabledOptimizations,
+  LlmOperatorStatistics,
+  ToolOperatorStatistics,
+} from "./planning-problem.js";
+
+/**
+ * The cost model: arithmetic only. Residency facts (is the model loaded, is a
+ * prefix's KV here or elsewhere) are decided by the epoch model; statistics
+ * come from the estimator; device figures from `@halo/profiles`.
+ */
+
+/** What happened to a piece of KV cache a step needed. */
+export type KvAction = "reuse" | "migrate" | "recompute";
+
+/** Where the KV a shard needs can come from, as seen at the start of its epoch. */
+export interface ShardResidency {
+  /** The worker has the operator's model loaded. */
+  readonly modelLoaded: boolean;
+  /** The shared prefix's KV is resident on this worker. */
+  readonly prefixResident: boolean;
+  /** Time to migrate the prefix KV from another worker holding it; undefined when none does. */
+  readonly prefixMigrateMs?: number;
+  /** Requests whose inherited context is resident on this worker. */
+  readonly inheritedLocalRequests: number;
+  /** Requests whose inherited context is resident on other workers (migratable). */
+  readonly inheritedRemoteRequests: number;
+}
+
+/** The priced work of one operator's requests on one worker. */
+export interface ShardCost {
+  readonly loadMs: number;
+  readonly prefillMs: number;
+  readonly migrateMs: number;
+  readonly decodeMs: number;
+  readonly totalMs: number;
+  /** Sequences per engine batch (memory-limited) and how many batches run. */
+  readonly batchSize: number;
+  readonly waves: number;
+  readonly prefixKv: KvAction;
+  readonly contextKv: KvAction;
+  readonly prefilledTokens: number;
+  readonly reusedTokens: number;
+  readonly migratedTokens: number;
+  /** Bytes of KV the running batch holds at once. */
+  readonly batchKvBytes: number;
+}
+
+/** Requests an LLM operator issues over the batch: distinct ones when coalescing, else every instance. */
+export function llmRequestCount(statistics: LlmOperatorStatistics, disabled: DisabledOptimizations): number {
+  return disabled.coalescing ? statistics.instances : statistics.distinctRequests;
+}
+
+/** Calls a tool operator makes over the batch. */
+export function toolCallCount(statistics: ToolOperatorStatistics, disabled: DisabledOptimizations): number {
+  return disabled.coalescing ? statistics.instances : statistics.distinctRequests;
+}
+
+/** Tokens of KV one sequence of the operator holds at its end (prefix + prompt + output). */
+export function sequenceTokens(statistics: LlmOperatorStatistics): number {
+  return statistics.sharedPrefixTokens + statistics.uniquePromptTokens + statistics.outputTokens;
+}
+
+/**
+ * Sequences per engine batch: the model's limit, lowered so the batch's KV fits
+ * beside the weights and `residentKvBytes`; 0 when not even one sequence fits.
+ */
+export function effectiveBatchSize(
+  device: DeviceProfile,
+  model: ModelProfile,
+  statistics: LlmOperatorStatistics,
+  residentKvBytes: number,
+  disabled: DisabledOptimizations,
+): number {
+  if (disabled.batching) return model.weightsBytes + residentKvBytes < device.memoryBytes ? 1 : 0;
+  const free = device.memoryBytes - model.weightsBytes - residentKvBytes;
+  const perSequence = Math.max(1, sequenceTokens(statistics)) * model.kvBytesPerToken;
+  return Math.max(0, Math.min(model.maxBatchSequences, Math.floor(free / perSequence)));
+}
+
+/** Splits `requests` over `shards` workers as evenly as possible (earlier shards take the remainder). */
+export function splitRequests(requests: number, shards: number): number[] {
+  const base = Math.floor(requests / shards);
+  const remainder = requests - base * shards;
+  return Array.from({ length: shards }, (_, index) => base + (index < remainder ? 1 : 0));
+}
+
+/**
+ * Prices `requests` requests of an LLM operator on one worker:
+ * load (if the model is not loaded) + prefill (shared prefix once unless
+ * reused or migrated; unique tokens per request, minus inherited context that
+ * is reused or migrated) + min(migrate, recompute) for KV held elsewhere +
+ * batched decode in waves of `batchSize` sequences. Returns undefined when not
+ * even one sequence fits in memory.
+ */
+export function llmShardCost(
+  device: DeviceProfile,
+  model: ModelProfile,
+  statistics: LlmOperatorStatistics,
+  requests: number,
+  residency: ShardResidency,
+  residentKvBytes: number,
+  disabled: DisabledOptimizations,
+): ShardCost | undefined {
+  const batchSize = effectiveBatchSize(device, model, statistics, residentKvBytes, disabled);
+  if (batchSize === 0) return undefined;
+  const waves = requests === 0 ? 0 : Math.ceil(requests / batchSize);
+  const prefixTokens = statistics.sharedPrefixTokens;
+  const inheritedTokens = statistics.inheritedContext?.tokens ?? 0;
+  const loadMs = residency.modelLoaded ? 0 : model.loadMs;
+
+  let prefixPrefillMs = 0;
+  let migrateMs = 0;
+  let prefilledTokens = 0;
+  let reusedTokens = 0;
+  let migratedTokens = 0;
+  let prefixKv: KvAction = "recompute";
+  let perRequestPrefixTokens = 0;
+  if (disabled.prefixSharing) {
+    perRequestPrefixTokens = prefixTokens;
+  } else if (prefixTokens > 0) {
+    if (residency.prefixResident) {
+      prefixKv = "reuse";
+      reusedTokens += prefixTokens;
+    } else {
+      const recomputeMs = model.prefill.fixedMs + model.prefill.msPerToken * prefixTokens;
+      const migrate = disabled.migration ? undefined : residency.prefixMigrateMs;
+      if (migrate !== undefined && migrate < recomputeMs) {
+        prefixKv = "migrate";
+        migrateMs += migrate;
+        migratedTokens += prefixTokens;
+      } else {
+        prefixPrefillMs = recomputeMs;
+        prefilledTokens += prefixTokens;
+      }
+    }
+  }
+
+  // Inherited context: reuse where the parent ran, migrate or recompute the rest.
+  let contextKv: KvAction = "recompute";
+  let recomputedInheritedRequests = requests;
+  if (inheritedTokens > 0 && !disabled.prefixSharing) {
+    const local = Math.min(requests, residency.inheritedLocalRequests);
+    const remote = disabled.migration ? 0 : Math.min(requests - local, residency.inheritedRemoteRequests);
+    recomputedInheritedRequests = requests - local;
+    reusedTokens += local * inheritedTokens;
+    if (local > 0) contextKv = "reuse";
+    if (remote > 0) {
+      const transferMs = kvTransferMs(device, model, remote * inheritedTokens);
+      const recomputeMs = model.prefill.msPerToken * remote * inheritedTokens;
+      if (transferMs < recomputeMs) {
+        migrateMs += transferMs;
+        migratedTokens += remote * inheritedTokens;
+        recomputedInheritedRequests -= remote;
+        contextKv = "migrate";
+      }
+    }
+  }
+
+  const promptTokensPerRequest = perRequestPrefixTokens + statistics.uniquePromptTokens - inheritedTokens;
+  const uniqueTokens = requests * promptTokensPerRequest + recomputedInheritedRequests * inheritedTokens;
+  prefilledTokens += uniqueTokens;
+  const prefillCalls = disabled.batching ? requests : waves;
+  const uniquePrefillMs =
+    uniqueTokens > 0 ? prefillCalls * model.prefill.fixedMs + model.prefill.msPerToken * uniqueTokens : 0;
+
+  const contextTokens = prefixTokens + statistics.uniquePromptTokens;
+  const limited = batchSize === model.maxBatchSequences ? model : { ...model, maxBatchSequences: batchSize };
+  const decode = disabled.batching
+    ? requests * decodeMs(model, 1, contextTokens, statistics.outputTokens)
+    : decodeMs(limited, requests, contextTokens, statistics.outputTokens);
+  const prefillMs = prefixPrefillMs + uniquePrefillMs;
+  return {
+    loadMs,
+    prefillMs,
+    migrateMs,
+    decodeMs: decode,
+    totalMs: loadMs + prefillMs + migrateMs + decode,
+    batchSize: Math.min(batchSize, Math.max(1, requests)),
+    waves,
+    prefixKv,
+    contextKv,
+    prefilledTokens,
+    reusedTokens,
+    migratedTokens,
+    batchKvBytes: Math.min(batchSize, requests) * sequenceTokens(statistics) * model.kvBytesPerToken,
+  };
+}
+
+/** Bytes of the shared prefix's KV cache. */
+export function prefixKvBytes(model: ModelProfile, statistics: LlmOperatorStatistics): number {
+  return statistics.sharedPrefixTokens * model.kvBytesPerToken;
+}
+
+/** Bytes of the per-request KV an operator leaves for children that inherit it (prompt + output after the prefix). */
+export function contextKvBytes(
+  model: ModelProfile,
+  statistics: LlmOperatorStatistics,
+  requests: number,
+): number {
+  return requests * (statistics.uniquePromptTokens + statistics.outputTokens) * model.kvBytesPerToken;
+}
+
+/** Latency of one tool call: what one query waits for it (the pipeline fill). */
+export function toolLatencyMs(statistics: ToolOperatorStatistics): number {
+  return statistics.latencyMeanMs;
+}
+
+/** Busy time of a pool running every call of a tool operator, calls spread over `concurrency` slots. */
+export function toolPoolWorkMs(
+  statistics: ToolOperatorStatistics,
+  concurrency: number,
+  disabled: DisabledOptimizations,
+): number {
+  return (toolCallCount(statistics, disabled) * statistics.latencyMeanMs) / concurrency;
+}
+
+/** Time to run every call of a tool operator as one barrier phase, in waves of `concurrency` calls. */
+export function toolBatchMs(
+  statistics: ToolOperatorStatistics,
+  concurrency: number,
+  disabled: DisabledOptimizations,
+): number {
+  return Math.ceil(toolCallCount(statistics, disabled) / concurrency) * statistics.latencyMeanMs;
+}

@@ -1,0 +1,90 @@
+export type { KvAction, ShardCost, ShardResidency } from "./cost-model.js";
+export {
+  contextKvBytes,
+  effectiveBatchSize,
+  llmRequestCount,
+  llmShardCost,
+  prefixKvBytes,
+  sequenceTokens,
+  splitRequests,
+  toolBatchMs,
+  toolCallCount,
+  toolLatencyMs,
+  toolPoolWorkMs,
+} from "./cost-model.js";
+export type {
+  Epoch,
+  EpochAssignment,
+  EpochOutcome,
+  EpochSchedule,
+  PricedShard,
+  PricedTool,
+  SearchState,
+  WorkerState,
+} from "./epoch-model.js";
+export { canonicalKey, evaluateEpoch, initialState, readyOperators, scheduleCostMs } from "./epoch-model.js";
+export type {
+  ExecutionPlan,
+  PlanCpuOperator,
+  PlanEpoch,
+  PlanStep,
+  PlanWorker,
+  StepEstimate,
+} from "./execution-plan.js";
+export { ExecutionPlanSchema, PLAN_VERSION, PlanFormatError, parseExecutionPlan } from "./execution-plan.js";
+export type { LowerBoundTables } from "./lower-bound.js";
+export { lowerBoundTables, remainingLowerBound } from "./lower-bound.js";
+export type { PlanMetadata } from "./plan-builder.js";
+export { buildExecutionPlan } from "./plan-builder.js";
+export type {
+  DisabledOptimizations,
+  LlmOperatorStatistics,
+  OptimizationName,
+  PlannedLlmOperator,
+  PlannedOperator,
+  PlannedToolOperator,
+  PlanningProblem,
+  PlanningWorker,
+  ToolOperatorStatistics,
+  ToolPool,
+} from "./planning-problem.js";
+export {
+  disabledOptimizationNames,
+  disabledOptimizations,
+  NO_DISABLED_OPTIMIZATIONS,
+  OPTIMIZATION_NAMES,
+  PlanningError,
+  validateProblem,
+  workerCanServe,
+  workerModelProfile,
+} from "./planning-problem.js";
+export type { ProblemIndex } from "./problem-index.js";
+export { indexProblem } from "./problem-index.js";
+export type { RunStrategyOptions } from "./run-strategy.js";
+export { runStrategy } from "./run-strategy.js";
+export {
+  DEFAULT_BEAM_WIDTH,
+  DEFAULT_MAX_EXPANDED_STATES,
+  epochDpStrategy,
+} from "./strategies/epoch-dp-strategy.js";
+export { greedyStrategy } from "./strategies/greedy-strategy.js";
+export { DEFAULT_MILP_TIME_LIMIT_MS, milpStrategy } from "./strategies/milp-strategy.js";
+export { minSwitchStrategy } from "./strategies/min-switch-strategy.js";
+export { naiveStrategy } from "./strategies/naive-strategy.js";
+export { operatorWiseStrategy } from "./strategies/operator-wise-strategy.js";
+export type {
+  PlanningStrategy,
+  SearchReport,
+  SolverReport,
+  StrategyOptions,
+  StrategyResult,
+} from "./strategies/planning-strategy.js";
+export { roundRobinTopologicalStrategy } from "./strategies/round-robin-topological-strategy.js";
+export {
+  BUILTIN_STRATEGIES,
+  DEFAULT_STRATEGY,
+  getStrategy,
+  registerStrategy,
+  strategyNames,
+} from "./strategy-registry.js";
+export { planProblems, validatePlan } from "./validate-plan.js";

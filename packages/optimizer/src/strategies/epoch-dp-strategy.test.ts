@@ -1,0 +1,54 @@
+import { describe, expect, it } from "vitest";
+import { scheduleCostMs } from "../epoch-model.js";
+import { NO_DISABLED_OPTIMIZATIONS } from "../planning-problem.js";
+import { indexProblem } from "../problem-index.js";
+import { runStrategy } from "../run-strategy.js";
+import { exhaustiveOptimumMs, randomProblem, tinyProblems } from "../test/index.js";
+import { epochDpStrategy } from "./epoch-dp-strategy.js";
+import type { StrategyResult } from "./planning-strategy.js";
+
+describe("dp", () => {
+  it("equals the exhaustive optimum of the epoch model on tiny instances", async () => {
+    for (const problem of tinyProblems(24)) {
+      const index = indexProblem(problem);
+      const optimum = exhaustiveOptimumMs(index, NO_DISABLED_OPTIMIZATIONS);
+      const plan = await runStrategy(problem, { strategy: "dp" });
+      expect(plan.search?.proven, problem.workflow).toBe(true);
+      expect(plan.estimatedMakespanMs, problem.workflow).toBeCloseTo(optimum, 3);
+    }
+  });
+
+  it("equals the exhaustive optimum without operator splitting and under ablations", async () => {
+    for (const problem of tinyProblems(12, 300)) {
+      const index = indexProblem(problem);
+      const disabled = { ...NO_DISABLED_OPTIMIZATIONS, pipelining: true, prefixSharing: true };
+      const noSplit = exhaustiveOptimumMs(index, NO_DISABLED_OPTIMIZATIONS, false);
+      const plan = await runStrategy(problem, { strategy: "dp", splitOperators: false });
+      expect(plan.estimatedMakespanMs, problem.workflow).toBeCloseTo(noSplit, 3);
+      const ablated = await runStrategy(problem, { strategy: "dp", disabled });
+      expect(ablated.estimatedMakespanMs, problem.workflow).toBeCloseTo(
+        exhaustiveOptimumMs(index, disabled),
+        3,
+      );
+    }
+  });
+
+  it("its objective is the plan's makespan as the cost model prices it", () => {
+    const problem = randomProblem({ seed: 21, queries: 800, workers: 3, llmOperators: 7, modelCount: 2 });
+    const index = indexProblem(problem);
+    const result = epochDpStrategy.plan(index, { disabled: NO_DISABLED_OPTIMIZATIONS }) as StrategyResult;
+    const cost = scheduleCostMs(index, result.schedule, NO_DISABLED_OPTIMIZATIONS);
+    expect(cost).toBeDefined();
+    expect(cost).toBeGreaterThan(0);
+  });
+
+  it("falls back to a beam search past its budget, with a warning, and still returns a valid plan", async () => {
+    const problem = randomProblem({ seed: 8, queries: 500, workers: 4, llmOperators: 14, modelCount: 3 });
+    const plan = await runStrategy(problem, { strategy: "dp", maxExpandedStates: 5, beamWidth: 4 });
+    expect(plan.search?.mode).toBe("beam");
+    expect(plan.search?.proven).toBe(false);
+    expect(plan.warnings.join("\n")).toContain("beam search");
+    const greedy = await runStrategy(problem, { strategy: "greedy" });
+    expect(plan.estimatedMakespanMs).toBeLessThanOrEqual(greedy.estimatedMakespanMs + 1e-6);
+  });
+});

@@ -1,0 +1,69 @@
+import type { EpochSchedule } from "../epoch-model.js";
+import type { DisabledOptimizations } from "../planning-problem.js";
+import type { ProblemIndex } from "../problem-index.js";
+
+/** Options every strategy receives; strategy-specific ones are read by name (see each strategy's doc). */
+export interface StrategyOptions {
+  /** Optimizations the cost model must price without. */
+  readonly disabled: DisabledOptimizations;
+  /** DP: most search states expanded before the beam fallback (deterministic budget). */
+  readonly maxExpandedStates?: number;
+  /** DP: beam width of the fallback search. */
+  readonly beamWidth?: number;
+  /** DP: let an operator's requests be split over several workers in one epoch (default true). */
+  readonly splitOperators?: boolean;
+  /** DP and MILP: wall-clock limit of the search in ms (a safety net; results stay deterministic below it). */
+  readonly timeLimitMs?: number;
+  /** MILP: `glpk` (glpk.js, default) or `highs`. */
+  readonly solver?: "glpk" | "highs";
+  /** MILP: relative gap at which the solver may stop (default 0: prove optimality). */
+  readonly relativeGap?: number;
+}
+
+/** How an exact solver ended. */
+export interface SolverReport {
+  readonly solver: "glpk" | "highs";
+  readonly status: "optimal" | "feasible" | "no-solution";
+  /** The solver's objective (the MILP's continuous-time makespan), when it found a solution. */
+  readonly objectiveMs?: number;
+  /** Best proven lower bound on the MILP's objective. */
+  readonly bestBoundMs?: number;
+  /** (objective − bound) / objective; 0 when optimal. */
+  readonly gap?: number;
+  readonly variables: number;
+  readonly constraints: number;
+  readonly solveMs: number;
+}
+
+/** How the DP search went. */
+export interface SearchReport {
+  /** `exact`: the best-first search proved optimality; `beam`: the budget ran out and the beam search decided. */
+  readonly mode: "exact" | "beam";
+  /** The search ended exactly and every state's epochs were enumerated: the plan is optimal under the epoch model. */
+  readonly proven: boolean;
+  readonly expandedStates: number;
+  readonly generatedStates: number;
+  /** A baseline plan was at least as good as the search's (it seeded the bound). */
+  readonly incumbentWon: boolean;
+}
+
+/** What a strategy returns: its epochs (the wrapper prices and validates them) and notes. */
+export interface StrategyResult {
+  readonly schedule: EpochSchedule;
+  readonly warnings: readonly string[];
+  /** Optimizations this strategy itself switches off (naive: batching, sharing, coalescing, migration). */
+  readonly forcedDisabled?: Partial<DisabledOptimizations>;
+  readonly solver?: SolverReport;
+  readonly search?: SearchReport;
+}
+
+/**
+ * A planning strategy: maps LLM operators to workers and orders them into
+ * epochs. Strategies are swappable by name through the registry; every one
+ * runs through `runStrategy`, which times, prices and validates it.
+ */
+export interface PlanningStrategy {
+  readonly name: string;
+  readonly description: string;
+  plan(problem: ProblemIndex, options: StrategyOptions): StrategyResult | Promise<StrategyResult>;
+}
