@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import type { CommandIo } from "../io.js";
+import { registerDatasetsCommand } from "./datasets-command.js";
 import { registerExecutorCommand } from "./executor-command.js";
 import { registerModelsCommand } from "./models-command.js";
 
@@ -7,4 +8,8 @@ import { registerModelsCommand } from "./models-command.js";
 export type RegisterCommand = (program: Command, io: CommandIo) => void;
 
 /** Every subcommand of `halo`, in help order. */
-export const commands: readonly RegisterCommand[] = [registerModelsCommand, registerExecutorCommand];
+export const commands: readonly RegisterCommand[] = [
+  registerModelsCommand,
+  registerExecutorCommand,
+  registerDatasetsCommand,
+];
