@@ -1,3 +1,4 @@
+import { getEventListeners } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { HttpLatency, HttpToolRequest } from "@halo/ir";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -422,6 +423,18 @@ describe("HttpTool latency modes", () => {
     expect((await rejection(tool.doCall(call({ url: `${origin}/echo` }), { signal: aborted }))).code).toBe(
       "aborted",
     );
+  });
+
+  it("leaves no listener on a long-lived caller signal after its calls end", async () => {
+    const tool = new HttpTool({ allowHosts: [host] });
+    const shared = new AbortController();
+    for (let index = 0; index < 20; index += 1) {
+      await tool.doCall(call({ url: `${origin}/echo`, params: { index: String(index) } }), {
+        signal: shared.signal,
+      });
+      await rejection(tool.doCall(call({ url: `${origin}/fail` }), { signal: shared.signal }));
+    }
+    expect(getEventListeners(shared.signal, "abort")).toHaveLength(0);
   });
 
   it("close ends calls in flight and refuses new ones", async () => {

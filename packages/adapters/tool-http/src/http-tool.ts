@@ -5,6 +5,7 @@
 import { performance } from "node:perf_hooks";
 import { setTimeout as delay } from "node:timers/promises";
 import type { HttpToolRequest, HttpToolResult, HttpToolV1, JsonValue } from "@halo/ir";
+import { CallScope, type InterruptReason } from "./call-scope.js";
 import { samplePaddedLatencyMs } from "./gamma-sampler.js";
 import { HostAllowlist } from "./host-allowlist.js";
 import { HttpToolError } from "./http-tool-error.js";
@@ -45,7 +46,8 @@ export class HttpTool implements HttpToolV1 {
   readonly #maxResponseBytes: number;
   readonly #latencyScale: number;
   readonly #random: RandomSource;
-  readonly #closing = new AbortController();
+  readonly #calls = new Set<CallScope>();
+  #closed = false;
 
   constructor(options: HttpToolOptions) {
     const { maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES, latencyScale = 1 } = options;
@@ -68,10 +70,9 @@ export class HttpTool implements HttpToolV1 {
     const startMs = performance.now();
     const method = request.method.trim().toUpperCase();
     const label = `HTTP ${method} ${redactUrl(request.url)}`;
-    const callerSignal = options?.signal;
-    if (this.#closing.signal.aborted)
+    if (this.#closed)
       throw new HttpToolError("closed", `${label}: the HTTP tool is closed`, { url: redactUrl(request.url) });
-    if (callerSignal?.aborted) throw abortedError(label, request.url);
+    if (options?.signal?.aborted) throw interruptionError("aborted", label, request.url, 0);
     if (!METHOD.test(method)) {
       throw new HttpToolError(
         "invalid-request",
@@ -81,39 +82,45 @@ export class HttpTool implements HttpToolV1 {
         },
       );
     }
-    const { latency } = request;
+    const scope = new CallScope(options?.signal);
+    this.#calls.add(scope);
+    try {
+      const { latency } = request;
+      if (latency.mode === "sleep") {
+        const sleptMs = latency.ms * this.#latencyScale;
+        await wait(sleptMs, scope, label, request.url);
+        const body: JsonValue = {
+          skipped: true,
+          mode: "sleep",
+          method,
+          url: request.url,
+          params: { ...request.params },
+          sleptMs,
+        };
+        return { status: 200, body, elapsedMs: performance.now() - startMs };
+      }
 
-    if (latency.mode === "sleep") {
-      const sleptMs = latency.ms * this.#latencyScale;
-      await this.#wait(sleptMs, callerSignal, label, request.url);
-      const body: JsonValue = {
-        skipped: true,
-        mode: "sleep",
-        method,
-        url: request.url,
-        params: { ...request.params },
-        sleptMs,
-      };
-      return { status: 200, body, elapsedMs: performance.now() - startMs };
+      // Drawn before the request, so the target depends only on the seed, not on how long the call took.
+      const targetMs =
+        latency.mode === "padded"
+          ? samplePaddedLatencyMs(
+              latency.meanMs * this.#latencyScale,
+              request.seed === undefined ? this.#random : createSeededRandom(request.seed),
+            )
+          : 0;
+      const response = await this.#fetchJson(request, method, label, latency.timeoutMs, scope);
+      await wait(targetMs - (performance.now() - startMs), scope, label, request.url);
+      return { ...response, elapsedMs: performance.now() - startMs };
+    } finally {
+      scope.dispose();
+      this.#calls.delete(scope);
     }
-
-    // Drawn before the request, so the target depends only on the seed, not on how long the call took.
-    const targetMs =
-      latency.mode === "padded"
-        ? samplePaddedLatencyMs(
-            latency.meanMs * this.#latencyScale,
-            request.seed === undefined ? this.#random : createSeededRandom(request.seed),
-          )
-        : 0;
-    const response = await this.#fetchJson(request, method, label, latency.timeoutMs, callerSignal);
-    const remainingMs = targetMs - (performance.now() - startMs);
-    if (remainingMs > 0) await this.#wait(remainingMs, callerSignal, label, request.url);
-    return { ...response, elapsedMs: performance.now() - startMs };
   }
 
-  /** Aborts calls in flight (they fail with `closed`) and refuses new ones. */
+  /** Ends calls in flight (they fail with `closed`) and refuses new ones. */
   async close(): Promise<void> {
-    this.#closing.abort();
+    this.#closed = true;
+    for (const scope of this.#calls) scope.interrupt("closed");
   }
 
   /** The real request: redirects within the allowlist, status check, bounded body, JSON parse. */
@@ -122,30 +129,15 @@ export class HttpTool implements HttpToolV1 {
     method: string,
     label: string,
     timeoutMs: number,
-    callerSignal: AbortSignal | undefined,
+    scope: CallScope,
   ): Promise<{ status: number; body: JsonValue }> {
     let url = this.#checkedUrl(request.url, label);
-    const timeoutSignal = AbortSignal.timeout(timeoutMs);
-    const signals = [timeoutSignal, this.#closing.signal, ...(callerSignal ? [callerSignal] : [])];
-    const signal = AbortSignal.any(signals);
-    // Which signal fired decides the error: timeout, close or the caller's abort.
-    const interruption = (error: unknown): HttpToolError | undefined => {
-      const shownUrl = redactUrl(url.toString());
-      if (callerSignal?.aborted) return abortedError(label, url.toString());
-      if (this.#closing.signal.aborted)
-        return new HttpToolError("closed", `${label}: the HTTP tool was closed`, { url: shownUrl });
-      if (timeoutSignal.aborted) {
-        return new HttpToolError(
-          "timeout",
-          `${label}: no complete response within the timeout of ${timeoutMs} ms`,
-          {
-            url: shownUrl,
-            cause: error,
-          },
-        );
-      }
-      return undefined;
-    };
+    const stopTimeout = scope.startTimeout(timeoutMs);
+    // What interrupted the call decides the error: the caller's abort, close, or the timeout.
+    const interruption = (error: unknown): HttpToolError | undefined =>
+      scope.reason === undefined
+        ? undefined
+        : interruptionError(scope.reason, label, url.toString(), timeoutMs, error);
 
     if (BODYLESS_METHODS.has(method) && request.body !== undefined) {
       throw new HttpToolError("invalid-request", `${label}: a ${method} request cannot have a body`, {
@@ -167,7 +159,7 @@ export class HttpTool implements HttpToolV1 {
           headers: { accept: "application/json", ...headers, ...request.headers },
           ...(body === undefined ? {} : { body }),
           redirect: "manual",
-          signal,
+          signal: scope.signal,
         });
       } catch (error) {
         throw (
@@ -205,6 +197,7 @@ export class HttpTool implements HttpToolV1 {
       } catch (error) {
         throw interruption(error) ?? error;
       }
+      stopTimeout();
       const text = new TextDecoder().decode(bytes);
       const shownUrl = redactUrl(url.toString());
       if (response.status < 200 || response.status > 299) {
@@ -292,20 +285,6 @@ export class HttpTool implements HttpToolV1 {
     }
     return url;
   }
-
-  /** Waits `ms`, ending early (with the matching error) when the caller aborts or the tool closes. */
-  async #wait(ms: number, callerSignal: AbortSignal | undefined, label: string, url: string): Promise<void> {
-    if (ms <= 0) return;
-    const signal = callerSignal
-      ? AbortSignal.any([callerSignal, this.#closing.signal])
-      : this.#closing.signal;
-    try {
-      await delay(ms, undefined, { signal });
-    } catch {
-      if (callerSignal?.aborted) throw abortedError(label, url);
-      throw new HttpToolError("closed", `${label}: the HTTP tool was closed`, { url: redactUrl(url) });
-    }
-  }
 }
 
 /** The body and its content type: the given body, or the params as JSON for methods that carry one. */
@@ -318,10 +297,37 @@ function requestBody(
   return { body: JSON.stringify(request.params), headers: { "content-type": "application/json" } };
 }
 
-function abortedError(label: string, url: string): HttpToolError {
-  return new HttpToolError("aborted", `${label}: the call was aborted by the caller`, {
-    url: redactUrl(url),
-  });
+/** Waits `ms` (nothing when ≤ 0), ending early with the matching error when the call is interrupted. */
+async function wait(ms: number, scope: CallScope, label: string, url: string): Promise<void> {
+  if (ms <= 0) return;
+  try {
+    await delay(ms, undefined, { signal: scope.signal });
+  } catch (error) {
+    throw interruptionError(scope.reason ?? "aborted", label, url, 0, error);
+  }
+}
+
+/** The error of a call interrupted for `reason`. */
+function interruptionError(
+  reason: InterruptReason,
+  label: string,
+  url: string,
+  timeoutMs: number,
+  cause?: unknown,
+): HttpToolError {
+  const details = { url: redactUrl(url), cause };
+  switch (reason) {
+    case "aborted":
+      return new HttpToolError("aborted", `${label}: the call was aborted by the caller`, details);
+    case "closed":
+      return new HttpToolError("closed", `${label}: the HTTP tool was closed`, details);
+    case "timeout":
+      return new HttpToolError(
+        "timeout",
+        `${label}: no complete response within the timeout of ${timeoutMs} ms`,
+        details,
+      );
+  }
 }
 
 /** The URL without its password, for messages. */
