@@ -108,7 +108,23 @@ export function loadWorkflowText(text: string, options: LoadOptions = {}): LoadR
       });
       return { ok: false, problems, warnings: [] };
     }
-    const value: unknown = document.toJS({ maxAliasCount: 1000 });
+    let value: unknown;
+    try {
+      value = document.toJS({ maxAliasCount: 1000 });
+    } catch (error) {
+      // Unresolved aliases and alias bombs surface only when the document is converted.
+      return {
+        ok: false,
+        problems: [
+          {
+            code: "yaml-syntax",
+            message: `YAML: ${errorMessage(error)}`,
+            source: { file, path: "(document)" },
+          },
+        ],
+        warnings: [],
+      };
+    }
     return compileWithLocator(value, yamlLocator(file, document, lineCounter), options);
   } catch (error) {
     return {
