@@ -95,10 +95,14 @@ export function createIndexSql(table: TableSchema): string[] {
 /**
  * A query (valid in DuckDB and PostgreSQL) whose single row is the table's row
  * count and an MD5 over every value as text, rows in primary-key order. Equal
- * fingerprints mean equal tables, across engines and runs.
+ * fingerprints mean equal tables, across engines and runs. Doubles are compared
+ * to 10 decimals, since the engines print them differently (7.0 vs 7).
  */
 export function tableFingerprintSql(table: TableSchema): string {
-  const values = table.columns.map((column) => `COALESCE(CAST(${column.name} AS TEXT), '\\N')`);
+  const values = table.columns.map((column) => {
+    const value = column.type === "double" ? `CAST(${column.name} AS DECIMAL(38, 10))` : column.name;
+    return `COALESCE(CAST(${value} AS TEXT), '\\N')`;
+  });
   return (
     `SELECT COUNT(*) AS row_count, ` +
     `COALESCE(MD5(STRING_AGG(${values.join(" || '|' || ")}, '\n' ORDER BY ${table.primaryKey.join(", ")})), '') AS checksum ` +
