@@ -85,8 +85,11 @@ type Path = (string | number)[];
 
 function allPaths(value: unknown, prefix: Path = [], paths: Path[] = []): Path[] {
   paths.push(prefix);
-  if (Array.isArray(value)) value.forEach((item, index) => allPaths(item, [...prefix, index], paths));
-  else if (isJsonObject(value))
+  if (Array.isArray(value)) {
+    value.forEach((item, index) => {
+      allPaths(item, [...prefix, index], paths);
+    });
+  } else if (isJsonObject(value))
     for (const [key, item] of Object.entries(value)) allPaths(item, [...prefix, key], paths);
   return paths;
 }
