@@ -55,25 +55,15 @@ afterAll(async () => {
   await rm(directory, { recursive: true, force: true });
 });
 
+/** Flags of the simulated executor most tests start (its slow profile is written in beforeAll). */
+const simFlags = () => ["--engine", "sim", "--profile", profilePath, "--time-scale", "1"];
+
 /** Starts `halo executor serve` and resolves once it printed its listening line. */
-async function startExecutor() {
-  const child = spawn(
-    process.execPath,
-    [
-      BIN,
-      "executor",
-      "serve",
-      "--engine",
-      "sim",
-      "--port",
-      "0",
-      "--profile",
-      profilePath,
-      "--time-scale",
-      "1",
-    ],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
+async function startExecutor(flags: readonly string[] = simFlags()) {
+  const child = spawn(process.execPath, [BIN, "executor", "serve", "--port", "0", ...flags], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, HALO_HOME: join(directory, "halo-home") },
+  });
   children.push(child);
   const lines: string[] = [];
   let stderr = "";
@@ -169,4 +159,33 @@ describe("halo executor serve (child process)", () => {
     expect(performance.now() - startedAt).toBeLessThan(3_500);
     client.close();
   });
+
+  it("serves the llama.cpp engine (imported on demand) with a model map of synthesized models", async () => {
+    const modelMapPath = join(directory, "models.yaml");
+    await writeFile(modelMapPath, 'models:\n  "halo/tiny-cli": {synth: {params: 2M, seed: 1}}\n');
+    const executor = await startExecutor([
+      "--engine",
+      "llamacpp",
+      "--threads",
+      "1",
+      "--models",
+      modelMapPath,
+    ]);
+    const client = createExecutorClient(executor.address);
+    const info = await client.info();
+    expect(info.engine).toContain("llama");
+    expect(info.models.map((model) => model.name)).toContain("halo/tiny-cli");
+    const events: ExecutorEvent[] = [];
+    for await (const event of client.generate({
+      model: "halo/tiny-cli",
+      items: [{ id: "a", prompt: "Hello", maxTokens: 4 }],
+    })) {
+      events.push(event);
+    }
+    expect(events.map((event) => event.type)).toEqual(["item-finished", "batch-finished"]);
+    const exited = once(executor.child, "exit");
+    executor.child.kill("SIGTERM");
+    expect((await exited)[0]).toBe(0);
+    client.close();
+  }, 120_000);
 });
