@@ -254,6 +254,11 @@ describe("LlamaCppEngine models", () => {
       const described = info.models.find((descriptor) => descriptor.name === "local/file-model")!;
       expect(described).toMatchObject({ contextLength: 256, loaded: false, kvBytesPerToken: 2 * 2 * 32 * 2 });
       expect(described.parameterCount).toBe(2_146_624);
+      expect(await mapped.describeModel("org/other-7B")).toMatchObject({
+        loaded: false,
+        parameterCount: 6_873_120,
+      });
+      await expectEngineError(() => mapped.describeModel("gpt-4o"), "unknown-model", "gpt-4o");
       const result = await collectBatch(mapped, { model: "local/file-model", items: [item("x", "Hello")] });
       expect(result.finished.get("x")!.figures.generatedTokens).toBeGreaterThan(0);
       expect(

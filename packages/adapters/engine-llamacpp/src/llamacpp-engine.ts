@@ -384,6 +384,14 @@ export class LlamaCppEngine implements EngineV1 {
     return shape.weightsBytes + shape.kvBytesPerToken * this.contextLengthOf(shape) * this.maxSequences;
   }
 
+  /**
+   * Describes any model this engine can serve (not only those `doInfo` lists): sizes and
+   * memory from the model map entry or the stand-in, without loading it.
+   */
+  async describeModel(name: string): Promise<EngineModelDescriptor> {
+    return this.describe(name);
+  }
+
   private async describe(name: string): Promise<EngineModelDescriptor> {
     const shape = await this.shapeOf(name);
     return {

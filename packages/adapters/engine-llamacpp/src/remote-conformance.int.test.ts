@@ -7,7 +7,11 @@ import { testHaloHome } from "./test-models.js";
 
 // The same EngineV1 spec through a real executor sidecar on 127.0.0.1:0: every call
 // crosses gRPC, the batching scheduler and the sidecar's KV store before llama.cpp.
-const modelMap = parseModelMap('models:\n  "halo/tiny-alt": { synth: { params: 2M, seed: 2 } }\n', "inline", "/");
+const modelMap = parseModelMap(
+  'models:\n  "halo/tiny-alt": { synth: { params: 2M, seed: 2 } }\n',
+  "inline",
+  "/",
+);
 
 describeEngineConformance("engine-llamacpp through a gRPC executor", {
   async createEngine() {

@@ -1,0 +1,28 @@
+import { LlamaCppEngine } from "@halo/engine-llamacpp";
+import { createExecutorServer } from "@halo/executor";
+import { parseSidecarArguments } from "./sidecar-arguments.js";
+
+// A benchmark sidecar process: an executor serving a LlamaCppEngine on 127.0.0.1:0.
+// It prints one JSON line with its address, then serves until SIGTERM or stdin closes.
+const options = parseSidecarArguments(process.argv.slice(2));
+const server = await createExecutorServer({
+  engine: new LlamaCppEngine({
+    threads: options.threads,
+    contextSize: options.contextSize,
+    maxSequences: options.maxSequences,
+    automaticPrefixReuse: options.automaticPrefixReuse,
+    ...(options.memoryBudgetBytes === undefined ? {} : { memoryBudgetBytes: options.memoryBudgetBytes }),
+  }),
+});
+process.stdout.write(`${JSON.stringify({ address: server.address, pid: process.pid })}\n`);
+
+let stopping = false;
+const stop = async () => {
+  if (stopping) return;
+  stopping = true;
+  await server.close(5_000);
+  process.exit(0);
+};
+process.on("SIGTERM", () => void stop());
+process.stdin.on("end", () => void stop());
+process.stdin.resume();

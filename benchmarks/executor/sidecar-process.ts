@@ -1,0 +1,55 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { createExecutorClient, type ExecutorClient } from "@halo/protocol";
+import { type SidecarOptions, sidecarArguments } from "./sidecar-arguments.js";
+
+/** An executor sidecar running in its own process, and a gRPC client of it. */
+export interface SidecarProcess {
+  readonly address: string;
+  readonly pid: number;
+  readonly client: ExecutorClient;
+  /** Closes the client, asks the sidecar to drain and waits for it to exit. */
+  stop(): Promise<void>;
+}
+
+const here = fileURLToPath(import.meta.url);
+// Run from source (tests), the compiled entry is in dist/; compiled, it sits beside this file.
+const sidecarEntry = here.endsWith(".ts")
+  ? join(dirname(here), "..", "dist", "executor", "sidecar-main.js")
+  : join(dirname(here), "sidecar-main.js");
+
+/** Starts a sidecar process (the compiled `sidecar-main.js` beside this file) and connects to it. */
+export async function startSidecarProcess(options: SidecarOptions): Promise<SidecarProcess> {
+  const child: ChildProcess = spawn(process.execPath, [sidecarEntry, ...sidecarArguments(options)], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const lines = createInterface({ input: child.stdout! });
+  const exited = once(child, "exit").then(([code]) => {
+    throw new Error(`the sidecar process exited with code ${code} before it was ready`);
+  });
+  const ready = (async () => {
+    for await (const line of lines) return JSON.parse(line) as { address: string; pid: number };
+    throw new Error("the sidecar process closed its output before it was ready");
+  })();
+  const started = await Promise.race([ready, exited]);
+  exited.catch(() => undefined);
+  const client = createExecutorClient(started.address);
+  await client.waitForReady(30_000);
+  return {
+    address: started.address,
+    pid: started.pid,
+    client,
+    async stop() {
+      client.close();
+      if (child.exitCode !== null) return;
+      const gone = once(child, "exit");
+      child.stdin?.end();
+      const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+      await gone;
+      clearTimeout(timer);
+    },
+  };
+}
