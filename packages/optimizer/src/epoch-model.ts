@@ -135,16 +135,112 @@ function toolsRunIn(index: ProblemIndex, done: bigint, after: bigint): boolean[]
   });
 }
 
+/** The shards of one assignment from a state, and the states its workers end in (tails added per epoch). */
+interface AssignmentPrice {
+  readonly shards: readonly PricedShard[];
+  readonly nextStates: readonly (readonly [number, WorkerState])[];
+}
+
+/** The tools an epoch unlocks (depends only on the done set before and after it). */
+interface ToolPrice {
+  readonly runs: readonly boolean[];
+  /** Tail tool chain per LLM operator of the epoch. */
+  readonly tailOf: (operator: number) => number;
+  readonly chainDown: (tool: number) => number;
+  readonly chainUp: (tool: number) => number;
+  readonly tools: readonly PricedTool[];
+  readonly initialPoolBusy: ReadonlyMap<string, number>;
+  readonly unlockedPoolBusy: ReadonlyMap<string, number>;
+  readonly initialToolsMs: number;
+}
+
+/**
+ * Memoizes the parts of epoch prices from one state: an assignment's shards do
+ * not depend on the other operators of the epoch, and the tools only on the
+ * done sets. The DP prices many epochs from each state through one cache.
+ */
+export class EpochPriceCache {
+  readonly assignments = new Map<string, AssignmentPrice | null>();
+  readonly tools = new Map<bigint, ToolPrice>();
+
+  constructor(readonly state: SearchState) {}
+}
+
+function toolCostMs(index: ProblemIndex, tool: number, disabled: DisabledOptimizations): number {
+  const statistics = index.tools[tool]!.statistics;
+  return disabled.pipelining
+    ? toolBatchMs(statistics, index.toolConcurrency[tool]!, disabled)
+    : toolLatencyMs(statistics);
+}
+
+function priceTools(
+  index: ProblemIndex,
+  done: bigint,
+  after: bigint,
+  disabled: DisabledOptimizations,
+): ToolPrice {
+  const runs = toolsRunIn(index, done, after);
+  // Longest tool chains: downward from a tool through tools of this epoch, upward for the first epoch's input tools.
+  const downMemo = new Map<number, number>();
+  const chainDown = (tool: number): number => {
+    const known = downMemo.get(tool);
+    if (known !== undefined) return known;
+    let longest = 0;
+    for (const child of index.toolToolChildren[tool]!) {
+      if (runs[child]) longest = Math.max(longest, chainDown(child));
+    }
+    const value = toolCostMs(index, tool, disabled) + longest;
+    downMemo.set(tool, value);
+    return value;
+  };
+  const upMemo = new Map<number, number>();
+  const chainUp = (tool: number): number => {
+    const known = upMemo.get(tool);
+    if (known !== undefined) return known;
+    let longest = 0;
+    for (const parent of index.toolToolParents[tool]!) longest = Math.max(longest, chainUp(parent));
+    const value = toolCostMs(index, tool, disabled) + longest;
+    upMemo.set(tool, value);
+    return value;
+  };
+  const tailOf = (operator: number) => {
+    let tailMs = 0;
+    for (const tool of index.llmToolChildren[operator]!)
+      if (runs[tool]) tailMs = Math.max(tailMs, chainDown(tool));
+    return tailMs;
+  };
+  const initialPoolBusy = new Map<string, number>();
+  const unlockedPoolBusy = new Map<string, number>();
+  const tools: PricedTool[] = [];
+  let initialToolsMs = 0;
+  for (let tool = 0; tool < index.tools.length; tool++) {
+    if (!runs[tool]) continue;
+    const operator = index.tools[tool]!;
+    const workMs = toolPoolWorkMs(operator.statistics, index.toolConcurrency[tool]!, disabled);
+    const initial = index.toolLlmAncestors[tool] === 0n;
+    const busy = initial ? initialPoolBusy : unlockedPoolBusy;
+    busy.set(operator.pool, (busy.get(operator.pool) ?? 0) + workMs);
+    if (initial) initialToolsMs = Math.max(initialToolsMs, chainUp(tool));
+    tools.push({ tool, startOffsetMs: 0, workMs, endOffsetMs: 0 });
+  }
+  return { runs, tailOf, chainDown, chainUp, tools, initialPoolBusy, unlockedPoolBusy, initialToolsMs };
+}
+
 /**
  * Prices one epoch from `state`; returns undefined when it is not allowed
  * (an operator not ready, a worker used twice, a model that does not fit).
+ * `cache` (from the same state) memoizes parts across epochs; `detail` adds
+ * the tools' start and end times (plans need them, the search does not).
  */
 export function evaluateEpoch(
   index: ProblemIndex,
   state: SearchState,
   epoch: Epoch,
   disabled: DisabledOptimizations,
+  cache?: EpochPriceCache,
+  detail = true,
 ): EpochOutcome | undefined {
+  if (epoch.length === 0) return undefined;
   const usedWorkers = new Set<number>();
   let epochMask = 0n;
   for (const assignment of epoch) {
@@ -158,186 +254,76 @@ export function evaluateEpoch(
       usedWorkers.add(worker);
     }
   }
-  if (epoch.length === 0) return undefined;
   const after = state.done | epochMask;
   const firstEpoch = state.done === 0n;
-  const runs = toolsRunIn(index, state.done, after);
-  const toolCostMs = (tool: number) => {
-    const statistics = index.tools[tool]!.statistics;
-    return disabled.pipelining
-      ? toolBatchMs(statistics, index.toolConcurrency[tool]!, disabled)
-      : toolLatencyMs(statistics);
-  };
-
-  // Longest tool chains: downward from a tool through tools of this epoch, upward for the first epoch's input tools.
-  const downMemo = new Map<number, number>();
-  const chainDown = (tool: number): number => {
-    const known = downMemo.get(tool);
-    if (known !== undefined) return known;
-    let longest = 0;
-    for (const child of index.toolToolChildren[tool]!) {
-      if (runs[child]) longest = Math.max(longest, chainDown(child));
-    }
-    const value = toolCostMs(tool) + longest;
-    downMemo.set(tool, value);
-    return value;
-  };
-  const upMemo = new Map<number, number>();
-  const chainUp = (tool: number): number => {
-    const known = upMemo.get(tool);
-    if (known !== undefined) return known;
-    let longest = 0;
-    for (const parent of index.toolToolParents[tool]!) longest = Math.max(longest, chainUp(parent));
-    const value = toolCostMs(tool) + longest;
-    upMemo.set(tool, value);
-    return value;
-  };
+  let toolPrice = cache?.tools.get(after);
+  if (!toolPrice) {
+    toolPrice = priceTools(index, state.done, after, disabled);
+    cache?.tools.set(after, toolPrice);
+  }
 
   const shards: PricedShard[] = [];
   const nextWorkers = [...state.workers];
+  let slowestShardMs = 0;
+  let spanMs = firstEpoch ? toolPrice.initialToolsMs : 0;
+  let tailPhaseMs = 0;
   for (const assignment of epoch) {
-    const position = assignment.operator;
-    const operator = index.llm[position]!;
-    const statistics = operator.statistics;
-    const requests = llmRequestCount(statistics, disabled);
-    // Workers in an order that depends on their states, not their indexes, so that identical workers stay
-    // interchangeable (the DP's symmetry relies on it); warm workers take the remainder of the split.
-    const shardWorkers = [...assignment.workers].sort((left, right) => {
-      const leftState = state.workers[left]!;
-      const rightState = state.workers[right]!;
-      const warm = Number(rightState.model === operator.model) - Number(leftState.model === operator.model);
-      return (
-        warm ||
-        index.workerClass[left]! - index.workerClass[right]! ||
-        (leftState.key < rightState.key ? -1 : leftState.key > rightState.key ? 1 : 0) ||
-        left - right
-      );
-    });
-    const counts = splitRequests(requests, shardWorkers.length);
-    let fillMs = 0;
-    if (firstEpoch) {
-      for (const tool of index.llmToolParents[position]!) fillMs = Math.max(fillMs, chainUp(tool));
+    const key = `${assignment.operator}:${assignment.workers.join(",")}`;
+    let price = cache?.assignments.get(key);
+    if (price === undefined) {
+      price =
+        priceAssignment(index, state, assignment, disabled, firstEpoch ? toolPrice.chainUp : undefined) ??
+        null;
+      cache?.assignments.set(key, price);
     }
-    let tailMs = 0;
-    for (const tool of index.llmToolChildren[position]!)
-      if (runs[tool]) tailMs = Math.max(tailMs, chainDown(tool));
-    const inherited = statistics.inheritedContext;
-    const parentPosition = inherited ? index.llmPosition.get(inherited.from) : undefined;
-    // Shares of the parent's requests whose context KV each worker holds; remote ones are consumed once.
-    const parentShares = state.workers.map((worker) =>
-      parentPosition !== undefined && worker.context?.operator === parentPosition ? worker.context.share : 0,
-    );
-    const totalParentShare = parentShares.reduce((sum, share) => sum + share, 0);
-    let consumedRemoteRequests = 0;
-
-    for (let shard = 0; shard < shardWorkers.length; shard++) {
-      const worker = shardWorkers[shard]!;
-      const shardRequests = counts[shard]!;
-      const workerState = state.workers[worker]!;
-      const model = index.modelOn[worker]![position]!;
-      const device = index.problem.workers[worker]!.profile;
-      const modelLoaded = workerState.model === operator.model;
-      const prefixResident = modelLoaded && workerState.prefixes.includes(statistics.prefixKey);
-      let prefixSource: number | undefined;
-      if (!prefixResident && statistics.sharedPrefixTokens > 0) {
-        const source = state.workers.findIndex(
-          (other, otherIndex) =>
-            otherIndex !== worker &&
-            other.model === operator.model &&
-            other.prefixes.includes(statistics.prefixKey),
-        );
-        if (source >= 0) prefixSource = source;
-      }
-      const ownShare = parentShares[worker]!;
-      const localRequests = Math.min(shardRequests, ownShare * requests);
-      const availableRemote = (totalParentShare - ownShare) * requests - consumedRemoteRequests;
-      const remoteRequests = Math.max(0, Math.min(shardRequests - localRequests, availableRemote));
-      const residentKvBytes = modelLoaded ? workerState.prefixBytes + (workerState.context?.bytes ?? 0) : 0;
-      const cost = llmShardCost(
-        device,
-        model,
-        statistics,
-        shardRequests,
-        {
-          modelLoaded,
-          prefixResident,
-          ...(prefixSource === undefined
-            ? {}
-            : {
-                prefixMigrateMs: kvTransferMs(
-                  index.problem.workers[prefixSource]!.profile,
-                  model,
-                  statistics.sharedPrefixTokens,
-                ),
-              }),
-          inheritedLocalRequests: localRequests,
-          inheritedRemoteRequests: remoteRequests,
-        },
-        residentKvBytes,
-        disabled,
-      );
-      if (!cost) return undefined;
-      if (cost.contextKv === "migrate") consumedRemoteRequests += remoteRequests;
-      const migrateFrom = migrationSource(cost.prefixKv, cost.contextKv, prefixSource, state, parentPosition);
-      shards.push({
-        operator: position,
-        worker,
-        requests: shardRequests,
-        cost,
-        fillMs,
-        tailMs,
-        ...(migrateFrom === undefined ? {} : { migrateFrom }),
-        residentKvBytes,
-      });
-      nextWorkers[worker] = nextWorkerState(
-        index,
-        workerState,
-        position,
-        shardRequests / Math.max(1, requests),
-        modelLoaded,
-        disabled,
-        worker,
-      );
+    if (price === null) return undefined;
+    const tailMs = toolPrice.tailOf(assignment.operator);
+    tailPhaseMs = Math.max(tailPhaseMs, tailMs);
+    for (const shard of price.shards) {
+      shards.push(tailMs === 0 ? shard : { ...shard, tailMs });
+      slowestShardMs = Math.max(slowestShardMs, shard.cost.totalMs);
+      spanMs = Math.max(spanMs, shard.fillMs + shard.cost.totalMs + tailMs);
     }
+    for (const [worker, workerState] of price.nextStates) nextWorkers[worker] = workerState;
   }
 
-  // Tools: pool busy time (input tools and unlocked tools apart, for the barrier phases) and timings.
-  const initialPoolBusy = new Map<string, number>();
-  const unlockedPoolBusy = new Map<string, number>();
-  const tools: PricedTool[] = [];
-  const slowestShardMs = shards.reduce((slowest, shard) => Math.max(slowest, shard.cost.totalMs), 0);
-  let initialToolsMs = 0;
-  for (let tool = 0; tool < index.tools.length; tool++) {
-    if (!runs[tool]) continue;
-    const operator = index.tools[tool]!;
-    const workMs = toolPoolWorkMs(operator.statistics, index.toolConcurrency[tool]!, disabled);
-    const initial = index.toolLlmAncestors[tool] === 0n;
-    const busy = initial ? initialPoolBusy : unlockedPoolBusy;
-    busy.set(operator.pool, (busy.get(operator.pool) ?? 0) + workMs);
-    if (initial) initialToolsMs = Math.max(initialToolsMs, chainUp(tool));
-    tools.push({ tool, startOffsetMs: 0, workMs, endOffsetMs: 0 });
-  }
   let costMs: number;
   if (disabled.pipelining) {
     // Barriers: input tools, then the LLM operators, then the tools they unlock.
-    let tailPhaseMs = Math.max(0, ...unlockedPoolBusy.values());
-    for (const shard of shards) tailPhaseMs = Math.max(tailPhaseMs, shard.tailMs);
-    const prePhaseMs = firstEpoch ? Math.max(initialToolsMs, ...initialPoolBusy.values()) : 0;
+    for (const busy of toolPrice.unlockedPoolBusy.values()) tailPhaseMs = Math.max(tailPhaseMs, busy);
+    let prePhaseMs = 0;
+    if (firstEpoch) {
+      prePhaseMs = toolPrice.initialToolsMs;
+      for (const busy of toolPrice.initialPoolBusy.values()) prePhaseMs = Math.max(prePhaseMs, busy);
+    }
     costMs = prePhaseMs + slowestShardMs + tailPhaseMs;
-    shards.forEach((shard, position) => {
-      shards[position] = { ...shard, fillMs: prePhaseMs };
-    });
+    if (prePhaseMs > 0) {
+      shards.forEach((shard, position) => {
+        shards[position] = { ...shard, fillMs: prePhaseMs };
+      });
+    }
   } else {
-    const poolBusy = new Map(initialPoolBusy);
-    for (const [pool, workMs] of unlockedPoolBusy) poolBusy.set(pool, (poolBusy.get(pool) ?? 0) + workMs);
-    let spanMs = initialToolsMs;
-    for (const shard of shards) spanMs = Math.max(spanMs, shard.fillMs + shard.cost.totalMs + shard.tailMs);
-    costMs = Math.max(spanMs, ...poolBusy.values());
+    costMs = spanMs;
+    const busyTotals = new Map(toolPrice.initialPoolBusy);
+    for (const [pool, workMs] of toolPrice.unlockedPoolBusy)
+      busyTotals.set(pool, (busyTotals.get(pool) ?? 0) + workMs);
+    for (const busy of busyTotals.values()) costMs = Math.max(costMs, busy);
   }
-  for (const [position, tool] of tools.entries()) {
+  const tools = detail ? toolTimings(index, toolPrice, shards, costMs, disabled) : toolPrice.tools;
+  return { costMs, next: { done: after, workers: nextWorkers }, shards, tools };
+}
+
+/** Start and end of each tool of the epoch, relative to its start (for plans). */
+function toolTimings(
+  index: ProblemIndex,
+  toolPrice: ToolPrice,
+  shards: readonly PricedShard[],
+  costMs: number,
+  disabled: DisabledOptimizations,
+): PricedTool[] {
+  return toolPrice.tools.map((tool) => {
     if (index.toolLlmAncestors[tool.tool] === 0n) {
-      tools[position] = { ...tool, startOffsetMs: 0, endOffsetMs: chainUp(tool.tool) };
-      continue;
+      return { ...tool, startOffsetMs: 0, endOffsetMs: toolPrice.chainUp(tool.tool) };
     }
     const ancestors = index.toolLlmAncestors[tool.tool]!;
     let startOffsetMs = disabled.pipelining ? 0 : Number.POSITIVE_INFINITY;
@@ -351,10 +337,125 @@ export function evaluateEpoch(
         lastParentEndMs = Math.max(lastParentEndMs, endMs);
       }
     }
-    const endOffsetMs = Math.max(startOffsetMs, lastParentEndMs) + chainDown(tool.tool);
-    tools[position] = { ...tool, startOffsetMs, endOffsetMs: Math.min(costMs, endOffsetMs) };
+    if (!Number.isFinite(startOffsetMs)) startOffsetMs = 0;
+    const endOffsetMs = Math.max(startOffsetMs, lastParentEndMs) + toolPrice.chainDown(tool.tool);
+    return { ...tool, startOffsetMs, endOffsetMs: Math.min(costMs, endOffsetMs) };
+  });
+}
+
+/** Prices one operator's shards from the epoch's start state; undefined when a shard does not fit in memory. */
+function priceAssignment(
+  index: ProblemIndex,
+  state: SearchState,
+  assignment: EpochAssignment,
+  disabled: DisabledOptimizations,
+  chainUp: ((tool: number) => number) | undefined,
+): AssignmentPrice | undefined {
+  const position = assignment.operator;
+  const operator = index.llm[position]!;
+  const statistics = operator.statistics;
+  const requests = llmRequestCount(statistics, disabled);
+  // Workers in an order that depends on their states, not their indexes, so that identical workers stay
+  // interchangeable (the DP's symmetry relies on it); warm workers take the remainder of the split.
+  const shardWorkers = [...assignment.workers].sort((left, right) => {
+    const leftState = state.workers[left]!;
+    const rightState = state.workers[right]!;
+    const warm = Number(rightState.model === operator.model) - Number(leftState.model === operator.model);
+    return (
+      warm ||
+      index.workerClass[left]! - index.workerClass[right]! ||
+      (leftState.key < rightState.key ? -1 : leftState.key > rightState.key ? 1 : 0) ||
+      left - right
+    );
+  });
+  const counts = splitRequests(requests, shardWorkers.length);
+  let fillMs = 0;
+  if (chainUp) {
+    for (const tool of index.llmToolParents[position]!) fillMs = Math.max(fillMs, chainUp(tool));
   }
-  return { costMs, next: { done: after, workers: nextWorkers }, shards, tools };
+  const inherited = statistics.inheritedContext;
+  const parentPosition = inherited ? index.llmPosition.get(inherited.from) : undefined;
+  // Shares of the parent's requests whose context KV each worker holds; remote ones are consumed once.
+  const parentShares = state.workers.map((worker) =>
+    parentPosition !== undefined && worker.context?.operator === parentPosition ? worker.context.share : 0,
+  );
+  const totalParentShare = parentShares.reduce((sum, share) => sum + share, 0);
+  let consumedRemoteRequests = 0;
+  const shards: PricedShard[] = [];
+  const nextStates: [number, WorkerState][] = [];
+  for (let shard = 0; shard < shardWorkers.length; shard++) {
+    const worker = shardWorkers[shard]!;
+    const shardRequests = counts[shard]!;
+    const workerState = state.workers[worker]!;
+    const model = index.modelOn[worker]![position]!;
+    const device = index.problem.workers[worker]!.profile;
+    const modelLoaded = workerState.model === operator.model;
+    const prefixResident = modelLoaded && workerState.prefixes.includes(statistics.prefixKey);
+    let prefixSource: number | undefined;
+    if (!prefixResident && statistics.sharedPrefixTokens > 0) {
+      const source = state.workers.findIndex(
+        (other, otherIndex) =>
+          otherIndex !== worker &&
+          other.model === operator.model &&
+          other.prefixes.includes(statistics.prefixKey),
+      );
+      if (source >= 0) prefixSource = source;
+    }
+    const ownShare = parentShares[worker]!;
+    const localRequests = Math.min(shardRequests, ownShare * requests);
+    const availableRemote = (totalParentShare - ownShare) * requests - consumedRemoteRequests;
+    const remoteRequests = Math.max(0, Math.min(shardRequests - localRequests, availableRemote));
+    const residentKvBytes = modelLoaded ? workerState.prefixBytes + (workerState.context?.bytes ?? 0) : 0;
+    const cost = llmShardCost(
+      device,
+      model,
+      statistics,
+      shardRequests,
+      {
+        modelLoaded,
+        prefixResident,
+        ...(prefixSource === undefined
+          ? {}
+          : {
+              prefixMigrateMs: kvTransferMs(
+                index.problem.workers[prefixSource]!.profile,
+                model,
+                statistics.sharedPrefixTokens,
+              ),
+            }),
+        inheritedLocalRequests: localRequests,
+        inheritedRemoteRequests: remoteRequests,
+      },
+      residentKvBytes,
+      disabled,
+    );
+    if (!cost) return undefined;
+    if (cost.contextKv === "migrate") consumedRemoteRequests += remoteRequests;
+    const migrateFrom = migrationSource(cost.prefixKv, cost.contextKv, prefixSource, state, parentPosition);
+    shards.push({
+      operator: position,
+      worker,
+      requests: shardRequests,
+      cost,
+      fillMs,
+      tailMs: 0,
+      ...(migrateFrom === undefined ? {} : { migrateFrom }),
+      residentKvBytes,
+    });
+    nextStates.push([
+      worker,
+      nextWorkerState(
+        index,
+        workerState,
+        position,
+        shardRequests / Math.max(1, requests),
+        modelLoaded,
+        disabled,
+        worker,
+      ),
+    ]);
+  }
+  return { shards, nextStates };
 }
 
 function migrationSource(

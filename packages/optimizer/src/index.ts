@@ -23,6 +23,8 @@ export type {
   WorkerState,
 } from "./epoch-model.js";
 export { canonicalKey, evaluateEpoch, initialState, readyOperators, scheduleCostMs } from "./epoch-model.js";
+export type { Estimate, EstimateOptions } from "./estimator.js";
+export { ESTIMATOR_DEFAULTS, estimateProblem, syntheticQueries } from "./estimator.js";
 export type {
   ExecutionPlan,
   PlanCpuOperator,
@@ -34,6 +36,8 @@ export type {
 export { ExecutionPlanSchema, PLAN_VERSION, PlanFormatError, parseExecutionPlan } from "./execution-plan.js";
 export type { LowerBoundTables } from "./lower-bound.js";
 export { lowerBoundTables, remainingLowerBound } from "./lower-bound.js";
+export type { PlanBatchOptions, PlannedBatch } from "./plan-batch.js";
+export { planBatch } from "./plan-batch.js";
 export type { PlanMetadata } from "./plan-builder.js";
 export { buildExecutionPlan } from "./plan-builder.js";
 export type {

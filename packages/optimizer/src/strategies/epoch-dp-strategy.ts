@@ -2,6 +2,7 @@ import { candidateEpochs } from "../epoch-heuristics.js";
 import {
   canonicalKey,
   type Epoch,
+  EpochPriceCache,
   type EpochSchedule,
   evaluateEpoch,
   initialState,
@@ -19,11 +20,11 @@ import type { PlanningStrategy, StrategyOptions, StrategyResult } from "./planni
 import { roundRobinTopologicalStrategy } from "./round-robin-topological-strategy.js";
 
 /** Default budget: states expanded by the exact search before the beam search takes over. */
-export const DEFAULT_MAX_EXPANDED_STATES = 20_000;
+export const DEFAULT_MAX_EXPANDED_STATES = 5_000;
 /** Default width of the beam fallback. */
 export const DEFAULT_BEAM_WIDTH = 32;
 /** A state with more epochs than this gets the candidate epochs instead of all of them. */
-const MAX_ENUMERATED_EPOCHS = 3_000;
+const MAX_ENUMERATED_EPOCHS = 1_000;
 const EPSILON_MS = 1e-6;
 
 /**
@@ -74,8 +75,8 @@ function solveEpochDp(index: ProblemIndex, options: StrategyOptions): StrategyRe
     if (!complete) counters.partialStates += 1;
     return epochs;
   };
-  const makeNode = (parent: SearchNode, epoch: Epoch): SearchNode | undefined => {
-    const outcome = evaluateEpoch(index, parent.state, epoch, disabled);
+  const makeNode = (parent: SearchNode, epoch: Epoch, cache: EpochPriceCache): SearchNode | undefined => {
+    const outcome = evaluateEpoch(index, parent.state, epoch, disabled, cache, false);
     if (!outcome) return undefined;
     counters.generated += 1;
     const timeMs = parent.timeMs + outcome.costMs;
@@ -115,8 +116,9 @@ function solveEpochDp(index: ProblemIndex, options: StrategyOptions): StrategyRe
     }
     if (counters.expanded >= maxExpanded || performance.now() > deadline) break;
     counters.expanded += 1;
+    const cache = new EpochPriceCache(node.state);
     for (const epoch of transitions(node.state)) {
-      const child = makeNode(node, epoch);
+      const child = makeNode(node, epoch, cache);
       if (!child || child.boundMs >= bound()) continue;
       const childKey = canonicalKey(index, child.state);
       if ((bestTime.get(childKey) ?? Number.POSITIVE_INFINITY) <= child.timeMs + EPSILON_MS) continue;
@@ -165,7 +167,7 @@ function beamSearch(
   root: SearchNode,
   width: number,
   transitions: (state: SearchState) => Epoch[],
-  makeNode: (parent: SearchNode, epoch: Epoch) => SearchNode | undefined,
+  makeNode: (parent: SearchNode, epoch: Epoch, cache: EpochPriceCache) => SearchNode | undefined,
   bound: () => number,
 ): SearchNode | undefined {
   let beam: SearchNode[] = [root];
@@ -173,8 +175,9 @@ function beamSearch(
   while (beam.length > 0) {
     const next = new Map<string, SearchNode>();
     for (const node of beam) {
+      const cache = new EpochPriceCache(node.state);
       for (const epoch of transitions(node.state)) {
-        const child = makeNode(node, epoch);
+        const child = makeNode(node, epoch, cache);
         if (!child || child.boundMs >= Math.min(bound(), best?.timeMs ?? Number.POSITIVE_INFINITY)) continue;
         if (child.state.done === index.allDone) {
           if (!best || child.timeMs < best.timeMs) best = child;

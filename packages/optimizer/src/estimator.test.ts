@@ -1,0 +1,113 @@
+import { readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type CompiledWorkflow, loadWorkflowFile, loadWorkflowText } from "@halo/ir";
+import { describe, expect, it } from "vitest";
+import { estimateProblem, syntheticQueries } from "./estimator.js";
+import { planBatch } from "./plan-batch.js";
+import { BUILTIN_STRATEGIES } from "./strategy-registry.js";
+import { identicalWorkers } from "./test/index.js";
+import { planProblems } from "./validate-plan.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repository = join(here, "..", "..", "..");
+const fixtureFiles = [
+  ...readdirSync(join(repository, "packages", "ir", "fixtures"))
+    .filter((file) => !file.startsWith("invalid-") && file.endsWith(".yaml"))
+    .map((file) => join(repository, "packages", "ir", "fixtures", file)),
+  join(repository, "examples", "tpch-diamond.yaml"),
+];
+
+async function load(path: string): Promise<CompiledWorkflow> {
+  const result = await loadWorkflowFile(path);
+  if (!result.ok) throw new Error(`${path}: ${result.problems.map((problem) => problem.message).join("; ")}`);
+  return result.workflow;
+}
+
+function inline(model: string): CompiledWorkflow {
+  const result = loadWorkflowText(
+    [
+      "start_ops: [ask]",
+      "end_ops: [ask]",
+      "ops:",
+      "  ask:",
+      `    model: ${model}`,
+      "    prompt: Answer briefly.",
+      "    max_tokens: 64",
+      "    input_ops: []",
+      "    output_ops: []",
+    ].join("\n"),
+    { file: "inline.yaml" },
+  );
+  if (!result.ok) throw new Error(result.problems.map((problem) => problem.message).join("; "));
+  return result.workflow;
+}
+
+describe("estimateProblem", () => {
+  it("plans every IR fixture and the example with every strategy", async () => {
+    expect(fixtureFiles.length).toBeGreaterThanOrEqual(4);
+    for (const file of fixtureFiles) {
+      const workflow = await load(file);
+      const queries = syntheticQueries(workflow, 40);
+      for (const strategy of BUILTIN_STRATEGIES) {
+        const { plan, estimate } = await planBatch({
+          workflow,
+          queries,
+          workers: identicalWorkers(2),
+          strategy: strategy.name,
+          timeLimitMs: 3_000,
+        });
+        expect(planProblems(plan, estimate.problem), `${file} ${strategy.name}`).toEqual([]);
+        const llmCount = workflow.operators.filter((operator) => operator.kind === "llm").length;
+        expect(
+          plan.epochs.flatMap((epoch) => epoch.steps.map((step) => step.operator)).length,
+        ).toBeGreaterThanOrEqual(llmCount);
+      }
+    }
+  });
+
+  it("measures tokens and coalescing: identical contexts coalesce, static prefixes are shared", async () => {
+    const workflow = await load(join(repository, "examples", "tpch-diamond.yaml"));
+    const same = Array.from({ length: 30 }, (_, index) => ({
+      id: `q${index}`,
+      context: Object.fromEntries(workflow.inputFields.map((field) => [field, "region=ASIA year=1994"])),
+    }));
+    const { problem } = estimateProblem({ workflow, queries: same, workers: identicalWorkers(1) });
+    const tools = problem.operators.filter((operator) => operator.kind !== "llm");
+    expect(tools.some((operator) => operator.statistics.distinctRequests === 1)).toBe(true);
+    for (const operator of problem.operators) {
+      if (operator.kind !== "llm") continue;
+      expect(operator.statistics.instances).toBe(30);
+      expect(operator.statistics.sharedPrefixTokens).toBeGreaterThan(0);
+      expect(operator.statistics.prefixKey).toMatch(/^[0-9a-f]{64}$/);
+    }
+  });
+
+  it("derives a profile for a model with a parameter count in its name, with a warning", () => {
+    const workflow = inline("acme/tiny-chat-7B");
+    const { problem, warnings } = estimateProblem({
+      workflow,
+      queries: syntheticQueries(workflow, 3),
+      workers: identicalWorkers(1),
+    });
+    expect(warnings.join("\n")).toContain('model "acme/tiny-chat-7B" (operator "ask") has no profile');
+    expect(problem.workers[0]!.profile.models["acme/tiny-chat-7B"]!.parameterCount).toBe(7e9);
+  });
+
+  it("names the model and operator when a model has neither a profile nor a parameter count", () => {
+    const workflow = inline("acme/mystery-chat");
+    expect(() =>
+      estimateProblem({ workflow, queries: syntheticQueries(workflow, 3), workers: identicalWorkers(1) }),
+    ).toThrow(/operator "ask": model "acme\/mystery-chat" has no profile on worker "w0"/);
+  });
+
+  it("rejects an empty batch and no workers", () => {
+    const workflow = inline("acme/tiny-chat-7B");
+    expect(() => estimateProblem({ workflow, queries: [], workers: identicalWorkers(1) })).toThrow(
+      "no queries",
+    );
+    expect(() => estimateProblem({ workflow, queries: syntheticQueries(workflow, 1), workers: [] })).toThrow(
+      "no workers",
+    );
+  });
+});

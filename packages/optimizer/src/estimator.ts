@@ -1,0 +1,361 @@
+import {
+  type CompiledWorkflow,
+  type ConsolidatedBatch,
+  consolidateBatch,
+  countTokens,
+  type JsonValue,
+  type LlmOperator,
+  type Operator,
+  type OperatorConsolidation,
+  prefixKeyOf,
+  type QueryContext,
+  type Template,
+} from "@halo/ir";
+import { type DeviceProfile, deriveModelProfile } from "@halo/profiles";
+import type {
+  PlannedLlmOperator,
+  PlannedOperator,
+  PlannedToolOperator,
+  PlanningProblem,
+  PlanningWorker,
+  ToolPool,
+} from "./planning-problem.js";
+import { PlanningError } from "./planning-problem.js";
+
+/**
+ * The estimator: statistics for the cost model from a compiled workflow and
+ * sample query contexts (DESIGN §4 step 3). It consolidates the batch (what
+ * coalesces, what prefix every request shares), counts tokens on a sample,
+ * estimates what only run time knows (prompts that embed LLM outputs, output
+ * lengths, tool latencies) with the documented defaults below, and attaches a
+ * profile to every worker for every model (derived from the parameter count
+ * in the model's name when the device profile does not list it).
+ */
+
+/** Defaults for what cannot be measured before running. */
+export const ESTIMATOR_DEFAULTS = {
+  /** Expected output length as a fraction of `max_tokens` (no measurement yet). */
+  outputTokenFraction: 0.5,
+  /** Tokens a tool result adds to a prompt that embeds it. */
+  toolResultTokens: 64,
+  /** Mean latency of a SQL call (embedded DuckDB on small tables). */
+  sqlLatencyMs: 20,
+  /** Mean latency of a processor call. */
+  processorLatencyMs: 1,
+  /** Mean latency of a live HTTP call (no latency declared). */
+  liveHttpLatencyMs: 500,
+  /** p95 / mean of tool latencies (Gamma with shape 4, the HTTP latency model). */
+  p95OverMean: 1.94,
+  /** Queries whose prompts are tokenized (the rest are only hashed for coalescing). */
+  sampleSize: 128,
+  pools: [
+    { name: "sql", concurrency: 8 },
+    { name: "http", concurrency: 64 },
+    { name: "processor", concurrency: 2 },
+  ] as readonly ToolPool[],
+} as const;
+
+/** Options of `estimateProblem`. */
+export interface EstimateOptions {
+  readonly workflow: CompiledWorkflow;
+  /** Every query of the batch (contexts). */
+  readonly queries: readonly QueryContext[];
+  /** Workers with their device profiles (as given; derived model profiles are added to copies). */
+  readonly workers: readonly PlanningWorker[];
+  /** CPU pools (default: sql 8, http 64, processor 2). Tool operators run on the pool named after their kind. */
+  readonly pools?: readonly ToolPool[];
+  readonly outputTokenFraction?: number;
+  /** Mean latency per tool operator id, overriding the defaults (e.g. measured). */
+  readonly toolLatencyMs?: Readonly<Record<string, number>>;
+  readonly sampleSize?: number;
+  /** Token counter (default: the LLaMA-2 vocabulary of `@halo/ir`). */
+  readonly countTokens?: (text: string) => number;
+}
+
+/** The problem and what the estimator had to assume. */
+export interface Estimate {
+  readonly problem: PlanningProblem;
+  readonly warnings: readonly string[];
+  readonly consolidation: ConsolidatedBatch;
+}
+
+/**
+ * Builds the planning problem of a batch. Throws `PlanningError` naming the
+ * model and operator when a model has no profile and no parameter count in
+ * its name, and when there are no queries or workers.
+ */
+export function estimateProblem(options: EstimateOptions): Estimate {
+  const { workflow, queries } = options;
+  if (queries.length === 0) throw new PlanningError(`workflow "${workflow.name}": no queries to plan`);
+  if (options.workers.length === 0) throw new PlanningError("no workers: a plan needs at least one worker");
+  const count = options.countTokens ?? countTokens;
+  const warnings: string[] = [];
+  const workers = withModelProfiles(workflow, options.workers, warnings);
+
+  // Coalescing over the whole batch (hashing only); token counts over a sample.
+  const full = consolidateBatch(workflow, queries, { countTokens: () => 0 });
+  const sample = queries.slice(0, options.sampleSize ?? ESTIMATOR_DEFAULTS.sampleSize);
+  const sampled = consolidateBatch(workflow, sample, { countTokens: count });
+  const fullById = new Map(full.operators.map((entry) => [entry.operator, entry]));
+  const sampledById = new Map(sampled.operators.map((entry) => [entry.operator, entry]));
+  const fraction = options.outputTokenFraction ?? ESTIMATOR_DEFAULTS.outputTokenFraction;
+  const producers = producerKinds(workflow);
+  const fieldTokens = contextFieldTokens(sample, count);
+  const outputTokensOf = new Map<string, number>();
+  const pools = options.pools ?? ESTIMATOR_DEFAULTS.pools;
+  const poolNames = new Set(pools.map((pool) => pool.name));
+  const isInput = (id: string) => id === workflow.inputOperator;
+
+  const operators: PlannedOperator[] = [];
+  for (const operator of workflow.operators) {
+    if (operator.kind === "input") continue;
+    const consolidation = fullById.get(operator.id)!;
+    const parents = operator.parents.filter((parent) => !isInput(parent));
+    const distinctRequests = distinctOf(consolidation);
+    if (operator.kind === "llm") {
+      const outputTokens = Math.max(1, Math.round(operator.maxTokens * fraction));
+      outputTokensOf.set(operator.id, outputTokens);
+      const prefix = sampledById.get(operator.id)?.prefix;
+      const staticTokens = prefix?.staticPrefixTokens ?? count(operator.prompt.staticPrefix);
+      let commonTokens = 0;
+      let suffixTokens: number;
+      if (prefix && prefix.knownPrompts > 0 && prefix.distinctPrompts > 0) {
+        commonTokens = prefix.commonPrefixTokens;
+        suffixTokens = prefix.suffixTokens / prefix.distinctPrompts;
+      } else {
+        suffixTokens = templateTokens(
+          operator.prompt.suffix,
+          producers,
+          fieldTokens,
+          outputTokensOf,
+          count,
+          workflow,
+        );
+        warnings.push(
+          `operator "${operator.id}": prompts depend on run-time outputs; estimated ${Math.round(suffixTokens)} tokens each from its template`,
+        );
+      }
+      const uniquePromptTokens = Math.max(0, Math.round(suffixTokens - commonTokens));
+      // The context shared with a parent, beyond what every request shares anyway.
+      const inherited = inheritedContext(operator, workflow, sampled, count);
+      const inheritedTokens = inherited ? Math.min(uniquePromptTokens, inherited.tokens - commonTokens) : 0;
+      const planned: PlannedLlmOperator = {
+        id: operator.id,
+        kind: "llm",
+        model: operator.model,
+        parents,
+        statistics: {
+          instances: consolidation.instances,
+          distinctRequests,
+          sharedPrefixTokens: staticTokens + commonTokens,
+          prefixKey: prefixKeyOf(operator.model, operator.prompt.staticPrefix),
+          uniquePromptTokens,
+          outputTokens,
+          ...(inherited && inheritedTokens > 0
+            ? { inheritedContext: { from: inherited.from, tokens: inheritedTokens } }
+            : {}),
+        },
+      };
+      operators.push(planned);
+      continue;
+    }
+    const latencyMs = options.toolLatencyMs?.[operator.id] ?? defaultLatencyMs(operator);
+    if (!poolNames.has(operator.kind)) {
+      throw new PlanningError(
+        `operator "${operator.id}": no CPU pool named "${operator.kind}" for ${operator.kind} tools`,
+      );
+    }
+    const planned: PlannedToolOperator = {
+      id: operator.id,
+      kind: operator.kind,
+      parents,
+      pool: operator.kind,
+      statistics: {
+        instances: consolidation.instances,
+        distinctRequests,
+        latencyMeanMs: latencyMs,
+        latencyP95Ms: latencyMs * ESTIMATOR_DEFAULTS.p95OverMean,
+      },
+    };
+    operators.push(planned);
+  }
+  return {
+    problem: { workflow: workflow.name, queryCount: queries.length, operators, workers, pools },
+    warnings,
+    consolidation: full,
+  };
+}
+
+/** Distinct requests: known ones by key when the operator coalesces; each unknown one on its own. */
+function distinctOf(consolidation: OperatorConsolidation): number {
+  if (!consolidation.coalescable) return consolidation.instances;
+  return Math.max(
+    1,
+    Math.min(consolidation.instances, consolidation.distinctRequests + consolidation.unknownRequests),
+  );
+}
+
+function defaultLatencyMs(operator: Operator): number {
+  switch (operator.kind) {
+    case "http":
+      return operator.latency.mode === "padded"
+        ? operator.latency.meanMs
+        : operator.latency.mode === "sleep"
+          ? operator.latency.ms
+          : ESTIMATOR_DEFAULTS.liveHttpLatencyMs;
+    case "sql":
+      return ESTIMATOR_DEFAULTS.sqlLatencyMs;
+    default:
+      return ESTIMATOR_DEFAULTS.processorLatencyMs;
+  }
+}
+
+/**
+ * Copies of the workers whose profiles list every model the workflow uses,
+ * deriving missing ones from the parameter count in the name (with a warning).
+ */
+function withModelProfiles(
+  workflow: CompiledWorkflow,
+  workers: readonly PlanningWorker[],
+  warnings: string[],
+): PlanningWorker[] {
+  const llm = workflow.operators.filter((operator): operator is LlmOperator => operator.kind === "llm");
+  const derivedNoted = new Set<string>();
+  return workers.map((worker) => {
+    const models = { ...worker.profile.models };
+    for (const operator of llm) {
+      if (Object.hasOwn(models, operator.model)) continue;
+      const derived = deriveModelProfile(worker.profile, operator.model);
+      if (!derived) {
+        throw new PlanningError(
+          `operator "${operator.id}": model "${operator.model}" has no profile on worker "${worker.id}" ` +
+            `(${worker.profile.device}) and its name carries no parameter count to derive one from; ` +
+            "add it to the device profile",
+        );
+      }
+      models[operator.model] = derived;
+      if (!derivedNoted.has(operator.model)) {
+        derivedNoted.add(operator.model);
+        warnings.push(
+          `model "${operator.model}" (operator "${operator.id}") has no profile on ${worker.profile.device}; ` +
+            `derived one from its parameter count (${(derived.parameterCount / 1e9).toFixed(1)}B)`,
+        );
+      }
+    }
+    const profile: DeviceProfile = { ...worker.profile, models };
+    return { ...worker, profile };
+  });
+}
+
+type Producer = "input" | "llm" | "tool";
+
+/** Which kind of operator produces each scope name (the last producer in workflow order wins). */
+function producerKinds(workflow: CompiledWorkflow): Map<string, { kind: Producer; operator: string }> {
+  const producers = new Map<string, { kind: Producer; operator: string }>();
+  for (const operator of workflow.operators) {
+    const kind: Producer = operator.kind === "input" ? "input" : operator.kind === "llm" ? "llm" : "tool";
+    for (const output of operator.outputs) producers.set(output, { kind, operator: operator.id });
+    if (operator.kind === "sql") producers.set(operator.name, { kind, operator: operator.id });
+  }
+  return producers;
+}
+
+/** Mean tokens of each context field over the sample (strings as is, other values as JSON). */
+function contextFieldTokens(
+  queries: readonly QueryContext[],
+  count: (text: string) => number,
+): Map<string, number> {
+  const sums = new Map<string, number>();
+  for (const query of queries) {
+    for (const [field, value] of Object.entries(query.context)) {
+      sums.set(field, (sums.get(field) ?? 0) + count(asText(value)));
+    }
+  }
+  return new Map([...sums.entries()].map(([field, sum]) => [field, sum / Math.max(1, queries.length)]));
+}
+
+function asText(value: JsonValue): string {
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+/** Tokens of a suffix template whose values are known only at run time: literal text + an estimate per reference. */
+function templateTokens(
+  template: Template,
+  producers: ReadonlyMap<string, { kind: Producer; operator: string }>,
+  fieldTokens: ReadonlyMap<string, number>,
+  outputTokensOf: ReadonlyMap<string, number>,
+  count: (text: string) => number,
+  workflow: CompiledWorkflow,
+): number {
+  let tokens = 0;
+  for (const part of template.parts) {
+    if (part.kind === "text") {
+      tokens += count(part.text);
+      continue;
+    }
+    const producer = producers.get(part.root);
+    if (!producer || producer.kind === "input") {
+      tokens += fieldTokens.get(part.root) ?? ESTIMATOR_DEFAULTS.toolResultTokens;
+    } else if (producer.kind === "llm") {
+      const outputs =
+        workflow.operators.find((operator) => operator.id === producer.operator)?.outputs.length ?? 1;
+      tokens +=
+        (outputTokensOf.get(producer.operator) ?? ESTIMATOR_DEFAULTS.toolResultTokens) / Math.max(1, outputs);
+    } else {
+      tokens += ESTIMATOR_DEFAULTS.toolResultTokens;
+    }
+  }
+  return tokens;
+}
+
+/**
+ * Per-request context a child shares with an LLM parent of the same model and
+ * the same static prefix: the tokens of the longest common prefix of the two
+ * suffixes, averaged over sampled queries where both are known.
+ */
+function inheritedContext(
+  operator: LlmOperator,
+  workflow: CompiledWorkflow,
+  sampled: ConsolidatedBatch,
+  count: (text: string) => number,
+): { from: string; tokens: number } | undefined {
+  const byOperator = sampled.instances.byOperator;
+  let best: { from: string; tokens: number } | undefined;
+  for (const parentId of operator.parents) {
+    const parent = workflow.operators.find((candidate) => candidate.id === parentId);
+    if (parent?.kind !== "llm" || parent.model !== operator.model) continue;
+    if (parent.prompt.staticPrefix !== operator.prompt.staticPrefix) continue;
+    const parentInstances = byOperator.get(parentId) ?? [];
+    const childInstances = byOperator.get(operator.id) ?? [];
+    let total = 0;
+    let measured = 0;
+    childInstances.forEach((child, index) => {
+      const parentRequest = parentInstances[index]?.request;
+      if (child.request?.kind !== "llm" || parentRequest?.kind !== "llm") return;
+      const shared = commonPrefix(parentRequest.suffix, child.request.suffix);
+      total += shared.length > 0 ? count(shared) : 0;
+      measured += 1;
+    });
+    const tokens = measured > 0 ? Math.round(total / measured) : 0;
+    if (tokens > 0 && (!best || tokens > best.tokens)) best = { from: parentId, tokens };
+  }
+  return best;
+}
+
+function commonPrefix(left: string, right: string): string {
+  let length = 0;
+  while (length < left.length && length < right.length && left[length] === right[length]) length++;
+  return left.slice(0, length);
+}
+
+/**
+ * Synthetic query contexts for planning without data: `count` queries whose
+ * every input field holds a distinct short text (`<field> <n>`), so nothing
+ * coalesces by accident. Deterministic.
+ */
+export function syntheticQueries(workflow: CompiledWorkflow, count: number): QueryContext[] {
+  return Array.from({ length: count }, (_, index) => ({
+    id: `q${String(index + 1).padStart(5, "0")}`,
+    context: Object.fromEntries(workflow.inputFields.map((field) => [field, `${field} ${index + 1}`])),
+  }));
+}
