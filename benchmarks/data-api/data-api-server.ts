@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { DuckDBValue } from "@duckdb/node-api";
+import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
 import type { DatasetName } from "../datasets/dataset-definition.js";
 import { DATASETS } from "../datasets/dataset-registry.js";
 import { listTables, openDuckDbFile, readDatasetInfo } from "../datasets/duckdb-file.js";
@@ -157,7 +157,7 @@ export async function startDataApi(options: DataApiOptions): Promise<DataApi> {
 }
 
 /** Datasets recorded in the file whose tables are all present. */
-async function availableDatasets(connection: Parameters<typeof readDatasetInfo>[0]): Promise<DatasetName[]> {
+async function availableDatasets(connection: DuckDBConnection): Promise<DatasetName[]> {
   const tables = await listTables(connection);
   return (await readDatasetInfo(connection))
     .map((info) => info.dataset)

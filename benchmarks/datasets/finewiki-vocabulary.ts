@@ -1,4 +1,4 @@
-/** Word lists of the Wikipedia-shaped generator (our own, loosely modelled on article kinds). */
+/** Word lists of the Wikipedia-shaped generator (our own, loosely modelled on article kinds); each list is named after what it holds. */
 
 // biome-ignore format: a word list reads better packed
 export const WIKI_PLACES = [

@@ -72,6 +72,7 @@ export const IMDB_AKA_ATTRIBUTES = [
   "promotional title", "original script title",
 ] as const;
 
+/** Adjectives of generated titles. */
 // biome-ignore format: a word list reads better packed
 export const TITLE_ADJECTIVES = [
   "Silent", "Broken", "Golden", "Hidden", "Last", "Lost", "Crimson", "Endless", "Midnight", "Burning",
@@ -81,6 +82,7 @@ export const TITLE_ADJECTIVES = [
   "Twisted", "Fading", "Open", "Perfect", "Royal", "Sudden", "Final", "Second", "Borrowed", "Painted",
 ] as const;
 
+/** Nouns of generated titles. */
 // biome-ignore format: a word list reads better packed
 export const TITLE_NOUNS = [
   "River", "Kingdom", "Shadow", "Garden", "Empire", "Horizon", "Storm", "Mirror", "Harbor", "Station",
@@ -92,6 +94,7 @@ export const TITLE_NOUNS = [
   "Requiem",
 ] as const;
 
+/** Place names of generated titles. */
 // biome-ignore format: a word list reads better packed
 export const TITLE_PLACES = [
   "Avalon", "Brighton", "Casablanca", "Dunmore", "Eldridge", "Fairhaven", "Granada", "Halcyon", "Inverness",
@@ -100,6 +103,7 @@ export const TITLE_PLACES = [
   "Red Hollow", "Silver Lake", "Stonebridge",
 ] as const;
 
+/** Given names of generated people (also used by the Wikipedia-shaped generator). */
 // biome-ignore format: a word list reads better packed
 export const FIRST_NAMES = [
   "Ada", "Adrian", "Aiko", "Alejandro", "Amara", "Amelia", "Anders", "Anya", "Arjun", "Astrid", "Beatrice",
@@ -111,6 +115,7 @@ export const FIRST_NAMES = [
   "Tomas", "Uma", "Valentina", "Victor", "Walter", "Xavier", "Yara", "Yusuf", "Zara", "Zoltan",
 ] as const;
 
+/** Family names of generated people. */
 // biome-ignore format: a word list reads better packed
 export const LAST_NAMES = [
   "Abernathy", "Adeyemi", "Albrecht", "Alvarez", "Andersen", "Bauer", "Bellamy", "Bertolini", "Blackwood",
