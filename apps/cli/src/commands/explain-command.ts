@@ -1,0 +1,57 @@
+import { consolidateBatch } from "@halo/ir";
+import { type Command, Option } from "commander";
+import type { CommandIo } from "../io.js";
+import {
+  explainWorkflow,
+  renderExplanationJson,
+  renderExplanationMermaid,
+  renderExplanationText,
+  type WorkflowExplanation,
+} from "../workflow-explanation.js";
+import { loadQueriesOrFail, loadWorkflowOrFail, printWarnings } from "../workflow-input.js";
+import type { RegisterCommand } from "./index.js";
+
+/** Output formats of `halo explain`. */
+export const EXPLAIN_FORMATS = ["text", "mermaid", "json"] as const;
+type ExplainFormat = (typeof EXPLAIN_FORMATS)[number];
+
+interface ExplainOptions {
+  readonly queries?: string;
+  readonly format: ExplainFormat;
+}
+
+const RENDERERS: Readonly<Record<ExplainFormat, (explanation: WorkflowExplanation) => string>> = {
+  text: renderExplanationText,
+  mermaid: renderExplanationMermaid,
+  json: renderExplanationJson,
+};
+
+/**
+ * `halo explain <workflow> [--queries file] [--format text|mermaid|json]`: the
+ * workflow's operators, edges, levels and static prefixes; with queries, what
+ * consolidation knows before running (instances, coalescing, prefix sharing).
+ */
+export const registerExplainCommand: RegisterCommand = (program: Command, io: CommandIo) => {
+  program
+    .command("explain")
+    .description(
+      "explain a workflow: operators, models, edges, levels, prompt prefixes; with --queries, the batch",
+    )
+    .argument("<workflow>", "workflow YAML or JSON file")
+    .option("--queries <file>", "queries (.jsonl or .csv) to instantiate and consolidate")
+    .addOption(new Option("--format <format>", "output format").choices(EXPLAIN_FORMATS).default("text"))
+    .action(async (path: string, options: ExplainOptions) => {
+      const { workflow, warnings } = await loadWorkflowOrFail(path);
+      const queries =
+        options.queries === undefined ? undefined : await loadQueriesOrFail(options.queries, workflow);
+      const explanation = explainWorkflow(workflow, {
+        warnings,
+        ...(queries && options.queries !== undefined
+          ? { batch: { queryFile: options.queries, consolidated: consolidateBatch(workflow, queries) } }
+          : {}),
+      });
+      // Text and JSON carry the warnings; a Mermaid chart cannot, so they go to stderr.
+      if (options.format === "mermaid") printWarnings(io, warnings);
+      io.stdout(RENDERERS[options.format](explanation));
+    });
+};
