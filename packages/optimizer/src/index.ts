@@ -40,6 +40,9 @@ export type { PlanBatchOptions, PlannedBatch } from "./plan-batch.js";
 export { planBatch } from "./plan-batch.js";
 export type { PlanMetadata } from "./plan-builder.js";
 export { buildExecutionPlan } from "./plan-builder.js";
+export { planToGanttSvg } from "./plan-gantt-svg.js";
+export { planToMermaid } from "./plan-mermaid.js";
+export { formatDuration, planSummary, planToText } from "./plan-text.js";
 export type {
   DisabledOptimizations,
   LlmOperatorStatistics,
