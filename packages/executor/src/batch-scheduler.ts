@@ -13,8 +13,9 @@ import {
 /** How the sidecar merges concurrent Generate calls into engine batches. */
 export interface BatchingOptions {
   /**
-   * While calls keep arriving (two within this window), wait this long for
-   * more before dispatching (default 3 ms). A lone call is dispatched at once.
+   * While several calls are open and the last arrived less than this long
+   * ago, wait this long for more before dispatching (default 3 ms). A lone
+   * call is dispatched at once.
    */
   readonly windowMs?: number;
   /** Longest total wait for more calls before a batch is dispatched (default 10 ms). */
@@ -94,7 +95,8 @@ export class BatchScheduler {
   private nextCallId = 1;
   private pumping = false;
   private lastArrivalAt = Number.NEGATIVE_INFINITY;
-  private previousArrivalAt = Number.NEGATIVE_INFINITY;
+  /** Calls submitted and not yet completed, failed or cancelled. */
+  private openCalls = 0;
   private running:
     | { readonly calls: ReadonlySet<PendingCall>; readonly controller: AbortController }
     | undefined;
@@ -135,7 +137,6 @@ export class BatchScheduler {
   /** Queues a call; returns its cancel function (no output is sent after it). */
   submit(input: ScheduledCallInput, sink: CallSink): () => void {
     const now = performance.now();
-    this.previousArrivalAt = this.lastArrivalAt;
     this.lastArrivalAt = now;
     this.counters.generateCalls++;
     const call: PendingCall = {
@@ -166,6 +167,7 @@ export class BatchScheduler {
       cancelled: false,
     };
     this.calls.push(call);
+    this.openCalls++;
     void this.pump();
     return () => this.cancel(call);
   }
@@ -178,7 +180,7 @@ export class BatchScheduler {
 
   private cancel(call: PendingCall): void {
     if (call.closed) return;
-    call.closed = true;
+    this.close(call);
     call.cancelled = true;
     call.next = call.items.length;
     this.prune();
@@ -209,11 +211,15 @@ export class BatchScheduler {
     }
   }
 
-  /** Waits while calls keep arriving and the next batch is not full yet (bounded by maxCollectMs). */
+  /**
+   * Waits while calls keep arriving and the next batch is not full yet
+   * (bounded by maxCollectMs). A lone open call never waits: a client that
+   * sends one call after another must not pay the window on every call.
+   */
   private async collect(): Promise<void> {
     const startedAt = performance.now();
     while (
-      this.lastArrivalAt - this.previousArrivalAt < this.windowMs &&
+      this.openCalls >= 2 &&
       performance.now() - this.lastArrivalAt < this.windowMs &&
       performance.now() - startedAt < this.maxCollectMs &&
       !isBatchFull(this.calls, this.limits)
@@ -377,16 +383,21 @@ export class BatchScheduler {
   private completeIfDone(call: PendingCall): void {
     if (call.closed || call.next < call.items.length || call.outstanding > 0) return;
     if (this.retries.some((batch) => batch.entries.some((entry) => entry.call === call))) return;
-    call.closed = true;
+    this.close(call);
     call.figures.wallMs = performance.now() - call.arrivedAt;
     call.sink.event({ type: "batch-finished", figures: { ...call.figures } });
   }
 
   private failCall(call: PendingCall, error: unknown): void {
     if (call.closed) return;
-    call.closed = true;
+    this.close(call);
     call.next = call.items.length;
     this.prune();
     call.sink.fail(error);
+  }
+
+  private close(call: PendingCall): void {
+    call.closed = true;
+    this.openCalls--;
   }
 }
