@@ -1,6 +1,8 @@
 import { consolidateBatch } from "@halo/ir";
 import { type Command, Option } from "commander";
+import { InvalidInputError } from "../cli-error.js";
 import type { CommandIo } from "../io.js";
+import { explainPlanFile } from "../plan-explain.js";
 import {
   explainWorkflow,
   renderExplanationJson,
@@ -18,6 +20,8 @@ type ExplainFormat = (typeof EXPLAIN_FORMATS)[number];
 interface ExplainOptions {
   readonly queries?: string;
   readonly format: ExplainFormat;
+  readonly plan?: string;
+  readonly svg?: string;
 }
 
 const RENDERERS: Readonly<Record<ExplainFormat, (explanation: WorkflowExplanation) => string>> = {
@@ -37,10 +41,19 @@ export const registerExplainCommand: RegisterCommand = (program: Command, io: Co
     .description(
       "explain a workflow: operators, models, edges, levels, prompt prefixes; with --queries, the batch",
     )
-    .argument("<workflow>", "workflow YAML or JSON file")
+    .argument("[workflow]", "workflow YAML or JSON file (omit with --plan)")
     .option("--queries <file>", "queries (.jsonl or .csv) to instantiate and consolidate")
     .addOption(new Option("--format <format>", "output format").choices(EXPLAIN_FORMATS).default("text"))
-    .action(async (path: string, options: ExplainOptions) => {
+    .option("--plan <file>", "explain an execution plan written by `halo plan` instead of a workflow")
+    .option("--svg <file>", "with --plan: also write the plan as a Gantt chart (SVG)")
+    .action(async (path: string | undefined, options: ExplainOptions) => {
+      if (options.plan !== undefined) {
+        await explainPlanFile(io, options.plan, options.format, options.svg);
+        return;
+      }
+      if (options.svg !== undefined) throw new InvalidInputError("--svg needs --plan <plan.json>");
+      if (path === undefined)
+        throw new InvalidInputError("explain: give a workflow file, or --plan <plan.json>");
       const { workflow, warnings } = await loadWorkflowOrFail(path);
       const queries =
         options.queries === undefined ? undefined : await loadQueriesOrFail(options.queries, workflow);

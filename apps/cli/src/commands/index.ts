@@ -4,6 +4,7 @@ import { registerDatasetsCommand } from "./datasets-command.js";
 import { registerExecutorCommand } from "./executor-command.js";
 import { registerExplainCommand } from "./explain-command.js";
 import { registerModelsCommand } from "./models-command.js";
+import { registerPlanCommand } from "./plan-command.js";
 import { registerValidateCommand } from "./validate-command.js";
 
 /** A subcommand module: adds itself to the program. One file per command in this folder. */
@@ -13,6 +14,7 @@ export type RegisterCommand = (program: Command, io: CommandIo) => void;
 export const commands: readonly RegisterCommand[] = [
   registerValidateCommand,
   registerExplainCommand,
+  registerPlanCommand,
   registerModelsCommand,
   registerExecutorCommand,
   registerDatasetsCommand,
