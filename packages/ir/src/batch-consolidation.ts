@@ -202,7 +202,9 @@ export function consolidateBatch(
     for (const instance of instances) {
       if (instance.requestKey === undefined) continue;
       known += 1;
-      keyed.set(instance.requestKey, [...(keyed.get(instance.requestKey) ?? []), instance.queryId]);
+      const ids = keyed.get(instance.requestKey);
+      if (ids) ids.push(instance.queryId);
+      else keyed.set(instance.requestKey, [instance.queryId]);
     }
     const coalescable = operatorCoalescable(operator);
     const coalesced = instances.filter(

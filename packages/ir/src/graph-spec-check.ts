@@ -726,7 +726,11 @@ class GraphChecker {
 
   private checkCycles(edges: readonly CheckedEdge[]): void {
     const successors = new Map<string, string[]>();
-    for (const edge of edges) successors.set(edge.from, [...(successors.get(edge.from) ?? []), edge.to]);
+    for (const edge of edges) {
+      const targets = successors.get(edge.from);
+      if (targets) targets.push(edge.to);
+      else successors.set(edge.from, [edge.to]);
+    }
     for (const cycle of findCycles([...this.allIds.keys()], successors)) {
       const closing = edges.find((edge) => edge.from === cycle[0] && edge.to === cycle[1]);
       this.collector.error("cycle", `cycle: ${cycle.join(" → ")}`, closing?.path ?? ["graph", "edges"]);

@@ -249,7 +249,11 @@ function checkProviders(
   collector: ProblemCollector,
 ): void {
   const incoming = new Map<string, DataEdge[]>();
-  for (const edge of edges) incoming.set(edge.to, [...(incoming.get(edge.to) ?? []), edge]);
+  for (const edge of edges) {
+    const list = incoming.get(edge.to);
+    if (list) list.push(edge);
+    else incoming.set(edge.to, [edge]);
+  }
   const reported = new Set<string>();
   for (const operator of operators.values()) {
     const origin = origins.get(operator.id) as Origin;

@@ -15,7 +15,11 @@ function indexOf(workflow: CompiledWorkflow): WorkflowIndex {
   let index = indexes.get(workflow);
   if (!index) {
     const incoming = new Map<string, DataEdge[]>();
-    for (const edge of workflow.edges) incoming.set(edge.to, [...(incoming.get(edge.to) ?? []), edge]);
+    for (const edge of workflow.edges) {
+      const list = incoming.get(edge.to);
+      if (list) list.push(edge);
+      else incoming.set(edge.to, [edge]);
+    }
     index = {
       operators: new Map(workflow.operators.map((operator) => [operator.id, operator])),
       positions: new Map(workflow.operators.map((operator, position) => [operator.id, position])),
