@@ -61,10 +61,10 @@ export async function loadIntoPostgres(options: LoadIntoPostgresOptions): Promis
     const dataTables = tables.filter((table) => table.name !== DATASET_INFO_TABLE.name);
     const client = await connectPostgres(options.postgresUrl);
     try {
+      const loaded: { name: string; rowCount: number }[] = [];
       await client.query("BEGIN");
       try {
         await prepareTables(client, dataTables, options.replace ?? false);
-        const loaded: { name: string; rowCount: number }[] = [];
         for (const table of dataTables) {
           const rowCount = await copyTable(file.connection, client, table, batchRows);
           for (const statement of createIndexSql(table)) await client.query(statement);
@@ -86,15 +86,9 @@ export async function loadIntoPostgres(options: LoadIntoPostgresOptions): Promis
         await verifyTables(file.connection, client, dataTables);
         verified = true;
       }
-      const counts = dataTables.map((table) => table.name);
       return {
         datasets: datasets.map((info) => info.dataset),
-        tables: await Promise.all(
-          counts.map(async (name) => ({
-            name,
-            rowCount: Number((await client.query(`SELECT COUNT(*) AS n FROM ${name}`)).rows[0]?.n ?? 0),
-          })),
-        ),
+        tables: loaded,
         verified,
         elapsedMs: performance.now() - startedMs,
       };
@@ -168,12 +162,18 @@ async function copyTable(
   let batch: (string | null)[][] = table.columns.map(() => []);
   let batchSize = 0;
   let total = 0;
+  // DuckDB reads the next rows while PostgreSQL inserts the previous batch; one INSERT at a time.
+  let inserting: Promise<unknown> = Promise.resolve();
   const flush = async () => {
     if (batchSize === 0) return;
-    await client.query(insert, batch);
+    const values = batch;
     total += batchSize;
     batch = table.columns.map(() => []);
     batchSize = 0;
+    await inserting;
+    inserting = client.query(insert, values);
+    // Handled here, rethrown by the next `await inserting`: a failure must not surface as an unhandled rejection.
+    inserting.catch(() => {});
   };
   for (
     let chunk = await result.fetchChunk();
@@ -189,6 +189,7 @@ async function copyTable(
     if (batchSize >= batchRows) await flush();
   }
   await flush();
+  await inserting;
   return total;
 }
 
