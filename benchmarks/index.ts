@@ -27,3 +27,20 @@ export {
   TPCH_TYPE_SYLLABLES,
 } from "./datasets/tpch-domains.js";
 export { generateTpchQueries } from "./datasets/tpch-query-generator.js";
+export { loadWorkload } from "./workloads/load-workload.js";
+export type { HttpModeName, HttpModeOptions } from "./workloads/with-http-mode.js";
+export { withHttpMode } from "./workloads/with-http-mode.js";
+export { WorkloadInputError } from "./workloads/workload-input-error.js";
+export type {
+  WorkloadDefinition,
+  WorkloadId,
+  WorkloadQueryGenerator,
+} from "./workloads/workload-registry.js";
+export {
+  findWorkload,
+  isWorkloadId,
+  WORKLOAD_DATA_API_URL,
+  WORKLOAD_IDS,
+  WORKLOAD_MODELS,
+  WORKLOADS,
+} from "./workloads/workload-registry.js";
