@@ -1,0 +1,364 @@
+/**
+ * Plan-adherent dispatch of LLM calls in micro-batches. Each operator has a
+ * queue of ready calls; each worker runs one Generate call (or model load, or
+ * KV migration) at a time and, when idle, picks its next work:
+ *
+ * 1. ready calls of its own planned steps whose model it holds, in plan order
+ *    (a worker keeps its model while same-model work is ready);
+ * 2. otherwise, when its highest-priority unfinished step needs another model,
+ *    it loads that model now — a preload when no call is ready yet. A step is
+ *    unfinished while any live query's instance of it is not ready or queued,
+ *    so a worker never leaves a model whose planned work is still coming;
+ * 3. otherwise (nothing ready that it may run without a switch) it takes
+ *    ready calls of an operator planned on other workers when the operator
+ *    uses the model it holds and none of that operator's planned workers is
+ *    idle with that model — work stealing that avoids idling, never a switch.
+ *
+ * Epochs are priorities, not barriers: a step starts on whatever calls are
+ * ready. A micro-batch takes up to the plan's batch size, capped by the
+ * executor's sequence and token limits (and lowered when the executor had to
+ * split a call); a partial batch waits up to `gatherWindowMs` for more calls
+ * while instances of the operator are still on their way.
+ */
+import type { ExecutorWorker } from "./executor-worker.js";
+import { estimatedCallTokens, generateItemOf, isCallLive, type LlmCall } from "./llm-call.js";
+import { DispatcherBase, errorMessage, type LlmHost } from "./llm-dispatcher.js";
+import type { PlannedStep } from "./plan-schedule.js";
+
+/** Options of the batched dispatcher. */
+export interface BatchedDispatcherOptions {
+  /** Longest wait for more ready calls before dispatching a partial micro-batch (default 50 ms). */
+  readonly gatherWindowMs: number;
+}
+
+export class BatchedDispatcher extends DispatcherBase {
+  private readonly queues = new Map<string, LlmCall[]>();
+  /** Per worker and operator, the most sequences one call may carry after the executor split a call. */
+  private readonly adaptiveCaps = new Map<string, number>();
+  /** KV migrations done (or tried) per worker and prefix key. */
+  private readonly migrated = new Set<string>();
+  private pumping = false;
+  private pumpAgain = false;
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private wakeAtMs = Number.POSITIVE_INFINITY;
+
+  constructor(
+    host: LlmHost,
+    private readonly options: BatchedDispatcherOptions,
+  ) {
+    super(host);
+  }
+
+  /** Each worker loads the model of its first planned step. */
+  async start(): Promise<void> {
+    await Promise.all(
+      this.liveWorkers().map(async (worker) => {
+        const first = this.host.schedule.stepsOf(worker.id)[0];
+        if (!first || worker.currentModel === first.model) return;
+        worker.busy = true;
+        try {
+          await this.loadModel(worker, first.model, "preload");
+        } catch (error) {
+          await this.onLoadFailure(worker, first.model, error);
+        } finally {
+          worker.busy = false;
+        }
+      }),
+    );
+  }
+
+  submit(call: LlmCall): void {
+    if (this.liveWorkers().length === 0) {
+      this.host.failCall(call, "no live executor is left");
+      return;
+    }
+    this.queueOf(call.operator.id).push(call);
+    this.pump();
+  }
+
+  override stop(): void {
+    super.stop();
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+  }
+
+  /** Dispatches work to idle workers; safe to call from anywhere, any number of times. */
+  pump(): void {
+    if (this.stopped) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        const idle = () =>
+          this.liveWorkers().filter((worker) => !worker.busy && this.host.nowMs() >= worker.backoffUntilMs);
+        for (const worker of idle()) this.planWork(worker);
+        for (const worker of idle()) this.stealWork(worker);
+      } while (this.pumpAgain && !this.stopped);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private queueOf(operator: string): LlmCall[] {
+    let queue = this.queues.get(operator);
+    if (!queue) {
+      queue = [];
+      this.queues.set(operator, queue);
+    }
+    return queue;
+  }
+
+  /** Ready live calls of an operator (dead ones — every consumer's query finished — are dropped). */
+  private readyCalls(operator: string): LlmCall[] {
+    const queue = this.queueOf(operator);
+    let write = 0;
+    for (const call of queue) {
+      if (isCallLive(call)) queue[write++] = call;
+      else {
+        call.state = "dropped";
+        this.host.dropCall(call);
+      }
+    }
+    queue.length = write;
+    return queue;
+  }
+
+  /** No live instance of the operator is waiting: every one is dispatched, running or finished. */
+  private exhausted(operator: string): boolean {
+    return this.host.notReady(operator) === 0 && this.readyCalls(operator).length === 0;
+  }
+
+  /** Steps 1 and 2 of the policy: own ready work on the held model, else switch to the next planned model. */
+  private planWork(worker: ExecutorWorker): void {
+    const remaining = this.host.schedule.stepsOf(worker.id).filter((step) => !this.exhausted(step.operator));
+    if (remaining.length === 0) return;
+    for (const step of remaining) {
+      if (step.model !== worker.currentModel) continue;
+      if (this.dispatch(worker, step, false)) return;
+    }
+    const target = remaining[0]!;
+    if (target.model !== worker.currentModel) this.switchModel(worker, target);
+  }
+
+  /** Step 3: ready work planned elsewhere on the model this worker holds, when no planned worker is idle on it. */
+  private stealWork(worker: ExecutorWorker): void {
+    if (worker.busy || worker.currentModel === undefined) return;
+    const own = this.host.schedule.stepsOf(worker.id);
+    const target = own.find((step) => !this.exhausted(step.operator));
+    if (target && target.model !== worker.currentModel) return;
+    for (const operator of this.host.schedule.operators()) {
+      if (this.host.schedule.workersOf(operator).has(worker.id)) continue;
+      const queue = this.readyCalls(operator);
+      if (queue.length === 0 || queue[0]!.operator.model !== worker.currentModel) continue;
+      const plannedIdle = this.liveWorkers().some(
+        (other) =>
+          other !== worker &&
+          !other.busy &&
+          other.currentModel === worker.currentModel &&
+          this.host.schedule.workersOf(operator).has(other.id),
+      );
+      if (plannedIdle) continue;
+      const step: PlannedStep = {
+        operator,
+        model: worker.currentModel,
+        worker: worker.id,
+        epoch: Number.POSITIVE_INFINITY,
+        priority: this.host.schedule.priorityOf(operator),
+        batchSize: worker.maxSequences,
+        prefixKv: "recompute",
+      };
+      if (this.dispatch(worker, step, true)) return;
+    }
+  }
+
+  /** The most calls one Generate call of `step` may carry on `worker`. */
+  private sequenceCap(worker: ExecutorWorker, step: PlannedStep): number {
+    const adaptive = this.adaptiveCaps.get(`${worker.id}\u0000${step.operator}`) ?? Number.POSITIVE_INFINITY;
+    return Math.max(1, Math.min(step.batchSize, worker.maxSequences, adaptive));
+  }
+
+  /** Starts a micro-batch of `step` on `worker` if calls are ready (or the gather window has passed). */
+  private dispatch(worker: ExecutorWorker, step: PlannedStep, stolen: boolean): boolean {
+    const queue = this.readyCalls(step.operator);
+    if (queue.length === 0) return false;
+    const cap = this.sequenceCap(worker, step);
+    if (queue.length < cap && this.host.notReady(step.operator) > 0) {
+      const waitUntilMs = queue[0]!.readyMs + this.options.gatherWindowMs;
+      if (this.host.nowMs() < waitUntilMs) {
+        this.wakeAt(waitUntilMs);
+        // Holding the model for this step: do not move on to other work meanwhile.
+        return !stolen;
+      }
+    }
+    const calls: LlmCall[] = [];
+    let tokens = 0;
+    while (queue.length > 0 && calls.length < cap) {
+      const next = queue[0]!;
+      const nextTokens = estimatedCallTokens(next);
+      if (calls.length > 0 && tokens + nextTokens > worker.maxBatchTokens) break;
+      queue.shift();
+      calls.push(next);
+      tokens += nextTokens;
+    }
+    worker.busy = true;
+    this.runBatch(worker, step, calls, stolen)
+      .catch((error: unknown) => {
+        // runBatch settles its calls itself; an error here is a bug, reported on each call.
+        for (const call of calls) if (call.state === "running") this.host.failCall(call, errorMessage(error));
+      })
+      .finally(() => {
+        worker.busy = false;
+        this.pump();
+      });
+    return true;
+  }
+
+  private wakeAt(atMs: number): void {
+    if (atMs >= this.wakeAtMs && this.wakeTimer) return;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeAtMs = atMs;
+    this.wakeTimer = setTimeout(
+      () => {
+        this.wakeTimer = undefined;
+        this.wakeAtMs = Number.POSITIVE_INFINITY;
+        this.pump();
+      },
+      Math.max(0, atMs - this.host.nowMs()) + 1,
+    );
+  }
+
+  private switchModel(worker: ExecutorWorker, step: PlannedStep): void {
+    worker.busy = true;
+    const reason =
+      step.reassignedFrom !== undefined ? "failover" : worker.currentModel ? "switch" : "preload";
+    this.loadModel(worker, step.model, reason)
+      .catch((error: unknown) => this.onLoadFailure(worker, step.model, error))
+      .finally(() => {
+        worker.busy = false;
+        this.pump();
+      });
+  }
+
+  private async onLoadFailure(worker: ExecutorWorker, model: string, error: unknown): Promise<void> {
+    const outcome = await this.classifyFailure(worker, error);
+    if (outcome === "aborted") return;
+    if (outcome === "lost") {
+      this.markLost(worker, errorMessage(error), 0);
+      return;
+    }
+    // The executor is up but cannot load the model: fail the ready calls only this worker was to run.
+    const message = `loading ${model} on ${worker.address} failed: ${errorMessage(error)}`;
+    for (const step of this.host.schedule.stepsOf(worker.id)) {
+      if (step.model !== model || this.host.schedule.workersOf(step.operator).size > 1) continue;
+      for (const call of this.readyCalls(step.operator).splice(0)) this.host.failCall(call, message);
+    }
+    worker.backoffUntilMs = this.host.nowMs() + this.host.retry.maxBackoffMs;
+    this.wakeAt(worker.backoffUntilMs);
+  }
+
+  private async runBatch(
+    worker: ExecutorWorker,
+    step: PlannedStep,
+    calls: readonly LlmCall[],
+    stolen: boolean,
+  ): Promise<void> {
+    const operator = calls[0]!.operator;
+    const model = operator.model;
+    if (worker.currentModel !== model || !worker.loadedModels.has(model)) {
+      try {
+        await this.loadModel(worker, model, step.reassignedFrom !== undefined ? "failover" : "switch");
+      } catch (error) {
+        await this.settleFailure(worker, [...calls], error, (requeued, delayMs) =>
+          this.requeue(worker, requeued, delayMs),
+        );
+        return;
+      }
+    }
+    const request = calls[0]!.request;
+    const sharePrefix = this.host.prefixSharing && request.prefix.length > 0;
+    if (sharePrefix && step.prefixKv === "migrate" && step.migrateFrom !== undefined) {
+      await this.migratePrefix(worker, step, request.prefixKey, model);
+    }
+    const { unfinished, error, figures } = await this.generate(
+      worker,
+      calls,
+      {
+        model,
+        ...(sharePrefix ? { sharedPrefix: { key: request.prefixKey, text: request.prefix } } : {}),
+        items: calls.map((call) => generateItemOf(call, sharePrefix)),
+      },
+      operator.id,
+      stolen,
+    );
+    if (figures && figures.engineBatches > 1 && figures.largestBatchSize < calls.length) {
+      // The executor had to split the call (its token limit): send smaller calls from now on.
+      this.adaptiveCaps.set(`${worker.id}\u0000${step.operator}`, Math.max(1, figures.largestBatchSize));
+    }
+    if (error === undefined) return;
+    await this.settleFailure(worker, unfinished, error, (requeued, delayMs) =>
+      this.requeue(worker, requeued, delayMs),
+    );
+  }
+
+  /** Puts calls back at the front of their queue; after a transient failure the worker waits `delayMs` first. */
+  private requeue(worker: ExecutorWorker, calls: LlmCall[], delayMs: number): void {
+    for (const call of [...calls].reverse()) this.queueOf(call.operator.id).unshift(call);
+    if (delayMs > 0) {
+      worker.backoffUntilMs = this.host.nowMs() + delayMs;
+      this.wakeAt(worker.backoffUntilMs);
+    }
+  }
+
+  /**
+   * Moves the static prefix's KV from the worker the plan names (export →
+   * import) before the step's first batch here; when the source does not hold
+   * it or the transfer fails, the executor recomputes it (reported as a fallback).
+   */
+  private async migratePrefix(
+    worker: ExecutorWorker,
+    step: PlannedStep,
+    key: string,
+    model: string,
+  ): Promise<void> {
+    const marker = `${worker.id}\u0000${key}`;
+    if (this.migrated.has(marker) || worker.residentPrefixes.has(key) || !this.host.migration) return;
+    this.migrated.add(marker);
+    const source = this.host.workers.find((candidate) => candidate.id === step.migrateFrom);
+    const startedMs = this.host.nowMs();
+    const report = (ok: boolean, bytes: number, fallback?: string) =>
+      this.host.publish({
+        type: "kv-migration",
+        atMs: this.host.nowMs(),
+        operator: step.operator,
+        from: step.migrateFrom!,
+        to: worker.id,
+        key,
+        ok,
+        bytes,
+        ms: this.host.nowMs() - startedMs,
+        ...(fallback === undefined ? {} : { fallback }),
+      });
+    if (!source?.alive) {
+      report(false, 0, `source worker ${step.migrateFrom} is not available; recomputing`);
+      return;
+    }
+    let bytes = 0;
+    try {
+      const chunks = source.client.exportKv(key, { signal: this.host.signal });
+      const counted = (async function* () {
+        for await (const chunk of chunks) {
+          bytes += chunk.byteLength;
+          yield chunk;
+        }
+      })();
+      await worker.client.importKv(key, model, counted, { signal: this.host.signal });
+      worker.residentPrefixes.add(key);
+      report(true, bytes);
+    } catch (error) {
+      report(false, bytes, `${errorMessage(error)}; recomputing`);
+    }
+  }
+}

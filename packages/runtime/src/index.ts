@@ -1,0 +1,36 @@
+export { ConcurrencyPool } from "./concurrency-pool.js";
+export type { WorkerFigures } from "./executor-worker.js";
+export {
+  JsonlResultSink,
+  type JsonlResultSinkOptions,
+  ResultFileError,
+  type ResumedResults,
+  readResultRecords,
+  recoverResults,
+} from "./jsonl-result-sink.js";
+export { type PlannedStep, PlanSchedule } from "./plan-schedule.js";
+export {
+  ExecutorUnavailableError,
+  Processor,
+  type ProcessorConfig,
+  ProcessorConfigurationError,
+  type ProcessorOptions,
+  type RunOptions,
+} from "./processor.js";
+export {
+  MemoryResultSink,
+  type OperatorTiming,
+  type QueryResultRecord,
+  type ResultSink,
+} from "./result-sink.js";
+export {
+  backoffDelayMs,
+  DEFAULT_RETRY_POLICY,
+  isTransientExecutorError,
+  isTransientToolError,
+  type RetryPolicy,
+  withRetries,
+} from "./retry-policy.js";
+export type { RunSummary, WorkerSummary } from "./run-summary.js";
+export type { ExecutionMode, ModelLoadReason, RuntimeEvent } from "./runtime-events.js";
+export { DEFAULT_TOOL_CONCURRENCY, type RuntimeTools, type ToolConcurrency } from "./tool-runner.js";

@@ -1,0 +1,132 @@
+/**
+ * The plan as the runtime follows it: per worker, its LLM steps in priority
+ * order (epoch, then position in the epoch); per operator, the workers it is
+ * planned on. Epochs are priorities, not barriers. When a worker is lost, its
+ * steps move to the remaining workers.
+ */
+import type { ExecutionPlan } from "@halo/optimizer";
+
+/** One LLM operator planned on one worker. */
+export interface PlannedStep {
+  readonly operator: string;
+  readonly model: string;
+  readonly worker: string;
+  readonly epoch: number;
+  /** Global order of the step in the plan (lower first). */
+  readonly priority: number;
+  /** Sequences per engine batch the plan priced. */
+  readonly batchSize: number;
+  /** Where the static prefix's KV comes from: migrate from `migrateFrom`, reuse, or recompute. */
+  readonly prefixKv: "reuse" | "migrate" | "recompute";
+  readonly migrateFrom?: string;
+  /** Set when the step was moved here from a lost worker. */
+  readonly reassignedFrom?: string;
+}
+
+/** A live worker as reassignment sees it. */
+export interface ReassignmentCandidate {
+  readonly id: string;
+  readonly currentModel: string | undefined;
+}
+
+export class PlanSchedule {
+  private readonly byWorker = new Map<string, PlannedStep[]>();
+  private readonly byOperator = new Map<string, Set<string>>();
+  private readonly priorities = new Map<string, number>();
+
+  constructor(plan: ExecutionPlan) {
+    for (const worker of plan.workers) this.byWorker.set(worker.id, []);
+    let priority = 0;
+    for (const epoch of plan.epochs) {
+      for (const step of epoch.steps) {
+        const steps = this.byWorker.get(step.worker);
+        if (!steps) continue;
+        // A worker planned twice for one operator keeps its first (highest-priority) step.
+        if (steps.some((existing) => existing.operator === step.operator)) continue;
+        this.add({
+          operator: step.operator,
+          model: step.model,
+          worker: step.worker,
+          epoch: epoch.index,
+          priority,
+          batchSize: step.batchSize,
+          prefixKv: step.prefixKv,
+          ...(step.migrateFrom === undefined ? {} : { migrateFrom: step.migrateFrom }),
+        });
+        priority += 1;
+      }
+    }
+  }
+
+  /** The worker's steps, highest priority first. */
+  stepsOf(worker: string): readonly PlannedStep[] {
+    return this.byWorker.get(worker) ?? [];
+  }
+
+  /** Workers the operator is planned on. */
+  workersOf(operator: string): ReadonlySet<string> {
+    return this.byOperator.get(operator) ?? new Set();
+  }
+
+  stepFor(worker: string, operator: string): PlannedStep | undefined {
+    return this.byWorker.get(worker)?.find((step) => step.operator === operator);
+  }
+
+  /** The operator's best priority (operators the plan does not list come last). */
+  priorityOf(operator: string): number {
+    return this.priorities.get(operator) ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** Operators in priority order. */
+  operators(): string[] {
+    return [...this.priorities.keys()].sort((left, right) => this.priorityOf(left) - this.priorityOf(right));
+  }
+
+  /**
+   * Moves the steps of a lost worker: an operator also planned on a live
+   * worker stays there; otherwise its step goes to the live worker holding its
+   * model, else one planned to load it anyway, else the one with the fewest
+   * steps. Returns where each operator went.
+   */
+  reassign(
+    lost: string,
+    candidates: readonly ReassignmentCandidate[],
+  ): { readonly operator: string; readonly to: string }[] {
+    const steps = this.byWorker.get(lost) ?? [];
+    this.byWorker.set(lost, []);
+    const moves: { operator: string; to: string }[] = [];
+    for (const step of steps) {
+      const workers = this.byOperator.get(step.operator)!;
+      workers.delete(lost);
+      const live = candidates.filter((candidate) => workers.has(candidate.id));
+      if (live.length > 0 || candidates.length === 0) continue;
+      const target =
+        candidates.find((candidate) => candidate.currentModel === step.model) ??
+        candidates.find((candidate) =>
+          this.stepsOf(candidate.id).some((other) => other.model === step.model),
+        ) ??
+        [...candidates].sort(
+          (left, right) =>
+            this.stepsOf(left.id).length - this.stepsOf(right.id).length || left.id.localeCompare(right.id),
+        )[0]!;
+      const { migrateFrom: _dropped, ...rest } = step;
+      this.add({ ...rest, worker: target.id, prefixKv: "recompute", reassignedFrom: lost });
+      moves.push({ operator: step.operator, to: target.id });
+    }
+    return moves;
+  }
+
+  private add(step: PlannedStep): void {
+    const steps = this.byWorker.get(step.worker);
+    if (!steps) return;
+    steps.push(step);
+    steps.sort((left, right) => left.priority - right.priority);
+    let workers = this.byOperator.get(step.operator);
+    if (!workers) {
+      workers = new Set();
+      this.byOperator.set(step.operator, workers);
+    }
+    workers.add(step.worker);
+    this.priorities.set(step.operator, Math.min(this.priorityOf(step.operator), step.priority));
+  }
+}

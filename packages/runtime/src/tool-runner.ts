@@ -1,0 +1,198 @@
+/**
+ * Tool calls (SQL, HTTP, processors) on CPU pools with bounded concurrency:
+ * SQL and HTTP calls wait for a slot of their pool, processors run inline
+ * (they are pure and cheap). Identical coalescable calls run once: the first
+ * caller's promise serves every later one (`coalesced` while it runs,
+ * `cached` after). Transient failures are retried with backoff.
+ */
+import {
+  type HttpToolV1,
+  type JsonObject,
+  type JsonValue,
+  type OperatorRequest,
+  type ProcessorOperator,
+  runProcessor,
+  type SqlToolV1,
+  type ToolOperator,
+  toolOutputs,
+} from "@halo/ir";
+import { ConcurrencyPool } from "./concurrency-pool.js";
+import { type RetryPolicy, withRetries } from "./retry-policy.js";
+import type { RuntimeEvent } from "./runtime-events.js";
+
+/** The tools a Processor runs with (injected: the runtime depends on no adapter). */
+export interface RuntimeTools {
+  readonly sql?: SqlToolV1;
+  readonly http?: HttpToolV1;
+}
+
+/** Slots of the CPU pools. */
+export interface ToolConcurrency {
+  /** SQL statements running at once (default 4). */
+  readonly sql: number;
+  /** HTTP calls in flight at once (default 64). */
+  readonly http: number;
+}
+
+export const DEFAULT_TOOL_CONCURRENCY: ToolConcurrency = { sql: 4, http: 64 };
+
+/** The outputs of one tool instance and how it was served. */
+export interface ToolOutcome {
+  readonly outputs: JsonObject;
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly served: "ran" | "coalesced" | "cached";
+}
+
+/** Counters of tool work. */
+export interface ToolFigures {
+  instances: number;
+  calls: number;
+  coalesced: number;
+  cached: number;
+  failed: number;
+  retries: number;
+}
+
+interface SharedCall {
+  readonly promise: Promise<{ readonly result: JsonValue; readonly startMs: number }>;
+  settled: boolean;
+}
+
+/** Options of the tool runner. */
+export interface ToolRunnerOptions {
+  readonly tools: RuntimeTools;
+  readonly concurrency: ToolConcurrency;
+  readonly retry: RetryPolicy;
+  readonly isTransient: (error: unknown) => boolean;
+  readonly coalescing: boolean;
+  readonly signal: AbortSignal;
+  readonly nowMs: () => number;
+  readonly publish: (event: RuntimeEvent) => void;
+}
+
+export class ToolRunner {
+  readonly figures: ToolFigures = { instances: 0, calls: 0, coalesced: 0, cached: 0, failed: 0, retries: 0 };
+  private readonly sqlPool: ConcurrencyPool;
+  private readonly httpPool: ConcurrencyPool;
+  private readonly shared = new Map<string, SharedCall>();
+
+  constructor(private readonly options: ToolRunnerOptions) {
+    this.sqlPool = new ConcurrencyPool("sql", options.concurrency.sql);
+    this.httpPool = new ConcurrencyPool("http", options.concurrency.http);
+  }
+
+  /**
+   * Runs one tool instance. `key` is its canonical request key, `coalescable`
+   * whether identical requests may share it; `seed` makes padded HTTP latency
+   * repeatable. Rejects with the tool's error (after retries).
+   */
+  async run(
+    operator: ToolOperator,
+    request: OperatorRequest,
+    key: string,
+    coalescable: boolean,
+    seed: string,
+  ): Promise<ToolOutcome> {
+    this.figures.instances += 1;
+    const share = coalescable && this.options.coalescing;
+    let served: ToolOutcome["served"] = "ran";
+    let call = share ? this.shared.get(key) : undefined;
+    if (call) {
+      served = call.settled ? "cached" : "coalesced";
+      if (served === "cached") this.figures.cached += 1;
+      else this.figures.coalesced += 1;
+    } else {
+      this.figures.calls += 1;
+      const entry: SharedCall = { promise: this.execute(operator, request, seed), settled: false };
+      entry.promise.then(
+        () => {
+          entry.settled = true;
+        },
+        () => {
+          entry.settled = true;
+        },
+      );
+      call = entry;
+      if (share) this.shared.set(key, entry);
+    }
+    const joinedMs = this.options.nowMs();
+    try {
+      const { result, startMs } = await call.promise;
+      return {
+        outputs: toolOutputs(operator, result),
+        startMs: served === "ran" ? startMs : joinedMs,
+        endMs: this.options.nowMs(),
+        served,
+      };
+    } catch (error) {
+      if (served === "ran") this.figures.failed += 1;
+      throw error;
+    }
+  }
+
+  private async execute(
+    operator: ToolOperator,
+    request: OperatorRequest,
+    seed: string,
+  ): Promise<{ readonly result: JsonValue; readonly startMs: number }> {
+    if (request.kind === "processor") {
+      const startMs = this.options.nowMs();
+      return { result: runProcessor(operator as ProcessorOperator, request.inputs), startMs };
+    }
+    const scope = request.kind === "sql" ? "sql" : "http";
+    const pool = request.kind === "sql" ? this.sqlPool : this.httpPool;
+    return pool.run(async () => {
+      const startMs = this.options.nowMs();
+      const result = await withRetries(() => this.callTool(operator, request, seed), {
+        policy: this.options.retry,
+        isTransient: this.options.isTransient,
+        signal: this.options.signal,
+        onRetry: (attempt, delayMs, error) => {
+          this.figures.retries += 1;
+          this.options.publish({
+            type: "retry",
+            atMs: this.options.nowMs(),
+            scope,
+            operator: operator.id,
+            attempt,
+            delayMs,
+            message: error instanceof Error ? error.message : String(error),
+          });
+        },
+      });
+      return { result, startMs };
+    });
+  }
+
+  private async callTool(operator: ToolOperator, request: OperatorRequest, seed: string): Promise<JsonValue> {
+    const signal = this.options.signal;
+    if (request.kind === "sql") {
+      const tool = this.options.tools.sql;
+      if (!tool) throw new Error(`operator "${operator.id}" runs SQL but no SQL tool is configured`);
+      const { rows } = await tool.doQuery(
+        { sql: request.sql, parameters: request.parameters, parameterTypes: request.parameterTypes },
+        { signal },
+      );
+      return rows as JsonValue;
+    }
+    if (request.kind === "http") {
+      const tool = this.options.tools.http;
+      if (!tool) throw new Error(`operator "${operator.id}" calls HTTP but no HTTP tool is configured`);
+      const { body } = await tool.doCall(
+        {
+          url: request.url,
+          method: request.method,
+          params: request.params,
+          headers: request.headers,
+          ...(request.body === undefined ? {} : { body: request.body }),
+          latency: request.latency,
+          seed,
+        },
+        { signal },
+      );
+      return body;
+    }
+    throw new Error(`operator "${operator.id}" is not a SQL or HTTP tool`);
+  }
+}
