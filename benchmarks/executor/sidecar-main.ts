@@ -20,6 +20,8 @@ let stopping = false;
 const stop = async () => {
   if (stopping) return;
   stopping = true;
+  // A decode already running finishes its llama.cpp call first; do not wait forever.
+  setTimeout(() => process.exit(1), 20_000).unref();
   await server.close(5_000);
   process.exit(0);
 };

@@ -39,7 +39,7 @@ describe("halo models", () => {
   it("synthesizes a stand-in into the cache once, then reports it cached", async () => {
     const io = capture();
     expect(await runCli(["models", "synth", "halo/tiny"], io)).toBe(0);
-    const path = join(haloHome, "models", "halo--tiny-2M-seed1-q8_0-v1.gguf");
+    const path = join(haloHome, "models", "halo--tiny-2M-seed1-q8_0-v2.gguf");
     expect(io.out()).toContain(
       `synthesized halo/tiny (2.15M parameters, 64 wide × 2 blocks, q8_0, seed 1) → ${path}`,
     );
@@ -70,8 +70,8 @@ describe("halo models", () => {
     for (const name of ["halo/tiny", "Qwen/Qwen3-14B", "openai/gpt-oss-20b", "Qwen/Qwen3-32B"])
       expect(text).toContain(name);
     expect(text).toMatch(/halo\/tiny\s+2M\s+2\.15M\s+64×2\s+2\/1\s+yes/);
-    expect(text).toMatch(/Qwen\/Qwen3-32B\s+32M\s+\S+\s+384×12\s+12\/3\s+no/);
-    expect(text).toContain("halo--tiny-2M-seed1-q8_0-v1.gguf");
+    expect(text).toMatch(/Qwen\/Qwen3-32B\s+32M\s+\S+\s+384×12\s+6\/1\s+no/);
+    expect(text).toContain("halo--tiny-2M-seed1-q8_0-v2.gguf");
   });
 
   it("rejects bad flags with exit 2 and names the flag", async () => {

@@ -37,6 +37,7 @@ import { type ModelShape, modelShape } from "./model-shape.js";
 import { InvalidSequenceStateError, parseSequenceState, reframeSequenceState } from "./sequence-state.js";
 import { SerialLock } from "./serial-lock.js";
 import { standInModels } from "./stand-in-models.js";
+import { StepBarrier } from "./step-barrier.js";
 
 /** How a LlamaCppEngine runs. */
 export interface LlamaCppEngineOptions {
@@ -638,6 +639,7 @@ export class LlamaCppEngine implements EngineV1 {
     const results: (ItemFigures | undefined)[] = new Array(assignments.length);
     const firstTokenAt: number[] = [];
     const decodeStartedAt = nowMs();
+    const barrier = new StepBarrier(assignments.length);
     const tasks = assignments.map(async (assignment, index) => {
       try {
         results[index] = await this.decodeItem(
@@ -646,6 +648,7 @@ export class LlamaCppEngine implements EngineV1 {
           starts[index]!,
           queue,
           options.signal,
+          barrier,
           (at) => firstTokenAt.push(at),
         );
       } catch (error) {
@@ -755,6 +758,7 @@ export class LlamaCppEngine implements EngineV1 {
     reuse: number,
     queue: AsyncEventQueue<GenerateEvent>,
     signal: AbortSignal | undefined,
+    barrier: StepBarrier,
     onFirstToken: (at: number) => void,
   ): Promise<ItemFigures> {
     const { item, tokens, sequence, grammar } = assignment;
@@ -772,24 +776,29 @@ export class LlamaCppEngine implements EngineV1 {
       seed: item.seed,
       ...(grammar ? { grammarEvaluationState: new LlamaGrammarEvaluationState({ model, grammar }) } : {}),
     });
-    for await (const token of iterator) {
-      if (firstTokenAt === undefined) {
-        firstTokenAt = nowMs();
-        onFirstToken(firstTokenAt);
+    try {
+      for await (const token of iterator) {
+        if (firstTokenAt === undefined) {
+          firstTokenAt = nowMs();
+          onFirstToken(firstTokenAt);
+        }
+        generated.push(token);
+        const text = model.detokenize(generated, false, promptTail);
+        // Hold back text that ends inside a multi-byte character.
+        if (text.startsWith(emitted) && !text.endsWith("\uFFFD") && text.length > emitted.length) {
+          queue.push({ type: "token", itemId: item.id, text: text.slice(emitted.length) });
+          emitted = text;
+        }
+        if (generated.length >= item.maxTokens) {
+          finishReason = "length";
+          break;
+        }
+        if (grammar && isCompleteJson(text)) break;
+        if (signal?.aborted) break;
+        await barrier.arrive();
       }
-      generated.push(token);
-      const text = model.detokenize(generated, false, promptTail);
-      // Hold back text that ends inside a multi-byte character.
-      if (text.startsWith(emitted) && !text.endsWith("\uFFFD") && text.length > emitted.length) {
-        queue.push({ type: "token", itemId: item.id, text: text.slice(emitted.length) });
-        emitted = text;
-      }
-      if (generated.length >= item.maxTokens) {
-        finishReason = "length";
-        break;
-      }
-      if (grammar && isCompleteJson(text)) break;
-      if (signal?.aborted) break;
+    } finally {
+      barrier.leave();
     }
     signal?.throwIfAborted();
     const finalText = model.detokenize(generated, false, promptTail);

@@ -34,17 +34,17 @@ describe("resolveHaloHome", () => {
 
 describe("synthesizedModelFileName", () => {
   it("names name, size, seed, format and recipe version", () => {
-    expect(synthesizedModelFileName(tinySpec)).toBe("halo--tiny-2M-seed1-q8_0-v1.gguf");
+    expect(synthesizedModelFileName(tinySpec)).toBe("halo--tiny-2M-seed1-q8_0-v2.gguf");
     expect(
       synthesizedModelFileName({ name: "Qwen/Qwen3-14B", parameterCount: 14e6, seed: 7, format: "f16" }),
-    ).toBe("Qwen--Qwen3-14B-14M-seed7-f16-v1.gguf");
+    ).toBe("Qwen--Qwen3-14B-14M-seed7-f16-v2.gguf");
   });
 
   it("adds a hash of the name when making it file-safe lost information", () => {
     const spaced = synthesizedModelFileName({ ...tinySpec, name: "my model" });
     const underscored = synthesizedModelFileName({ ...tinySpec, name: "my_model" });
-    expect(spaced).toMatch(/^my_model-[0-9a-f]{8}-2M-seed1-q8_0-v1\.gguf$/);
-    expect(underscored).toBe("my_model-2M-seed1-q8_0-v1.gguf");
+    expect(spaced).toMatch(/^my_model-[0-9a-f]{8}-2M-seed1-q8_0-v2\.gguf$/);
+    expect(underscored).toBe("my_model-2M-seed1-q8_0-v2.gguf");
     expect(synthesizedModelFileName({ ...tinySpec, name: "a--b" })).not.toBe(
       synthesizedModelFileName({ ...tinySpec, name: "a/b" }),
     );
@@ -57,7 +57,7 @@ describe("ensureSynthesizedModel", () => {
       ensureSynthesizedModel(tinySpec, haloHome),
       ensureSynthesizedModel(tinySpec, haloHome),
     ]);
-    expect(first.path).toBe(join(haloHome, "models", "halo--tiny-2M-seed1-q8_0-v1.gguf"));
+    expect(first.path).toBe(join(haloHome, "models", "halo--tiny-2M-seed1-q8_0-v2.gguf"));
     expect(second).toBe(first);
     expect(first.created).toBe(true);
     const again = await ensureSynthesizedModel(tinySpec, haloHome);
@@ -67,9 +67,9 @@ describe("ensureSynthesizedModel", () => {
 
   it("lists cached models and ignores temporary files", async () => {
     await ensureSynthesizedModel(tinySpec, haloHome);
-    await writeFile(join(haloHome, "models", "halo--tiny-2M-seed9-q8_0-v1.gguf.123.abcd.tmp"), "partial");
+    await writeFile(join(haloHome, "models", "halo--tiny-2M-seed9-q8_0-v2.gguf.123.abcd.tmp"), "partial");
     const listed = await listCachedModels(haloHome);
-    expect(listed.map((entry) => entry.fileName)).toEqual(["halo--tiny-2M-seed1-q8_0-v1.gguf"]);
+    expect(listed.map((entry) => entry.fileName)).toEqual(["halo--tiny-2M-seed1-q8_0-v2.gguf"]);
     expect(listed[0]!.bytes).toBeGreaterThan(2_000_000);
     expect(await listCachedModels(join(haloHome, "missing"))).toEqual([]);
   });

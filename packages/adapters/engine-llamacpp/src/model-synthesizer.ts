@@ -15,7 +15,7 @@ export type SynthesizedWeightFormat = (typeof synthesizedWeightFormats)[number];
  * Version of the synthesis recipe. Part of every cached file name: bump it whenever
  * the bytes written for the same (name, size, seed, format) change.
  */
-export const synthesisFormatVersion = 1;
+export const synthesisFormatVersion = 2;
 
 /** What a synthesized model is made from; the same spec always gives the same bytes. */
 export interface SynthesisSpec {

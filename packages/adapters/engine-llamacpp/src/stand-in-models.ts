@@ -79,8 +79,18 @@ export function countParameters(architecture: LlamaArchitecture): number {
   return vocabularySize * embeddingLength + blockCount * perBlock + embeddingLength;
 }
 
+/**
+ * Head size grows with width like real families (64 for most stand-ins, 128 for wide
+ * ones): attention work per KV cell has a fixed cost on CPU, so tiny heads would make
+ * attention, which batching cannot share, dominate decoding.
+ */
+function headDimensionFor(embeddingLength: number): number {
+  if (embeddingLength >= 1024) return 128;
+  return embeddingLength >= 256 ? 64 : 32;
+}
+
 function shapeFor(embeddingLength: number, blockCount: number): LlamaArchitecture {
-  const headDimension = embeddingLength > 512 ? 64 : 32;
+  const headDimension = headDimensionFor(embeddingLength);
   const headCount = embeddingLength / headDimension;
   // Grouped-query attention like the originals: about four query heads per KV head.
   let headCountKv = Math.max(1, Math.floor(headCount / 4));
@@ -120,7 +130,7 @@ export function planArchitecture(parameterCount: number): LlamaArchitecture {
   const tolerance = parameterCount * 0.03;
   let best: { architecture: LlamaArchitecture; error: number; depthGap: number } | undefined;
   for (let width = 64; width <= 4096; width += 32) {
-    if (width > 512 && width % 64 !== 0) continue;
+    if (width % headDimensionFor(width) !== 0) continue;
     const withoutBlocks = countParameters(shapeFor(width, 0));
     const perBlock = countParameters(shapeFor(width, 1)) - withoutBlocks;
     const naturalDepth = Math.max(2, Math.round(width / 32));
