@@ -24,6 +24,25 @@ describe("query files", () => {
     });
   });
 
+  it("unwraps records nested as {id, context} (what `halo datasets queries` writes)", () => {
+    const result = parseQueries(
+      '{"id": "t1", "context": {"user_query": "region=ASIA"}}\n{"id": "t2", "context": "flat", "user_query": "x"}\n',
+      { file: "q.jsonl", inputFields: ["user_query"] },
+    );
+    expect(result).toEqual({
+      ok: true,
+      queries: [
+        { id: "t1", context: { user_query: "region=ASIA" } },
+        { id: "t2", context: { id: "t2", context: "flat", user_query: "x" } },
+      ],
+    });
+    const missing = parseQueries('{"id": "t3", "context": {"other": 1}}\n', {
+      file: "q.jsonl",
+      inputFields: ["user_query"],
+    });
+    expect(missing.ok).toBe(false);
+  });
+
   it("reports bad lines, missing fields and duplicate ids with file and line", () => {
     const result = parseQueries('{"text": 1}\nnot json\n[1]\n{"other": 2}\n{"id": "q00001", "text": 3}\n', {
       file: "q.jsonl",

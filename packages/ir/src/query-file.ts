@@ -1,7 +1,8 @@
 /**
  * Query files: `.jsonl` (one JSON object per line) and `.csv` (a header row,
- * RFC 4180 quoting). Each record becomes a query context; its id is the `id`
- * field/column when present, else `q00001`, `q00002`, …. Parquet is read by
+ * RFC 4180 quoting). Each record becomes a query context (a JSONL record may also
+ * nest it as `{"id", "context": {…}}`); its id is the `id` field/column when
+ * present, else `q00001`, `q00002`, …. Parquet is read by
  * the runtime (DuckDB), not here.
  */
 import { readFile } from "node:fs/promises";
@@ -187,6 +188,17 @@ function formatOf(file: string, format: QueryLoadOptions["format"]): "jsonl" | "
 }
 
 /** Parses query file text (see `loadQueries`). */
+/**
+ * The context of a record: the record itself (`{"id": "q1", "user_query": "…"}`), or its `context`
+ * object when the record has the nested shape `{"id": "q1", "context": {…}}` that
+ * `halo datasets queries` writes.
+ */
+function contextOf(values: JsonObject): JsonObject {
+  const nested = values["context"];
+  const onlyIdAndContext = Object.keys(values).every((key) => key === "id" || key === "context");
+  return onlyIdAndContext && isJsonObject(nested) ? (nested as JsonObject) : values;
+}
+
 export function parseQueries(text: string, options: QueryLoadOptions = {}): QueryLoadResult {
   const file = options.file ?? "queries";
   const problems: Problems = [];
@@ -207,8 +219,9 @@ export function parseQueries(text: string, options: QueryLoadOptions = {}): Quer
   const queries: QueryContext[] = [];
   const seen = new Map<string, number>();
   records.forEach((record, index) => {
+    const fields = contextOf(record.values);
     for (const field of required) {
-      if (!Object.hasOwn(record.values, field)) {
+      if (!Object.hasOwn(fields, field)) {
         problem(
           problems,
           file,
@@ -238,7 +251,7 @@ export function parseQueries(text: string, options: QueryLoadOptions = {}): Quer
       );
     }
     seen.set(id, record.line);
-    queries.push({ id, context: record.values });
+    queries.push({ id, context: fields });
   });
   if (records.length === 0 && problems.length === 0) {
     problem(problems, file, undefined, "(file)", "the file has no queries", "invalid-query-file");

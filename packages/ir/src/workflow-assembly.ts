@@ -182,14 +182,29 @@ export function assembleWorkflow(
       }
     }
   }
-  // An atomized tool gets its LLM operator's parents (with the part of each mapping it reads) and feeds it.
+  // An atomized tool depends only on the owner's parents that supply what it reads (so a query's SQL or
+  // HTTP call can start before the owner's other parents finish) and feeds its owner. A tool that reads
+  // nothing hangs off the input operator so it still runs once per query.
   const ownerEdges = [...edges];
+  const scopeOf = (id: string): readonly string[] => {
+    const operator = operators.get(id) as Operator;
+    return [...operator.inputs, ...operator.outputs];
+  };
   for (const [owner, tools] of toolsByOwner) {
     for (const tool of tools) {
+      let linked = false;
       for (const edge of ownerEdges) {
-        if (edge.to === owner)
-          addEdge(edge.from, tool.id, restrictMapping(edge.mapping, tool.inputs), edge.source);
+        if (edge.to !== owner) continue;
+        const mapping = restrictMapping(edge.mapping, tool.inputs);
+        const supplies =
+          mapping === null
+            ? scopeOf(edge.from).some((name) => tool.inputs.includes(name))
+            : Object.keys(mapping).length > 0;
+        if (!supplies) continue;
+        addEdge(edge.from, tool.id, mapping, edge.source);
+        linked = true;
       }
+      if (!linked) addEdge(checked.inputNode, tool.id, {}, tool.source);
       addEdge(tool.id, owner, null, tool.source);
     }
   }

@@ -15,11 +15,11 @@ describe("workflow graph helpers", () => {
     expect(graph.getEdgeAttribute("params", "analyst", "edges")).toHaveLength(1);
     expect(ancestorsOf(workflow, "analyst")).toEqual([
       "question",
+      "analyst__sql__nations",
       "params",
+      "analyst__processor__reparsed",
       "weather",
       "analyst__http__rates",
-      "analyst__processor__reparsed",
-      "analyst__sql__nations",
       "analyst__sql__orders",
     ]);
     expect(descendantsOf(workflow, "balance")).toEqual(["writer"]);

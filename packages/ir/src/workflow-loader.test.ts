@@ -46,16 +46,12 @@ describe("graph dialect", () => {
       endOperators: ["writer"],
     });
     expect(Object.isFrozen(workflow) && Object.isFrozen(workflow.operators[0])).toBe(true);
+    // Atomized tools sit right after the parents that supply what they read, not after all of the owner's.
     expect(workflow.levels).toEqual([
       ["audit", "question"],
-      ["balance", "params"],
-      ["news", "weather"],
-      [
-        "analyst__http__rates",
-        "analyst__processor__reparsed",
-        "analyst__sql__nations",
-        "analyst__sql__orders",
-      ],
+      ["analyst__sql__nations", "balance", "params"],
+      ["analyst__processor__reparsed", "news", "weather"],
+      ["analyst__http__rates", "analyst__sql__orders"],
       ["analyst"],
       ["writer"],
     ]);
@@ -121,9 +117,12 @@ describe("graph dialect", () => {
       inputs: ["extracted"],
       outputs: ["orders"],
     });
+    // Both parents supply "extracted" ("weather" passes its whole scope through, unmapped).
     expect(orders.parents).toEqual(["params", "weather"]);
     expect(orders.source.path).toBe("graph.nodes[6].db_queries[0]");
     expect(byId(workflow, "analyst__sql__nations").inputs).toEqual([]);
+    // A tool that reads nothing still runs once per query, right after the input.
+    expect(byId(workflow, "analyst__sql__nations").parents).toEqual([workflow.inputOperator]);
     expect(byId(workflow, "analyst__http__rates")).toMatchObject({ latency: { mode: "sleep", ms: 100 } });
     expect(byId(workflow, "analyst__processor__reparsed")).toMatchObject({
       inputs: ["user_query"],
