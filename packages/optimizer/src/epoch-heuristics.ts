@@ -1,6 +1,7 @@
 import {
+  assignmentSpanMs,
   type Epoch,
-  type EpochAssignment,
+  EpochPriceCache,
   type EpochSchedule,
   evaluateEpoch,
   initialState,
@@ -24,17 +25,6 @@ export function readyByPriority(index: ProblemIndex, tables: LowerBoundTables, d
   );
 }
 
-/** Cost of running one assignment alone from `state` (its slowest shard incl. tool fill), or Infinity. */
-export function assignmentCostMs(
-  index: ProblemIndex,
-  state: SearchState,
-  assignment: EpochAssignment,
-  disabled: DisabledOptimizations,
-): number {
-  const outcome = evaluateEpoch(index, state, [assignment], disabled);
-  return outcome ? outcome.costMs : Number.POSITIVE_INFINITY;
-}
-
 /** Options of the greedy epoch rule. */
 export interface GreedyEpochOptions {
   /** Only these operators (default: every ready one). */
@@ -43,6 +33,22 @@ export interface GreedyEpochOptions {
   readonly spread?: boolean;
   /** Most operators in the epoch (default: no limit). */
   readonly maxOperators?: number;
+  /** Memoized prices from this state (shared by several rules from one state). */
+  readonly cache?: EpochPriceCache;
+}
+
+/** Free workers, one per group of interchangeable ones (same class, same state): trying one tries them all. */
+function representatives(index: ProblemIndex, cache: EpochPriceCache, free: ReadonlySet<number>): number[] {
+  const keys = cache.groupKeys(index);
+  const seen = new Set<string>();
+  const result: number[] = [];
+  for (const worker of [...free].sort((left, right) => left - right)) {
+    const key = keys[worker]!;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    result.push(worker);
+  }
+  return result;
 }
 
 /**
@@ -56,6 +62,7 @@ export function greedyEpoch(
   disabled: DisabledOptimizations,
   options: GreedyEpochOptions = {},
 ): Epoch {
+  const cache = options.cache ?? new EpochPriceCache(state);
   const candidates = options.operators ?? readyByPriority(index, tables, state.done);
   const limit = options.maxOperators ?? Number.POSITIVE_INFINITY;
   const free = new Set(index.problem.workers.map((_, worker) => worker));
@@ -63,30 +70,36 @@ export function greedyEpoch(
   for (const operator of candidates) {
     if (free.size === 0 || assignments.length >= limit) break;
     let best: { worker: number; costMs: number } | undefined;
-    for (const worker of free) {
-      const costMs = assignmentCostMs(index, state, { operator, workers: [worker] }, disabled);
+    for (const worker of representatives(index, cache, free)) {
+      const costMs = assignmentSpanMs(index, state, { operator, workers: [worker] }, disabled, cache);
       if (costMs < (best?.costMs ?? Number.POSITIVE_INFINITY)) best = { worker, costMs };
     }
     if (!best) continue;
     free.delete(best.worker);
     assignments.push({ operator, workers: [best.worker], costMs: best.costMs });
   }
-  if (options.spread !== false) spreadIdleWorkers(index, state, disabled, assignments, free);
+  if (options.spread !== false) spreadIdleWorkers(index, state, disabled, assignments, free, cache);
   return assignments.map(({ operator, workers }) => ({
     operator,
     workers: [...workers].sort((left, right) => left - right),
   }));
 }
 
-/** Gives free workers to the slowest assignment while adding one makes it faster. */
+/**
+ * Gives free workers to the slowest assignment while that makes it faster:
+ * workers of one group at a time, doubling the operator's workers when that
+ * helps (so many workers cost a logarithmic number of tries), else one more.
+ */
 function spreadIdleWorkers(
   index: ProblemIndex,
   state: SearchState,
   disabled: DisabledOptimizations,
   assignments: { operator: number; workers: number[]; costMs: number }[],
   free: Set<number>,
+  cache: EpochPriceCache,
 ): void {
   const stuck = new Set<number>();
+  const keys = cache.groupKeys(index);
   while (free.size > 0) {
     let slowest: (typeof assignments)[number] | undefined;
     for (const assignment of assignments) {
@@ -94,19 +107,31 @@ function spreadIdleWorkers(
       if (!slowest || assignment.costMs > slowest.costMs) slowest = assignment;
     }
     if (!slowest) return;
-    let best: { worker: number; costMs: number } | undefined;
-    for (const worker of free) {
-      const workers = [...slowest.workers, worker].sort((left, right) => left - right);
-      const costMs = assignmentCostMs(index, state, { operator: slowest.operator, workers }, disabled);
-      if (costMs < (best?.costMs ?? Number.POSITIVE_INFINITY)) best = { worker, costMs };
+    let best: { workers: number[]; costMs: number } | undefined;
+    for (const representative of representatives(index, cache, free)) {
+      const group = [...free]
+        .filter((worker) => keys[worker] === keys[representative])
+        .sort((left, right) => left - right);
+      for (const size of new Set([Math.min(group.length, slowest.workers.length), 1])) {
+        const added = group.slice(0, size);
+        const workers = [...slowest.workers, ...added].sort((left, right) => left - right);
+        const costMs = assignmentSpanMs(
+          index,
+          state,
+          { operator: slowest.operator, workers },
+          disabled,
+          cache,
+        );
+        if (costMs < (best?.costMs ?? Number.POSITIVE_INFINITY)) best = { workers: added, costMs };
+      }
     }
     if (!best || best.costMs >= slowest.costMs) {
       stuck.add(slowest.operator);
       continue;
     }
-    slowest.workers.push(best.worker);
+    slowest.workers.push(...best.workers);
     slowest.costMs = best.costMs;
-    free.delete(best.worker);
+    for (const worker of best.workers) free.delete(worker);
   }
 }
 
@@ -134,18 +159,19 @@ export function candidateEpochs(
     epochs.push(epoch);
   };
   const spread = splitOperators;
-  add(greedyEpoch(index, tables, state, disabled, { spread }));
-  if (spread) add(greedyEpoch(index, tables, state, disabled, { spread: false }));
+  const cache = new EpochPriceCache(state);
+  add(greedyEpoch(index, tables, state, disabled, { spread, cache }));
+  if (spread) add(greedyEpoch(index, tables, state, disabled, { spread: false, cache }));
   const loaded = new Set(state.workers.map((worker) => worker.model));
   const warm = ready.filter((operator) => loaded.has(index.llm[operator]!.model));
-  if (warm.length > 0) add(greedyEpoch(index, tables, state, disabled, { operators: warm, spread }));
+  if (warm.length > 0) add(greedyEpoch(index, tables, state, disabled, { operators: warm, spread, cache }));
   for (const operator of ready.slice(0, 3)) {
-    add(greedyEpoch(index, tables, state, disabled, { operators: [operator], spread }));
+    add(greedyEpoch(index, tables, state, disabled, { operators: [operator], spread, cache }));
   }
   const models = [...new Set(ready.map((operator) => index.llm[operator]!.model))];
   for (const model of models) {
     const same = ready.filter((operator) => index.llm[operator]!.model === model);
-    add(greedyEpoch(index, tables, state, disabled, { operators: same, spread }));
+    add(greedyEpoch(index, tables, state, disabled, { operators: same, spread, cache }));
   }
   return epochs;
 }

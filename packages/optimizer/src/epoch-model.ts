@@ -162,8 +162,17 @@ interface ToolPrice {
 export class EpochPriceCache {
   readonly assignments = new Map<string, AssignmentPrice | null>();
   readonly tools = new Map<bigint, ToolPrice>();
+  private groups: string[] | undefined;
 
   constructor(readonly state: SearchState) {}
+
+  /** Per worker: the key of its group of interchangeable workers (same class, same state). */
+  groupKeys(index: ProblemIndex): readonly string[] {
+    this.groups ??= this.state.workers.map(
+      (worker, position) => `${index.workerClass[position]}|${worker.key}`,
+    );
+    return this.groups;
+  }
 }
 
 function toolCostMs(index: ProblemIndex, tool: number, disabled: DisabledOptimizations): number {
@@ -313,6 +322,39 @@ export function evaluateEpoch(
   return { costMs, next: { done: after, workers: nextWorkers }, shards, tools };
 }
 
+/**
+ * The slowest shard of one assignment run from `state` (tool fill included,
+ * tool tails not), or Infinity when it does not fit: a quick score for
+ * heuristics, memoized in `cache`.
+ */
+export function assignmentSpanMs(
+  index: ProblemIndex,
+  state: SearchState,
+  assignment: EpochAssignment,
+  disabled: DisabledOptimizations,
+  cache: EpochPriceCache,
+): number {
+  const key = `${assignment.operator}:${assignment.workers.join(",")}`;
+  let price = cache.assignments.get(key);
+  if (price === undefined) {
+    let chainUp: ((tool: number) => number) | undefined;
+    if (state.done === 0n) {
+      let initial = cache.tools.get(-1n);
+      if (!initial) {
+        initial = priceTools(index, 0n, 0n, disabled);
+        cache.tools.set(-1n, initial);
+      }
+      chainUp = initial.chainUp;
+    }
+    price = priceAssignment(index, state, assignment, disabled, chainUp) ?? null;
+    cache.assignments.set(key, price);
+  }
+  if (price === null) return Number.POSITIVE_INFINITY;
+  let span = 0;
+  for (const shard of price.shards) span = Math.max(span, shard.fillMs + shard.cost.totalMs);
+  return span;
+}
+
 /** Start and end of each tool of the epoch, relative to its start (for plans). */
 function toolTimings(
   index: ProblemIndex,
@@ -341,6 +383,29 @@ function toolTimings(
     const endOffsetMs = Math.max(startOffsetMs, lastParentEndMs) + toolPrice.chainDown(tool.tool);
     return { ...tool, startOffsetMs, endOffsetMs: Math.min(costMs, endOffsetMs) };
   });
+}
+
+interface PriceMemo {
+  readonly shards: Map<string, ShardCost | null>;
+  readonly states: Map<string, WorkerState>;
+}
+
+const priceMemos = new WeakMap<ProblemIndex, Map<string, PriceMemo>>();
+
+/** Shard prices and successor worker states per problem and disabled set (pure functions of their keys). */
+function memoOf(index: ProblemIndex, disabled: DisabledOptimizations): PriceMemo {
+  let byDisabled = priceMemos.get(index);
+  if (!byDisabled) {
+    byDisabled = new Map();
+    priceMemos.set(index, byDisabled);
+  }
+  const key = `${+disabled.prefixSharing}${+disabled.coalescing}${+disabled.migration}${+disabled.pipelining}${+disabled.batching}`;
+  let memo = byDisabled.get(key);
+  if (!memo) {
+    memo = { shards: new Map(), states: new Map() };
+    byDisabled.set(key, memo);
+  }
+  return memo;
 }
 
 /** Prices one operator's shards from the epoch's start state; undefined when a shard does not fit in memory. */
@@ -376,10 +441,13 @@ function priceAssignment(
   const inherited = statistics.inheritedContext;
   const parentPosition = inherited ? index.llmPosition.get(inherited.from) : undefined;
   // Shares of the parent's requests whose context KV each worker holds; remote ones are consumed once.
-  const parentShares = state.workers.map((worker) =>
-    parentPosition !== undefined && worker.context?.operator === parentPosition ? worker.context.share : 0,
-  );
-  const totalParentShare = parentShares.reduce((sum, share) => sum + share, 0);
+  const parentShares =
+    parentPosition === undefined
+      ? undefined
+      : state.workers.map((worker) =>
+          worker.context?.operator === parentPosition ? worker.context.share : 0,
+        );
+  const totalParentShare = parentShares ? parentShares.reduce((sum, share) => sum + share, 0) : 0;
   let consumedRemoteRequests = 0;
   const shards: PricedShard[] = [];
   const nextStates: [number, WorkerState][] = [];
@@ -401,35 +469,43 @@ function priceAssignment(
       );
       if (source >= 0) prefixSource = source;
     }
-    const ownShare = parentShares[worker]!;
+    const ownShare = parentShares ? parentShares[worker]! : 0;
     const localRequests = Math.min(shardRequests, ownShare * requests);
     const availableRemote = (totalParentShare - ownShare) * requests - consumedRemoteRequests;
     const remoteRequests = Math.max(0, Math.min(shardRequests - localRequests, availableRemote));
     const residentKvBytes = modelLoaded ? workerState.prefixBytes + (workerState.context?.bytes ?? 0) : 0;
-    const cost = llmShardCost(
-      device,
-      model,
-      statistics,
-      shardRequests,
-      {
-        modelLoaded,
-        prefixResident,
-        ...(prefixSource === undefined
-          ? {}
-          : {
-              prefixMigrateMs: kvTransferMs(
-                index.problem.workers[prefixSource]!.profile,
-                model,
-                statistics.sharedPrefixTokens,
-              ),
-            }),
-        inheritedLocalRequests: localRequests,
-        inheritedRemoteRequests: remoteRequests,
-      },
-      residentKvBytes,
-      disabled,
-    );
-    if (!cost) return undefined;
+    // Identical workers in identical states price a shard identically: memoize across epochs and states.
+    const memo = memoOf(index, disabled);
+    const costKey = `${position}|${index.workerClass[worker]}|${workerState.key}|${shardRequests}|${localRequests}|${remoteRequests}|${prefixSource === undefined ? "-" : index.workerClass[prefixSource]}`;
+    let cost = memo.shards.get(costKey);
+    if (cost === undefined) {
+      cost =
+        llmShardCost(
+          device,
+          model,
+          statistics,
+          shardRequests,
+          {
+            modelLoaded,
+            prefixResident,
+            ...(prefixSource === undefined
+              ? {}
+              : {
+                  prefixMigrateMs: kvTransferMs(
+                    index.problem.workers[prefixSource]!.profile,
+                    model,
+                    statistics.sharedPrefixTokens,
+                  ),
+                }),
+            inheritedLocalRequests: localRequests,
+            inheritedRemoteRequests: remoteRequests,
+          },
+          residentKvBytes,
+          disabled,
+        ) ?? null;
+      memo.shards.set(costKey, cost);
+    }
+    if (cost === null) return undefined;
     if (cost.contextKv === "migrate") consumedRemoteRequests += remoteRequests;
     const migrateFrom = migrationSource(cost.prefixKv, cost.contextKv, prefixSource, state, parentPosition);
     shards.push({

@@ -21,10 +21,17 @@ import { roundRobinTopologicalStrategy } from "./round-robin-topological-strateg
 
 /** Default budget: states expanded by the exact search before the beam search takes over. */
 export const DEFAULT_MAX_EXPANDED_STATES = 5_000;
+/** Default budget: states generated (priced) by the exact search before the beam search takes over. */
+export const DEFAULT_MAX_GENERATED_STATES = 60_000;
 /** Default width of the beam fallback. */
 export const DEFAULT_BEAM_WIDTH = 32;
 /** A state with more epochs than this gets the candidate epochs instead of all of them. */
-const MAX_ENUMERATED_EPOCHS = 1_000;
+const MAX_ENUMERATED_EPOCHS = 500;
+/** Instances up to these sizes get the exact best-first search first (option `exactSearch` overrides). */
+export const EXACT_SEARCH_MAX_OPERATORS = 16;
+export const EXACT_SEARCH_MAX_WORKERS = 8;
+/** The same limit in the beam search, where every state of a level is expanded. */
+const MAX_ENUMERATED_EPOCHS_IN_BEAM = 48;
 const EPSILON_MS = 1e-6;
 
 /**
@@ -60,7 +67,11 @@ function solveEpochDp(index: ProblemIndex, options: StrategyOptions): StrategyRe
   const disabled = options.disabled;
   const splitOperators = options.splitOperators !== false;
   const maxExpanded = options.maxExpandedStates ?? DEFAULT_MAX_EXPANDED_STATES;
-  const beamWidth = options.beamWidth ?? DEFAULT_BEAM_WIDTH;
+  const maxGenerated = options.maxGeneratedStates ?? DEFAULT_MAX_GENERATED_STATES;
+  // Wide beams for small pools; narrower as workers (and so the cost of each state) grow.
+  const workerCount = index.problem.workers.length;
+  const beamWidth =
+    options.beamWidth ?? (workerCount <= 8 ? DEFAULT_BEAM_WIDTH : Math.max(4, Math.floor(256 / workerCount)));
   const deadline = performance.now() + (options.timeLimitMs ?? 10_000);
   const tables = lowerBoundTables(index, disabled);
   const warnings: string[] = [];
@@ -70,8 +81,8 @@ function solveEpochDp(index: ProblemIndex, options: StrategyOptions): StrategyRe
   const bound = () => (incumbent ? incumbent.costMs - EPSILON_MS : Number.POSITIVE_INFINITY);
 
   const counters = { expanded: 0, generated: 0, sequence: 0, partialStates: 0 };
-  const transitions = (state: SearchState): Epoch[] => {
-    const { epochs, complete } = epochsFrom(index, tables, state, disabled, splitOperators);
+  const transitions = (state: SearchState, limit = MAX_ENUMERATED_EPOCHS): Epoch[] => {
+    const { epochs, complete } = epochsFrom(index, tables, state, disabled, splitOperators, limit);
     if (!complete) counters.partialStates += 1;
     return epochs;
   };
@@ -99,9 +110,14 @@ function solveEpochDp(index: ProblemIndex, options: StrategyOptions): StrategyRe
       left.boundMs - right.boundMs || right.timeMs - left.timeMs || left.sequence - right.sequence,
   );
   const bestTime = new Map<string, number>([[canonicalKey(index, root.state), 0]]);
-  open.push(root);
   let found: SearchNode | undefined;
   let exhausted = false;
+  // Past these sizes the exact search would spend its whole budget without finishing: go straight to the beam.
+  const exactSearch =
+    options.exactSearch ??
+    (index.llm.length <= EXACT_SEARCH_MAX_OPERATORS &&
+      index.problem.workers.length <= EXACT_SEARCH_MAX_WORKERS);
+  if (exactSearch) open.push(root);
   while (open.size > 0) {
     const node = open.pop()!;
     if (node.boundMs >= bound()) {
@@ -114,7 +130,12 @@ function solveEpochDp(index: ProblemIndex, options: StrategyOptions): StrategyRe
       found = node;
       break;
     }
-    if (counters.expanded >= maxExpanded || performance.now() > deadline) break;
+    if (
+      counters.expanded >= maxExpanded ||
+      counters.generated >= maxGenerated ||
+      performance.now() > deadline
+    )
+      break;
     counters.expanded += 1;
     const cache = new EpochPriceCache(node.state);
     for (const epoch of transitions(node.state)) {
@@ -126,16 +147,27 @@ function solveEpochDp(index: ProblemIndex, options: StrategyOptions): StrategyRe
       open.push(child);
     }
   }
-  if (open.size === 0 && !found) exhausted = true;
+  if (exactSearch && open.size === 0 && !found) exhausted = true;
 
   let mode: "exact" | "beam" = "exact";
   if (!found && !exhausted) {
     mode = "beam";
     warnings.push(
-      `dp: search budget reached after ${counters.expanded} states; a beam search (width ${beamWidth}) finished the plan, ` +
-        "so it is not proven optimal",
+      exactSearch
+        ? `dp: search budget reached after ${counters.expanded} expanded / ${counters.generated} priced states; ` +
+            `a beam search (width ${beamWidth}) finished the plan, so it is not proven optimal`
+        : `dp: ${index.llm.length} LLM operators on ${index.problem.workers.length} workers is past the exact ` +
+            `search's size (${EXACT_SEARCH_MAX_OPERATORS} operators, ${EXACT_SEARCH_MAX_WORKERS} workers); ` +
+            `a beam search (width ${beamWidth}) made the plan, so it is not proven optimal`,
     );
-    found = beamSearch(index, root, beamWidth, transitions, makeNode, bound);
+    found = beamSearch(
+      index,
+      root,
+      beamWidth,
+      (state) => transitions(state, MAX_ENUMERATED_EPOCHS_IN_BEAM),
+      makeNode,
+      bound,
+    );
   }
 
   let schedule: EpochSchedule;
@@ -236,6 +268,7 @@ export function epochsFrom(
   state: SearchState,
   disabled: StrategyOptions["disabled"],
   splitOperators: boolean,
+  limit = MAX_ENUMERATED_EPOCHS,
 ): { epochs: Epoch[]; complete: boolean } {
   const ready = readyOperators(index, state.done);
   const groups = symmetricGroups(index, state);
@@ -243,7 +276,7 @@ export function epochsFrom(
   for (const group of groups) {
     const options = ready.filter((operator) => index.modelOn[group[0]!]![operator] !== undefined).length + 1;
     count *= binomial(group.length + options - 1, group.length);
-    if (count > MAX_ENUMERATED_EPOCHS) {
+    if (count > limit) {
       return { epochs: candidateEpochs(index, tables, state, disabled, splitOperators), complete: false };
     }
   }

@@ -8,6 +8,10 @@ export interface StrategyOptions {
   readonly disabled: DisabledOptimizations;
   /** DP: most search states expanded before the beam fallback (deterministic budget). */
   readonly maxExpandedStates?: number;
+  /** DP: most search states priced by the exact search before the beam fallback. */
+  readonly maxGeneratedStates?: number;
+  /** DP: run the exact best-first search before the beam (default: up to 16 LLM operators and 8 workers). */
+  readonly exactSearch?: boolean;
   /** DP: beam width of the fallback search. */
   readonly beamWidth?: number;
   /** DP: let an operator's requests be split over several workers in one epoch (default true). */
