@@ -46,6 +46,8 @@ describe("runExecutorBenchmark", () => {
     for (const row of results.batching.rows) {
       expect(row.batchedTokensPerSecond).toBeGreaterThan(0);
       expect(row.sequentialTokensPerSecond).toBeGreaterThan(0);
+      expect(row.batchedTokensPerCpuSecond).toBeGreaterThan(0);
+      expect(row.batchedSamples.every((cost) => cost.cpuMs > 0 && cost.wallMs > 0)).toBe(true);
       expect(row.generatedTokens).toBeGreaterThan(0);
     }
     expect(results.prefixSharing.prefixTokens).toBeGreaterThanOrEqual(60);
@@ -57,6 +59,8 @@ describe("runExecutorBenchmark", () => {
       expect(row.kvBytes).toBeGreaterThan(0);
       expect(row.sameOutput).toBe(true);
       expect(row.migrateMs).toBeGreaterThan(0);
+      expect(row.migrateCpuMs).toBeGreaterThan(0);
+      expect(row.reprefillMs).toBeGreaterThan(0);
     }
     expect(results.migration.rows[1]!.kvBytes).toBeGreaterThan(results.migration.rows[0]!.kvBytes);
     expect(results.modelSwitch.rows.map((row) => row.model)).toEqual(["halo/tiny", "halo/tiny-alt-2B"]);

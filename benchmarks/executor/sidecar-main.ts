@@ -1,9 +1,12 @@
+import { createInterface } from "node:readline";
 import { LlamaCppEngine } from "@halo/engine-llamacpp";
 import { createExecutorServer } from "@halo/executor";
 import { parseSidecarArguments } from "./sidecar-arguments.js";
 
 // A benchmark sidecar process: an executor serving a LlamaCppEngine on 127.0.0.1:0.
 // It prints one JSON line with its address, then serves until SIGTERM or stdin closes.
+// A "cpu" line on stdin is answered with the process's CPU time so far, so the
+// benchmark can count the work done apart from time spent waiting for a shared CPU.
 const options = parseSidecarArguments(process.argv.slice(2));
 const server = await createExecutorServer({
   engine: new LlamaCppEngine({
@@ -26,5 +29,10 @@ const stop = async () => {
   process.exit(0);
 };
 process.on("SIGTERM", () => void stop());
-process.stdin.on("end", () => void stop());
-process.stdin.resume();
+const requests = createInterface({ input: process.stdin });
+requests.on("line", (line) => {
+  if (line.trim() !== "cpu") return;
+  const usage = process.cpuUsage();
+  process.stdout.write(`${JSON.stringify({ cpuMs: (usage.user + usage.system) / 1000 })}\n`);
+});
+requests.on("close", () => void stop());

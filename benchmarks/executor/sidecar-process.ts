@@ -11,6 +11,8 @@ export interface SidecarProcess {
   readonly address: string;
   readonly pid: number;
   readonly client: ExecutorClient;
+  /** CPU time the sidecar process has used so far (all its threads), in ms. */
+  cpuMs(): Promise<number>;
   /** Closes the client, asks the sidecar to drain and waits for it to exit. */
   stop(): Promise<void>;
 }
@@ -30,10 +32,27 @@ export async function startSidecarProcess(options: SidecarOptions): Promise<Side
   const exited = once(child, "exit").then(([code]) => {
     throw new Error(`the sidecar process exited with code ${code} before it was ready`);
   });
-  const ready = (async () => {
-    for await (const line of lines) return JSON.parse(line) as { address: string; pid: number };
-    throw new Error("the sidecar process closed its output before it was ready");
-  })();
+  const replies: ((line: string) => void)[] = [];
+  let onReady: ((line: string) => void) | undefined;
+  const ready = new Promise<{ address: string; pid: number }>((resolve, reject) => {
+    onReady = (line) => {
+      try {
+        resolve(JSON.parse(line) as { address: string; pid: number });
+      } catch (error) {
+        reject(error);
+      }
+    };
+  });
+  // The first line announces the address; each later line answers one "cpu" request, in order.
+  lines.on("line", (line) => {
+    if (onReady) {
+      const first = onReady;
+      onReady = undefined;
+      first(line);
+      return;
+    }
+    replies.shift()?.(line);
+  });
   const started = await Promise.race([ready, exited]);
   exited.catch(() => undefined);
   const client = createExecutorClient(started.address);
@@ -42,6 +61,18 @@ export async function startSidecarProcess(options: SidecarOptions): Promise<Side
     address: started.address,
     pid: started.pid,
     client,
+    cpuMs() {
+      return new Promise<number>((resolve, reject) => {
+        replies.push((line) => {
+          try {
+            resolve((JSON.parse(line) as { cpuMs: number }).cpuMs);
+          } catch (error) {
+            reject(error);
+          }
+        });
+        child.stdin!.write("cpu\n");
+      });
+    },
     async stop() {
       client.close();
       if (child.exitCode !== null) return;
