@@ -312,11 +312,9 @@ export function evaluateEpoch(
       });
     }
   } else {
+    // Pipelined tools overlap inference except for the pipeline fill (in the spans); their pool time
+    // bounds the whole makespan instead (`poolBoundMs`).
     costMs = spanMs;
-    const busyTotals = new Map(toolPrice.initialPoolBusy);
-    for (const [pool, workMs] of toolPrice.unlockedPoolBusy)
-      busyTotals.set(pool, (busyTotals.get(pool) ?? 0) + workMs);
-    for (const busy of busyTotals.values()) costMs = Math.max(costMs, busy);
   }
   const tools = detail ? toolTimings(index, toolPrice, shards, costMs, disabled) : toolPrice.tools;
   return { costMs, next: { done: after, workers: nextWorkers }, shards, tools };
@@ -587,8 +585,22 @@ function nextWorkerState(
   return { model: operator.model, prefixes, prefixBytes, context, key };
 }
 
-/** The makespan of a schedule under the epoch model, or undefined when some epoch is not allowed or work is left. */
-export function scheduleCostMs(
+/**
+ * The busiest CPU pool's total time over the batch: with pipelining, tools
+ * overlap inference, so this bounds the makespan as a whole (makespan =
+ * max(Σ epochs, pool bound)); without it the epochs' tool phases already pay it.
+ */
+export function poolBoundMs(index: ProblemIndex, disabled: DisabledOptimizations): number {
+  const busy = new Map<string, number>();
+  index.tools.forEach((operator, tool) => {
+    const workMs = toolPoolWorkMs(operator.statistics, index.toolConcurrency[tool]!, disabled);
+    busy.set(operator.pool, (busy.get(operator.pool) ?? 0) + workMs);
+  });
+  return Math.max(0, ...busy.values());
+}
+
+/** The sum of a schedule's epochs (the DP's objective), or undefined when some epoch is not allowed or work is left. */
+export function scheduleEpochsMs(
   index: ProblemIndex,
   schedule: EpochSchedule,
   disabled: DisabledOptimizations,
@@ -602,4 +614,14 @@ export function scheduleCostMs(
     state = outcome.next;
   }
   return state.done === index.allDone ? total : undefined;
+}
+
+/** The makespan of a schedule under the epoch model (max(Σ epochs, pool bound)), or undefined when not allowed. */
+export function scheduleCostMs(
+  index: ProblemIndex,
+  schedule: EpochSchedule,
+  disabled: DisabledOptimizations,
+): number | undefined {
+  const epochsMs = scheduleEpochsMs(index, schedule, disabled);
+  return epochsMs === undefined ? undefined : Math.max(epochsMs, poolBoundMs(index, disabled));
 }

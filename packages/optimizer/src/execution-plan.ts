@@ -122,7 +122,10 @@ export const ExecutionPlanSchema = z
     workers: z.array(PlanWorkerSchema).min(1),
     epochs: z.array(PlanEpochSchema),
     cpuOperators: z.array(PlanCpuOperatorSchema),
+    /** max(last epoch's end, toolPoolBoundMs). */
     estimatedMakespanMs: nonNegative,
+    /** The busiest CPU pool's total time: pipelined tools overlap inference, so they bound the makespan as a whole. */
+    toolPoolBoundMs: nonNegative,
     lowerBoundMs: nonNegative,
     /** Model loads over the plan (switches included). */
     modelLoads: z.number().int().nonnegative(),

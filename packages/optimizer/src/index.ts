@@ -22,7 +22,16 @@ export type {
   SearchState,
   WorkerState,
 } from "./epoch-model.js";
-export { canonicalKey, evaluateEpoch, initialState, readyOperators, scheduleCostMs } from "./epoch-model.js";
+export {
+  canonicalKey,
+  EpochPriceCache,
+  evaluateEpoch,
+  initialState,
+  poolBoundMs,
+  readyOperators,
+  scheduleCostMs,
+  scheduleEpochsMs,
+} from "./epoch-model.js";
 export type { Estimate, EstimateOptions } from "./estimator.js";
 export { ESTIMATOR_DEFAULTS, estimateProblem, syntheticQueries } from "./estimator.js";
 export type {

@@ -1,5 +1,5 @@
 import { toolBatchMs, toolCallCount, toolLatencyMs, toolPoolWorkMs } from "./cost-model.js";
-import { type EpochSchedule, evaluateEpoch, initialState } from "./epoch-model.js";
+import { type EpochSchedule, evaluateEpoch, initialState, poolBoundMs } from "./epoch-model.js";
 import {
   type ExecutionPlan,
   PLAN_VERSION,
@@ -115,6 +115,7 @@ export function buildExecutionPlan(
     );
   }
   if (index.llm.length === 0) clockMs = toolOnlyPlan(index, disabled, cpuOperators);
+  const toolPoolBoundMs = poolBoundMs(index, disabled);
   return {
     planVersion: PLAN_VERSION,
     workflow: problem.workflow,
@@ -130,7 +131,8 @@ export function buildExecutionPlan(
     })),
     epochs,
     cpuOperators,
-    estimatedMakespanMs: clockMs,
+    estimatedMakespanMs: Math.max(clockMs, toolPoolBoundMs),
+    toolPoolBoundMs,
     lowerBoundMs: metadata.lowerBoundMs,
     modelLoads,
     ...(metadata.solver ? { solver: metadata.solver } : {}),

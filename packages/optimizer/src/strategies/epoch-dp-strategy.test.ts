@@ -33,13 +33,19 @@ describe("dp", () => {
     }
   });
 
-  it("its objective is the plan's makespan as the cost model prices it", () => {
+  it("its objective is the plan's makespan as the cost model prices it", async () => {
     const problem = randomProblem({ seed: 21, queries: 800, workers: 3, llmOperators: 7, modelCount: 2 });
     const index = indexProblem(problem);
     const result = epochDpStrategy.plan(index, { disabled: NO_DISABLED_OPTIMIZATIONS }) as StrategyResult;
-    const cost = scheduleCostMs(index, result.schedule, NO_DISABLED_OPTIMIZATIONS);
-    expect(cost).toBeDefined();
-    expect(cost).toBeGreaterThan(0);
+    const plan = await runStrategy(problem, { strategy: "dp" });
+    expect(scheduleCostMs(index, result.schedule, NO_DISABLED_OPTIMIZATIONS)).toBeCloseTo(
+      plan.estimatedMakespanMs,
+      6,
+    );
+    expect(plan.estimatedMakespanMs).toBeCloseTo(
+      Math.max(plan.epochs.at(-1)!.endMs, plan.toolPoolBoundMs),
+      6,
+    );
   });
 
   it("falls back to a beam search past its budget, with a warning, and still returns a valid plan", async () => {

@@ -8,7 +8,7 @@ import {
   initialState,
   readyOperators,
   type SearchState,
-  scheduleCostMs,
+  scheduleEpochsMs,
 } from "../epoch-model.js";
 import { type LowerBoundTables, lowerBoundTables, remainingLowerBound } from "../lower-bound.js";
 import { PriorityQueue } from "../priority-queue.js";
@@ -251,7 +251,7 @@ function bestBaseline(
     const result = baseline.plan(index, { ...options, splitOperators }) as StrategyResult;
     if (!splitOperators && result.schedule.some((epoch) => epoch.some((step) => step.workers.length > 1)))
       continue;
-    const costMs = scheduleCostMs(index, result.schedule, options.disabled);
+    const costMs = scheduleEpochsMs(index, result.schedule, options.disabled);
     if (costMs !== undefined && (!best || costMs < best.costMs)) best = { schedule: result.schedule, costMs };
   }
   return best;

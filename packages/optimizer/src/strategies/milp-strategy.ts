@@ -1,6 +1,6 @@
-import { llmRequestCount, llmShardCost, toolBatchMs, toolLatencyMs, toolPoolWorkMs } from "../cost-model.js";
+import { llmRequestCount, llmShardCost, toolBatchMs, toolLatencyMs } from "../cost-model.js";
 import type { Epoch, EpochAssignment } from "../epoch-model.js";
-import { initialState } from "../epoch-model.js";
+import { initialState, poolBoundMs } from "../epoch-model.js";
 import { lowerBoundTables, remainingLowerBound } from "../lower-bound.js";
 import {
   type LinearConstraint,
@@ -353,15 +353,6 @@ function longestToolPath(
   let longest = index.llm[to]!.parents.includes(index.llm[from]!.id) ? 0 : Number.NEGATIVE_INFINITY;
   for (const tool of index.llmToolChildren[from]!) longest = Math.max(longest, down(tool));
   return Number.isFinite(longest) ? longest : 0;
-}
-
-function poolBoundMs(index: ProblemIndex, disabled: DisabledOptimizations): number {
-  const busy = new Map<string, number>();
-  index.tools.forEach((operator, tool) => {
-    const workMs = toolPoolWorkMs(operator.statistics, index.toolConcurrency[tool]!, disabled);
-    busy.set(operator.pool, (busy.get(operator.pool) ?? 0) + workMs);
-  });
-  return Math.max(0, ...busy.values());
 }
 
 /** Operators by start time, packed into epochs: a new one when a parent or the worker is already in the current one. */

@@ -1,5 +1,5 @@
 import type { Epoch, SearchState } from "../epoch-model.js";
-import { evaluateEpoch, initialState, readyOperators } from "../epoch-model.js";
+import { evaluateEpoch, initialState, poolBoundMs, readyOperators } from "../epoch-model.js";
 import type { DisabledOptimizations } from "../planning-problem.js";
 import type { ProblemIndex } from "../problem-index.js";
 
@@ -47,5 +47,5 @@ export function exhaustiveOptimumMs(
     memo.set(key, best);
     return best;
   };
-  return solve(initialState(index));
+  return Math.max(solve(initialState(index)), poolBoundMs(index, disabled));
 }
