@@ -634,6 +634,23 @@ export class LlamaCppEngine implements EngineV1 {
     for (const assignment of assignments) {
       starts.push(await this.prepareSequence(assignment.sequence, assignment.tokens, prefixEntry?.entry));
     }
+    // Prefill each prompt alone, in one pass from where its cached KV ends up to its last token
+    // (evaluated by the first decode step, together with the other sequences). llama.cpp's
+    // results for a token depend on how its prompt was split into decode calls, and packing
+    // several prompts into shared decode calls splits them wherever the batch fills up: with
+    // one split per prompt, an item's output no longer depends on the rest of its batch.
+    const prefillMs: number[] = [];
+    for (const [index, assignment] of assignments.entries()) {
+      options.signal?.throwIfAborted();
+      const prefillStartedAt = nowMs();
+      const last = assignment.tokens.length - 1;
+      if (last > starts[index]!) {
+        await assignment.sequence.evaluateWithoutGeneratingNewTokens(
+          assignment.tokens.slice(starts[index]!, last) as Token[],
+        );
+      }
+      prefillMs.push(nowMs() - prefillStartedAt);
+    }
 
     const queue = new AsyncEventQueue<GenerateEvent>();
     const results: (ItemFigures | undefined)[] = new Array(assignments.length);
@@ -645,7 +662,7 @@ export class LlamaCppEngine implements EngineV1 {
         results[index] = await this.decodeItem(
           loaded,
           assignment,
-          starts[index]!,
+          { cachedTokens: starts[index]!, prefillMs: prefillMs[index]! },
           queue,
           options.signal,
           barrier,
@@ -755,7 +772,7 @@ export class LlamaCppEngine implements EngineV1 {
   private async decodeItem(
     loaded: LoadedModel,
     assignment: PreparedItem & { readonly sequence: LlamaContextSequence },
-    reuse: number,
+    prepared: { readonly cachedTokens: number; readonly prefillMs: number },
     queue: AsyncEventQueue<GenerateEvent>,
     signal: AbortSignal | undefined,
     barrier: StepBarrier,
@@ -770,7 +787,8 @@ export class LlamaCppEngine implements EngineV1 {
     const promptTail = tokens.slice(-4) as Token[];
     let emitted = "";
     let finishReason: "stop" | "length" = "stop";
-    const iterator = sequence.evaluate(tokens.slice(reuse) as Token[], {
+    // Everything but the last prompt token is in the KV already (cached or prefilled alone).
+    const iterator = sequence.evaluate(tokens.slice(tokens.length - 1) as Token[], {
       temperature: item.temperature,
       topP: item.topP,
       seed: item.seed,
@@ -806,16 +824,14 @@ export class LlamaCppEngine implements EngineV1 {
       queue.push({ type: "token", itemId: item.id, text: finalText.slice(emitted.length) });
       emitted = finalText;
     }
+    // The meter counts every generated token fed back, and an end-of-generation token.
     const meter = sequence.tokenMeter.diff(meterBefore);
-    // The meter counts a decoded token as output when its logits were used: the last
-    // prompt token and every generated token fed back (and an end-of-generation token).
-    const prefilledTokens = Math.min(tokens.length, meter.usedInputTokens + 1);
     const endedAt = nowMs();
     const figures: ItemFigures = {
       promptTokens: tokens.length,
-      cachedTokens: tokens.length - prefilledTokens,
+      cachedTokens: prepared.cachedTokens,
       generatedTokens: meter.usedOutputTokens,
-      prefillMs: (firstTokenAt ?? endedAt) - startedAt,
+      prefillMs: prepared.prefillMs + (firstTokenAt ?? endedAt) - startedAt,
       decodeMs: endedAt - (firstTokenAt ?? endedAt),
     };
     queue.push({ type: "item-finished", itemId: item.id, text: emitted, finishReason, figures });
