@@ -1,10 +1,13 @@
 import {
   assignmentSpanMs,
   type Epoch,
+  type EpochAssignment,
   EpochPriceCache,
   type EpochSchedule,
   evaluateEpoch,
   initialState,
+  isPreload,
+  type PreloadAssignment,
   readyOperators,
   type SearchState,
 } from "./epoch-model.js";
@@ -35,6 +38,8 @@ export interface GreedyEpochOptions {
   readonly maxOperators?: number;
   /** Memoized prices from this state (shared by several rules from one state). */
   readonly cache?: EpochPriceCache;
+  /** Idle workers whose model has no work left preload a model no worker holds that later work needs. */
+  readonly preload?: boolean;
 }
 
 /** Free workers, one per group of interchangeable ones (same class, same state): trying one tries them all. */
@@ -79,10 +84,54 @@ export function greedyEpoch(
     assignments.push({ operator, workers: [best.worker], costMs: best.costMs });
   }
   if (options.spread !== false) spreadIdleWorkers(index, state, disabled, assignments, free, cache);
-  return assignments.map(({ operator, workers }) => ({
+  const epoch: EpochAssignment[] = assignments.map(({ operator, workers }) => ({
     operator,
     workers: [...workers].sort((left, right) => left - right),
   }));
+  if (options.preload && assignments.length > 0)
+    epoch.push(...preloadsFor(index, tables, state, assignments, free));
+  return epoch;
+}
+
+/** Preloads for idle workers: the most urgent later model that no worker will hold after this epoch. */
+function preloadsFor(
+  index: ProblemIndex,
+  tables: LowerBoundTables,
+  state: SearchState,
+  assignments: readonly { operator: number; workers: readonly number[] }[],
+  free: ReadonlySet<number>,
+): PreloadAssignment[] {
+  const inEpoch = new Set(assignments.map((assignment) => assignment.operator));
+  const later = index.llm
+    .map((operator, position) => ({ operator, position }))
+    .filter(({ position }) => (state.done & (1n << BigInt(position))) === 0n && !inEpoch.has(position))
+    .sort(
+      (left, right) =>
+        tables.bottomLevelMs[right.position]! - tables.bottomLevelMs[left.position]! ||
+        left.position - right.position,
+    );
+  const laterModels = [...new Set(later.map(({ operator }) => operator.model))];
+  const held = new Map<string, number>();
+  const hold = (model: string | null) => {
+    if (model !== null) held.set(model, (held.get(model) ?? 0) + 1);
+  };
+  state.workers.forEach((worker, position) => {
+    if (free.has(position)) hold(worker.model);
+  });
+  for (const assignment of assignments)
+    for (const _ of assignment.workers) hold(index.llm[assignment.operator]!.model);
+  const byModel = new Map<string, number[]>();
+  for (const worker of [...free].sort((left, right) => left - right)) {
+    const current = state.workers[worker]!.model;
+    if (current !== null && laterModels.includes(current)) continue;
+    const model = laterModels.find(
+      (candidate) => !held.has(candidate) && index.workerModels[worker]!.has(candidate),
+    );
+    if (model === undefined) continue;
+    hold(model);
+    byModel.set(model, [...(byModel.get(model) ?? []), worker]);
+  }
+  return [...byModel.entries()].map(([preload, workers]) => ({ preload, workers }));
 }
 
 /**
@@ -161,6 +210,8 @@ export function candidateEpochs(
   const spread = splitOperators;
   const cache = new EpochPriceCache(state);
   add(greedyEpoch(index, tables, state, disabled, { spread, cache }));
+  add(greedyEpoch(index, tables, state, disabled, { spread, cache, preload: true }));
+  add(greedyEpoch(index, tables, state, disabled, { spread: false, cache, preload: true }));
   if (spread) add(greedyEpoch(index, tables, state, disabled, { spread: false, cache }));
   const loaded = new Set(state.workers.map((worker) => worker.model));
   const warm = ready.filter((operator) => loaded.has(index.llm[operator]!.model));
@@ -176,11 +227,15 @@ export function candidateEpochs(
   return epochs;
 }
 
-/** Canonical text of an epoch (operators and their workers). */
+/** Canonical text of an epoch (operators and preloads with their workers). */
 export function epochKey(epoch: Epoch): string {
-  return [...epoch]
-    .sort((left, right) => left.operator - right.operator)
-    .map((assignment) => `${assignment.operator}:${assignment.workers.join(",")}`)
+  return epoch
+    .map((assignment) =>
+      isPreload(assignment)
+        ? `p:${assignment.preload}:${assignment.workers.join(",")}`
+        : `${assignment.operator}:${assignment.workers.join(",")}`,
+    )
+    .sort()
     .join(" ");
 }
 

@@ -25,12 +25,25 @@ import { bit, type ProblemIndex } from "./problem-index.js";
  */
 
 /** One operator of an epoch: LLM operator position and the workers (indexes, ascending) its requests are split over. */
-export interface EpochAssignment {
+export interface OperatorAssignment {
   readonly operator: number;
   readonly workers: readonly number[];
 }
 
-/** The operators one epoch runs (distinct operators, disjoint worker sets). */
+/** Workers idle in an epoch that load a model for a later one (the runtime preloads when idle). */
+export interface PreloadAssignment {
+  readonly preload: string;
+  readonly workers: readonly number[];
+}
+
+export type EpochAssignment = OperatorAssignment | PreloadAssignment;
+
+/** True for a preload. */
+export function isPreload(assignment: EpochAssignment): assignment is PreloadAssignment {
+  return "preload" in assignment;
+}
+
+/** What one epoch runs: at least one operator (distinct operators, disjoint worker sets), and preloads. */
 export type Epoch = readonly EpochAssignment[];
 
 /** A strategy's result before pricing: epochs in order. */
@@ -82,12 +95,20 @@ export interface PricedTool {
   readonly endOffsetMs: number;
 }
 
+/** A priced preload: a worker loading a model during an epoch. */
+export interface PricedPreload {
+  readonly worker: number;
+  readonly model: string;
+  readonly loadMs: number;
+}
+
 /** The price of one epoch from a state. */
 export interface EpochOutcome {
   readonly costMs: number;
   readonly next: SearchState;
   readonly shards: readonly PricedShard[];
   readonly tools: readonly PricedTool[];
+  readonly preloads: readonly PricedPreload[];
 }
 
 const EMPTY_WORKER: WorkerState = { model: null, prefixes: [], prefixBytes: 0, context: null, key: "-" };
@@ -249,10 +270,20 @@ export function evaluateEpoch(
   cache?: EpochPriceCache,
   detail = true,
 ): EpochOutcome | undefined {
-  if (epoch.length === 0) return undefined;
   const usedWorkers = new Set<number>();
   let epochMask = 0n;
+  const preloads: PricedPreload[] = [];
   for (const assignment of epoch) {
+    if (isPreload(assignment)) {
+      for (const worker of assignment.workers) {
+        const model = index.workerModels[worker]?.get(assignment.preload);
+        if (!model || usedWorkers.has(worker) || state.workers[worker]!.model === assignment.preload)
+          return undefined;
+        usedWorkers.add(worker);
+        preloads.push({ worker, model: assignment.preload, loadMs: model.loadMs });
+      }
+      continue;
+    }
     const position = assignment.operator;
     if (position < 0 || position >= index.llm.length || assignment.workers.length === 0) return undefined;
     if ((state.done & bit(position)) !== 0n || (epochMask & bit(position)) !== 0n) return undefined;
@@ -263,6 +294,7 @@ export function evaluateEpoch(
       usedWorkers.add(worker);
     }
   }
+  if (epochMask === 0n) return undefined;
   const after = state.done | epochMask;
   const firstEpoch = state.done === 0n;
   let toolPrice = cache?.tools.get(after);
@@ -276,7 +308,13 @@ export function evaluateEpoch(
   let slowestShardMs = 0;
   let spanMs = firstEpoch ? toolPrice.initialToolsMs : 0;
   let tailPhaseMs = 0;
+  for (const preload of preloads) {
+    slowestShardMs = Math.max(slowestShardMs, preload.loadMs);
+    spanMs = Math.max(spanMs, preload.loadMs);
+    nextWorkers[preload.worker] = loadedState(preload.model);
+  }
   for (const assignment of epoch) {
+    if (isPreload(assignment)) continue;
     const key = `${assignment.operator}:${assignment.workers.join(",")}`;
     let price = cache?.assignments.get(key);
     if (price === undefined) {
@@ -317,7 +355,12 @@ export function evaluateEpoch(
     costMs = spanMs;
   }
   const tools = detail ? toolTimings(index, toolPrice, shards, costMs, disabled) : toolPrice.tools;
-  return { costMs, next: { done: after, workers: nextWorkers }, shards, tools };
+  return { costMs, next: { done: after, workers: nextWorkers }, shards, tools, preloads };
+}
+
+/** A worker that just loaded `model`: nothing resident yet. */
+function loadedState(model: string): WorkerState {
+  return { model, prefixes: [], prefixBytes: 0, context: null, key: `${model}[]` };
 }
 
 /**
@@ -328,7 +371,7 @@ export function evaluateEpoch(
 export function assignmentSpanMs(
   index: ProblemIndex,
   state: SearchState,
-  assignment: EpochAssignment,
+  assignment: OperatorAssignment,
   disabled: DisabledOptimizations,
   cache: EpochPriceCache,
 ): number {
@@ -410,7 +453,7 @@ function memoOf(index: ProblemIndex, disabled: DisabledOptimizations): PriceMemo
 function priceAssignment(
   index: ProblemIndex,
   state: SearchState,
-  assignment: EpochAssignment,
+  assignment: OperatorAssignment,
   disabled: DisabledOptimizations,
   chainUp: ((tool: number) => number) | undefined,
 ): AssignmentPrice | undefined {

@@ -47,12 +47,24 @@ export const PlanStepSchema = z
   })
   .strict();
 
+/** A worker idle in an epoch loading the model of a later step (so that step pays no load). */
+export const PlanPreloadSchema = z
+  .object({
+    worker: z.string().min(1),
+    model: z.string().min(1),
+    loadMs: nonNegative,
+    startMs: nonNegative,
+    endMs: nonNegative,
+  })
+  .strict();
+
 export const PlanEpochSchema = z
   .object({
     index: z.number().int().nonnegative(),
     startMs: nonNegative,
     endMs: nonNegative,
     steps: z.array(PlanStepSchema).min(1),
+    preloads: z.array(PlanPreloadSchema),
   })
   .strict();
 
@@ -127,7 +139,7 @@ export const ExecutionPlanSchema = z
     /** The busiest CPU pool's total time: pipelined tools overlap inference, so they bound the makespan as a whole. */
     toolPoolBoundMs: nonNegative,
     lowerBoundMs: nonNegative,
-    /** Model loads over the plan (switches included). */
+    /** Model loads over the plan (switches and preloads included). */
     modelLoads: z.number().int().nonnegative(),
     solver: SolverReportSchema.optional(),
     search: SearchReportSchema.optional(),
@@ -138,6 +150,7 @@ export const ExecutionPlanSchema = z
 export type StepEstimate = z.infer<typeof StepEstimateSchema>;
 export type PlanStep = z.infer<typeof PlanStepSchema>;
 export type PlanEpoch = z.infer<typeof PlanEpochSchema>;
+export type PlanPreload = z.infer<typeof PlanPreloadSchema>;
 export type PlanCpuOperator = z.infer<typeof PlanCpuOperatorSchema>;
 export type PlanWorker = z.infer<typeof PlanWorkerSchema>;
 export type ExecutionPlan = z.infer<typeof ExecutionPlanSchema>;

@@ -1,5 +1,5 @@
 import { toolBatchMs, toolCallCount, toolLatencyMs, toolPoolWorkMs } from "./cost-model.js";
-import { type EpochSchedule, evaluateEpoch, initialState, poolBoundMs } from "./epoch-model.js";
+import { type EpochSchedule, evaluateEpoch, initialState, isPreload, poolBoundMs } from "./epoch-model.js";
 import {
   type ExecutionPlan,
   PLAN_VERSION,
@@ -44,8 +44,10 @@ export function buildExecutionPlan(
   schedule.forEach((epoch, epochIndex) => {
     const outcome = evaluateEpoch(index, state, epoch, disabled);
     if (!outcome) {
-      const operators = epoch.map(
-        (assignment) => index.llm[assignment.operator]?.id ?? `#${assignment.operator}`,
+      const operators = epoch.map((assignment) =>
+        isPreload(assignment)
+          ? `preload ${assignment.preload}`
+          : (index.llm[assignment.operator]?.id ?? `#${assignment.operator}`),
       );
       throw new PlanningError(
         `${metadata.strategy}: epoch ${epochIndex} (${operators.join(", ")}) is not allowed: an operator is not ready, ` +
@@ -104,7 +106,15 @@ export function buildExecutionPlan(
         endMs: clockMs + tool.endOffsetMs,
       });
     }
-    epochs.push({ index: epochIndex, startMs: clockMs, endMs: clockMs + outcome.costMs, steps });
+    const preloads = outcome.preloads.map((preload) => ({
+      worker: workerIds[preload.worker]!,
+      model: preload.model,
+      loadMs: preload.loadMs,
+      startMs: clockMs,
+      endMs: clockMs + preload.loadMs,
+    }));
+    modelLoads += preloads.length;
+    epochs.push({ index: epochIndex, startMs: clockMs, endMs: clockMs + outcome.costMs, steps, preloads });
     clockMs += outcome.costMs;
     state = outcome.next;
   });

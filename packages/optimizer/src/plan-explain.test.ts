@@ -30,7 +30,8 @@ describe("plan explanations", async () => {
     const svg = planToGanttSvg(plan);
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     expect(svg.trim().endsWith("</svg>")).toBe(true);
-    expect(svg.match(/<title>/g)?.length).toBe(steps.length + plan.cpuOperators.length);
+    const preloads = plan.epochs.reduce((sum, epoch) => sum + epoch.preloads.length, 0);
+    expect(svg.match(/<title>/g)?.length).toBe(steps.length + plan.cpuOperators.length + preloads);
     expect(svg.match(/<g>/g)?.length).toBe(svg.match(/<\/g>/g)?.length);
     for (const step of steps) expect(svg).toContain(`${step.operator} on ${step.worker}`);
   });

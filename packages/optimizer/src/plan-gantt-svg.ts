@@ -29,7 +29,14 @@ export function planToGanttSvg(plan: ExecutionPlan): string {
   const spanMs = Math.max(plan.estimatedMakespanMs, 1);
   const pools = [...new Set(plan.cpuOperators.map((tool) => tool.pool))].sort();
   const rows = [...plan.workers.map((worker) => worker.id), ...pools.map((pool) => `pool ${pool}`)];
-  const models = [...new Set(plan.epochs.flatMap((epoch) => epoch.steps.map((step) => step.model)))].sort();
+  const models = [
+    ...new Set(
+      plan.epochs.flatMap((epoch) => [
+        ...epoch.steps.map((step) => step.model),
+        ...epoch.preloads.map((preload) => preload.model),
+      ]),
+    ),
+  ].sort();
   const color = (model: string) => PALETTE[models.indexOf(model) % PALETTE.length]!;
   const x = (milliseconds: number) => LABEL_WIDTH_PX + (milliseconds / spanMs) * CHART_WIDTH_PX;
   const rowY = (row: number) => TOP_PX + row * ROW_HEIGHT_PX;
@@ -64,6 +71,17 @@ export function planToGanttSvg(plan: ExecutionPlan): string {
       `<line x1="${epochX}" y1="${TOP_PX - 12}" x2="${epochX}" y2="${rowY(rows.length)}" stroke="#888888" stroke-dasharray="4 3"/>`,
       `<text x="${(Number(epochX) + 3).toFixed(1)}" y="${TOP_PX - 4}" fill="#555555">e${epoch.index}</text>`,
     );
+    for (const preload of epoch.preloads) {
+      const row = rows.indexOf(preload.worker);
+      if (row < 0) continue;
+      const startX = x(preload.startMs);
+      const endX = Math.max(startX + 1, x(preload.endMs));
+      parts.push(
+        `<g><title>${escapeXml(`${preload.worker} preloads ${preload.model} (${formatDuration(preload.loadMs)})`)}</title>`,
+        `<rect x="${startX.toFixed(1)}" y="${rowY(row) + 3}" width="${(endX - startX).toFixed(1)}" height="${ROW_HEIGHT_PX - 6}" fill="${color(preload.model)}" opacity="0.85"/>`,
+        `<rect x="${startX.toFixed(1)}" y="${rowY(row) + 3}" width="${(endX - startX).toFixed(1)}" height="${ROW_HEIGHT_PX - 6}" fill="#000000" opacity="0.35"/></g>`,
+      );
+    }
     for (const step of epoch.steps) {
       const row = rows.indexOf(step.worker);
       if (row < 0) continue;

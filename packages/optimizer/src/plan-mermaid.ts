@@ -29,6 +29,11 @@ export function planToMermaid(plan: ExecutionPlan): string {
         `    ${id}[${label(`${step.operator} @ ${step.worker}<br/>${step.model}<br/>${step.queries} req, ${formatDuration(step.estimate.totalMs)}, kv ${step.kv}`)}]`,
       );
     }
+    for (const preload of epoch.preloads) {
+      lines.push(
+        `    ${nodeId(`p${epoch.index}`, `${preload.worker}_${preload.model}`)}([${label(`${preload.worker} preloads ${preload.model}`)}])`,
+      );
+    }
     for (const tool of plan.cpuOperators.filter((candidate) => candidate.epoch === epoch.index)) {
       lines.push(
         `    ${nodeId(`t${epoch.index}`, tool.operator)}{{${label(`${tool.operator} (${tool.kind})`)}}}`,

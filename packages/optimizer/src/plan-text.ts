@@ -55,6 +55,9 @@ export function planToText(plan: ExecutionPlan): string {
           `kv ${step.kv}${step.migrateFrom ? ` from ${step.migrateFrom}` : ""}; ${parts.join(", ")} = ${formatDuration(estimate.totalMs)}`,
       );
     }
+    for (const preload of epoch.preloads) {
+      lines.push(`  ↻ ${preload.worker} preloads ${preload.model} (${formatDuration(preload.loadMs)})`);
+    }
     for (const tool of toolsByEpoch.get(epoch.index) ?? []) {
       lines.push(
         `  · ${tool.operator} (${tool.kind}, pool ${tool.pool}): ${tool.calls} calls × ${formatDuration(tool.latencyMeanMs)}, ` +

@@ -44,6 +44,8 @@ export interface ProblemIndex {
   readonly workerClass: readonly number[];
   /** Per worker and LLM operator: the model profile when the worker can serve it (weights fit), else undefined. */
   readonly modelOn: readonly (readonly (ModelProfile | undefined)[])[];
+  /** Per worker: the profile of every workflow model it can hold (for preloads). */
+  readonly workerModels: readonly ReadonlyMap<string, ModelProfile>[];
   /** Pool concurrency per tool operator. */
   readonly toolConcurrency: readonly number[];
   /** Mask with every LLM operator's bit set. */
@@ -110,6 +112,15 @@ export function indexProblem(problem: PlanningProblem): ProblemIndex {
     hasInheritingChild: llm.map((operator) => inheriting.has(operator.id)),
     workerClass,
     modelOn: problem.workers.map((worker) => llm.map((operator) => modelIfServable(worker, operator.model))),
+    workerModels: problem.workers.map(
+      (worker) =>
+        new Map(
+          [...new Set(llm.map((operator) => operator.model))].sort().flatMap((model) => {
+            const profile = modelIfServable(worker, model);
+            return profile ? [[model, profile] as const] : [];
+          }),
+        ),
+    ),
     toolConcurrency: tools.map((operator) => pools.get(operator.pool)!),
     allDone: (1n << BigInt(llm.length)) - 1n,
   };

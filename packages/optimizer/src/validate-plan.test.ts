@@ -71,6 +71,18 @@ describe("validatePlan", () => {
     expect(planProblems(twice, problem).join("\n")).toContain("already runs a step in this epoch");
   });
 
+  it("rejects a preload on a worker busy in the same epoch or an unknown one", () => {
+    const broken = copy();
+    const step = broken.epochs[0]!.steps[0]!;
+    broken.epochs[0]!.preloads.push(
+      { worker: step.worker, model: step.model, loadMs: 1, startMs: 0, endMs: 1 },
+      { worker: "gpu-99", model: step.model, loadMs: 1, startMs: 0, endMs: 1 },
+    );
+    const problems = planProblems(broken, problem).join("\n");
+    expect(problems).toContain("already runs a step in this epoch");
+    expect(problems).toContain("preload of " + step.model + ' on gpu-99: unknown worker "gpu-99"');
+  });
+
   it("rejects a step that overfills a worker's memory", () => {
     const broken = copy();
     const step = broken.epochs[0]!.steps[0]!;

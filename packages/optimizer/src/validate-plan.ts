@@ -34,6 +34,25 @@ export function planProblems(plan: ExecutionPlan, problem: PlanningProblem): str
   for (const epoch of plan.epochs) {
     const usedWorkers = new Set<string>();
     const inEpoch = new Set<string>();
+    for (const preload of epoch.preloads) {
+      const where = `epoch ${epoch.index} preload of ${preload.model} on ${preload.worker}`;
+      const worker = workers.get(preload.worker);
+      if (!worker || !planWorkers.has(preload.worker)) {
+        problems.push(`${where}: unknown worker "${preload.worker}"`);
+        continue;
+      }
+      if (usedWorkers.has(preload.worker))
+        problems.push(`${where}: worker "${preload.worker}" is busy in this epoch`);
+      usedWorkers.add(preload.worker);
+      const model = workerModelProfile(worker, preload.model);
+      if (!model)
+        problems.push(`${where}: worker "${preload.worker}" has no profile for model "${preload.model}"`);
+      else if (model.weightsBytes > worker.profile.memoryBytes) {
+        problems.push(
+          `${where}: overfills worker memory: weights ${formatGiB(model.weightsBytes)} > ${formatGiB(worker.profile.memoryBytes)}`,
+        );
+      }
+    }
     for (const [stepIndex, step] of epoch.steps.entries()) {
       const where = `epoch ${epoch.index} step ${stepIndex} (${step.operator} on ${step.worker})`;
       const operator = operators.get(step.operator);

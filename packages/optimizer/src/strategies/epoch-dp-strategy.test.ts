@@ -3,7 +3,7 @@ import { scheduleCostMs } from "../epoch-model.js";
 import { NO_DISABLED_OPTIMIZATIONS } from "../planning-problem.js";
 import { indexProblem } from "../problem-index.js";
 import { runStrategy } from "../run-strategy.js";
-import { exhaustiveOptimumMs, randomProblem, tinyProblems } from "../test/index.js";
+import { exhaustiveOptimumMs, identicalWorkers, randomProblem, tinyProblems } from "../test/index.js";
 import { epochDpStrategy } from "./epoch-dp-strategy.js";
 import type { StrategyResult } from "./planning-strategy.js";
 
@@ -45,6 +45,46 @@ describe("dp", () => {
     expect(plan.estimatedMakespanMs).toBeCloseTo(
       Math.max(plan.epochs.at(-1)!.endMs, plan.toolPoolBoundMs),
       6,
+    );
+  });
+
+  it("preloads a later model on an idle worker, so the later step pays no load", async () => {
+    const chain = (id: string, model: string, parents: string[]) => ({
+      id,
+      kind: "llm" as const,
+      model,
+      parents,
+      statistics: {
+        instances: 200,
+        distinctRequests: 200,
+        sharedPrefixTokens: 300,
+        prefixKey: id,
+        uniquePromptTokens: 200,
+        outputTokens: 100,
+      },
+    });
+    const problem = {
+      workflow: "preload",
+      queryCount: 200,
+      operators: [
+        chain("first", "Qwen/Qwen3-14B", []),
+        chain("second", "Qwen/Qwen3-32B", ["first"]),
+        chain("third", "Qwen/Qwen3-14B", ["second"]),
+      ],
+      workers: identicalWorkers(2),
+      pools: [],
+    };
+    const plan = await runStrategy(problem, { strategy: "dp" });
+    const preload = plan.epochs.flatMap((epoch) =>
+      epoch.preloads.map((entry) => ({ ...entry, epoch: epoch.index })),
+    )[0];
+    expect(preload?.model).toBe("Qwen/Qwen3-32B");
+    const second = plan.epochs.flatMap((epoch) => epoch.steps).find((step) => step.operator === "second")!;
+    expect(second.worker).toBe(preload!.worker);
+    expect(second.estimate.loadMs).toBe(0);
+    expect(plan.estimatedMakespanMs).toBeCloseTo(
+      exhaustiveOptimumMs(indexProblem(problem), NO_DISABLED_OPTIMIZATIONS),
+      3,
     );
   });
 

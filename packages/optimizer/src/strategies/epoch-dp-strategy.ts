@@ -2,6 +2,7 @@ import { candidateEpochs } from "../epoch-heuristics.js";
 import {
   canonicalKey,
   type Epoch,
+  type EpochAssignment,
   EpochPriceCache,
   type EpochSchedule,
   evaluateEpoch,
@@ -272,45 +273,75 @@ export function epochsFrom(
 ): { epochs: Epoch[]; complete: boolean } {
   const ready = readyOperators(index, state.done);
   const groups = symmetricGroups(index, state);
+  const remainingModels = modelsWithWorkLeft(index, state.done);
+  // Per group: the ready operators it can run and the models it could preload (held by it now: no).
+  const optionsOf = groups.map((group) => {
+    const worker = group[0]!;
+    const operators = ready.filter((operator) => index.modelOn[worker]![operator] !== undefined);
+    const preloads = [...index.workerModels[worker]!.keys()].filter(
+      (model) => remainingModels.has(model) && state.workers[worker]!.model !== model,
+    );
+    return { operators, preloads };
+  });
   let count = 1;
-  for (const group of groups) {
-    const options = ready.filter((operator) => index.modelOn[group[0]!]![operator] !== undefined).length + 1;
-    count *= binomial(group.length + options - 1, group.length);
-    if (count > limit) {
-      return { epochs: candidateEpochs(index, tables, state, disabled, splitOperators), complete: false };
-    }
+  groups.forEach((group, position) => {
+    const { operators, preloads } = optionsOf[position]!;
+    count *= binomial(group.length + operators.length + preloads.length, group.length);
+  });
+  if (count > limit) {
+    return { epochs: candidateEpochs(index, tables, state, disabled, splitOperators), complete: false };
   }
   const epochs: Epoch[] = [];
   const chosen = new Map<number, number[]>();
+  const preloading = new Map<string, number[]>();
   const visitGroup = (groupIndex: number) => {
     if (groupIndex === groups.length) {
+      // An epoch runs at least one operator; preloads only ride along.
       if (chosen.size > 0) {
-        epochs.push(
-          [...chosen.entries()]
-            .sort((left, right) => left[0] - right[0])
-            .map(([operator, workers]) => ({ operator, workers: [...workers] })),
-        );
+        const epoch: EpochAssignment[] = [...chosen.entries()]
+          .sort((left, right) => left[0] - right[0])
+          .map(([operator, workers]) => ({
+            operator,
+            workers: [...workers].sort((left, right) => left - right),
+          }));
+        for (const [model, workers] of [...preloading.entries()].sort((left, right) =>
+          left[0].localeCompare(right[0]),
+        )) {
+          epoch.push({ preload: model, workers: [...workers].sort((left, right) => left - right) });
+        }
+        epochs.push(epoch);
       }
       return;
     }
     const group = groups[groupIndex]!;
-    const options = ready.filter((operator) => index.modelOn[group[0]!]![operator] !== undefined);
-    // Non-decreasing choices over [idle, ...options] give each multiset once.
+    const { operators, preloads } = optionsOf[groupIndex]!;
+    // Non-decreasing choices over [idle, ...operators, ...preloads] give each multiset once.
     const pick = (slot: number, from: number) => {
       if (slot === group.length) {
         visitGroup(groupIndex + 1);
         return;
       }
-      for (let choice = from; choice <= options.length; choice++) {
+      for (let choice = from; choice <= operators.length + preloads.length; choice++) {
         if (choice === 0) {
           pick(slot + 1, choice);
           continue;
         }
-        const operator = options[choice - 1]!;
+        const worker = group[slot]!;
+        if (choice > operators.length) {
+          const model = preloads[choice - operators.length - 1]!;
+          const workers = preloading.get(model);
+          if (workers) workers.push(worker);
+          else preloading.set(model, [worker]);
+          pick(slot + 1, choice);
+          if (workers) workers.pop();
+          else preloading.delete(model);
+          continue;
+        }
+        const operator = operators[choice - 1]!;
         const workers = chosen.get(operator);
         if (workers && !splitOperators) continue;
-        if (workers) workers.push(group[slot]!);
-        else chosen.set(operator, [group[slot]!]);
+        if (workers) workers.push(worker);
+        else chosen.set(operator, [worker]);
         pick(slot + 1, choice);
         if (workers) workers.pop();
         else chosen.delete(operator);
@@ -319,10 +350,16 @@ export function epochsFrom(
     pick(0, 0);
   };
   visitGroup(0);
-  for (const epoch of epochs) {
-    for (const assignment of epoch) (assignment.workers as number[]).sort((left, right) => left - right);
-  }
   return { epochs, complete: true };
+}
+
+/** Models some not-done LLM operator still needs. */
+export function modelsWithWorkLeft(index: ProblemIndex, done: bigint): Set<string> {
+  const models = new Set<string>();
+  index.llm.forEach((operator, position) => {
+    if ((done & (1n << BigInt(position))) === 0n) models.add(operator.model);
+  });
+  return models;
 }
 
 /** Workers grouped by (class, state), each group's workers ascending, groups by first worker. */

@@ -5,9 +5,9 @@ import type { ProblemIndex } from "../problem-index.js";
 
 /**
  * The optimum of the epoch model by exhaustive search, for tests: every epoch
- * (every map of workers to ready operators or idleness, no symmetry, no
- * bounds, no heuristics) from every state, memoized on the exact state. Only
- * for tiny instances.
+ * (every map of workers to ready operators, preloads or idleness; no
+ * symmetry, no bounds, no heuristics) from every state, memoized on the exact
+ * state. Only for tiny instances.
  */
 export function exhaustiveOptimumMs(
   index: ProblemIndex,
@@ -22,24 +22,47 @@ export function exhaustiveOptimumMs(
     const known = memo.get(key);
     if (known !== undefined) return known;
     const ready = readyOperators(index, state.done);
+    const remaining = new Set(
+      index.llm
+        .filter((_, position) => (state.done & (1n << BigInt(position))) === 0n)
+        .map((operator) => operator.model),
+    );
     let best = Number.POSITIVE_INFINITY;
-    const choice = new Array<number>(workerCount).fill(-1);
+    // Per worker: idle, a ready operator, or preloading a model some operator still needs.
+    type Choice = { operator: number } | { preload: string } | undefined;
+    const choice = new Array<Choice>(workerCount).fill(undefined);
     const visit = (worker: number) => {
       if (worker === workerCount) {
         const byOperator = new Map<number, number[]>();
-        choice.forEach((operator, position) => {
-          if (operator >= 0) byOperator.set(operator, [...(byOperator.get(operator) ?? []), position]);
+        const byModel = new Map<string, number[]>();
+        choice.forEach((picked, position) => {
+          if (picked && "operator" in picked) {
+            byOperator.set(picked.operator, [...(byOperator.get(picked.operator) ?? []), position]);
+          } else if (picked) {
+            byModel.set(picked.preload, [...(byModel.get(picked.preload) ?? []), position]);
+          }
         });
         if (byOperator.size === 0) return;
         if (!splitOperators && [...byOperator.values()].some((workers) => workers.length > 1)) return;
-        const epoch: Epoch = [...byOperator.entries()].map(([operator, workers]) => ({ operator, workers }));
+        const epoch: Epoch = [
+          ...[...byOperator.entries()].map(([operator, workers]) => ({ operator, workers })),
+          ...[...byModel.entries()].map(([preload, workers]) => ({ preload, workers })),
+        ];
         const outcome = evaluateEpoch(index, state, epoch, disabled);
         if (!outcome) return;
         best = Math.min(best, outcome.costMs + solve(outcome.next));
         return;
       }
-      for (const operator of [-1, ...ready]) {
-        choice[worker] = operator;
+      const preloads = [...index.workerModels[worker]!.keys()].filter(
+        (model) => remaining.has(model) && state.workers[worker]!.model !== model,
+      );
+      const options: Choice[] = [
+        undefined,
+        ...ready.map((operator) => ({ operator })),
+        ...preloads.map((preload) => ({ preload })),
+      ];
+      for (const option of options) {
+        choice[worker] = option;
         visit(worker + 1);
       }
     };
