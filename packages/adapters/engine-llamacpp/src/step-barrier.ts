@@ -30,6 +30,11 @@ export class StepBarrier {
     const waiting = this.waiting;
     this.waiting = [];
     this.arrived = 0;
-    for (const resolve of waiting) resolve();
+    // Released on a later macrotask: by then node-llama-cpp's decode loop has seen an
+    // empty queue and stopped, so all sequences re-queue before the next decode starts
+    // (released at once, the loop may race ahead with the first few).
+    setImmediate(() => {
+      for (const resolve of waiting) resolve();
+    });
   }
 }
