@@ -1,4 +1,10 @@
 export { ConcurrencyPool } from "./concurrency-pool.js";
+export {
+  type MeasuredProfile,
+  measureDeviceProfile,
+  type ProfileMeasurementOptions,
+  type ProfileSample,
+} from "./device-profiler.js";
 export type { WorkerFigures } from "./executor-worker.js";
 export {
   JsonlResultSink,
@@ -8,6 +14,7 @@ export {
   readResultRecords,
   recoverResults,
 } from "./jsonl-result-sink.js";
+export { nonNegativeLeastSquares } from "./least-squares.js";
 export { type PlannedStep, PlanSchedule } from "./plan-schedule.js";
 export {
   ExecutorUnavailableError,

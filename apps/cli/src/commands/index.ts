@@ -5,6 +5,8 @@ import { registerExecutorCommand } from "./executor-command.js";
 import { registerExplainCommand } from "./explain-command.js";
 import { registerModelsCommand } from "./models-command.js";
 import { registerPlanCommand } from "./plan-command.js";
+import { registerProfileCommand } from "./profile-command.js";
+import { registerRunCommand } from "./run-command.js";
 import { registerValidateCommand } from "./validate-command.js";
 
 /** A subcommand module: adds itself to the program. One file per command in this folder. */
@@ -15,6 +17,8 @@ export const commands: readonly RegisterCommand[] = [
   registerValidateCommand,
   registerExplainCommand,
   registerPlanCommand,
+  registerRunCommand,
+  registerProfileCommand,
   registerModelsCommand,
   registerExecutorCommand,
   registerDatasetsCommand,

@@ -1,0 +1,66 @@
+/**
+ * The device profile `halo run` plans local llama.cpp sidecars with: measured
+ * once by a quick `halo profile` against the sidecars just started (a few
+ * seconds per model) and cached in `$HALO_HOME/profiles/`, keyed by the
+ * engine, its threads, the host's CPU and the model map. Models the cached
+ * profile lacks are measured and added.
+ */
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { cpus } from "node:os";
+import { join } from "node:path";
+import { resolveHaloHome } from "@halo/engine-llamacpp";
+import { type DeviceProfile, parseDeviceProfile } from "@halo/profiles";
+import { createExecutorClient } from "@halo/protocol";
+import { measureDeviceProfile } from "@halo/runtime";
+import { localSetupDigest } from "./local-models.js";
+
+/** Options of `localDeviceProfile`. */
+export interface LocalProfileOptions {
+  readonly addresses: readonly string[];
+  readonly threads: number;
+  readonly modelsPath?: string;
+  readonly models: readonly string[];
+  readonly onProgress: (message: string) => void;
+}
+
+/** Where the profile of this setup is cached. */
+export async function localProfilePath(threads: number, modelsPath: string | undefined): Promise<string> {
+  const cpu = `${cpus()[0]?.model ?? "cpu"} × ${cpus().length}`;
+  const digest = await localSetupDigest(modelsPath, cpu);
+  return join(resolveHaloHome(), "profiles", `llamacpp-${threads}t-${digest}.json`);
+}
+
+/** The cached profile, completed by measuring the models it lacks. */
+export async function localDeviceProfile(
+  options: LocalProfileOptions,
+): Promise<{ profile: DeviceProfile; path: string; measured: readonly string[] }> {
+  const path = await localProfilePath(options.threads, options.modelsPath);
+  let cached: DeviceProfile | undefined;
+  try {
+    cached = parseDeviceProfile(JSON.parse(await readFile(path, "utf8")), path);
+  } catch {
+    // Missing or unreadable: measured again below.
+  }
+  const missing = options.models.filter((model) => !cached || !Object.hasOwn(cached.models, model));
+  if (cached && missing.length === 0) return { profile: cached, path, measured: [] };
+  options.onProgress(`measuring a device profile of ${missing.join(", ")} (first use; cached in ${path})`);
+  const clients = options.addresses.map((address) => createExecutorClient(address));
+  try {
+    const { profile } = await measureDeviceProfile(clients, {
+      models: missing,
+      quick: true,
+      device: `llama.cpp CPU, ${options.threads} thread${options.threads === 1 ? "" : "s"} per executor (${cpus()[0]?.model ?? "cpu"})`,
+      onProgress: options.onProgress,
+    });
+    const merged: DeviceProfile = cached
+      ? { ...profile, models: { ...cached.models, ...profile.models } }
+      : profile;
+    await mkdir(join(resolveHaloHome(), "profiles"), { recursive: true });
+    const temporary = `${path}.${process.pid}.tmp`;
+    await writeFile(temporary, `${JSON.stringify(merged, null, 2)}\n`);
+    await rename(temporary, path);
+    return { profile: merged, path, measured: missing };
+  } finally {
+    for (const client of clients) client.close();
+  }
+}

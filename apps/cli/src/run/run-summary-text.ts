@@ -1,0 +1,39 @@
+import type { RunSummary } from "@halo/runtime";
+import { formatSeconds } from "./run-progress.js";
+
+const integer = (value: number) => Math.round(value).toLocaleString("en-US");
+const percent = (part: number, whole: number) =>
+  whole > 0 ? `${Math.round((part / whole) * 100)} %` : "0 %";
+
+/** The human-readable summary `halo run` prints at the end. */
+export function formatRunSummary(summary: RunSummary, resultsPath: string): string {
+  const { queries, tokens, llm, tools } = summary;
+  const lines = [
+    `halo run ${summary.workflow}: ${queries.ok} ok, ${queries.failed} failed` +
+      `${queries.skipped ? `, ${queries.skipped} skipped (already done)` : ""}` +
+      `${queries.unfinished ? `, ${queries.unfinished} unfinished` : ""} of ${queries.total} queries` +
+      `${summary.aborted ? " (aborted)" : ""}`,
+    `  strategy ${summary.strategy} (${summary.mode})` +
+      `${summary.disabledOptimizations.length ? `, disabled: ${summary.disabledOptimizations.join(", ")}` : ""}` +
+      `, ${summary.workers.length} executor(s)`,
+    `  makespan ${formatSeconds(summary.makespanMs / 1000)}, ${summary.queriesPerSecond.toFixed(2)} queries/s` +
+      ` (plan estimate ${formatSeconds(summary.plan.estimatedMakespanMs / 1000)}, lower bound ${formatSeconds(summary.plan.lowerBoundMs / 1000)})`,
+    `  tokens: ${integer(tokens.prompt)} prompt = ${integer(tokens.prefilled)} prefilled + ${integer(tokens.cached)} from cache (${percent(tokens.cached, tokens.prompt)}); ${integer(tokens.generated)} generated`,
+    `  LLM: ${integer(llm.instances)} instances → ${integer(llm.calls)} calls (${integer(llm.coalesced)} coalesced, ${integer(llm.cached)} served from earlier calls) in ${integer(llm.batches)} batches` +
+      `${llm.failedItems ? `, ${llm.failedItems} failed items` : ""}`,
+    `  tools: ${integer(tools.instances)} instances → ${integer(tools.calls)} calls (${integer(tools.coalesced + tools.cached)} coalesced)` +
+      `${tools.failed ? `, ${tools.failed} failed` : ""}`,
+    `  model loads ${summary.modelLoads} (plan ${summary.plan.modelLoads}), KV migrations ${summary.migrations.succeeded}/${summary.migrations.attempted}, retries ${summary.retries}` +
+      `, executors lost: ${summary.executorsLost.length ? summary.executorsLost.join(", ") : "none"}`,
+  ];
+  for (const worker of summary.workers) {
+    const utilization =
+      summary.makespanMs > 0 ? Math.min(100, (worker.busyMs / summary.makespanMs) * 100) : 0;
+    lines.push(
+      `  ${worker.id} ${worker.address}${worker.alive ? "" : " (lost)"}: ${worker.batches} batches, ${worker.items} items, ` +
+        `${worker.modelLoads} loads, busy ${formatSeconds(worker.busyMs / 1000)} (${Math.round(utilization)} %)`,
+    );
+  }
+  lines.push(`  results: ${resultsPath}`);
+  return `${lines.join("\n")}\n`;
+}

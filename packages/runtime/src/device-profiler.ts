@@ -1,0 +1,300 @@
+/**
+ * Measures a device profile (`@halo/profiles` DeviceProfile) from live
+ * executors: per model the load time, prefill time at several prompt lengths,
+ * decode step time at several batch sizes and contexts (fitted by
+ * non-negative least squares to the profile's linear cost models), and the KV
+ * transfer between executors (export → import) at two prefix sizes.
+ */
+import { type DeviceProfile, type ModelProfile, PROFILE_VERSION } from "@halo/profiles";
+import type { ExecutorClient, InfoResponse } from "@halo/protocol";
+import { nonNegativeLeastSquares } from "./least-squares.js";
+
+/** Options of `measureDeviceProfile`. */
+export interface ProfileMeasurementOptions {
+  /** Model names to measure (each must be servable by the executors). */
+  readonly models: readonly string[];
+  /** Fewer and shorter measurements on the first executor only (a few seconds per model). */
+  readonly quick?: boolean;
+  /** The profile's device name (default: the engine, its threads and the executors). */
+  readonly device?: string;
+  readonly onProgress?: (message: string) => void;
+  readonly signal?: AbortSignal;
+}
+
+/** One timed observation, for the fits and for reporting. */
+export interface ProfileSample {
+  readonly model: string;
+  readonly kind: "prefill" | "decode" | "load" | "transfer";
+  readonly executor: string;
+  /** Prefill: tokens. Decode: batch size. Transfer: bytes. */
+  readonly size: number;
+  /** Decode: mean context tokens per sequence. */
+  readonly context?: number;
+  readonly ms: number;
+}
+
+/** A measured profile and the samples it was fitted to. */
+export interface MeasuredProfile {
+  readonly profile: DeviceProfile;
+  readonly samples: readonly ProfileSample[];
+}
+
+const WORDS = (
+  "order revenue nation region segment supplier part customer market price discount quantity " +
+  "shipment priority clerk comment date total balance account brass copper steel tin nickel"
+).split(" ");
+
+let textCounter = 0;
+
+/** A text of about `tokens` tokens whose start differs from every other one (nothing is served from cache). */
+function uniqueText(tokens: number): string {
+  textCounter += 1;
+  const words: string[] = [`sample ${textCounter} ${Math.random().toString(36).slice(2, 8)}:`];
+  // About 1.3 tokens per word with this vocabulary.
+  for (let index = 0; words.length * 1.3 < tokens; index++) {
+    words.push(WORDS[(index * 7 + textCounter * 3) % WORDS.length]!);
+  }
+  return words.join(" ");
+}
+
+interface GenerateFigures {
+  readonly promptTokens: number;
+  readonly cachedTokens: number;
+  readonly prefillMs: number;
+  readonly decodeMs: number;
+  readonly largestGenerated: number;
+}
+
+async function timedGenerate(
+  client: ExecutorClient,
+  model: string,
+  prompts: readonly string[],
+  maxTokens: number,
+  signal: AbortSignal | undefined,
+  sharedPrefix?: { readonly key: string; readonly text: string },
+): Promise<GenerateFigures> {
+  let promptTokens = 0;
+  let cachedTokens = 0;
+  let prefillMs = 0;
+  let decodeMs = 0;
+  let largestGenerated = 0;
+  const items = prompts.map((prompt, index) => ({ id: `p${index}`, prompt, maxTokens, temperature: 0 }));
+  for await (const event of client.generate(
+    { model, items, ...(sharedPrefix ? { sharedPrefix } : {}) },
+    signal ? { signal } : {},
+  )) {
+    if (event.type === "item-failed") {
+      throw new Error(`executor ${client.address}: ${model}: ${event.code}: ${event.message}`);
+    }
+    if (event.type === "item-finished") {
+      promptTokens += event.figures.promptTokens;
+      cachedTokens += event.figures.cachedTokens;
+      prefillMs = Math.max(prefillMs, event.figures.prefillMs);
+      largestGenerated = Math.max(largestGenerated, event.figures.generatedTokens);
+    }
+    if (event.type === "batch-finished") decodeMs = event.figures.decodeMs;
+  }
+  return { promptTokens, cachedTokens, prefillMs, decodeMs, largestGenerated };
+}
+
+/**
+ * Measures every model on the executors (sequentially: measurements must not
+ * compete for the same cores) and fits the profile. Throws when an executor
+ * cannot serve a model.
+ */
+export async function measureDeviceProfile(
+  clients: readonly ExecutorClient[],
+  options: ProfileMeasurementOptions,
+): Promise<MeasuredProfile> {
+  if (clients.length === 0) throw new Error("measuring a profile needs at least one executor");
+  if (options.models.length === 0) throw new Error("measuring a profile needs at least one model");
+  const signal = options.signal;
+  const quick = options.quick ?? false;
+  const measured = quick ? clients.slice(0, 1) : clients;
+  const infos: InfoResponse[] = [];
+  for (const client of clients) infos.push(await client.info(signal ? { signal } : {}));
+  const samples: ProfileSample[] = [];
+  const models: Record<string, ModelProfile> = {};
+  for (const model of options.models) {
+    for (const [index, client] of measured.entries()) {
+      options.onProgress?.(`measuring ${model} on ${client.address}`);
+      samples.push(...(await measureModel(client, infos[index]!, model, quick, signal)));
+    }
+    models[model] = fitModel(model, infos[0]!, samples);
+  }
+  options.onProgress?.("measuring KV transfer");
+  const transferSamples = await measureTransfer(clients, options.models[0]!, quick, signal);
+  samples.push(...transferSamples);
+  const transfer = fitTransfer(transferSamples);
+  const info = infos[0]!;
+  const loadSamples = samples.filter((sample) => sample.kind === "load");
+  // A model that was already loaded everywhere gets the load time per byte of the others.
+  for (const [name, profile] of Object.entries(models)) {
+    if (loadSamples.some((sample) => sample.model === name)) continue;
+    const perByte = loadSamples.length
+      ? median(
+          loadSamples.map(
+            (sample) => sample.ms / Math.max(1, models[sample.model]?.weightsBytes ?? profile.weightsBytes),
+          ),
+        )
+      : undefined;
+    models[name] = { ...profile, loadMs: perByte === undefined ? 1_000 : perByte * profile.weightsBytes };
+  }
+  const device =
+    options.device ??
+    `${info.engine} executor, ${info.threads} thread${info.threads === 1 ? "" : "s"} (${clients.length} measured at ${clients.map((client) => client.address).join(", ")})`;
+  return {
+    profile: {
+      profileVersion: PROFILE_VERSION,
+      device,
+      source: `measured by halo profile on ${new Date().toISOString().slice(0, 10)} (${quick ? "quick" : "full"}: ${samples.length} samples)`,
+      memoryBytes: Math.min(...infos.map((entry) => entry.memoryBudgetBytes)),
+      transferBytesPerSecond: transfer.bytesPerSecond,
+      transferFixedMs: transfer.fixedMs,
+      models,
+    },
+    samples,
+  };
+}
+
+async function measureModel(
+  client: ExecutorClient,
+  info: InfoResponse,
+  model: string,
+  quick: boolean,
+  signal: AbortSignal | undefined,
+): Promise<ProfileSample[]> {
+  const samples: ProfileSample[] = [];
+  const executor = client.address;
+  const load = await client.loadModel(model, signal ? { signal } : {});
+  if (!load.alreadyLoaded) samples.push({ model, kind: "load", executor, size: 1, ms: load.loadMs });
+  const descriptor = (await client.info(signal ? { signal } : {})).models.find(
+    (entry) => entry.name === model,
+  );
+  const contextLength = descriptor?.contextLength ?? 2048;
+  const room = Math.max(64, contextLength - 64);
+  // Warm-up: the first call of a model pays one-time costs (buffers, grammar tables).
+  await timedGenerate(client, model, [uniqueText(16)], 2, signal);
+  const prefillLengths = (quick ? [32, 160, 400] : [16, 64, 128, 256, 512, 1024]).filter(
+    (tokens) => tokens < room,
+  );
+  for (const tokens of prefillLengths) {
+    const figures = await timedGenerate(client, model, [uniqueText(tokens)], 1, signal);
+    samples.push({
+      model,
+      kind: "prefill",
+      executor,
+      size: figures.promptTokens - figures.cachedTokens,
+      ms: figures.prefillMs,
+    });
+  }
+  const maxSequences = Math.max(1, info.maxSequences);
+  const batches = [
+    ...new Set((quick ? [1, 4, 8] : [1, 2, 4, 8, 16]).map((size) => Math.min(size, maxSequences))),
+  ];
+  const contexts = (quick ? [32, 256] : [32, 256, 768]).filter((tokens) => tokens + 32 < room);
+  const maxTokens = quick ? 8 : 16;
+  for (const context of contexts) {
+    for (const batch of batches) {
+      const prompts = Array.from({ length: batch }, () => uniqueText(context));
+      const figures = await timedGenerate(client, model, prompts, maxTokens, signal);
+      const steps = figures.largestGenerated - 1;
+      if (steps < 1 || figures.decodeMs <= 0) continue;
+      samples.push({
+        model,
+        kind: "decode",
+        executor,
+        size: batch,
+        context: figures.promptTokens / batch + steps / 2,
+        ms: figures.decodeMs / steps,
+      });
+    }
+  }
+  return samples;
+}
+
+function fitModel(model: string, info: InfoResponse, samples: readonly ProfileSample[]): ModelProfile {
+  const descriptor = info.models.find((entry) => entry.name === model);
+  const prefill = samples.filter((sample) => sample.model === model && sample.kind === "prefill");
+  const decode = samples.filter((sample) => sample.model === model && sample.kind === "decode");
+  const load = samples.filter((sample) => sample.model === model && sample.kind === "load");
+  const [prefillFixed = 0, prefillPerToken = 0] = nonNegativeLeastSquares(
+    prefill.map((sample) => [1, sample.size]),
+    prefill.map((sample) => sample.ms),
+  );
+  const [stepFixed = 0, perSequence = 0, perContext = 0] = nonNegativeLeastSquares(
+    decode.map((sample) => [1, sample.size, sample.size * (sample.context ?? 0)]),
+    decode.map((sample) => sample.ms),
+  );
+  const parameterCount = descriptor?.parameterCount ?? 1;
+  return {
+    parameterCount: Math.max(1, parameterCount),
+    weightsBytes: Math.max(1, descriptor?.memoryBytes ?? parameterCount),
+    loadMs: load.length > 0 ? median(load.map((sample) => sample.ms)) : 0,
+    kvBytesPerToken: Math.max(1, descriptor?.kvBytesPerToken ?? 1),
+    contextLength: Math.max(1, descriptor?.contextLength ?? 2048),
+    maxBatchSequences: Math.max(1, info.maxSequences),
+    // The schema wants a positive marginal cost: a fit of zero means "too small to measure".
+    prefill: { fixedMs: prefillFixed, msPerToken: Math.max(prefillPerToken, 1e-6) },
+    decode: { stepFixedMs: stepFixed, stepMsPerSequence: perSequence, stepMsPerContextToken: perContext },
+  };
+}
+
+/**
+ * Caches a prefix on the first executor, exports it and imports it into the
+ * second one (or back into the first under another key), at two sizes.
+ */
+async function measureTransfer(
+  clients: readonly ExecutorClient[],
+  model: string,
+  quick: boolean,
+  signal: AbortSignal | undefined,
+): Promise<ProfileSample[]> {
+  const source = clients[0]!;
+  const target = clients[1] ?? clients[0]!;
+  const samples: ProfileSample[] = [];
+  // An import loads the model when needed: load it first so that the load is not timed.
+  await target.loadModel(model, signal ? { signal } : {});
+  for (const tokens of quick ? [64, 320] : [64, 320, 960]) {
+    const key = `halo-profile-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+    const copy = `${key}-copy`;
+    await timedGenerate(source, model, ["x"], 1, signal, { key, text: uniqueText(tokens) });
+    const startedMs = performance.now();
+    let bytes = 0;
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of source.exportKv(key, signal ? { signal } : {})) {
+      bytes += chunk.byteLength;
+      chunks.push(chunk);
+    }
+    await target.importKv(target === source ? copy : key, model, chunks, signal ? { signal } : {});
+    samples.push({
+      model,
+      kind: "transfer",
+      executor: `${source.address}→${target.address}`,
+      size: bytes,
+      ms: performance.now() - startedMs,
+    });
+    await source.dropKv(key).catch(() => undefined);
+    await target.dropKv(target === source ? copy : key).catch(() => undefined);
+  }
+  return samples;
+}
+
+function fitTransfer(samples: readonly ProfileSample[]): { bytesPerSecond: number; fixedMs: number } {
+  const [fixedMs = 0, msPerByte = 0] = nonNegativeLeastSquares(
+    samples.map((sample) => [1, sample.size]),
+    samples.map((sample) => sample.ms),
+  );
+  // No measurable per-byte cost: report the fastest observed rate rather than infinity.
+  const bytesPerSecond =
+    msPerByte > 0
+      ? 1000 / msPerByte
+      : Math.max(...samples.map((sample) => (sample.size * 1000) / Math.max(sample.ms, 1e-3)), 1);
+  return { bytesPerSecond, fixedMs };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((left, right) => left - right);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
