@@ -48,6 +48,7 @@ export interface BatchRunSetup {
   readonly toolConcurrency: ToolConcurrency;
   readonly healthTimeoutMs: number;
   readonly gatherWindowMs: number;
+  readonly workStealing: boolean;
   readonly queryConcurrency: number;
   readonly events: EventStream;
   readonly sink: ResultSink;
@@ -143,7 +144,10 @@ export class BatchRun implements LlmHost {
     this.dispatcher =
       this.mode === "per-query"
         ? new PerQueryDispatcher(this)
-        : new BatchedDispatcher(this, { gatherWindowMs: setup.gatherWindowMs });
+        : new BatchedDispatcher(this, {
+            gatherWindowMs: setup.gatherWindowMs,
+            workStealing: setup.workStealing,
+          });
     this.tools = new ToolRunner({
       tools: setup.tools,
       concurrency: setup.toolConcurrency,

@@ -29,6 +29,8 @@ import type { PlannedStep } from "./plan-schedule.js";
 export interface BatchedDispatcherOptions {
   /** Longest wait for more ready calls before dispatching a partial micro-batch (default 50 ms). */
   readonly gatherWindowMs: number;
+  /** Step 3 of the policy: idle workers take same-model work planned elsewhere (default true). */
+  readonly workStealing: boolean;
 }
 
 export class BatchedDispatcher extends DispatcherBase {
@@ -95,7 +97,7 @@ export class BatchedDispatcher extends DispatcherBase {
         const idle = () =>
           this.liveWorkers().filter((worker) => !worker.busy && this.host.nowMs() >= worker.backoffUntilMs);
         for (const worker of idle()) this.planWork(worker);
-        for (const worker of idle()) this.stealWork(worker);
+        if (this.options.workStealing) for (const worker of idle()) this.stealWork(worker);
       } while (this.pumpAgain && !this.stopped);
     } finally {
       this.pumping = false;

@@ -26,6 +26,8 @@ export interface ProcessorOptions {
   readonly queryConcurrency?: number;
   /** Batched mode: longest wait for more ready calls before a partial micro-batch (default 50 ms). */
   readonly gatherWindowMs?: number;
+  /** Batched mode: an idle worker may take same-model work planned on another worker (default true). */
+  readonly workStealing?: boolean;
   /** Deadline of the health probe that decides whether a failing executor is lost (default 3 s). */
   readonly healthTimeoutMs?: number;
   /** How long to wait for each executor to answer before the run starts (default 10 s). */
@@ -132,6 +134,7 @@ export class Processor {
         toolConcurrency: { ...DEFAULT_TOOL_CONCURRENCY, ...this.options.toolConcurrency },
         healthTimeoutMs: this.options.healthTimeoutMs ?? 3_000,
         gatherWindowMs: this.options.gatherWindowMs ?? 50,
+        workStealing: this.options.workStealing ?? true,
         queryConcurrency: this.options.queryConcurrency ?? 64,
         events: this.events$,
         sink: options.sink ?? new MemoryResultSink(),

@@ -151,3 +151,35 @@ export async function planFor(
   });
   return plan;
 }
+
+/** A simulated sidecar in a child process (`fixtures/sim-sidecar-process.mjs`), for SIGKILL tests. */
+export interface SidecarProcess {
+  readonly address: string;
+  readonly child: import("node:child_process").ChildProcess;
+}
+
+/** Starts a sidecar process and waits for its listening line. */
+export async function startSidecarProcess(timeScale = 0.002): Promise<SidecarProcess> {
+  const { spawn } = await import("node:child_process");
+  const { createInterface } = await import("node:readline");
+  const script = new URL("../fixtures/sim-sidecar-process.mjs", import.meta.url);
+  const child = spawn(process.execPath, [script.pathname, String(timeScale)], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const lines = createInterface({ input: child.stdout! });
+  const address = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error("the sidecar process did not start within 20 s")),
+      20_000,
+    );
+    lines.on("line", (line) => {
+      const event = JSON.parse(line) as { event: string; address: string };
+      if (event.event === "listening") {
+        clearTimeout(timer);
+        resolve(event.address);
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`the sidecar process exited with ${code}`)));
+  });
+  return { address, child };
+}
