@@ -7,12 +7,15 @@ import { exhaustiveOptimumMs, identicalWorkers, randomProblem, tinyProblems } fr
 import { epochDpStrategy } from "./epoch-dp-strategy.js";
 import type { StrategyResult } from "./planning-strategy.js";
 
+/** A budget the exact search finishes within on tiny instances (the default trades exactness for speed). */
+const EXACT = { maxGeneratedStates: 500_000, maxExpandedStates: 100_000 };
+
 describe("dp", () => {
   it("equals the exhaustive optimum of the epoch model on tiny instances", async () => {
     for (const problem of tinyProblems(24)) {
       const index = indexProblem(problem);
       const optimum = exhaustiveOptimumMs(index, NO_DISABLED_OPTIMIZATIONS);
-      const plan = await runStrategy(problem, { strategy: "dp" });
+      const plan = await runStrategy(problem, { strategy: "dp", ...EXACT });
       expect(plan.search?.proven, problem.workflow).toBe(true);
       expect(plan.estimatedMakespanMs, problem.workflow).toBeCloseTo(optimum, 3);
     }
@@ -23,9 +26,9 @@ describe("dp", () => {
       const index = indexProblem(problem);
       const disabled = { ...NO_DISABLED_OPTIMIZATIONS, pipelining: true, prefixSharing: true };
       const noSplit = exhaustiveOptimumMs(index, NO_DISABLED_OPTIMIZATIONS, false);
-      const plan = await runStrategy(problem, { strategy: "dp", splitOperators: false });
+      const plan = await runStrategy(problem, { strategy: "dp", splitOperators: false, ...EXACT });
       expect(plan.estimatedMakespanMs, problem.workflow).toBeCloseTo(noSplit, 3);
-      const ablated = await runStrategy(problem, { strategy: "dp", disabled });
+      const ablated = await runStrategy(problem, { strategy: "dp", disabled, ...EXACT });
       expect(ablated.estimatedMakespanMs, problem.workflow).toBeCloseTo(
         exhaustiveOptimumMs(index, disabled),
         3,

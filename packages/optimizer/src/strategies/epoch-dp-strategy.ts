@@ -21,11 +21,11 @@ import type { PlanningStrategy, StrategyOptions, StrategyResult } from "./planni
 import { roundRobinTopologicalStrategy } from "./round-robin-topological-strategy.js";
 
 /** Default budget: states expanded by the exact search before the beam search takes over. */
-export const DEFAULT_MAX_EXPANDED_STATES = 5_000;
+export const DEFAULT_MAX_EXPANDED_STATES = 2_500;
 /** Default budget: states generated (priced) by the exact search before the beam search takes over. */
-export const DEFAULT_MAX_GENERATED_STATES = 60_000;
+export const DEFAULT_MAX_GENERATED_STATES = 2_500;
 /** Default width of the beam fallback. */
-export const DEFAULT_BEAM_WIDTH = 32;
+export const DEFAULT_BEAM_WIDTH = 16;
 /** A state with more epochs than this gets the candidate epochs instead of all of them. */
 const MAX_ENUMERATED_EPOCHS = 500;
 /** Instances up to these sizes get the exact best-first search first (option `exactSearch` overrides). */
