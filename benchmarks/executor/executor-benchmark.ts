@@ -38,7 +38,7 @@ export const defaultExecutorBenchmarkConfig: ExecutorBenchmarkConfig = {
   maxSequences: 16,
   repeats: 3,
   batchSizes: [1, 4, 8, 16],
-  batchMaxTokens: 32,
+  batchMaxTokens: 64,
   prefixPrompts: 64,
   prefixTokens: 512,
   prefixMaxTokens: 8,
@@ -366,6 +366,16 @@ async function measureMigration(
   const question = [
     { id: "q", prompt: "\nQuestion: which region sold the most? Answer:", maxTokens: 1, temperature: 0 },
   ];
+  // Warm-up: the first transfers pay for JIT compilation and connection set-up.
+  const warmUpText = textOfTokens(config.migrationTokens[0] ?? 64, 1);
+  await generate(source.client, {
+    model: config.model,
+    sharedPrefix: { key: "bench-warm-up", text: warmUpText },
+    items: question,
+  });
+  await target.client.importKv("bench-warm-up", config.model, source.client.exportKv("bench-warm-up"));
+  await source.client.dropKv("bench-warm-up");
+  await target.client.dropKv("bench-warm-up");
   for (const contextTokens of config.migrationTokens) {
     // One word more than the context: the engine keeps the last word of a prefix out of its cached KV.
     const text = textOfTokens(contextTokens, contextTokens);

@@ -55,7 +55,11 @@ export async function startSidecarProcess(options: SidecarOptions): Promise<Side
   });
   const started = await Promise.race([ready, exited]);
   exited.catch(() => undefined);
-  const client = createExecutorClient(started.address);
+  // A large HTTP/2 receive window: KV exports are megabytes, and the default 64 KiB window
+  // costs a round trip per chunk.
+  const client = createExecutorClient(started.address, {
+    channelOptions: { "grpc-node.flow_control_window": 16 * 1024 * 1024 },
+  });
   await client.waitForReady(30_000);
   return {
     address: started.address,
