@@ -72,7 +72,7 @@ function solveEpochDp(index: ProblemIndex, options: StrategyOptions): StrategyRe
   // Wide beams for small pools; narrower as workers (and so the cost of each state) grow.
   const workerCount = index.problem.workers.length;
   const beamWidth =
-    options.beamWidth ?? (workerCount <= 8 ? DEFAULT_BEAM_WIDTH : Math.max(4, Math.floor(256 / workerCount)));
+    options.beamWidth ?? (workerCount <= 8 ? DEFAULT_BEAM_WIDTH : Math.max(4, Math.floor(128 / workerCount)));
   const deadline = performance.now() + (options.timeLimitMs ?? 10_000);
   const tables = lowerBoundTables(index, disabled);
   const warnings: string[] = [];
