@@ -62,6 +62,10 @@ export interface OptimalityRow {
   readonly dpProven: boolean;
   readonly dpWholeMakespanMs: number;
   readonly dpWholeSolveMs: number;
+  /** dp with an 80× larger search budget (separates search from model effects). */
+  readonly dpLargeMakespanMs: number;
+  readonly dpLargeSolveMs: number;
+  readonly dpLargeProven: boolean;
   readonly bestBaselineMs: number;
   readonly bestBaseline: string;
   readonly glpk: MilpMeasurement;
@@ -71,6 +75,7 @@ export interface OptimalityRow {
   /** dp / MILP optimum, and dp without splitting / MILP optimum. */
   readonly dpOverOptimum?: number;
   readonly dpWholeOverOptimum?: number;
+  readonly dpLargeOverOptimum?: number;
 }
 
 export interface ScaleRow {
@@ -103,6 +108,15 @@ export interface PlannerSummary {
   readonly dpOverOptimumMedian?: number;
   readonly dpWholeOverOptimumMax?: number;
   readonly dpWholeOverOptimumMedian?: number;
+  /** Proven instances where dp > 1.03 × optimum, and how many of those dp proved optimal under the epoch model. */
+  readonly dpOver3Percent: number;
+  readonly dpOver3PercentProvenByDp: number;
+  /** Instances whose dp search ended in the beam (budget reached). */
+  readonly dpBeamInstances: number;
+  /** The same with the large budget. */
+  readonly dpLargeWithin3Percent: number;
+  readonly dpLargeProven: number;
+  readonly dpLargeSolveMedianMs: number;
   readonly dpSolveMedianMs: number;
   readonly dpSolveMaxMs: number;
   readonly glpkOptimal: number;
@@ -124,6 +138,13 @@ export function median(values: readonly number[]): number | undefined {
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
+
+/** The large search budget: 80× the default priced states, a wider beam. */
+export const LARGE_BUDGET = {
+  maxGeneratedStates: 200_000,
+  maxExpandedStates: 50_000,
+  beamWidth: 32,
+} as const;
 
 async function milp(
   problem: PlanningProblem,
@@ -177,6 +198,7 @@ async function measureOptimality(
 ): Promise<OptimalityRow> {
   const dp = await runStrategy(problem, { strategy: "dp" });
   const whole = await runStrategy(problem, { strategy: "dp", splitOperators: false });
+  const large = await runStrategy(problem, { strategy: "dp", ...LARGE_BUDGET });
   const baselines: ExecutionPlan[] = [];
   for (const strategy of ["greedy", "rr-topo", "opwise", "minswitch"]) {
     baselines.push(await runStrategy(problem, { strategy }));
@@ -202,6 +224,9 @@ async function measureOptimality(
     dpProven: dp.search?.proven ?? false,
     dpWholeMakespanMs: whole.estimatedMakespanMs,
     dpWholeSolveMs: whole.solveMs,
+    dpLargeMakespanMs: large.estimatedMakespanMs,
+    dpLargeSolveMs: large.solveMs,
+    dpLargeProven: large.search?.proven ?? false,
     bestBaselineMs: best.estimatedMakespanMs,
     bestBaseline: best.strategy,
     glpk,
@@ -212,6 +237,7 @@ async function measureOptimality(
           milpOptimumMs: optimum,
           dpOverOptimum: dp.estimatedMakespanMs / optimum,
           dpWholeOverOptimum: whole.estimatedMakespanMs / optimum,
+          dpLargeOverOptimum: large.estimatedMakespanMs / optimum,
         }),
   };
 }
@@ -311,6 +337,12 @@ export function summarize(optimality: readonly OptimalityRow[], scale: readonly 
     ...optional("dpOverOptimumMedian", median(ratios)),
     ...optional("dpWholeOverOptimumMax", wholeRatios.length > 0 ? Math.max(...wholeRatios) : undefined),
     ...optional("dpWholeOverOptimumMedian", median(wholeRatios)),
+    dpOver3Percent: proven.filter((row) => row.dpOverOptimum! > 1.03).length,
+    dpOver3PercentProvenByDp: proven.filter((row) => row.dpOverOptimum! > 1.03 && row.dpProven).length,
+    dpBeamInstances: optimality.filter((row) => row.dpMode === "beam").length,
+    dpLargeWithin3Percent: proven.filter((row) => row.dpLargeOverOptimum! <= 1.03).length,
+    dpLargeProven: optimality.filter((row) => row.dpLargeProven).length,
+    dpLargeSolveMedianMs: median(optimality.map((row) => row.dpLargeSolveMs)) ?? 0,
     dpSolveMedianMs: median(dpTimes) ?? 0,
     dpSolveMaxMs: Math.max(0, ...dpTimes),
     glpkOptimal: optimality.filter((row) => row.glpk.status === "optimal").length,

@@ -1,5 +1,5 @@
 import { readFile, writeFile } from "node:fs/promises";
-import type { PlannerBenchmarkResults } from "./planner-benchmark.js";
+import { LARGE_BUDGET, type PlannerBenchmarkResults } from "./planner-benchmark.js";
 
 /** Markers of the planner section in `benchmarks/README.md`. */
 export const plannerSectionStart = "<!-- planner-benchmark:start -->";
@@ -34,14 +34,23 @@ export function renderPlannerSection(results: PlannerBenchmarkResults): string {
     `| dp < 1 s at 40 LLM operators × 16 workers | ${summary.scaleAt40x16Ms === undefined ? "–" : `${ms(summary.scaleAt40x16Ms)} ms`} | ${verdict(summary.scaleAt40x16Ms !== undefined && summary.scaleAt40x16Ms < 1000)} |`,
     `| dp never above a baseline (greedy, rr-topo, opwise, minswitch) | ${summary.dpNeverWorseThanBaselines ? "on every instance" : "not on every instance"} | ${verdict(summary.dpNeverWorseThanBaselines)} |`,
     "",
+    `Why: of the ${summary.dpOver3Percent} instances above 3%, dp proved ${summary.dpOver3PercentProvenByDp} optimal under the epoch model.` +
+      ` With an 80× larger search budget (${LARGE_BUDGET.maxGeneratedStates.toLocaleString("en-US")} priced states, beam ${LARGE_BUDGET.beamWidth};` +
+      ` median ${ms(summary.dpLargeSolveMedianMs)} ms) dp is within 3% on ${summary.dpLargeWithin3Percent} and proven optimal on` +
+      ` ${summary.dpLargeProven} of ${summary.instances}: the gap is mostly the model, not the search. An epoch lasts as long as` +
+      " its slowest worker and a step waits for the epoch before it, while the MILP starts each operator the moment its" +
+      " parents and its worker are free (the runtime treats epochs as priorities, not barriers, so executions come closer" +
+      " to the MILP's timing than the plan's estimate). Solve time: the default budget of 2,500 priced states is reached" +
+      ` on ${summary.dpBeamInstances} of ${summary.instances} instances, which the beam search then finishes.`,
+    "",
     `MILP solvers: glpk.js optimal on ${summary.glpkOptimal}/${summary.instances} (median ${ms(summary.glpkSolveMedianMs)} ms, limit ${seconds(results.config.glpkTimeLimitMs)} s),` +
       ` HiGHS optimal on ${summary.highsOptimal}/${summary.instances} (median ${ms(summary.highsSolveMedianMs)} ms, limit ${seconds(results.config.highsTimeLimitMs)} s);` +
       ` where both proved optimality (${summary.bothOptimal}) their objectives agree on ${summary.solversAgree}.`,
     "",
     "### Optimality instances",
     "",
-    "| instance | LLM/tool ops | workers | models | lower bound s | dp s | dp ms | dp (whole) s | best baseline s | glpk | HiGHS | MILP optimum s | dp/opt | dp (whole)/opt |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| instance | LLM/tool ops | workers | models | lower bound s | dp s | dp ms | dp (whole) s | best baseline s | glpk | HiGHS | MILP optimum s | dp/opt | dp (whole)/opt | dp 80× budget/opt |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const row of results.optimality) {
     const solver = (measurement: (typeof row)["glpk"]) =>
@@ -50,7 +59,7 @@ export function renderPlannerSection(results: PlannerBenchmarkResults): string {
       `| ${row.instance} | ${row.llmOperators}/${row.toolOperators} | ${row.workers} | ${row.models} | ${seconds(row.lowerBoundMs)} | ` +
         `${seconds(row.dpMakespanMs)} | ${ms(row.dpSolveMs)}${row.dpMode === "beam" ? " (beam)" : ""} | ${seconds(row.dpWholeMakespanMs)} | ` +
         `${seconds(row.bestBaselineMs)} (${row.bestBaseline}) | ${solver(row.glpk)} | ${solver(row.highs)} | ` +
-        `${row.milpOptimumMs === undefined ? "–" : seconds(row.milpOptimumMs)} | ${ratio(row.dpOverOptimum)} | ${ratio(row.dpWholeOverOptimum)} |`,
+        `${row.milpOptimumMs === undefined ? "–" : seconds(row.milpOptimumMs)} | ${ratio(row.dpOverOptimum)} | ${ratio(row.dpWholeOverOptimum)} | ${ratio(row.dpLargeOverOptimum)} |`,
     );
   }
   lines.push(
