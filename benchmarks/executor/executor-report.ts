@@ -27,7 +27,8 @@ export function renderExecutorSection(results: ExecutorBenchmarkResults): string
       "sidecars are separate processes serving gRPC on 127.0.0.1. " +
       `Medians of ${config.repeats} repeats; ratios compare measurements of the same run. ` +
       "Wall-clock figures include waiting for CPUs that other work on the machine holds; CPU-time figures " +
-      "(the sidecar processes' own CPU time) do not. Raw samples: `results/executor.json`.",
+      "(the sidecar processes' own CPU time) do not. Raw samples: `results/executor.json`. " +
+      "Why the figures are what they are (profiles): `packages/adapters/engine-llamacpp/README.md`, section Performance.",
     "",
     "### Batching",
     "",
