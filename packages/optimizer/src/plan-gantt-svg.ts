@@ -11,6 +11,13 @@ function escapeXml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 
+/** The label cut to fit a bar (about 6.5 px per character at 11 px), or undefined when even 3 characters do not. */
+function fitLabel(text: string, widthPx: number): string | undefined {
+  const fits = Math.floor((widthPx - 6) / 6.5);
+  if (fits < 3) return undefined;
+  return text.length <= fits ? text : `${text.slice(0, fits - 1)}…`;
+}
+
 /** A tick step (1, 2 or 5 × 10^k ms) giving about eight ticks. */
 function tickStepMs(spanMs: number): number {
   const rough = spanMs / 8;
@@ -102,9 +109,10 @@ export function planToGanttSvg(plan: ExecutionPlan): string {
           `<rect x="${startX.toFixed(1)}" y="${y}" width="${Math.max(0.5, loadX - startX).toFixed(1)}" height="${ROW_HEIGHT_PX - 6}" fill="#000000" opacity="0.35"/>`,
         );
       }
-      if (endX - startX > 40) {
+      const label = fitLabel(step.operator, endX - startX);
+      if (label) {
         parts.push(
-          `<text x="${(startX + 3).toFixed(1)}" y="${y + ROW_HEIGHT_PX / 2 + 1}" fill="#ffffff">${escapeXml(step.operator)}</text>`,
+          `<text x="${(startX + 3).toFixed(1)}" y="${y + ROW_HEIGHT_PX / 2 + 1}" fill="#ffffff">${escapeXml(label)}</text>`,
         );
       }
       parts.push("</g>");
