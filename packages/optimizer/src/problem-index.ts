@@ -191,7 +191,14 @@ function classifyWorkers(workers: readonly PlanningWorker[]): number[] {
   });
 }
 
-/** The bit of an LLM operator in done-set masks. */
+const BITS: bigint[] = [];
+
+/** The bit of an LLM operator in done-set masks (memoized: the search asks for them constantly). */
 export function bit(position: number): bigint {
-  return 1n << BigInt(position);
+  let value = BITS[position];
+  if (value === undefined) {
+    value = 1n << BigInt(position);
+    BITS[position] = value;
+  }
+  return value;
 }
