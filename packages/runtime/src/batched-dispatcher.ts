@@ -39,6 +39,10 @@ export class BatchedDispatcher extends DispatcherBase {
   private readonly adaptiveCaps = new Map<string, number>();
   /** KV migrations done (or tried) per worker and prefix key. */
   private readonly migrated = new Set<string>();
+  /** Worker and model pairs whose load failed for good (`worker\u0000model`). */
+  private readonly unservable = new Set<string>();
+  /** Operators no live worker can serve, with the reason their calls fail. */
+  private readonly failedOperators = new Map<string, string>();
   private pumping = false;
   private pumpAgain = false;
   private wakeTimer: NodeJS.Timeout | undefined;
@@ -72,6 +76,11 @@ export class BatchedDispatcher extends DispatcherBase {
   submit(call: LlmCall): void {
     if (this.liveWorkers().length === 0) {
       this.host.failCall(call, "no live executor is left");
+      return;
+    }
+    const failure = this.failedOperators.get(call.operator.id);
+    if (failure !== undefined) {
+      this.host.failCall(call, failure);
       return;
     }
     this.queueOf(call.operator.id).push(call);
@@ -244,21 +253,54 @@ export class BatchedDispatcher extends DispatcherBase {
       });
   }
 
-  private async onLoadFailure(worker: ExecutorWorker, model: string, error: unknown): Promise<void> {
+  /**
+   * A model load failed. The executor no longer answering: it is lost. A
+   * transient failure: the calls wait for the worker's backoff. Otherwise the
+   * executor cannot serve the model: its steps of that model move to workers
+   * that may (the operators no worker can serve fail their queries).
+   */
+  private async onLoadFailure(
+    worker: ExecutorWorker,
+    model: string,
+    error: unknown,
+    calls: readonly LlmCall[] = [],
+  ): Promise<void> {
     const outcome = await this.classifyFailure(worker, error);
     if (outcome === "aborted") return;
+    for (const call of calls) call.state = "queued";
     if (outcome === "lost") {
-      this.markLost(worker, errorMessage(error), 0);
+      this.markLost(worker, errorMessage(error), calls.length);
+      this.requeue(worker, [...calls], 0);
       return;
     }
-    // The executor is up but cannot load the model: fail the ready calls only this worker was to run.
-    const message = `loading ${model} on ${worker.address} failed: ${errorMessage(error)}`;
-    for (const step of this.host.schedule.stepsOf(worker.id)) {
-      if (step.model !== model || this.host.schedule.workersOf(step.operator).size > 1) continue;
-      for (const call of this.readyCalls(step.operator).splice(0)) this.host.failCall(call, message);
+    if (outcome === "retry") {
+      this.requeue(worker, [...calls], this.host.retry.maxBackoffMs);
+      return;
     }
-    worker.backoffUntilMs = this.host.nowMs() + this.host.retry.maxBackoffMs;
-    this.wakeAt(worker.backoffUntilMs);
+    this.requeue(worker, [...calls], 0);
+    const message = `executor ${worker.address} cannot load ${model}: ${errorMessage(error)}`;
+    this.unservable.add(`${worker.id}\u0000${model}`);
+    const candidates = this.liveWorkers().filter(
+      (other) => other !== worker && !this.unservable.has(`${other.id}\u0000${model}`),
+    );
+    const { moves, stranded } = this.host.schedule.reassignModel(
+      worker.id,
+      model,
+      candidates.map((candidate) => ({ id: candidate.id, currentModel: candidate.currentModel })),
+    );
+    for (const operator of stranded) {
+      this.failedOperators.set(operator, message);
+      for (const call of this.readyCalls(operator).splice(0)) this.host.failCall(call, message);
+    }
+    this.host.publish({
+      type: "model-unavailable",
+      atMs: this.host.nowMs(),
+      worker: worker.id,
+      model,
+      message,
+      reassigned: moves,
+      failedOperators: stranded,
+    });
   }
 
   private async runBatch(
@@ -273,9 +315,7 @@ export class BatchedDispatcher extends DispatcherBase {
       try {
         await this.loadModel(worker, model, step.reassignedFrom !== undefined ? "failover" : "switch");
       } catch (error) {
-        await this.settleFailure(worker, [...calls], error, (requeued, delayMs) =>
-          this.requeue(worker, requeued, delayMs),
-        );
+        await this.onLoadFailure(worker, model, error, calls);
         return;
       }
     }

@@ -16,6 +16,9 @@ import { DispatcherBase, errorMessage, type LlmHost } from "./llm-dispatcher.js"
 export class PerQueryDispatcher extends DispatcherBase {
   /** Model loads in progress or done, per worker and model. */
   private readonly loads = new Map<string, Promise<void>>();
+  /** Worker and model pairs whose load failed for good, and the last such failure per model. */
+  private readonly unservable = new Set<string>();
+  private readonly loadFailures = new Map<string, string>();
 
   constructor(host: LlmHost) {
     super(host);
@@ -40,9 +43,12 @@ export class PerQueryDispatcher extends DispatcherBase {
 
   submit(call: LlmCall): void {
     if (this.stopped) return;
-    const worker = this.pick(call.operator.id);
+    const worker = this.pick(call.operator.id, call.request.model);
     if (!worker) {
-      this.host.failCall(call, "no live executor serves this operator");
+      this.host.failCall(
+        call,
+        this.loadFailures.get(call.request.model) ?? "no live executor serves this operator",
+      );
       return;
     }
     worker.inFlight += 1;
@@ -56,10 +62,11 @@ export class PerQueryDispatcher extends DispatcherBase {
   /** Nothing waits in the dispatcher: calls go out as they arrive. */
   pump(): void {}
 
-  private pick(operator: string): ExecutorWorker | undefined {
+  private pick(operator: string, model: string): ExecutorWorker | undefined {
     const planned = this.host.schedule.workersOf(operator);
-    const candidates = this.liveWorkers().filter((worker) => planned.has(worker.id));
-    const pool = candidates.length > 0 ? candidates : this.liveWorkers();
+    const able = this.liveWorkers().filter((worker) => !this.unservable.has(`${worker.id}\u0000${model}`));
+    const candidates = able.filter((worker) => planned.has(worker.id));
+    const pool = candidates.length > 0 ? candidates : able;
     let best: ExecutorWorker | undefined;
     for (const worker of pool) if (!best || worker.inFlight < best.inFlight) best = worker;
     return best;
@@ -85,6 +92,16 @@ export class PerQueryDispatcher extends DispatcherBase {
     try {
       await this.ensureModel(worker, request.model, "failover");
     } catch (error) {
+      if ((await this.classifyFailure(worker, error)) === "fail") {
+        // This executor cannot serve the model: the call goes to another one, or fails if none can.
+        this.unservable.add(`${worker.id}\u0000${request.model}`);
+        this.loadFailures.set(
+          request.model,
+          `executor ${worker.address} cannot load ${request.model}: ${errorMessage(error)}`,
+        );
+        this.resend([call], 0);
+        return;
+      }
       await this.settleFailure(worker, [call], error, (calls, delayMs) => this.resend(calls, delayMs));
       return;
     }

@@ -92,12 +92,40 @@ export class PlanSchedule {
     lost: string,
     candidates: readonly ReassignmentCandidate[],
   ): { readonly operator: string; readonly to: string }[] {
-    const steps = this.byWorker.get(lost) ?? [];
-    this.byWorker.set(lost, []);
+    return this.moveSteps(lost, () => true, candidates);
+  }
+
+  /**
+   * Moves a worker's steps of one model elsewhere (the worker cannot load it),
+   * like `reassign`. Operators with nowhere to go are returned in `stranded`.
+   */
+  reassignModel(
+    worker: string,
+    model: string,
+    candidates: readonly ReassignmentCandidate[],
+  ): { readonly moves: { readonly operator: string; readonly to: string }[]; readonly stranded: string[] } {
+    const operators = this.stepsOf(worker)
+      .filter((step) => step.model === model)
+      .map((step) => step.operator);
+    const moves = this.moveSteps(worker, (step) => step.model === model, candidates);
+    return { moves, stranded: operators.filter((operator) => this.workersOf(operator).size === 0) };
+  }
+
+  private moveSteps(
+    from: string,
+    which: (step: PlannedStep) => boolean,
+    candidates: readonly ReassignmentCandidate[],
+  ): { readonly operator: string; readonly to: string }[] {
+    const all = this.byWorker.get(from) ?? [];
+    const steps = all.filter(which);
+    this.byWorker.set(
+      from,
+      all.filter((step) => !which(step)),
+    );
     const moves: { operator: string; to: string }[] = [];
     for (const step of steps) {
       const workers = this.byOperator.get(step.operator)!;
-      workers.delete(lost);
+      workers.delete(from);
       const live = candidates.filter((candidate) => workers.has(candidate.id));
       if (live.length > 0 || candidates.length === 0) continue;
       const target =
@@ -110,7 +138,7 @@ export class PlanSchedule {
             this.stepsOf(left.id).length - this.stepsOf(right.id).length || left.id.localeCompare(right.id),
         )[0]!;
       const { migrateFrom: _dropped, ...rest } = step;
-      this.add({ ...rest, worker: target.id, prefixKv: "recompute", reassignedFrom: lost });
+      this.add({ ...rest, worker: target.id, prefixKv: "recompute", reassignedFrom: from });
       moves.push({ operator: step.operator, to: target.id });
     }
     return moves;

@@ -136,6 +136,57 @@ graph:
   });
 });
 
+describe("a model an executor cannot load", () => {
+  const widget = compileWorkflow(`
+graph:
+  name: widgets
+  nodes:
+    - { id: question, type: input, outputs: [text] }
+    - { id: answer, type: inference, model: acme/Widget-7B, max_tokens: 8, system_prompt: Answer., inputs: [text], outputs: [answer] }
+  edges:
+    - { from: question, to: answer }
+`);
+  const queries = Array.from({ length: 8 }, (_, index) => ({
+    id: `q${index}`,
+    context: { text: `question ${index}` },
+  }));
+  const served = { "acme/Widget-7B": "acme/Widget-7B" };
+
+  for (const strategy of ["dp", "naive"]) {
+    it(`${strategy}: moves to the executor that can serve it; fails every query when none can`, async () => {
+      const mixed = await startSimExecutors(2, { models: [undefined, served] });
+      const none = await startSimExecutors(2);
+      try {
+        const events: RuntimeEvent[] = [];
+        const run = async (executors: SimExecutors) => {
+          const plan = await planFor(widget, queries, executors.addresses, strategy);
+          const processor = new Processor({
+            workflow: widget,
+            plan,
+            executors: executors.addresses,
+            options: { onEvent: (event) => events.push(event) },
+          });
+          const sink = new MemoryResultSink();
+          return { summary: await processor.run(queries, { sink }), records: sink.records };
+        };
+        const ok = await run(mixed);
+        expect(ok.summary.queries.ok).toBe(8);
+        for (const record of ok.records) expect(record.operators.answer?.worker).toBe("worker-1");
+        const failed = await run(none);
+        expect(failed.summary.queries).toMatchObject({ ok: 0, failed: 8 });
+        for (const record of failed.records) {
+          expect(record.error).toMatchObject({ operator: "answer" });
+          expect(record.error!.message).toMatch(/cannot load acme\/Widget-7B/);
+        }
+        if (strategy === "dp") expect(events.some((event) => event.type === "model-unavailable")).toBe(true);
+      } finally {
+        await mixed.close();
+        await none.close();
+      }
+    });
+  }
+});
+
 async function runOnProcesses(
   workflow: ReturnType<typeof compileWorkflow>,
   queries: ReturnType<typeof diamondQueries>,

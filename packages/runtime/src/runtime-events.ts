@@ -98,6 +98,17 @@ export type RuntimeEvent =
       readonly reassigned: readonly { readonly operator: string; readonly to: string }[];
     }
   | {
+      readonly type: "model-unavailable";
+      readonly atMs: number;
+      readonly worker: string;
+      readonly model: string;
+      readonly message: string;
+      /** Operators whose planned work moved to another worker. */
+      readonly reassigned: readonly { readonly operator: string; readonly to: string }[];
+      /** Operators no live worker can serve: their queries fail with `message`. */
+      readonly failedOperators: readonly string[];
+    }
+  | {
       readonly type: "retry";
       readonly atMs: number;
       readonly scope: "generate" | "load-model" | "sql" | "http";

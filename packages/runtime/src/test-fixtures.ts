@@ -22,14 +22,18 @@ export async function startSimExecutors(
     readonly timeScale?: number;
     readonly maxSequences?: number;
     readonly profile?: DeviceProfile;
+    /** Per sidecar (by index), the model names it serves (default: the profile's). */
+    readonly models?: readonly (Readonly<Record<string, string>> | undefined)[];
   } = {},
 ): Promise<SimExecutors> {
   const servers: ExecutorServerHandle[] = [];
   for (let index = 0; index < count; index++) {
+    const models = options.models?.[index];
     const engine = new SimEngine({
       profile: options.profile ?? H100_SIMULATED_PROFILE,
       timeScale: options.timeScale ?? 0.001,
       ...(options.maxSequences === undefined ? {} : { maxSequences: options.maxSequences }),
+      ...(models === undefined ? {} : { models }),
     });
     servers.push(await createExecutorServer({ engine }));
   }

@@ -148,6 +148,7 @@ export async function runWorkflow(
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
+    if (remote) await checkExecutorsReachable(remote);
     let sql: SqlToolV1 | undefined;
     let http: HttpToolV1 | undefined;
     sql = await openSqlTool(workflow, flags.db);
@@ -174,7 +175,6 @@ export async function runWorkflow(
     let addresses: readonly string[];
     let profile: DeviceProfile;
     if (remote) {
-      await checkExecutorsReachable(remote);
       addresses = remote;
       profile =
         flags.profile !== undefined
@@ -194,7 +194,7 @@ export async function runWorkflow(
         engine,
         threads,
         ...(flags.models === undefined ? {} : { modelsPath: flags.models }),
-        ...(engine === "sim" ? { profile: simProfile, timeScale } : {}),
+        ...(engine === "sim" ? { profile: simProfile, timeScale, serve: models } : {}),
       });
       const started = local;
       cleanups.push(() => started.stop());

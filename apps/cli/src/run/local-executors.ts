@@ -24,6 +24,8 @@ export interface LocalExecutorOptions {
   /** sim: `builtin:<name>` or a profile file; and its time scale. */
   readonly profile?: string;
   readonly timeScale?: number;
+  /** sim: the model names to serve (names the profile lacks are derived from their parameter count). */
+  readonly serve?: readonly string[];
   /** Longest wait for a sidecar's listening line (default 120 s: a first llama.cpp start is slow). */
   readonly startTimeoutMs?: number;
 }
@@ -77,6 +79,7 @@ function sidecarArguments(options: LocalExecutorOptions): string[] {
   if (options.modelsPath) flags.push("--models", options.modelsPath);
   if (options.profile) flags.push("--profile", options.profile);
   if (options.timeScale !== undefined) flags.push("--time-scale", String(options.timeScale));
+  if (options.serve && options.serve.length > 0) flags.push("--serve", options.serve.join(","));
   return flags;
 }
 

@@ -6,7 +6,7 @@
  * without automatic prefix reuse, so an item's greedy output does not depend
  * on what its sequence decoded before (see `@halo/engine-llamacpp`).
  *
- * argv: --engine llamacpp|sim --threads N [--models map.yaml] [--profile ref] [--time-scale f]
+ * argv: --engine llamacpp|sim --threads N [--models map.yaml] [--profile ref] [--time-scale f] [--serve a,b]
  */
 import { parseArgs } from "node:util";
 import { createExecutorServer, type EngineV1 } from "@halo/executor";
@@ -16,10 +16,13 @@ async function createEngine(values: Record<string, string | undefined>): Promise
   const threads = Number(values.threads ?? "1");
   if (values.engine === "sim") {
     const { SimEngine } = await import("@halo/engine-sim");
+    // The models to serve (the workflow's): names the profile lacks are derived from their parameter count.
+    const serve = values.serve?.split(",").filter((name) => name.length > 0) ?? [];
     return new SimEngine({
       profile: await loadProfileReference(values.profile ?? "builtin:h100", "--profile", process.cwd()),
       timeScale: Number(values["time-scale"] ?? "0.01"),
       threads,
+      ...(serve.length > 0 ? { models: Object.fromEntries(serve.map((name) => [name, name])) } : {}),
     });
   }
   const { LlamaCppEngine, loadModelMap } = await import("@halo/engine-llamacpp");
@@ -35,6 +38,7 @@ async function main(): Promise<void> {
       models: { type: "string" },
       profile: { type: "string" },
       "time-scale": { type: "string" },
+      serve: { type: "string" },
     },
   });
   const engine = await createEngine(values);
