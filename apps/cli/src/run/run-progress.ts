@@ -126,7 +126,10 @@ export class RunProgress {
       })
       .join(" · ");
     const failed = this.failed ? ` (${this.failed} failed)` : "";
-    this.io.stderr(`\r\x1b[2K${bar} ${this.done}/${this.total}${failed} · ${this.rateAndEta()} · ${workers}`);
+    const line = `${bar} ${this.done}/${this.total}${failed} · ${this.rateAndEta()} · ${workers}`;
+    // One terminal row: a wrapped line could not be redrawn in place.
+    const columns = process.stderr.columns || 120;
+    this.io.stderr(`\r\x1b[2K${line.length >= columns ? `${line.slice(0, columns - 2)}…` : line}`);
     this.drawn = true;
   }
 }
