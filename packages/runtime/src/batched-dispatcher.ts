@@ -20,8 +20,10 @@
  * split a call); a partial batch waits up to `gatherWindowMs` for more calls
  * while instances of the operator are still on their way.
  */
+
+import { CallQueue } from "./call-queue.js";
 import type { ExecutorWorker } from "./executor-worker.js";
-import { estimatedCallTokens, generateItemOf, isCallLive, type LlmCall } from "./llm-call.js";
+import { estimatedCallTokens, generateItemOf, type LlmCall } from "./llm-call.js";
 import { DispatcherBase, errorMessage, type LlmHost } from "./llm-dispatcher.js";
 import type { PlannedStep } from "./plan-schedule.js";
 
@@ -34,7 +36,7 @@ export interface BatchedDispatcherOptions {
 }
 
 export class BatchedDispatcher extends DispatcherBase {
-  private readonly queues = new Map<string, LlmCall[]>();
+  private readonly queues = new Map<string, CallQueue>();
   /** Per worker and operator, the most sequences one call may carry after the executor split a call. */
   private readonly adaptiveCaps = new Map<string, number>();
   /** KV migrations done (or tried) per worker and prefix key. */
@@ -113,33 +115,21 @@ export class BatchedDispatcher extends DispatcherBase {
     }
   }
 
-  private queueOf(operator: string): LlmCall[] {
+  private queueOf(operator: string): CallQueue {
     let queue = this.queues.get(operator);
     if (!queue) {
-      queue = [];
+      queue = new CallQueue((call) => {
+        call.state = "dropped";
+        this.host.dropCall(call);
+      });
       this.queues.set(operator, queue);
     }
     return queue;
   }
 
-  /** Ready live calls of an operator (dead ones — every consumer's query finished — are dropped). */
-  private readyCalls(operator: string): LlmCall[] {
-    const queue = this.queueOf(operator);
-    let write = 0;
-    for (const call of queue) {
-      if (isCallLive(call)) queue[write++] = call;
-      else {
-        call.state = "dropped";
-        this.host.dropCall(call);
-      }
-    }
-    queue.length = write;
-    return queue;
-  }
-
   /** No live instance of the operator is waiting: every one is dispatched, running or finished. */
   private exhausted(operator: string): boolean {
-    return this.host.notReady(operator) === 0 && this.readyCalls(operator).length === 0;
+    return this.host.notReady(operator) === 0 && this.queueOf(operator).peek() === undefined;
   }
 
   /** Steps 1 and 2 of the policy: own ready work on the held model, else switch to the next planned model. */
@@ -162,8 +152,8 @@ export class BatchedDispatcher extends DispatcherBase {
     if (target && target.model !== worker.currentModel) return;
     for (const operator of this.host.schedule.operators()) {
       if (this.host.schedule.workersOf(operator).has(worker.id)) continue;
-      const queue = this.readyCalls(operator);
-      if (queue.length === 0 || queue[0]!.operator.model !== worker.currentModel) continue;
+      const head = this.queueOf(operator).peek();
+      if (!head || head.operator.model !== worker.currentModel) continue;
       const plannedIdle = this.liveWorkers().some(
         (other) =>
           other !== worker &&
@@ -193,11 +183,12 @@ export class BatchedDispatcher extends DispatcherBase {
 
   /** Starts a micro-batch of `step` on `worker` if calls are ready (or the gather window has passed). */
   private dispatch(worker: ExecutorWorker, step: PlannedStep, stolen: boolean): boolean {
-    const queue = this.readyCalls(step.operator);
-    if (queue.length === 0) return false;
+    const queue = this.queueOf(step.operator);
+    const head = queue.peek();
+    if (!head) return false;
     const cap = this.sequenceCap(worker, step);
     if (queue.length < cap && this.host.notReady(step.operator) > 0) {
-      const waitUntilMs = queue[0]!.readyMs + this.options.gatherWindowMs;
+      const waitUntilMs = head.readyMs + this.options.gatherWindowMs;
       if (this.host.nowMs() < waitUntilMs) {
         this.wakeAt(waitUntilMs);
         // Holding the model for this step: do not move on to other work meanwhile.
@@ -206,8 +197,7 @@ export class BatchedDispatcher extends DispatcherBase {
     }
     const calls: LlmCall[] = [];
     let tokens = 0;
-    while (queue.length > 0 && calls.length < cap) {
-      const next = queue[0]!;
+    for (let next = queue.peek(); next && calls.length < cap; next = queue.peek()) {
       const nextTokens = estimatedCallTokens(next);
       if (calls.length > 0 && tokens + nextTokens > worker.maxBatchTokens) break;
       queue.shift();
@@ -290,7 +280,7 @@ export class BatchedDispatcher extends DispatcherBase {
     );
     for (const operator of stranded) {
       this.failedOperators.set(operator, message);
-      for (const call of this.readyCalls(operator).splice(0)) this.host.failCall(call, message);
+      for (const call of this.queueOf(operator).drain()) this.host.failCall(call, message);
     }
     this.host.publish({
       type: "model-unavailable",
@@ -347,7 +337,10 @@ export class BatchedDispatcher extends DispatcherBase {
 
   /** Puts calls back at the front of their queue; after a transient failure the worker waits `delayMs` first. */
   private requeue(worker: ExecutorWorker, calls: LlmCall[], delayMs: number): void {
-    for (const call of [...calls].reverse()) this.queueOf(call.operator.id).unshift(call);
+    const byOperator = new Map<string, LlmCall[]>();
+    for (const call of calls)
+      byOperator.set(call.operator.id, [...(byOperator.get(call.operator.id) ?? []), call]);
+    for (const [operator, list] of byOperator) this.queueOf(operator).requeueFront(list);
     if (delayMs > 0) {
       worker.backoffUntilMs = this.host.nowMs() + delayMs;
       this.wakeAt(worker.backoffUntilMs);
