@@ -2,13 +2,15 @@
  * The device profile `halo run` plans local llama.cpp sidecars with: measured
  * once by a quick `halo profile` against the sidecars just started (a few
  * seconds per model) and cached in `$HALO_HOME/profiles/`, keyed by the
- * engine, its threads, the host's CPU and the model map. Models the cached
- * profile lacks are measured and added.
+ * engine, its threads, the host's CPU, the stand-ins' synthesis recipe and the
+ * model map. Models the cached profile lacks are measured and added. Delete
+ * the file (or pass `--profile`) to measure again, e.g. after measuring on a
+ * busy machine.
  */
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { join } from "node:path";
-import { resolveHaloHome } from "@halo/engine-llamacpp";
+import { resolveHaloHome, synthesisFormatVersion } from "@halo/engine-llamacpp";
 import { type DeviceProfile, parseDeviceProfile } from "@halo/profiles";
 import { createExecutorClient } from "@halo/protocol";
 import { measureDeviceProfile } from "@halo/runtime";
@@ -25,7 +27,8 @@ export interface LocalProfileOptions {
 
 /** Where the profile of this setup is cached. */
 export async function localProfilePath(threads: number, modelsPath: string | undefined): Promise<string> {
-  const cpu = `${cpus()[0]?.model ?? "cpu"} × ${cpus().length}`;
+  // The synthesis recipe decides the stand-ins' shapes: a new recipe needs a new profile.
+  const cpu = `${cpus()[0]?.model ?? "cpu"} × ${cpus().length}, stand-ins v${synthesisFormatVersion}`;
   const digest = await localSetupDigest(modelsPath, cpu);
   return join(resolveHaloHome(), "profiles", `llamacpp-${threads}t-${digest}.json`);
 }
