@@ -120,7 +120,8 @@ export class ToolRunner {
     try {
       const { result, startMs } = await call.promise;
       return {
-        outputs: toolOutputs(operator, result),
+        // A processor's result already maps its declared outputs (`runProcessor`); SQL rows and HTTP bodies do not.
+        outputs: operator.kind === "processor" ? (result as JsonObject) : toolOutputs(operator, result),
         startMs: served === "ran" ? startMs : joinedMs,
         endMs: this.options.nowMs(),
         served,
