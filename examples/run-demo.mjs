@@ -42,7 +42,13 @@ run([
   "--out",
   results,
 ]);
-const records = readFileSync(results, "utf8").trim().split("\n").map((line) => JSON.parse(line));
+const records = readFileSync(results, "utf8")
+  .trim()
+  .split("\n")
+  .map((line) => JSON.parse(line));
 console.log("\nsample answers (random-weight stand-in models, so the text is gibberish):");
-for (const record of records.slice(0, 3)) console.log(`  ${record.id}: ${JSON.stringify(record.outputs.answer ?? record.error)}`);
-console.log(`\n[demo] halo run took ${((performance.now() - started) / 1000).toFixed(1)} s (executors, profile on first use, run)`);
+for (const record of records.slice(0, 3))
+  console.log(`  ${record.id}: ${JSON.stringify(record.outputs.answer ?? record.error)}`);
+console.log(
+  `\n[demo] halo run took ${((performance.now() - started) / 1000).toFixed(1)} s (executors, profile on first use, run)`,
+);
