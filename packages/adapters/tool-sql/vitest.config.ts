@@ -6,6 +6,8 @@ export default defineConfig({
     globalSetup: ["src/test-global-setup.ts"],
     // Starting the throwaway PostgreSQL cluster (initdb + start) takes a few seconds on 2 cores.
     hookTimeout: 60_000,
+    // Tests start and stop real PostgreSQL clusters; on a loaded 2-core machine that can take well over 5 s.
+    testTimeout: 60_000,
     coverage: {
       provider: "v8",
       include: ["src/**/*.ts"],
