@@ -49,6 +49,7 @@ export interface BatchRunSetup {
   readonly healthTimeoutMs: number;
   readonly gatherWindowMs: number;
   readonly workStealing: boolean;
+  readonly epochBarriers: boolean;
   readonly queryConcurrency: number;
   readonly events: EventStream;
   readonly sink: ResultSink;
@@ -147,6 +148,7 @@ export class BatchRun implements LlmHost {
         : new BatchedDispatcher(this, {
             gatherWindowMs: setup.gatherWindowMs,
             workStealing: setup.workStealing,
+            epochBarriers: setup.epochBarriers,
           });
     this.tools = new ToolRunner({
       tools: setup.tools,

@@ -19,6 +19,10 @@
  * executor's sequence and token limits (and lowered when the executor had to
  * split a call); a partial batch waits up to `gatherWindowMs` for more calls
  * while instances of the operator are still on their way.
+ *
+ * With `epochBarriers` (the operator-at-a-time baseline) a step waits until
+ * every LLM operator of the earlier epochs has finished for every query: no
+ * call of it queued, running or still to come.
  */
 
 import { CallQueue } from "./call-queue.js";
@@ -33,6 +37,8 @@ export interface BatchedDispatcherOptions {
   readonly gatherWindowMs: number;
   /** Step 3 of the policy: idle workers take same-model work planned elsewhere (default true). */
   readonly workStealing: boolean;
+  /** Epochs are barriers, not priorities (default false). */
+  readonly epochBarriers: boolean;
 }
 
 export class BatchedDispatcher extends DispatcherBase {
@@ -45,6 +51,8 @@ export class BatchedDispatcher extends DispatcherBase {
   private readonly unservable = new Set<string>();
   /** Operators no live worker can serve, with the reason their calls fail. */
   private readonly failedOperators = new Map<string, string>();
+  /** Calls of each operator inside a running Generate call. */
+  private readonly runningCalls = new Map<string, number>();
   private pumping = false;
   private pumpAgain = false;
   private wakeTimer: NodeJS.Timeout | undefined;
@@ -132,9 +140,36 @@ export class BatchedDispatcher extends DispatcherBase {
     return this.host.notReady(operator) === 0 && this.queueOf(operator).peek() === undefined;
   }
 
+  /** With epoch barriers: the epoch whose steps may run now (the earliest with an unfinished operator). */
+  private openEpoch(): number {
+    if (!this.options.epochBarriers) return Number.POSITIVE_INFINITY;
+    let open = Number.POSITIVE_INFINITY;
+    for (const worker of this.liveWorkers()) {
+      for (const step of this.host.schedule.stepsOf(worker.id)) {
+        if (step.epoch >= open) continue;
+        if (!this.exhausted(step.operator) || (this.runningCalls.get(step.operator) ?? 0) > 0)
+          open = step.epoch;
+      }
+    }
+    return open;
+  }
+
+  /** With epoch barriers: the earliest epoch the operator is planned in. */
+  private epochOf(operator: string): number {
+    let epoch = Number.POSITIVE_INFINITY;
+    for (const worker of this.liveWorkers()) {
+      const step = this.host.schedule.stepFor(worker.id, operator);
+      if (step && step.epoch < epoch) epoch = step.epoch;
+    }
+    return epoch;
+  }
+
   /** Steps 1 and 2 of the policy: own ready work on the held model, else switch to the next planned model. */
   private planWork(worker: ExecutorWorker): void {
-    const remaining = this.host.schedule.stepsOf(worker.id).filter((step) => !this.exhausted(step.operator));
+    const openEpoch = this.openEpoch();
+    const remaining = this.host.schedule
+      .stepsOf(worker.id)
+      .filter((step) => step.epoch <= openEpoch && !this.exhausted(step.operator));
     if (remaining.length === 0) return;
     for (const step of remaining) {
       if (step.model !== worker.currentModel) continue;
@@ -147,11 +182,13 @@ export class BatchedDispatcher extends DispatcherBase {
   /** Step 3: ready work planned elsewhere on the model this worker holds, when no planned worker is idle on it. */
   private stealWork(worker: ExecutorWorker): void {
     if (worker.busy || worker.currentModel === undefined) return;
+    const openEpoch = this.openEpoch();
     const own = this.host.schedule.stepsOf(worker.id);
-    const target = own.find((step) => !this.exhausted(step.operator));
+    const target = own.find((step) => step.epoch <= openEpoch && !this.exhausted(step.operator));
     if (target && target.model !== worker.currentModel) return;
     for (const operator of this.host.schedule.operators()) {
       if (this.host.schedule.workersOf(operator).has(worker.id)) continue;
+      if (this.options.epochBarriers && this.epochOf(operator) > openEpoch) continue;
       const head = this.queueOf(operator).peek();
       if (!head || head.operator.model !== worker.currentModel) continue;
       const plannedIdle = this.liveWorkers().some(
@@ -205,12 +242,14 @@ export class BatchedDispatcher extends DispatcherBase {
       tokens += nextTokens;
     }
     worker.busy = true;
+    this.runningCalls.set(step.operator, (this.runningCalls.get(step.operator) ?? 0) + calls.length);
     this.runBatch(worker, step, calls, stolen)
       .catch((error: unknown) => {
         // runBatch settles its calls itself; an error here is a bug, reported on each call.
         for (const call of calls) if (call.state === "running") this.host.failCall(call, errorMessage(error));
       })
       .finally(() => {
+        this.runningCalls.set(step.operator, (this.runningCalls.get(step.operator) ?? 0) - calls.length);
         worker.busy = false;
         this.pump();
       });

@@ -28,6 +28,12 @@ export interface ProcessorOptions {
   readonly gatherWindowMs?: number;
   /** Batched mode: an idle worker may take same-model work planned on another worker (default true). */
   readonly workStealing?: boolean;
+  /**
+   * Batched mode: epochs are barriers — no step of an epoch starts before every
+   * LLM operator of the earlier epochs has finished for every query (default
+   * false: epochs are priorities). The `opwise` baseline (operator at a time) runs with it.
+   */
+  readonly epochBarriers?: boolean;
   /** Deadline of the health probe that decides whether a failing executor is lost (default 3 s). */
   readonly healthTimeoutMs?: number;
   /** How long to wait for each executor to answer before the run starts (default 10 s). */
@@ -135,6 +141,7 @@ export class Processor {
         healthTimeoutMs: this.options.healthTimeoutMs ?? 3_000,
         gatherWindowMs: this.options.gatherWindowMs ?? 50,
         workStealing: this.options.workStealing ?? true,
+        epochBarriers: this.options.epochBarriers ?? false,
         queryConcurrency: this.options.queryConcurrency ?? 64,
         events: this.events$,
         sink: options.sink ?? new MemoryResultSink(),

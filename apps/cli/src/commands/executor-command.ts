@@ -29,6 +29,12 @@ export interface ServeExecutorOptions {
   readonly batchWindowMs: number;
   /** Longest drain on SIGTERM before running work is cancelled. */
   readonly drainMs: number;
+  /**
+   * llamacpp: let a sequence keep the start of a new prompt it still holds from
+   * an earlier call (default off: greedy answers then depend on what the
+   * executor ran before; see @halo/engine-llamacpp).
+   */
+  readonly automaticPrefixReuse: boolean;
 }
 
 /** Creates the engine named by `--engine`. Engines load lazily: llama.cpp only when asked for. */
@@ -39,6 +45,7 @@ interface LlamaCppModule {
   readonly LlamaCppEngine: new (options: {
     readonly modelMap?: unknown;
     readonly threads: number;
+    readonly automaticPrefixReuse?: boolean;
   }) => EngineV1;
   readonly loadModelMap: (path: string) => Promise<unknown>;
   readonly ModelMapError: new (...parameters: never[]) => Error;
@@ -79,7 +86,11 @@ export const ENGINE_FACTORIES: Readonly<Record<string, EngineFactory>> = {
         throw error;
       }
     }
-    return new module.LlamaCppEngine({ modelMap, threads: options.threads });
+    return new module.LlamaCppEngine({
+      modelMap,
+      threads: options.threads,
+      automaticPrefixReuse: options.automaticPrefixReuse,
+    });
   },
 };
 
@@ -213,6 +224,7 @@ interface RawServeFlags {
   readonly kvBudgetBytes?: string;
   readonly batchWindowMs: string;
   readonly drainMs: string;
+  readonly automaticPrefixReuse?: boolean;
 }
 
 function number(flag: string, text: string, check: (value: number) => boolean, expected: string): number {
@@ -257,6 +269,7 @@ export function serveOptionsFromFlags(flags: RawServeFlags): ServeExecutorOption
       : {}),
     batchWindowMs: number("--batch-window-ms", flags.batchWindowMs, (value) => value >= 0, "a number >= 0"),
     drainMs: number("--drain-ms", flags.drainMs, (value) => value >= 0, "a number >= 0"),
+    automaticPrefixReuse: flags.automaticPrefixReuse === true,
   };
 }
 
@@ -282,6 +295,10 @@ export const registerExecutorCommand: RegisterCommand = (program: Command, io: C
     )
     .option("--batch-window-ms <ms>", "wait this long for more calls while calls keep arriving", "3")
     .option("--drain-ms <ms>", "longest drain on SIGTERM before running work is cancelled", "30000")
+    .option(
+      "--automatic-prefix-reuse",
+      "llamacpp: reuse the KV a sequence still holds from earlier calls (off by default: greedy answers would depend on what ran before)",
+    )
     .action(async (flags: RawServeFlags) => {
       const options = serveOptionsFromFlags(flags);
       const controller = new AbortController();

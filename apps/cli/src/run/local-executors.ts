@@ -26,6 +26,10 @@ export interface LocalExecutorOptions {
   readonly timeScale?: number;
   /** sim: the model names to serve (names the profile lacks are derived from their parameter count). */
   readonly serve?: readonly string[];
+  /** sim: most models loaded at once (1: one model per device; default: as many as fit). */
+  readonly maxLoadedModels?: number;
+  /** The sidecars' merging of concurrent calls (default: the executor's, 3 ms / 10 ms). */
+  readonly batching?: { readonly windowMs: number; readonly maxCollectMs: number };
   /** Longest wait for a sidecar's listening line (default 120 s: a first llama.cpp start is slow). */
   readonly startTimeoutMs?: number;
 }
@@ -80,6 +84,12 @@ function sidecarArguments(options: LocalExecutorOptions): string[] {
   if (options.profile) flags.push("--profile", options.profile);
   if (options.timeScale !== undefined) flags.push("--time-scale", String(options.timeScale));
   if (options.serve && options.serve.length > 0) flags.push("--serve", options.serve.join(","));
+  if (options.maxLoadedModels !== undefined)
+    flags.push("--max-loaded-models", String(options.maxLoadedModels));
+  if (options.batching) {
+    flags.push("--batch-window-ms", String(options.batching.windowMs));
+    flags.push("--max-collect-ms", String(options.batching.maxCollectMs));
+  }
   return flags;
 }
 

@@ -7,6 +7,7 @@
  * on what its sequence decoded before (see `@halo/engine-llamacpp`).
  *
  * argv: --engine llamacpp|sim --threads N [--models map.yaml] [--profile ref] [--time-scale f] [--serve a,b]
+ *       [--max-loaded-models N] [--batch-window-ms ms --max-collect-ms ms]
  */
 import { parseArgs } from "node:util";
 import { createExecutorServer, type EngineV1 } from "@halo/executor";
@@ -23,6 +24,9 @@ async function createEngine(values: Record<string, string | undefined>): Promise
       timeScale: Number(values["time-scale"] ?? "0.01"),
       threads,
       ...(serve.length > 0 ? { models: Object.fromEntries(serve.map((name) => [name, name])) } : {}),
+      ...(values["max-loaded-models"] === undefined
+        ? {}
+        : { maxLoadedModels: Number(values["max-loaded-models"]) }),
     });
   }
   const { LlamaCppEngine, loadModelMap } = await import("@halo/engine-llamacpp");
@@ -39,10 +43,23 @@ async function main(): Promise<void> {
       profile: { type: "string" },
       "time-scale": { type: "string" },
       serve: { type: "string" },
+      "max-loaded-models": { type: "string" },
+      "batch-window-ms": { type: "string" },
+      "max-collect-ms": { type: "string" },
     },
   });
   const engine = await createEngine(values);
-  const server = await createExecutorServer({ engine });
+  const server = await createExecutorServer({
+    engine,
+    ...(values["batch-window-ms"] === undefined
+      ? {}
+      : {
+          batching: {
+            windowMs: Number(values["batch-window-ms"]),
+            maxCollectMs: Number(values["max-collect-ms"] ?? values["batch-window-ms"]),
+          },
+        }),
+  });
   let stopping = false;
   const stop = (exitCode: number) => {
     if (stopping) return;

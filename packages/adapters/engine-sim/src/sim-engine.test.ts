@@ -89,6 +89,15 @@ describe("SimEngine", () => {
     expect(stats.kvEntries).toEqual([]);
   });
 
+  it("keeps at most maxLoadedModels loaded, even when more would fit in memory", async () => {
+    const sim = engine({ maxLoadedModels: 1 });
+    await sim.doLoadModel({ model: MODEL });
+    // 14B and 20b fit in 80 GiB together; one model per device unloads the first.
+    expect((await sim.doLoadModel({ model: "openai/gpt-oss-20b" })).unloaded).toEqual([MODEL]);
+    expect((await sim.doStats()).loadedModels).toEqual(["openai/gpt-oss-20b"]);
+    expect(() => engine({ maxLoadedModels: 0 })).toThrow(/maxLoadedModels/);
+  });
+
   it("refuses a model larger than its memory and checks its options", async () => {
     await expectEngineError(
       () => engine({ memoryBudgetBytes: 1e9 }).doLoadModel({ model: MODEL }),

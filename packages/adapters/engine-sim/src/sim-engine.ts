@@ -57,6 +57,12 @@ export interface SimEngineOptions {
   readonly models?: Readonly<Record<string, string>>;
   /** Memory for model weights (default: the profile's memoryBytes). */
   readonly memoryBudgetBytes?: number;
+  /**
+   * Most models loaded at once (default: as many as the memory budget holds).
+   * 1 models a serving engine that gives the memory left by its one model to
+   * the KV cache: loading another model unloads it.
+   */
+  readonly maxLoadedModels?: number;
   /** Seed of the pseudo-text (default 0): engines with other seeds answer differently. */
   readonly seed?: number;
   /** Most sequences per batch (default: the smallest maxBatchSequences of the served models). */
@@ -89,6 +95,7 @@ export class SimEngine implements EngineV1 {
   readonly engineName = "sim";
   private readonly timeScale: number;
   private readonly memoryBudgetBytes: number;
+  private readonly maxLoadedModels: number;
   private readonly seed: number;
   private readonly kvPayloadDivisor: number;
   private readonly threads: number;
@@ -113,6 +120,10 @@ export class SimEngine implements EngineV1 {
       throw new RangeError(`SimEngine: timeScale must be a finite number >= 0, got ${options.timeScale}`);
     }
     this.memoryBudgetBytes = options.memoryBudgetBytes ?? options.profile.memoryBytes;
+    this.maxLoadedModels = options.maxLoadedModels ?? Number.POSITIVE_INFINITY;
+    if (!(this.maxLoadedModels >= 1)) {
+      throw new RangeError(`SimEngine: maxLoadedModels must be at least 1, got ${options.maxLoadedModels}`);
+    }
     this.seed = options.seed ?? 0;
     this.kvPayloadDivisor = options.kvPayloadDivisor ?? 1024;
     this.threads = options.threads ?? 1;
@@ -170,7 +181,11 @@ export class SimEngine implements EngineV1 {
       );
     }
     const unloaded: string[] = [];
-    while (this.loadedBytes() + profile.weightsBytes > this.memoryBudgetBytes) {
+    while (
+      this.loaded.length > 0 &&
+      (this.loadedBytes() + profile.weightsBytes > this.memoryBudgetBytes ||
+        this.loaded.length >= this.maxLoadedModels)
+    ) {
       const victim = this.loaded.shift()!;
       unloaded.push(victim);
       // Unloading frees the device memory, the cached prefixes of that model included.
