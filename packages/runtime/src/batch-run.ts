@@ -221,10 +221,12 @@ export class BatchRun implements LlmHost {
       this.settle = resolve;
     });
     if (todo.length > 0 && !this.signal.aborted) {
-      await this.dispatcher.start();
+      // Queries start while the executors load their first models: tools run meanwhile.
+      const starting = this.dispatcher.start();
       this.pending.push(...todo);
       this.admit();
       this.dispatcher.pump();
+      await starting;
       await done;
     }
     this.dispatcher.stop();

@@ -78,6 +78,8 @@ export class BatchedDispatcher extends DispatcherBase {
           await this.onLoadFailure(worker, first.model, error);
         } finally {
           worker.busy = false;
+          // Queries are admitted while the first models load: their calls may be waiting.
+          this.pump();
         }
       }),
     );

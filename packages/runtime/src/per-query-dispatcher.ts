@@ -6,7 +6,7 @@
  * calls, as a serving engine's continuous batching would, and the static
  * prefix is sent as a shared prefix keyed by its content hash, as a serving
  * engine's automatic prefix cache would reuse it. Models stay where the plan
- * placed them (loaded before the first query); a call goes to the planned
+ * placed them (loaded as the run starts; calls wait for the load); a call goes to the planned
  * worker of its operator with the fewest calls in flight.
  */
 import type { ExecutorWorker } from "./executor-worker.js";
@@ -24,19 +24,20 @@ export class PerQueryDispatcher extends DispatcherBase {
     super(host);
   }
 
-  /** Every worker loads the models of the operators planned on it. */
+  /**
+   * Every worker loads the models of the operators planned on it, one after
+   * the other. The loads are registered at once, so calls submitted meanwhile
+   * wait for them instead of starting loads of their own.
+   */
   async start(): Promise<void> {
     await Promise.all(
       this.liveWorkers().map(async (worker) => {
         const models = [...new Set(this.host.schedule.stepsOf(worker.id).map((step) => step.model))];
-        for (const model of models) {
-          try {
-            await this.ensureModel(worker, model, "per-query-placement");
-          } catch {
-            // A worker that cannot load is dealt with when its first call fails.
-            return;
-          }
-        }
+        let previous: Promise<void> = Promise.resolve();
+        for (const model of models)
+          previous = this.ensureModel(worker, model, "per-query-placement", previous);
+        // A worker that cannot load is dealt with when its first call fails.
+        await previous.catch(() => undefined);
       }),
     );
   }
@@ -72,15 +73,17 @@ export class PerQueryDispatcher extends DispatcherBase {
     return best;
   }
 
+  /** Loads `model` on `worker` once (after `after`, a load it queues behind); later callers share the load. */
   private ensureModel(
     worker: ExecutorWorker,
     model: string,
     reason: "per-query-placement" | "failover",
+    after: Promise<void> = Promise.resolve(),
   ): Promise<void> {
     const key = `${worker.id}\u0000${model}`;
     let load = this.loads.get(key);
     if (!load) {
-      load = this.loadModel(worker, model, reason);
+      load = after.then(() => this.loadModel(worker, model, reason));
       this.loads.set(key, load);
       load.catch(() => this.loads.delete(key));
     }

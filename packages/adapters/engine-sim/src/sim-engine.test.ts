@@ -58,6 +58,20 @@ describe("SimEngine", () => {
     expect(changed.batch.prefixPrefilledTokens).toBe(100);
   });
 
+  it("answers a prompt the same whether part of it comes as a shared prefix or not", async () => {
+    const sim = engine();
+    const text = async (request: Omit<Parameters<typeof collectBatch>[1], "model">) =>
+      (await collectBatch(sim, { model: MODEL, ...request })).finished.get("a")!.text;
+    const whole = await text({ items: [item("a", "You are terse. Name a color.")] });
+    expect(
+      await text({
+        sharedPrefix: { key: "s", text: "You are terse. " },
+        items: [item("a", "Name a color.")],
+      }),
+    ).toBe(whole);
+    expect(await text({ items: [item("a", "You are terse. Name a colour.")] })).not.toBe(whole);
+  });
+
   it("samples by seed when temperature > 0 and ignores the seed when greedy", async () => {
     const sim = engine();
     const text = async (overrides: object) =>

@@ -431,10 +431,14 @@ export class SimEngine implements EngineV1 {
     return undefined;
   }
 
-  /** Greedy output depends on the prompt only; sampled output also on seed, temperature and top-p. */
+  /**
+   * Greedy output depends on the whole prompt only — not on where a shared
+   * prefix ends, as with a real model; sampled output also on seed,
+   * temperature and top-p.
+   */
   private outputOf(model: string, prefixText: string, item: GenerateItem): PseudoOutput {
     const sampling = item.temperature > 0 ? [item.seed, item.temperature, item.topP] : [];
-    const seed = seedFrom(this.seed, model, prefixText, item.prompt, item.jsonSchema ?? "", ...sampling);
+    const seed = seedFrom(this.seed, model, prefixText + item.prompt, item.jsonSchema ?? "", ...sampling);
     if (item.jsonSchema !== undefined)
       return pseudoJson(seed, parseJsonSchema(item.jsonSchema), item.maxTokens);
     return pseudoText(seed, item.maxTokens);
