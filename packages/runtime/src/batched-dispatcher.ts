@@ -120,6 +120,14 @@ export class BatchedDispatcher extends DispatcherBase {
         for (const worker of idle()) this.planWork(worker);
         if (this.options.workStealing) for (const worker of idle()) this.stealWork(worker);
       } while (this.pumpAgain && !this.stopped);
+      // A timer may fire before a worker's backoff has ended (Node measures timers from a cached loop
+      // time): wake again when the earliest backoff ends, or that worker would never be pumped again.
+      const nowMs = this.host.nowMs();
+      let backoffEndMs = Number.POSITIVE_INFINITY;
+      for (const worker of this.liveWorkers())
+        if (!worker.busy && worker.backoffUntilMs > nowMs)
+          backoffEndMs = Math.min(backoffEndMs, worker.backoffUntilMs);
+      if (backoffEndMs < Number.POSITIVE_INFINITY && !this.stopped) this.wakeAt(backoffEndMs);
     } finally {
       this.pumping = false;
     }

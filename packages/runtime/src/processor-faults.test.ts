@@ -118,8 +118,9 @@ graph:
         executors: executors.addresses,
         options: {
           retry: { maxAttempts: 2, initialBackoffMs: 10, maxBackoffMs: 20 },
-          // 64 decode steps of a simulated 32B model at time scale 0.05 take far longer than 30 ms.
-          clientOptions: { deadlinesMs: { generate: 30 } },
+          // No Generate call can finish within 1 ms (the simulated engine's answers may be as short as
+          // 3 tokens, so a deadline near the decode time would make the test depend on the pseudo-text).
+          clientOptions: { deadlinesMs: { generate: 1 } },
           onEvent: (event) => events.push(event),
         },
       });
