@@ -202,6 +202,22 @@ export function contextKvBytes(
   return requests * (statistics.uniquePromptTokens + statistics.outputTokens) * model.kvBytesPerToken;
 }
 
+/**
+ * The share of a step's context KV (`contextBytes`) a worker still holds after
+ * the step: what fits beside the weights and the resident prefixes (its KV
+ * store evicts the oldest requests first), 0 when nothing does.
+ */
+export function retainedContextFraction(
+  memoryBytes: number,
+  model: ModelProfile,
+  residentPrefixBytes: number,
+  contextBytes: number,
+): number {
+  const free = memoryBytes - model.weightsBytes - residentPrefixBytes;
+  if (contextBytes <= 0 || free <= 0) return 0;
+  return Math.min(1, free / contextBytes);
+}
+
 /** Latency of one tool call: what one query waits for it (the pipeline fill). */
 export function toolLatencyMs(statistics: ToolOperatorStatistics): number {
   return statistics.latencyMeanMs;

@@ -16,9 +16,8 @@ import { type DisabledOptimizations, PlanningError } from "./planning-problem.js
 import type { ProblemIndex } from "./problem-index.js";
 
 /**
- * Epoch-building rules shared by the greedy baseline and the DP (which uses
- * them as candidate transitions when a state has too many to enumerate, and
- * to seed its bound). All deterministic.
+ * Epoch-building rules of the greedy baseline (whose plan also seeds the
+ * DP's bound). All deterministic.
  */
 
 /** Ready operators, most urgent first: longest remaining critical path, then position. */
@@ -182,49 +181,6 @@ function spreadIdleWorkers(
     slowest.costMs = best.costMs;
     for (const worker of best.workers) free.delete(worker);
   }
-}
-
-/**
- * A handful of good epochs from a state, for states with too many to
- * enumerate: greedy with and without spreading, operators whose model is
- * already loaded, each of the three most urgent operators alone on every
- * worker, and the ready operators of each model together. Deduplicated.
- */
-export function candidateEpochs(
-  index: ProblemIndex,
-  tables: LowerBoundTables,
-  state: SearchState,
-  disabled: DisabledOptimizations,
-  splitOperators: boolean,
-): Epoch[] {
-  const ready = readyByPriority(index, tables, state.done);
-  const epochs: Epoch[] = [];
-  const seen = new Set<string>();
-  const add = (epoch: Epoch) => {
-    if (epoch.length === 0) return;
-    const key = epochKey(epoch);
-    if (seen.has(key)) return;
-    seen.add(key);
-    epochs.push(epoch);
-  };
-  const spread = splitOperators;
-  const cache = new EpochPriceCache(state);
-  add(greedyEpoch(index, tables, state, disabled, { spread, cache }));
-  add(greedyEpoch(index, tables, state, disabled, { spread, cache, preload: true }));
-  add(greedyEpoch(index, tables, state, disabled, { spread: false, cache, preload: true }));
-  if (spread) add(greedyEpoch(index, tables, state, disabled, { spread: false, cache }));
-  const loaded = new Set(state.workers.map((worker) => worker.model));
-  const warm = ready.filter((operator) => loaded.has(index.llm[operator]!.model));
-  if (warm.length > 0) add(greedyEpoch(index, tables, state, disabled, { operators: warm, spread, cache }));
-  for (const operator of ready.slice(0, 3)) {
-    add(greedyEpoch(index, tables, state, disabled, { operators: [operator], spread, cache }));
-  }
-  const models = [...new Set(ready.map((operator) => index.llm[operator]!.model))];
-  for (const model of models) {
-    const same = ready.filter((operator) => index.llm[operator]!.model === model);
-    add(greedyEpoch(index, tables, state, disabled, { operators: same, spread, cache }));
-  }
-  return epochs;
 }
 
 /** Canonical text of an epoch (operators and preloads with their workers). */

@@ -5,6 +5,7 @@ import {
   llmRequestCount,
   llmShardCost,
   prefixKvBytes,
+  retainedContextFraction,
   type ShardCost,
   splitRequests,
   toolBatchMs,
@@ -24,7 +25,12 @@ import { bit, type ProblemIndex } from "./problem-index.js";
  * and the workers' states, which is what makes the DP over states exact.
  */
 
-/** One operator of an epoch: LLM operator position and the workers (indexes, ascending) its requests are split over. */
+/**
+ * One operator of an epoch: LLM operator position and the workers its
+ * requests are split over (distinct indexes; among workers in the same state
+ * the earlier listed takes the remainder of the split — strategies list them
+ * ascending, the DP sooner free first).
+ */
 export interface OperatorAssignment {
   readonly operator: number;
   readonly workers: readonly number[];
@@ -56,10 +62,22 @@ export interface WorkerState {
   /** Shared-prefix keys whose KV is resident (for the loaded model), sorted. */
   readonly prefixes: readonly string[];
   readonly prefixBytes: number;
-  /** Per-request context KV left by the worker's last step for children that inherit it. */
-  readonly context: { readonly operator: number; readonly share: number; readonly bytes: number } | null;
+  /** Per-request context KV left by the worker's last step for children that inherit it (if still held). */
+  readonly context: ContextHolding | null;
+  /**
+   * Every per-request context KV the worker holds, by operator: kept while the
+   * worker keeps its model and some child that inherits it is not done.
+   */
+  readonly contexts: readonly ContextHolding[];
   /** Canonical text of this state (for symmetry and memoization). */
   readonly key: string;
+}
+
+/** Context KV an operator left on a worker: the share of its requests whose KV is held, and its bytes. */
+export interface ContextHolding {
+  readonly operator: number;
+  readonly share: number;
+  readonly bytes: number;
 }
 
 /** A search state: LLM operators done and every worker's state. */
@@ -111,7 +129,14 @@ export interface EpochOutcome {
   readonly preloads: readonly PricedPreload[];
 }
 
-const EMPTY_WORKER: WorkerState = { model: null, prefixes: [], prefixBytes: 0, context: null, key: "-" };
+const EMPTY_WORKER: WorkerState = {
+  model: null,
+  prefixes: [],
+  prefixBytes: 0,
+  context: null,
+  contexts: [],
+  key: "-",
+};
 
 /** Every worker empty, nothing done. */
 export function initialState(index: ProblemIndex): SearchState {
@@ -256,20 +281,28 @@ function priceTools(
   return { runs, tailOf, chainDown, chainUp, tools, initialPoolBusy, unlockedPoolBusy, initialToolsMs };
 }
 
+/** An epoch's steps priced from a state and the state after it (no tools, no epoch length). */
+export interface AppliedEpoch {
+  readonly shards: readonly PricedShard[];
+  readonly preloads: readonly PricedPreload[];
+  readonly next: SearchState;
+}
+
 /**
- * Prices one epoch from `state`; returns undefined when it is not allowed
- * (an operator not ready, a worker used twice, a model that does not fit).
- * `cache` (from the same state) memoizes parts across epochs; `detail` adds
- * the tools' start and end times (plans need them, the search does not).
+ * Applies an epoch to a state: prices each step from the state (the epoch
+ * model's residency rules) and returns the state after it; undefined when it
+ * is not allowed (an operator not ready or placed twice, a worker used twice,
+ * a model that does not fit). `chainUp` (first epoch only) sets the shards'
+ * input-tool fill. `cache` (from the same state) memoizes step prices.
  */
-export function evaluateEpoch(
+export function applyEpoch(
   index: ProblemIndex,
   state: SearchState,
   epoch: Epoch,
   disabled: DisabledOptimizations,
   cache?: EpochPriceCache,
-  detail = true,
-): EpochOutcome | undefined {
+  chainUp?: (tool: number) => number,
+): AppliedEpoch | undefined {
   const usedWorkers = new Set<number>();
   let epochMask = 0n;
   const preloads: PricedPreload[] = [];
@@ -296,42 +329,80 @@ export function evaluateEpoch(
   }
   if (epochMask === 0n) return undefined;
   const after = state.done | epochMask;
+  const shards: PricedShard[] = [];
+  const nextWorkers = [...state.workers];
+  for (const preload of preloads) nextWorkers[preload.worker] = loadedState(preload.model);
+  for (const assignment of epoch) {
+    if (isPreload(assignment)) continue;
+    // Shards with the input tools' fill (first epoch priced as an epoch) are kept apart from those without.
+    const key = `${chainUp ? "f" : ""}${assignment.operator}:${assignment.workers.join(",")}`;
+    let price = cache?.assignments.get(key);
+    if (price === undefined) {
+      price = priceAssignment(index, state, assignment, disabled, chainUp) ?? null;
+      cache?.assignments.set(key, price);
+    }
+    if (price === null) return undefined;
+    for (const shard of price.shards) shards.push(shard);
+    for (const [worker, workerState] of price.nextStates) nextWorkers[worker] = workerState;
+  }
+  for (let worker = 0; worker < nextWorkers.length; worker++)
+    nextWorkers[worker] = withoutServedContexts(index, nextWorkers[worker]!, after);
+  return { shards, preloads, next: { done: after, workers: nextWorkers } };
+}
+
+/**
+ * Prices one epoch from `state` as a barrier (the epoch model's own figure:
+ * it lasts as long as its slowest worker plus tool fill and tails); returns
+ * undefined when it is not allowed. `cache` (from the same state) memoizes
+ * parts across epochs; `detail` adds the tools' start and end times.
+ */
+export function evaluateEpoch(
+  index: ProblemIndex,
+  state: SearchState,
+  epoch: Epoch,
+  disabled: DisabledOptimizations,
+  cache?: EpochPriceCache,
+  detail = true,
+): EpochOutcome | undefined {
+  let epochMask = 0n;
+  for (const assignment of epoch) {
+    if (isPreload(assignment)) continue;
+    const position = assignment.operator;
+    if (position < 0 || position >= index.llm.length) return undefined;
+    epochMask |= bit(position);
+  }
+  if (epochMask === 0n || (state.done & epochMask) !== 0n) return undefined;
+  const after = state.done | epochMask;
   const firstEpoch = state.done === 0n;
   let toolPrice = cache?.tools.get(after);
   if (!toolPrice) {
     toolPrice = priceTools(index, state.done, after, disabled);
     cache?.tools.set(after, toolPrice);
   }
-
+  const applied = applyEpoch(
+    index,
+    state,
+    epoch,
+    disabled,
+    cache,
+    firstEpoch ? toolPrice.chainUp : undefined,
+  );
+  if (!applied) return undefined;
+  const preloads = applied.preloads;
   const shards: PricedShard[] = [];
-  const nextWorkers = [...state.workers];
   let slowestShardMs = 0;
   let spanMs = firstEpoch ? toolPrice.initialToolsMs : 0;
   let tailPhaseMs = 0;
   for (const preload of preloads) {
     slowestShardMs = Math.max(slowestShardMs, preload.loadMs);
     spanMs = Math.max(spanMs, preload.loadMs);
-    nextWorkers[preload.worker] = loadedState(preload.model);
   }
-  for (const assignment of epoch) {
-    if (isPreload(assignment)) continue;
-    const key = `${assignment.operator}:${assignment.workers.join(",")}`;
-    let price = cache?.assignments.get(key);
-    if (price === undefined) {
-      price =
-        priceAssignment(index, state, assignment, disabled, firstEpoch ? toolPrice.chainUp : undefined) ??
-        null;
-      cache?.assignments.set(key, price);
-    }
-    if (price === null) return undefined;
-    const tailMs = toolPrice.tailOf(assignment.operator);
+  for (const shard of applied.shards) {
+    const tailMs = toolPrice.tailOf(shard.operator);
     tailPhaseMs = Math.max(tailPhaseMs, tailMs);
-    for (const shard of price.shards) {
-      shards.push(tailMs === 0 ? shard : { ...shard, tailMs });
-      slowestShardMs = Math.max(slowestShardMs, shard.cost.totalMs);
-      spanMs = Math.max(spanMs, shard.fillMs + shard.cost.totalMs + tailMs);
-    }
-    for (const [worker, workerState] of price.nextStates) nextWorkers[worker] = workerState;
+    shards.push(tailMs === 0 ? shard : { ...shard, tailMs });
+    slowestShardMs = Math.max(slowestShardMs, shard.cost.totalMs);
+    spanMs = Math.max(spanMs, shard.fillMs + shard.cost.totalMs + tailMs);
   }
 
   let costMs: number;
@@ -355,12 +426,12 @@ export function evaluateEpoch(
     costMs = spanMs;
   }
   const tools = detail ? toolTimings(index, toolPrice, shards, costMs, disabled) : toolPrice.tools;
-  return { costMs, next: { done: after, workers: nextWorkers }, shards, tools, preloads };
+  return { costMs, next: applied.next, shards, tools, preloads };
 }
 
 /** A worker that just loaded `model`: nothing resident yet. */
 function loadedState(model: string): WorkerState {
-  return { model, prefixes: [], prefixBytes: 0, context: null, key: `${model}[]` };
+  return { model, prefixes: [], prefixBytes: 0, context: null, contexts: [], key: `${model}[]` };
 }
 
 /**
@@ -375,7 +446,7 @@ export function assignmentSpanMs(
   disabled: DisabledOptimizations,
   cache: EpochPriceCache,
 ): number {
-  const key = `${assignment.operator}:${assignment.workers.join(",")}`;
+  const key = `${state.done === 0n ? "f" : ""}${assignment.operator}:${assignment.workers.join(",")}`;
   let price = cache.assignments.get(key);
   if (price === undefined) {
     let chainUp: ((tool: number) => number) | undefined;
@@ -433,6 +504,8 @@ interface PriceMemo {
 
 const priceMemos = new WeakMap<ProblemIndex, Map<string, PriceMemo>>();
 
+const disabledKeys = new WeakMap<DisabledOptimizations, string>();
+
 /** Shard prices and successor worker states per problem and disabled set (pure functions of their keys). */
 function memoOf(index: ProblemIndex, disabled: DisabledOptimizations): PriceMemo {
   let byDisabled = priceMemos.get(index);
@@ -440,7 +513,11 @@ function memoOf(index: ProblemIndex, disabled: DisabledOptimizations): PriceMemo
     byDisabled = new Map();
     priceMemos.set(index, byDisabled);
   }
-  const key = `${+disabled.prefixSharing}${+disabled.coalescing}${+disabled.migration}${+disabled.pipelining}${+disabled.batching}`;
+  let key = disabledKeys.get(disabled);
+  if (key === undefined) {
+    key = `${+disabled.prefixSharing}${+disabled.coalescing}${+disabled.migration}${+disabled.pipelining}${+disabled.batching}`;
+    disabledKeys.set(disabled, key);
+  }
   let memo = byDisabled.get(key);
   if (!memo) {
     memo = { shards: new Map(), states: new Map() };
@@ -462,19 +539,26 @@ function priceAssignment(
   const statistics = operator.statistics;
   const requests = llmRequestCount(statistics, disabled);
   // Workers in an order that depends on their states, not their indexes, so that identical workers stay
-  // interchangeable (the DP's symmetry relies on it); warm workers take the remainder of the split.
-  const shardWorkers = [...assignment.workers].sort((left, right) => {
-    const leftState = state.workers[left]!;
-    const rightState = state.workers[right]!;
-    const warm = Number(rightState.model === operator.model) - Number(leftState.model === operator.model);
-    return (
-      warm ||
-      index.workerClass[left]! - index.workerClass[right]! ||
-      (leftState.key < rightState.key ? -1 : leftState.key > rightState.key ? 1 : 0) ||
-      left - right
-    );
-  });
-  const counts = splitRequests(requests, shardWorkers.length);
+  // interchangeable (the DP's symmetry relies on it); warm workers take the remainder of the split, and
+  // among workers in the same state the earlier in the assignment (the DP lists the sooner free first).
+  const given = assignment.workers;
+  const shardWorkers =
+    given.length === 1
+      ? given
+      : [...given].sort((left, right) => {
+          const leftState = state.workers[left]!;
+          const rightState = state.workers[right]!;
+          const warm =
+            Number(rightState.model === operator.model) - Number(leftState.model === operator.model);
+          return (
+            warm ||
+            index.workerClass[left]! - index.workerClass[right]! ||
+            (leftState.key < rightState.key ? -1 : leftState.key > rightState.key ? 1 : 0) ||
+            given.indexOf(left) - given.indexOf(right)
+          );
+        });
+  const counts = shardWorkers.length === 1 ? [requests] : splitRequests(requests, shardWorkers.length);
+  const memo = memoOf(index, disabled);
   let fillMs = 0;
   if (chainUp) {
     for (const tool of index.llmToolParents[position]!) fillMs = Math.max(fillMs, chainUp(tool));
@@ -485,8 +569,8 @@ function priceAssignment(
   const parentShares =
     parentPosition === undefined
       ? undefined
-      : state.workers.map((worker) =>
-          worker.context?.operator === parentPosition ? worker.context.share : 0,
+      : state.workers.map(
+          (worker) => worker.contexts.find((held) => held.operator === parentPosition)?.share ?? 0,
         );
   const totalParentShare = parentShares ? parentShares.reduce((sum, share) => sum + share, 0) : 0;
   let consumedRemoteRequests = 0;
@@ -514,10 +598,11 @@ function priceAssignment(
     const localRequests = Math.min(shardRequests, ownShare * requests);
     const availableRemote = (totalParentShare - ownShare) * requests - consumedRemoteRequests;
     const remoteRequests = Math.max(0, Math.min(shardRequests - localRequests, availableRemote));
-    const residentKvBytes = modelLoaded ? workerState.prefixBytes + (workerState.context?.bytes ?? 0) : 0;
-    // Identical workers in identical states price a shard identically: memoize across epochs and states.
-    const memo = memoOf(index, disabled);
-    const costKey = `${position}|${index.workerClass[worker]}|${workerState.key}|${shardRequests}|${localRequests}|${remoteRequests}|${prefixSource === undefined ? "-" : index.workerClass[prefixSource]}`;
+    // The previous step's context KV is not resident while this step runs: a child reusing it continues
+    // those sequences (their KV is the batch's), and any other step evicts it (it only serves children).
+    const residentKvBytes = modelLoaded ? workerState.prefixBytes : 0;
+    // A shard's price depends on these only (identical workers price it identically): memoize across states.
+    const costKey = `${position}|${index.workerClass[worker]}|${+modelLoaded}${+prefixResident}|${residentKvBytes}|${shardRequests}|${localRequests}|${remoteRequests}|${prefixSource === undefined ? "-" : index.workerClass[prefixSource]}`;
     let cost = memo.shards.get(costKey);
     if (cost === undefined) {
       cost =
@@ -559,20 +644,50 @@ function priceAssignment(
       ...(migrateFrom === undefined ? {} : { migrateFrom }),
       residentKvBytes,
     });
-    nextStates.push([
-      worker,
-      nextWorkerState(
-        index,
-        workerState,
-        position,
-        shardRequests / Math.max(1, requests),
-        modelLoaded,
-        disabled,
-        worker,
-      ),
-    ]);
+    const share = shardRequests / Math.max(1, requests);
+    // The successor state depends on the worker's class and state only: memoized like the prices.
+    const stateKey = `${position}|${index.workerClass[worker]}|${workerState.key}|${share}`;
+    let nextState = memo.states.get(stateKey);
+    if (!nextState) {
+      nextState = nextWorkerState(index, workerState, position, share, modelLoaded, disabled, worker);
+      memo.states.set(stateKey, nextState);
+    }
+    nextStates.push([worker, nextState]);
   }
   return { shards, nextStates };
+}
+
+/**
+ * Applies one step (an operator on a set of workers) to a state, for searches
+ * that only generate steps that are allowed (a ready operator, distinct
+ * workers that can serve it): nothing is checked but memory. Prices come from
+ * `cache` (from the same state); undefined when a shard does not fit.
+ */
+export function applyStep(
+  index: ProblemIndex,
+  state: SearchState,
+  assignment: OperatorAssignment,
+  disabled: DisabledOptimizations,
+  cache: EpochPriceCache,
+): AppliedEpoch | undefined {
+  const key = `${assignment.operator}:${assignment.workers.join(",")}`;
+  let price = cache.assignments.get(key);
+  if (price === undefined) {
+    price = priceAssignment(index, state, assignment, disabled, undefined) ?? null;
+    cache.assignments.set(key, price);
+  }
+  if (price === null) return undefined;
+  const after = state.done | bit(assignment.operator);
+  const workers = state.workers.slice();
+  for (const [worker, workerState] of price.nextStates) workers[worker] = workerState;
+  // Only the context this step inherits can have served its last child.
+  const inherited = index.llm[assignment.operator]!.statistics.inheritedContext;
+  const parent = inherited ? index.llmPosition.get(inherited.from) : undefined;
+  if (parent !== undefined && (inheritingChildMasks(index)[parent]! & ~after) === 0n) {
+    for (let worker = 0; worker < workers.length; worker++)
+      workers[worker] = withoutServedContexts(index, workers[worker]!, after);
+  }
+  return { shards: price.shards, preloads: [], next: { done: after, workers } };
 }
 
 function migrationSource(
@@ -584,7 +699,9 @@ function migrationSource(
 ): number | undefined {
   if (prefixKv === "migrate") return prefixSource;
   if (contextKv === "migrate" && parentPosition !== undefined) {
-    const holder = state.workers.findIndex((worker) => worker.context?.operator === parentPosition);
+    const holder = state.workers.findIndex((worker) =>
+      worker.contexts.some((held) => held.operator === parentPosition),
+    );
     return holder < 0 ? undefined : holder;
   }
   return undefined;
@@ -617,15 +734,59 @@ function nextWorkerState(
       prefixBytes += bytes;
     }
   }
-  let context: WorkerState["context"] = null;
+  let context: ContextHolding | null = null;
+  let contexts = modelLoaded ? previous.contexts : [];
   if (!disabled.prefixSharing && index.hasInheritingChild[position]) {
     const requests = llmRequestCount(statistics, disabled) * share;
     const bytes = contextKvBytes(model, statistics, requests);
-    if (model.weightsBytes + prefixBytes + bytes <= memoryBytes)
-      context = { operator: position, share, bytes };
+    const kept = retainedContextFraction(memoryBytes, model, prefixBytes, bytes);
+    if (kept > 0) {
+      context = { operator: position, share: share * kept, bytes: bytes * kept };
+      contexts = [...contexts.filter((held) => held.operator !== position), context].sort(
+        (left, right) => left.operator - right.operator,
+      );
+    }
   }
-  const key = `${operator.model}[${prefixes.join(",")}]${context ? `${context.operator}@${context.share.toFixed(6)}` : ""}`;
-  return { model: operator.model, prefixes, prefixBytes, context, key };
+  return makeWorkerState(operator.model, prefixes, prefixBytes, context, contexts);
+}
+
+function makeWorkerState(
+  model: string,
+  prefixes: readonly string[],
+  prefixBytes: number,
+  context: ContextHolding | null,
+  contexts: readonly ContextHolding[],
+): WorkerState {
+  const held = contexts.map((entry) => `${entry.operator}@${entry.share.toFixed(6)}`).join("+");
+  return { model, prefixes, prefixBytes, context, contexts, key: `${model}[${prefixes.join(",")}]${held}` };
+}
+
+/** Per LLM operator: the mask of its children that inherit its context. */
+const inheritingChildren = new WeakMap<ProblemIndex, readonly bigint[]>();
+
+function inheritingChildMasks(index: ProblemIndex): readonly bigint[] {
+  let masks = inheritingChildren.get(index);
+  if (!masks) {
+    const result = index.llm.map(() => 0n);
+    index.llm.forEach((operator, position) => {
+      const inherited = operator.statistics.inheritedContext;
+      const parent = inherited && inherited.tokens > 0 ? index.llmPosition.get(inherited.from) : undefined;
+      if (parent !== undefined) result[parent] = result[parent]! | bit(position);
+    });
+    masks = result;
+    inheritingChildren.set(index, masks);
+  }
+  return masks;
+}
+
+/** The worker without the contexts no child needs any more once `done` is done (canonical states). */
+function withoutServedContexts(index: ProblemIndex, worker: WorkerState, done: bigint): WorkerState {
+  if (worker.contexts.length === 0) return worker;
+  const masks = inheritingChildMasks(index);
+  const contexts = worker.contexts.filter((held) => (masks[held.operator]! & ~done) !== 0n);
+  if (contexts.length === worker.contexts.length) return worker;
+  const context = worker.context && contexts.includes(worker.context) ? worker.context : null;
+  return makeWorkerState(worker.model!, worker.prefixes, worker.prefixBytes, context, contexts);
 }
 
 /**
@@ -642,7 +803,11 @@ export function poolBoundMs(index: ProblemIndex, disabled: DisabledOptimizations
   return Math.max(0, ...busy.values());
 }
 
-/** The sum of a schedule's epochs (the DP's objective), or undefined when some epoch is not allowed or work is left. */
+/**
+ * The sum of a schedule's epochs, each as long as its slowest worker (epochs
+ * as barriers; plans keep max(this, pool bound) as `epochMakespanMs`), or
+ * undefined when some epoch is not allowed or work is left.
+ */
 export function scheduleEpochsMs(
   index: ProblemIndex,
   schedule: EpochSchedule,
@@ -657,14 +822,4 @@ export function scheduleEpochsMs(
     state = outcome.next;
   }
   return state.done === index.allDone ? total : undefined;
-}
-
-/** The makespan of a schedule under the epoch model (max(Σ epochs, pool bound)), or undefined when not allowed. */
-export function scheduleCostMs(
-  index: ProblemIndex,
-  schedule: EpochSchedule,
-  disabled: DisabledOptimizations,
-): number | undefined {
-  const epochsMs = scheduleEpochsMs(index, schedule, disabled);
-  return epochsMs === undefined ? undefined : Math.max(epochsMs, poolBoundMs(index, disabled));
 }

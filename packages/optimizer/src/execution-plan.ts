@@ -134,8 +134,13 @@ export const ExecutionPlanSchema = z
     workers: z.array(PlanWorkerSchema).min(1),
     epochs: z.array(PlanEpochSchema),
     cpuOperators: z.array(PlanCpuOperatorSchema),
-    /** max(last epoch's end, toolPoolBoundMs). */
+    /**
+     * The plan's makespan in continuous time (epochs are priorities, not barriers): the last end of any
+     * step, preload or tool operator, at least toolPoolBoundMs.
+     */
     estimatedMakespanMs: nonNegative,
+    /** The epoch model's figure for the same plan (epochs as barriers: max(Σ epochs, toolPoolBoundMs)); absent in older plans. */
+    epochMakespanMs: nonNegative.optional(),
     /** The busiest CPU pool's total time: pipelined tools overlap inference, so they bound the makespan as a whole. */
     toolPoolBoundMs: nonNegative,
     lowerBoundMs: nonNegative,

@@ -5,6 +5,7 @@ export {
   llmRequestCount,
   llmShardCost,
   prefixKvBytes,
+  retainedContextFraction,
   sequenceTokens,
   splitRequests,
   toolBatchMs,
@@ -13,6 +14,8 @@ export {
   toolPoolWorkMs,
 } from "./cost-model.js";
 export type {
+  AppliedEpoch,
+  ContextHolding,
   Epoch,
   EpochAssignment,
   EpochOutcome,
@@ -26,6 +29,7 @@ export type {
   WorkerState,
 } from "./epoch-model.js";
 export {
+  applyEpoch,
   canonicalKey,
   EpochPriceCache,
   evaluateEpoch,
@@ -33,7 +37,6 @@ export {
   isPreload,
   poolBoundMs,
   readyOperators,
-  scheduleCostMs,
   scheduleEpochsMs,
 } from "./epoch-model.js";
 export type { Estimate, EstimateOptions } from "./estimator.js";
@@ -48,8 +51,28 @@ export type {
   StepEstimate,
 } from "./execution-plan.js";
 export { ExecutionPlanSchema, PLAN_VERSION, PlanFormatError, parseExecutionPlan } from "./execution-plan.js";
-export type { LowerBoundTables } from "./lower-bound.js";
-export { lowerBoundTables, remainingLowerBound } from "./lower-bound.js";
+export type {
+  ListSchedule,
+  TimedEpoch,
+  TimedPreload,
+  TimedShard,
+  TimedState,
+  TimedStep,
+} from "./list-schedule.js";
+export {
+  advanceTimed,
+  initialTimedState,
+  listSchedule,
+  listScheduleMakespanMs,
+  scheduleCostMs,
+} from "./list-schedule.js";
+export type { ContinuousBoundTables, LowerBoundTables } from "./lower-bound.js";
+export {
+  continuousBoundTables,
+  continuousLowerBoundMs,
+  lowerBoundTables,
+  remainingLowerBound,
+} from "./lower-bound.js";
 export type { PlanBatchOptions, PlannedBatch } from "./plan-batch.js";
 export { planBatch } from "./plan-batch.js";
 export type { PlanMetadata } from "./plan-builder.js";
@@ -86,6 +109,8 @@ export { runStrategy } from "./run-strategy.js";
 export {
   DEFAULT_BEAM_WIDTH,
   DEFAULT_MAX_EXPANDED_STATES,
+  DEFAULT_MAX_GENERATED_STATES,
+  DEFAULT_MAX_IMPROVEMENT_STEPS,
   epochDpStrategy,
 } from "./strategies/epoch-dp-strategy.js";
 export { greedyStrategy } from "./strategies/greedy-strategy.js";
@@ -108,4 +133,6 @@ export {
   registerStrategy,
   strategyNames,
 } from "./strategy-registry.js";
+export type { TimingEdge, TimingTables } from "./timing-tables.js";
+export { timingTables } from "./timing-tables.js";
 export { planProblems, validatePlan } from "./validate-plan.js";

@@ -1,7 +1,9 @@
 import { llmRequestCount, llmShardCost, toolLatencyMs, toolPoolWorkMs } from "./cost-model.js";
 import type { SearchState } from "./epoch-model.js";
+import type { TimedState } from "./list-schedule.js";
 import type { DisabledOptimizations } from "./planning-problem.js";
 import { bit, type ProblemIndex } from "./problem-index.js";
+import { type TimingTables, timingTables } from "./timing-tables.js";
 
 /**
  * Admissible lower bounds on the makespan. Each LLM operator is priced at its
@@ -134,4 +136,137 @@ export function remainingLowerBound(
   for (const model of models) workMs += tables.minLoadMs.get(model) ?? 0;
   const bound = Math.max(criticalMs, workMs / tables.workerCount);
   return first ? Math.max(bound, tables.toolBoundMs) : bound;
+}
+
+/** What the continuous-time bound needs besides `LowerBoundTables`. */
+export interface ContinuousBoundTables {
+  readonly base: LowerBoundTables;
+  readonly timing: TimingTables;
+  /** Per LLM operator: fastest span + the longest chain after it (tools between and after, continuous time). */
+  readonly bottomMs: readonly number[];
+  /** Per LLM operator: the workers that can serve it, and each one's load time of its model. */
+  readonly capable: readonly (readonly number[])[];
+  readonly loadOn: readonly (readonly number[])[];
+  /** Per LLM operator: its model's number; per model number: the model and its least load time. */
+  readonly modelIdOf: readonly number[];
+  readonly modelIds: ReadonlyMap<string, number>;
+  readonly minLoadByModel: readonly number[];
+  /** Scratch space of the bound (one search at a time; JavaScript runs it to the end). */
+  readonly scratchStartMs: Float64Array;
+  readonly scratchNeeded: Uint8Array;
+}
+
+const continuousMemo = new WeakMap<ProblemIndex, Map<string, ContinuousBoundTables>>();
+
+/** The continuous-time bound's tables (memoized per problem and disabled set). */
+export function continuousBoundTables(
+  index: ProblemIndex,
+  disabled: DisabledOptimizations,
+): ContinuousBoundTables {
+  let byDisabled = continuousMemo.get(index);
+  if (!byDisabled) {
+    byDisabled = new Map();
+    continuousMemo.set(index, byDisabled);
+  }
+  const key = `${+disabled.prefixSharing}${+disabled.coalescing}${+disabled.migration}${+disabled.pipelining}${+disabled.batching}`;
+  const known = byDisabled.get(key);
+  if (known) return known;
+  const base = lowerBoundTables(index, disabled);
+  const timing = timingTables(index, disabled);
+  const bottomMs: number[] = new Array(index.llm.length).fill(0);
+  for (let position = index.llm.length - 1; position >= 0; position--) {
+    let after = timing.tailMs[position]!;
+    for (const edge of timing.successors[position]!)
+      after = Math.max(after, edge.gapMs + bottomMs[edge.operator]!);
+    bottomMs[position] = base.minSpanMs[position]! + after;
+  }
+  const capable = index.llm.map((_, position) =>
+    index.problem.workers.flatMap((_, worker) => (index.modelOn[worker]![position] ? [worker] : [])),
+  );
+  const loadOn = index.llm.map((_, position) =>
+    index.problem.workers.map((_, worker) => index.modelOn[worker]![position]?.loadMs ?? 0),
+  );
+  const modelIds = new Map<string, number>();
+  const modelIdOf = index.llm.map((operator) => {
+    let id = modelIds.get(operator.model);
+    if (id === undefined) {
+      id = modelIds.size;
+      modelIds.set(operator.model, id);
+    }
+    return id;
+  });
+  const minLoadByModel = [...modelIds.keys()].map((model) => base.minLoadMs.get(model) ?? 0);
+  const tables = {
+    base,
+    timing,
+    bottomMs,
+    capable,
+    loadOn,
+    modelIdOf,
+    modelIds,
+    minLoadByModel,
+    scratchStartMs: new Float64Array(index.llm.length),
+    scratchNeeded: new Uint8Array(modelIds.size),
+  };
+  byDisabled.set(key, tables);
+  return tables;
+}
+
+/**
+ * An admissible bound on the continuous-time makespan of any completion of
+ * `timed` (the list scheduler's, see `list-schedule.ts`): the makespan so
+ * far; every operator not done starts no earlier than its inputs allow (done
+ * parents' ends, or not-done parents' earliest ends, plus the tools between)
+ * nor before some worker that can serve it is free (and has loaded its
+ * model), then takes at least its chain to the end; and the workers' busy
+ * time so far plus the least work left (one load per model no worker holds)
+ * spread over all workers.
+ */
+export function continuousLowerBoundMs(
+  index: ProblemIndex,
+  tables: ContinuousBoundTables,
+  timed: TimedState,
+): number {
+  const { base, timing } = tables;
+  const workers = timed.state.workers;
+  const finishMs = timed.finishMs;
+  const earliestStart = tables.scratchStartMs;
+  const needed = tables.scratchNeeded;
+  needed.fill(0);
+  let bound = timed.makespanMs;
+  let workMs = 0;
+  for (let position = 0; position < index.llm.length; position++) {
+    // Done operators have a finish time (the search's hot path avoids bigint masks here).
+    if (!Number.isNaN(finishMs[position]!)) continue;
+    const model = index.llm[position]!.model;
+    let start = Number.POSITIVE_INFINITY;
+    const loadOn = tables.loadOn[position]!;
+    for (const worker of tables.capable[position]!) {
+      const free = timed.freeMs[worker]! + (workers[worker]!.model === model ? 0 : loadOn[worker]!);
+      if (free < start) start = free;
+    }
+    if (timing.releaseMs[position]! > start) start = timing.releaseMs[position]!;
+    for (const edge of timing.predecessors[position]!) {
+      const parent = edge.operator;
+      const parentFinish = finishMs[parent]!;
+      const parentEnd = Number.isNaN(parentFinish)
+        ? earliestStart[parent]! + base.minSpanMs[parent]!
+        : parentFinish;
+      if (parentEnd + edge.gapMs > start) start = parentEnd + edge.gapMs;
+    }
+    earliestStart[position] = start;
+    const path = start + tables.bottomMs[position]!;
+    if (path > bound) bound = path;
+    workMs += base.minWorkMs[position]!;
+    needed[tables.modelIdOf[position]!] = 1;
+  }
+  // One load for every model some operator still needs that no worker holds.
+  for (const worker of workers) {
+    const id = worker.model === null ? undefined : tables.modelIds.get(worker.model);
+    if (id !== undefined) needed[id] = 0;
+  }
+  for (let id = 0; id < needed.length; id++) if (needed[id] === 1) workMs += tables.minLoadByModel[id]!;
+  let busyMs = workMs;
+  for (const free of timed.freeMs) busyMs += free;
+  return Math.max(bound, busyMs / base.workerCount);
 }

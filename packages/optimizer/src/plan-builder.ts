@@ -1,5 +1,5 @@
-import { toolBatchMs, toolCallCount, toolLatencyMs, toolPoolWorkMs } from "./cost-model.js";
-import { type EpochSchedule, evaluateEpoch, initialState, isPreload, poolBoundMs } from "./epoch-model.js";
+import { toolCallCount, toolPoolWorkMs } from "./cost-model.js";
+import { applyEpoch, type EpochSchedule, initialState, isPreload, poolBoundMs } from "./epoch-model.js";
 import {
   type ExecutionPlan,
   PLAN_VERSION,
@@ -7,6 +7,7 @@ import {
   type PlanEpoch,
   type PlanStep,
 } from "./execution-plan.js";
+import { listSchedule } from "./list-schedule.js";
 import { type DisabledOptimizations, disabledOptimizationNames, PlanningError } from "./planning-problem.js";
 import type { ProblemIndex } from "./problem-index.js";
 import type { SearchReport, SolverReport } from "./strategies/planning-strategy.js";
@@ -23,10 +24,15 @@ export interface PlanMetadata {
 }
 
 /**
- * Prices a schedule with the epoch model and writes it as an execution plan:
- * per-step estimates with start and end times, tool operators with their
- * epoch and pool time, the makespan (sum of epochs) and the model loads.
- * Throws `PlanningError` when an epoch is not allowed or work is left undone.
+ * Prices a schedule and writes it as an execution plan: the epoch model
+ * prices every step (load, prefill, migration, decode), the list scheduler
+ * places it in continuous time (epochs are priorities, not barriers: a step
+ * starts once its worker is free and its inputs exist; `list-schedule.ts`),
+ * and the makespan is the last end (at least the busiest pool's time). Epoch
+ * windows span their own steps and preloads; tool operators are listed with
+ * the epoch that unlocks them. `epochMakespanMs` keeps the epoch model's
+ * barrier figure. Throws `PlanningError` when an epoch is not allowed or work
+ * is left undone.
  */
 export function buildExecutionPlan(
   index: ProblemIndex,
@@ -36,27 +42,18 @@ export function buildExecutionPlan(
   const { problem } = index;
   const disabled = metadata.disabled;
   const workerIds = problem.workers.map((worker) => worker.id);
+  checkSchedule(index, schedule, metadata);
+  const timed = listSchedule(index, schedule, disabled);
+  if (!timed) {
+    throw new PlanningError(`${metadata.strategy}: the schedule cannot be priced; this is a bug`);
+  }
   const epochs: PlanEpoch[] = [];
   const cpuOperators: PlanCpuOperator[] = [];
-  let state = initialState(index);
-  let clockMs = 0;
   let modelLoads = 0;
-  schedule.forEach((epoch, epochIndex) => {
-    const outcome = evaluateEpoch(index, state, epoch, disabled);
-    if (!outcome) {
-      const operators = epoch.map((assignment) =>
-        isPreload(assignment)
-          ? `preload ${assignment.preload}`
-          : (index.llm[assignment.operator]?.id ?? `#${assignment.operator}`),
-      );
-      throw new PlanningError(
-        `${metadata.strategy}: epoch ${epochIndex} (${operators.join(", ")}) is not allowed: an operator is not ready, ` +
-          "already done, or placed twice, or a worker is used twice or cannot hold the model",
-      );
-    }
-    const steps: PlanStep[] = outcome.shards.map((shard) => {
+  const toolEpoch = new Map<number, number>();
+  timed.epochs.forEach((epoch, epochIndex) => {
+    const steps: PlanStep[] = epoch.shards.map(({ shard, startMs, endMs }) => {
       const cost = shard.cost;
-      const startMs = clockMs + shard.fillMs;
       if (cost.loadMs > 0) modelLoads += 1;
       const kv =
         cost.prefixKv === "migrate" || cost.contextKv === "migrate"
@@ -87,45 +84,43 @@ export function buildExecutionPlan(
           migrateMs: cost.migrateMs,
           totalMs: cost.totalMs,
           startMs,
-          endMs: startMs + cost.totalMs,
+          endMs,
         },
       };
     });
-    for (const tool of outcome.tools) {
-      const operator = index.tools[tool.tool]!;
-      cpuOperators.push({
-        operator: operator.id,
-        kind: operator.kind,
-        pool: operator.pool,
-        epoch: epochIndex,
-        calls: toolCallCount(operator.statistics, disabled),
-        latencyMeanMs: operator.statistics.latencyMeanMs,
-        latencyP95Ms: operator.statistics.latencyP95Ms,
-        workMs: tool.workMs,
-        startMs: clockMs + tool.startOffsetMs,
-        endMs: clockMs + tool.endOffsetMs,
-      });
-    }
-    const preloads = outcome.preloads.map((preload) => ({
+    for (const tool of epoch.outcome.tools) toolEpoch.set(tool.tool, epochIndex);
+    const preloads = epoch.preloads.map((preload) => ({
       worker: workerIds[preload.worker]!,
       model: preload.model,
-      loadMs: preload.loadMs,
-      startMs: clockMs,
-      endMs: clockMs + preload.loadMs,
+      loadMs: preload.endMs - preload.startMs,
+      startMs: preload.startMs,
+      endMs: preload.endMs,
     }));
     modelLoads += preloads.length;
-    epochs.push({ index: epochIndex, startMs: clockMs, endMs: clockMs + outcome.costMs, steps, preloads });
-    clockMs += outcome.costMs;
-    state = outcome.next;
+    const spans = [...steps.map((step) => step.estimate), ...preloads];
+    epochs.push({
+      index: epochIndex,
+      startMs: Math.min(...spans.map((span) => span.startMs)),
+      endMs: Math.max(...spans.map((span) => span.endMs)),
+      steps,
+      preloads,
+    });
   });
-  if (state.done !== index.allDone) {
-    const missing = index.llm.filter((_, position) => (state.done & (1n << BigInt(position))) === 0n);
-    throw new PlanningError(
-      `${metadata.strategy}: the schedule leaves LLM operators unplanned: ${missing.map((operator) => operator.id).join(", ")}`,
-    );
-  }
-  if (index.llm.length === 0) clockMs = toolOnlyPlan(index, disabled, cpuOperators);
-  const toolPoolBoundMs = poolBoundMs(index, disabled);
+  index.tools.forEach((operator, tool) => {
+    const times = timed.tools[tool]!;
+    cpuOperators.push({
+      operator: operator.id,
+      kind: operator.kind,
+      pool: operator.pool,
+      epoch: toolEpoch.get(tool) ?? 0,
+      calls: toolCallCount(operator.statistics, disabled),
+      latencyMeanMs: operator.statistics.latencyMeanMs,
+      latencyP95Ms: operator.statistics.latencyP95Ms,
+      workMs: toolPoolWorkMs(operator.statistics, index.toolConcurrency[tool]!, disabled),
+      startMs: times.startMs,
+      endMs: times.endMs,
+    });
+  });
   return {
     planVersion: PLAN_VERSION,
     workflow: problem.workflow,
@@ -141,8 +136,9 @@ export function buildExecutionPlan(
     })),
     epochs,
     cpuOperators,
-    estimatedMakespanMs: Math.max(clockMs, toolPoolBoundMs),
-    toolPoolBoundMs,
+    estimatedMakespanMs: timed.makespanMs,
+    epochMakespanMs: timed.epochMakespanMs,
+    toolPoolBoundMs: poolBoundMs(index, disabled),
     lowerBoundMs: metadata.lowerBoundMs,
     modelLoads,
     ...(metadata.solver ? { solver: metadata.solver } : {}),
@@ -151,35 +147,28 @@ export function buildExecutionPlan(
   };
 }
 
-/** A workflow without LLM operators: its tools alone, chained by latency (or by phases) and bounded by pool time. */
-function toolOnlyPlan(
-  index: ProblemIndex,
-  disabled: DisabledOptimizations,
-  cpuOperators: PlanCpuOperator[],
-): number {
-  const endMs: number[] = [];
-  const poolBusy = new Map<string, number>();
-  index.tools.forEach((operator, tool) => {
-    const concurrency = index.toolConcurrency[tool]!;
-    const ownMs = disabled.pipelining
-      ? toolBatchMs(operator.statistics, concurrency, disabled)
-      : toolLatencyMs(operator.statistics);
-    const startMs = Math.max(0, ...index.toolToolParents[tool]!.map((parent) => endMs[parent]!));
-    endMs.push(startMs + ownMs);
-    const workMs = toolPoolWorkMs(operator.statistics, concurrency, disabled);
-    poolBusy.set(operator.pool, (poolBusy.get(operator.pool) ?? 0) + workMs);
-    cpuOperators.push({
-      operator: operator.id,
-      kind: operator.kind,
-      pool: operator.pool,
-      epoch: 0,
-      calls: toolCallCount(operator.statistics, disabled),
-      latencyMeanMs: operator.statistics.latencyMeanMs,
-      latencyP95Ms: operator.statistics.latencyP95Ms,
-      workMs,
-      startMs,
-      endMs: startMs + ownMs,
-    });
+/** Throws `PlanningError` naming the first epoch that is not allowed, or the operators left unplanned. */
+function checkSchedule(index: ProblemIndex, schedule: EpochSchedule, metadata: PlanMetadata): void {
+  let state = initialState(index);
+  schedule.forEach((epoch, epochIndex) => {
+    const applied = applyEpoch(index, state, epoch, metadata.disabled);
+    if (!applied) {
+      const operators = epoch.map((assignment) =>
+        isPreload(assignment)
+          ? `preload ${assignment.preload}`
+          : (index.llm[assignment.operator]?.id ?? `#${assignment.operator}`),
+      );
+      throw new PlanningError(
+        `${metadata.strategy}: epoch ${epochIndex} (${operators.join(", ")}) is not allowed: an operator is not ready, ` +
+          "already done, or placed twice, or a worker is used twice or cannot hold the model",
+      );
+    }
+    state = applied.next;
   });
-  return Math.max(0, ...endMs, ...poolBusy.values());
+  if (state.done !== index.allDone) {
+    const missing = index.llm.filter((_, position) => (state.done & (1n << BigInt(position))) === 0n);
+    throw new PlanningError(
+      `${metadata.strategy}: the schedule leaves LLM operators unplanned: ${missing.map((operator) => operator.id).join(", ")}`,
+    );
+  }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { scheduleCostMs } from "../epoch-model.js";
+import { scheduleCostMs } from "../list-schedule.js";
 import { NO_DISABLED_OPTIMIZATIONS } from "../planning-problem.js";
 import { indexProblem } from "../problem-index.js";
 import { runStrategy } from "../run-strategy.js";
@@ -11,7 +11,7 @@ import type { StrategyResult } from "./planning-strategy.js";
 const EXACT = { maxGeneratedStates: 500_000, maxExpandedStates: 100_000 };
 
 describe("dp", () => {
-  it("equals the exhaustive optimum of the epoch model on tiny instances", async () => {
+  it("equals the exhaustive optimum of the continuous-time model on tiny instances", async () => {
     for (const problem of tinyProblems(24)) {
       const index = indexProblem(problem);
       const optimum = exhaustiveOptimumMs(index, NO_DISABLED_OPTIMIZATIONS);
@@ -45,13 +45,15 @@ describe("dp", () => {
       plan.estimatedMakespanMs,
       6,
     );
-    expect(plan.estimatedMakespanMs).toBeCloseTo(
-      Math.max(plan.epochs.at(-1)!.endMs, plan.toolPoolBoundMs),
-      6,
-    );
+    const ends = [
+      ...plan.epochs.map((epoch) => epoch.endMs),
+      ...plan.cpuOperators.map((tool) => tool.endMs),
+      plan.toolPoolBoundMs,
+    ];
+    expect(plan.estimatedMakespanMs).toBeCloseTo(Math.max(...ends), 6);
   });
 
-  it("preloads a later model on an idle worker, so the later step pays no load", async () => {
+  it("loads a later model on an idle worker while the parent runs (the load overlaps it)", async () => {
     const chain = (id: string, model: string, parents: string[]) => ({
       id,
       kind: "llm" as const,
@@ -77,14 +79,17 @@ describe("dp", () => {
       workers: identicalWorkers(2),
       pools: [],
     };
-    const plan = await runStrategy(problem, { strategy: "dp" });
-    const preload = plan.epochs.flatMap((epoch) =>
-      epoch.preloads.map((entry) => ({ ...entry, epoch: epoch.index })),
-    )[0];
-    expect(preload?.model).toBe("Qwen/Qwen3-32B");
-    const second = plan.epochs.flatMap((epoch) => epoch.steps).find((step) => step.operator === "second")!;
-    expect(second.worker).toBe(preload!.worker);
-    expect(second.estimate.loadMs).toBe(0);
+    const plan = await runStrategy(problem, { strategy: "dp", ...EXACT });
+    const steps = plan.epochs.flatMap((epoch) => epoch.steps);
+    const first = steps.find((step) => step.operator === "first")!;
+    const second = steps.find((step) => step.operator === "second")!;
+    expect(second.worker).not.toBe(first.worker);
+    expect(second.estimate.loadMs).toBeGreaterThan(0);
+    // Its worker loads from the start, so its compute starts when the parent ends (or the load does).
+    expect(second.estimate.startMs + second.estimate.loadMs).toBeCloseTo(
+      Math.max(first.estimate.endMs, second.estimate.loadMs),
+      6,
+    );
     expect(plan.estimatedMakespanMs).toBeCloseTo(
       exhaustiveOptimumMs(indexProblem(problem), NO_DISABLED_OPTIMIZATIONS),
       3,

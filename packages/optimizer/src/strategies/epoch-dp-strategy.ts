@@ -1,19 +1,20 @@
-import { candidateEpochs } from "../epoch-heuristics.js";
-import {
-  canonicalKey,
-  type Epoch,
-  type EpochAssignment,
-  EpochPriceCache,
-  type EpochSchedule,
-  evaluateEpoch,
-  initialState,
-  readyOperators,
-  type SearchState,
-  scheduleEpochsMs,
-} from "../epoch-model.js";
-import { type LowerBoundTables, lowerBoundTables, remainingLowerBound } from "../lower-bound.js";
+import { type EpochSchedule, isPreload, type OperatorAssignment } from "../epoch-model.js";
+import { initialTimedState, listScheduleMakespanMs } from "../list-schedule.js";
+import { continuousBoundTables } from "../lower-bound.js";
+import { modelPlacementSchedules } from "../model-placement-schedules.js";
 import { PriorityQueue } from "../priority-queue.js";
 import type { ProblemIndex } from "../problem-index.js";
+import { improveSchedule } from "../schedule-improvement.js";
+import {
+  appendStep,
+  DominanceMemo,
+  PriceCaches,
+  rootNode,
+  type StepPolicy,
+  stepsFrom,
+  stepsOf,
+  type TimedNode,
+} from "../timed-search.js";
 import { greedyStrategy } from "./greedy-strategy.js";
 import { minSwitchStrategy } from "./min-switch-strategy.js";
 import { operatorWiseStrategy } from "./operator-wise-strategy.js";
@@ -23,359 +24,255 @@ import { roundRobinTopologicalStrategy } from "./round-robin-topological-strateg
 /** Default budget: states expanded by the exact search before the beam search takes over. */
 export const DEFAULT_MAX_EXPANDED_STATES = 2_500;
 /** Default budget: states generated (priced) by the exact search before the beam search takes over. */
-export const DEFAULT_MAX_GENERATED_STATES = 2_500;
+export const DEFAULT_MAX_GENERATED_STATES = 300;
+/** Default budget: steps priced by the local improvement of the search's best plan. */
+export const DEFAULT_MAX_IMPROVEMENT_STEPS = 1_500;
+/** Steps priced by the model-placement list schedules (they stop when it is spent). */
+const DEFAULT_MAX_PLACEMENT_STEPS = 1_000;
 /** Default width of the beam fallback. */
-export const DEFAULT_BEAM_WIDTH = 16;
-/** A state with more epochs than this gets the candidate epochs instead of all of them. */
-const MAX_ENUMERATED_EPOCHS = 500;
+export const DEFAULT_BEAM_WIDTH = 12;
 /** Instances up to these sizes get the exact best-first search first (option `exactSearch` overrides). */
 export const EXACT_SEARCH_MAX_OPERATORS = 16;
 export const EXACT_SEARCH_MAX_WORKERS = 8;
+/** A state with more steps than this gets candidate steps instead (and is then not exhaustive). */
+const MAX_STEPS_PER_STATE = 160;
 /** The same limit in the beam search, where every state of a level is expanded. */
-const MAX_ENUMERATED_EPOCHS_IN_BEAM = 48;
+const MAX_STEPS_PER_STATE_IN_BEAM = 24;
 const EPSILON_MS = 1e-6;
 
 /**
- * `dp` (default): epoch-based dynamic programming over states (done set,
- * canonicalized worker states). The value of a state is the least time to
- * reach it; states are expanded best-first by time + admissible lower bound
- * (so the first complete state is optimal), each canonical state is kept once
- * with its best time (memoization; identical workers with identical states are
- * interchangeable), and branches that cannot beat the best baseline plan are
- * cut (branch and bound). Transitions are every epoch of ready operators
- * (an operator's requests may be split over several workers; each worker runs
- * one operator) — or, in states with too many, a set of good candidate epochs.
- * Past the state budget a beam search finishes the plan. Deterministic.
+ * `dp` (default): dynamic programming over plan states in continuous time.
+ * A plan is built by appending steps — a ready LLM operator on one or more
+ * workers (an operator's requests may be split) — to the workers' queues;
+ * the list scheduler prices every state as the runtime runs plans (epochs are
+ * priorities, not barriers: a step starts once its worker is free and its
+ * inputs exist). States are expanded best-first by an admissible bound, each
+ * discrete state (done set, worker states; identical workers interchangeable)
+ * keeps only clocks no other node beats (memoization with dominance), and
+ * branches that cannot beat the best plan so far are cut (branch and bound,
+ * seeded with the baselines). When the search ends, its plan is optimal in
+ * this model. Past the state budget a beam search finishes the plan.
+ * Deterministic.
  */
 export const epochDpStrategy: PlanningStrategy = {
   name: "dp",
-  description: "epoch dynamic programming, best-first with bounds, beam fallback",
+  description: "dynamic programming in continuous time, best-first with bounds and dominance, beam fallback",
   plan(index, options) {
     return solveEpochDp(index, options);
   },
 };
 
-interface SearchNode {
-  readonly state: SearchState;
-  readonly timeMs: number;
-  readonly boundMs: number;
-  readonly sequence: number;
-  readonly parent: SearchNode | undefined;
-  readonly epoch: Epoch | undefined;
+interface Incumbent {
+  readonly schedule: EpochSchedule;
+  readonly costMs: number;
+  /** True when it came from a baseline, not from the search. */
+  readonly baseline: boolean;
 }
 
 function solveEpochDp(index: ProblemIndex, options: StrategyOptions): StrategyResult {
   const disabled = options.disabled;
-  const splitOperators = options.splitOperators !== false;
+  const split = options.splitOperators !== false;
   const maxExpanded = options.maxExpandedStates ?? DEFAULT_MAX_EXPANDED_STATES;
   const maxGenerated = options.maxGeneratedStates ?? DEFAULT_MAX_GENERATED_STATES;
   // Wide beams for small pools; narrower as workers (and so the cost of each state) grow.
   const workerCount = index.problem.workers.length;
   const beamWidth =
-    options.beamWidth ?? (workerCount <= 8 ? DEFAULT_BEAM_WIDTH : Math.max(4, Math.floor(128 / workerCount)));
+    options.beamWidth ?? (workerCount <= 8 ? DEFAULT_BEAM_WIDTH : Math.max(4, Math.floor(96 / workerCount)));
   const deadline = performance.now() + (options.timeLimitMs ?? 10_000);
-  const tables = lowerBoundTables(index, disabled);
+  const tables = continuousBoundTables(index, disabled);
   const warnings: string[] = [];
 
-  // The bound to beat: the best baseline schedule under the same cost model.
-  const incumbent = bestBaseline(index, options, splitOperators);
-  const bound = () => (incumbent ? incumbent.costMs - EPSILON_MS : Number.POSITIVE_INFINITY);
+  // The plan to beat: the best baseline under the same cost model.
+  let incumbent: Incumbent | undefined = bestBaseline(index, options, split);
+  const boundToBeat = () => (incumbent ? incumbent.costMs - EPSILON_MS : Number.POSITIVE_INFINITY);
+  const counters = { expanded: 0, generated: 0, sequence: 1 };
+  const caches = new PriceCaches();
+  const offer = (node: TimedNode) => {
+    if (node.timed.makespanMs < boundToBeat()) {
+      incumbent = {
+        schedule: stepsOf(node).map((step) => [step]),
+        costMs: node.timed.makespanMs,
+        baseline: false,
+      };
+    }
+  };
+  /** Prices every step from a node (complete plans are offered, the others handed on); false when not every step was tried. */
+  const expand = (node: TimedNode, policy: StepPolicy, onChild: (child: TimedNode) => void): boolean => {
+    const cache = caches.of(node);
+    const { steps, exhaustive } = stepsFrom(index, tables, node.timed, policy);
+    for (const { operator, workerSets } of steps) {
+      for (const workers of workerSets) {
+        const child = appendStep(
+          index,
+          tables,
+          node,
+          { operator, workers },
+          disabled,
+          cache,
+          counters.sequence++,
+        );
+        counters.generated += 1;
+        if (!child || child.boundMs >= boundToBeat()) continue;
+        if (child.timed.state.done === index.allDone) offer(child);
+        else onChild(child);
+      }
+    }
+    return exhaustive;
+  };
 
-  const counters = { expanded: 0, generated: 0, sequence: 0, partialStates: 0 };
-  const transitions = (state: SearchState, limit = MAX_ENUMERATED_EPOCHS): Epoch[] => {
-    const { epochs, complete } = epochsFrom(index, tables, state, disabled, splitOperators, limit);
-    if (!complete) counters.partialStates += 1;
-    return epochs;
-  };
-  const makeNode = (parent: SearchNode, epoch: Epoch, cache: EpochPriceCache): SearchNode | undefined => {
-    const outcome = evaluateEpoch(index, parent.state, epoch, disabled, cache, false);
-    if (!outcome) return undefined;
-    counters.generated += 1;
-    const timeMs = parent.timeMs + outcome.costMs;
-    // Path-max keeps the bound monotone along a path.
-    const boundMs = Math.max(parent.boundMs, timeMs + remainingLowerBound(index, tables, outcome.next));
-    return { state: outcome.next, timeMs, boundMs, sequence: counters.sequence++, parent, epoch };
-  };
-  const root: SearchNode = {
-    state: initialState(index),
-    timeMs: 0,
-    boundMs: remainingLowerBound(index, tables, initialState(index)),
-    sequence: counters.sequence++,
-    parent: undefined,
-    epoch: undefined,
-  };
+  // 1. Model placements: list schedules that keep each model on few workers (cheap, and often close).
+  const placed = modelPlacementSchedules(index, tables, disabled, split, DEFAULT_MAX_PLACEMENT_STEPS, caches);
+  counters.generated += placed.pricedSteps;
+  for (const schedule of placed.schedules) offer(schedule.node);
+  const root = rootNode(index, tables, initialTimedState(index, disabled));
+  // A plan at the root's bound is optimal: nothing to search.
+  const optimalAlready = incumbent !== undefined && incumbent.costMs <= root.boundMs + EPSILON_MS;
 
-  // Best-first search with memoized best times per canonical state.
-  const open = new PriorityQueue<SearchNode>(
-    (left, right) =>
-      left.boundMs - right.boundMs || right.timeMs - left.timeMs || left.sequence - right.sequence,
-  );
-  const bestTime = new Map<string, number>([[canonicalKey(index, root.state), 0]]);
-  let found: SearchNode | undefined;
-  let exhausted = false;
-  // Past these sizes the exact search would spend its whole budget without finishing: go straight to the beam.
+  if (!optimalAlready) {
+    // 2. Beam search: level by level (one step more each), the best states by bound, then by time spent.
+    const beamPolicy: StepPolicy = {
+      split,
+      maxSteps: MAX_STEPS_PER_STATE_IN_BEAM,
+      candidateSingles: 3,
+      candidateSplit: workerCount,
+      candidateOperators: 4,
+    };
+    let level = [root];
+    while (level.length > 0 && performance.now() <= deadline) {
+      const memo = new DominanceMemo(index, tables);
+      const next: TimedNode[] = [];
+      for (const node of level) {
+        expand(node, beamPolicy, (child) => next.push(child));
+      }
+      next.sort(
+        (left, right) =>
+          left.boundMs - right.boundMs || busyMs(left) - busyMs(right) || left.sequence - right.sequence,
+      );
+      // Best first, skipping states another kept one dominates.
+      level = [];
+      let live = 0;
+      for (const node of next) {
+        if (live >= beamWidth) break;
+        if (node.boundMs >= boundToBeat() || !memo.admit(node)) continue;
+        level.push(node);
+        live = 0;
+        for (const kept of level) if (!kept.dead) live += 1;
+      }
+      level = level.filter((node) => !node.dead);
+    }
+
+    // 3. Local improvement of the best plan (moves and reorders of its steps).
+    const best = incumbent as Incumbent | undefined;
+    if (best) {
+      const steps = best.schedule.flatMap((epoch) => epoch.filter((step) => !isPreload(step)));
+      const improved = improveSchedule(
+        index,
+        tables,
+        disabled,
+        steps as OperatorAssignment[],
+        split,
+        options.maxImprovementSteps ?? DEFAULT_MAX_IMPROVEMENT_STEPS,
+        caches,
+      );
+      if (improved) {
+        counters.generated += improved.pricedSteps;
+        offer(improved.node);
+      }
+    }
+  }
+
+  // 4. Exact best-first search, bounded by the plan so far: when it ends, that plan is optimal.
+  // Past these sizes it would spend its whole budget without finishing, so it is skipped.
   const exactSearch =
     options.exactSearch ??
-    (index.llm.length <= EXACT_SEARCH_MAX_OPERATORS &&
-      index.problem.workers.length <= EXACT_SEARCH_MAX_WORKERS);
-  if (exactSearch) open.push(root);
-  while (open.size > 0) {
-    const node = open.pop()!;
-    if (node.boundMs >= bound()) {
-      exhausted = true;
-      break;
+    (index.llm.length <= EXACT_SEARCH_MAX_OPERATORS && workerCount <= EXACT_SEARCH_MAX_WORKERS);
+  let exhausted = optimalAlready;
+  let partialStates = 0;
+  if (exactSearch && !optimalAlready) {
+    const exactPolicy: StepPolicy = {
+      split,
+      maxSteps: MAX_STEPS_PER_STATE,
+      candidateSingles: 4,
+      candidateSplit: workerCount,
+      candidateOperators: 6,
+    };
+    const open = new PriorityQueue<TimedNode>(
+      (left, right) =>
+        left.boundMs - right.boundMs ||
+        right.depth - left.depth ||
+        left.timed.makespanMs - right.timed.makespanMs ||
+        left.sequence - right.sequence,
+    );
+    const memo = new DominanceMemo(index, tables);
+    memo.admit(root);
+    open.push(root);
+    const generatedBefore = counters.generated;
+    let stopped = false;
+    while (open.size > 0) {
+      const node = open.pop()!;
+      if (node.dead) continue;
+      if (node.boundMs >= boundToBeat()) break;
+      if (
+        counters.expanded >= maxExpanded ||
+        counters.generated - generatedBefore >= maxGenerated ||
+        performance.now() > deadline
+      ) {
+        stopped = true;
+        break;
+      }
+      counters.expanded += 1;
+      const exhaustive = expand(node, exactPolicy, (child) => {
+        if (memo.admit(child)) open.push(child);
+      });
+      if (!exhaustive) partialStates += 1;
     }
-    const key = canonicalKey(index, node.state);
-    if ((bestTime.get(key) ?? Number.POSITIVE_INFINITY) < node.timeMs - EPSILON_MS) continue;
-    if (node.state.done === index.allDone) {
-      found = node;
-      break;
-    }
-    if (
-      counters.expanded >= maxExpanded ||
-      counters.generated >= maxGenerated ||
-      performance.now() > deadline
-    )
-      break;
-    counters.expanded += 1;
-    const cache = new EpochPriceCache(node.state);
-    for (const epoch of transitions(node.state)) {
-      const child = makeNode(node, epoch, cache);
-      if (!child || child.boundMs >= bound()) continue;
-      const childKey = canonicalKey(index, child.state);
-      if ((bestTime.get(childKey) ?? Number.POSITIVE_INFINITY) <= child.timeMs + EPSILON_MS) continue;
-      bestTime.set(childKey, child.timeMs);
-      open.push(child);
-    }
+    exhausted = !stopped;
   }
-  if (exactSearch && open.size === 0 && !found) exhausted = true;
 
-  let mode: "exact" | "beam" = "exact";
-  if (!found && !exhausted) {
-    mode = "beam";
+  if (!exhausted) {
     warnings.push(
       exactSearch
-        ? `dp: search budget reached after ${counters.expanded} expanded / ${counters.generated} priced states; ` +
-            `a beam search (width ${beamWidth}) finished the plan, so it is not proven optimal`
-        : `dp: ${index.llm.length} LLM operators on ${index.problem.workers.length} workers is past the exact ` +
+        ? `dp: the exact search reached its budget (${counters.expanded} expanded states, ${maxGenerated} priced) ` +
+            `before proving a plan optimal; the plan comes from the beam search (width ${beamWidth}) and local improvement`
+        : `dp: ${index.llm.length} LLM operators on ${workerCount} workers is past the exact ` +
             `search's size (${EXACT_SEARCH_MAX_OPERATORS} operators, ${EXACT_SEARCH_MAX_WORKERS} workers); ` +
-            `a beam search (width ${beamWidth}) made the plan, so it is not proven optimal`,
-    );
-    found = beamSearch(
-      index,
-      root,
-      beamWidth,
-      (state) => transitions(state, MAX_ENUMERATED_EPOCHS_IN_BEAM),
-      makeNode,
-      bound,
+            `the plan comes from a beam search (width ${beamWidth}) and local improvement, so it is not proven optimal`,
     );
   }
-
-  let schedule: EpochSchedule;
-  let incumbentWon = false;
-  if (found && (!incumbent || found.timeMs < incumbent.costMs - EPSILON_MS)) {
-    schedule = pathOf(found);
-  } else if (incumbent) {
-    schedule = incumbent.schedule;
-    incumbentWon = true;
-  } else {
-    throw new Error("dp: no schedule found and no baseline to fall back on");
-  }
+  const result = incumbent as Incumbent | undefined;
+  if (!result) throw new Error("dp: no schedule found and no baseline to fall back on");
   return {
-    schedule,
+    schedule: result.schedule,
     warnings,
     search: {
-      mode,
-      proven: mode === "exact" && counters.partialStates === 0,
+      mode: exhausted ? "exact" : "beam",
+      proven: exhausted && partialStates === 0,
       expandedStates: counters.expanded,
       generatedStates: counters.generated,
-      incumbentWon,
+      incumbentWon: result.baseline,
     },
   };
 }
 
-/** Beam search from the root: per level, keep the `width` best distinct states by bound. */
-function beamSearch(
-  index: ProblemIndex,
-  root: SearchNode,
-  width: number,
-  transitions: (state: SearchState) => Epoch[],
-  makeNode: (parent: SearchNode, epoch: Epoch, cache: EpochPriceCache) => SearchNode | undefined,
-  bound: () => number,
-): SearchNode | undefined {
-  let beam: SearchNode[] = [root];
-  let best: SearchNode | undefined;
-  while (beam.length > 0) {
-    const next = new Map<string, SearchNode>();
-    for (const node of beam) {
-      const cache = new EpochPriceCache(node.state);
-      for (const epoch of transitions(node.state)) {
-        const child = makeNode(node, epoch, cache);
-        if (!child || child.boundMs >= Math.min(bound(), best?.timeMs ?? Number.POSITIVE_INFINITY)) continue;
-        if (child.state.done === index.allDone) {
-          if (!best || child.timeMs < best.timeMs) best = child;
-          continue;
-        }
-        const key = canonicalKey(index, child.state);
-        const known = next.get(key);
-        if (!known || child.timeMs < known.timeMs) next.set(key, child);
-      }
-    }
-    beam = [...next.values()]
-      .sort(
-        (left, right) =>
-          left.boundMs - right.boundMs || left.timeMs - right.timeMs || left.sequence - right.sequence,
-      )
-      .slice(0, width);
-  }
-  return best;
+/** Time the workers have spent (busy or waiting) so far: less is better among equally bounded states. */
+function busyMs(node: TimedNode): number {
+  let total = 0;
+  for (const free of node.timed.freeMs) total += free;
+  return total;
 }
 
-function pathOf(node: SearchNode): Epoch[] {
-  const epochs: Epoch[] = [];
-  for (let current: SearchNode | undefined = node; current?.epoch; current = current.parent) {
-    epochs.push(current.epoch);
-  }
-  return epochs.reverse();
-}
-
-function bestBaseline(
-  index: ProblemIndex,
-  options: StrategyOptions,
-  splitOperators: boolean,
-): { schedule: EpochSchedule; costMs: number } | undefined {
-  let best: { schedule: EpochSchedule; costMs: number } | undefined;
-  const baselines = splitOperators
+function bestBaseline(index: ProblemIndex, options: StrategyOptions, split: boolean): Incumbent | undefined {
+  let best: Incumbent | undefined;
+  const baselines = split
     ? [greedyStrategy, minSwitchStrategy, operatorWiseStrategy, roundRobinTopologicalStrategy]
     : [greedyStrategy, roundRobinTopologicalStrategy];
   for (const baseline of baselines) {
-    const result = baseline.plan(index, { ...options, splitOperators }) as StrategyResult;
-    if (!splitOperators && result.schedule.some((epoch) => epoch.some((step) => step.workers.length > 1)))
-      continue;
-    const costMs = scheduleEpochsMs(index, result.schedule, options.disabled);
-    if (costMs !== undefined && (!best || costMs < best.costMs)) best = { schedule: result.schedule, costMs };
+    const result = baseline.plan(index, { ...options, splitOperators: split }) as StrategyResult;
+    if (!split && result.schedule.some((epoch) => epoch.some((step) => step.workers.length > 1))) continue;
+    const costMs = listScheduleMakespanMs(index, result.schedule, options.disabled);
+    if (costMs !== undefined && (!best || costMs < best.costMs)) {
+      best = { schedule: result.schedule, costMs, baseline: true };
+    }
   }
   return best;
-}
-
-/**
- * Every epoch from a state (symmetric workers collapsed: workers of one class
- * in the same state are interchangeable, so only multisets of their
- * operators are tried), or the candidate epochs when there would be too many.
- */
-export function epochsFrom(
-  index: ProblemIndex,
-  tables: LowerBoundTables,
-  state: SearchState,
-  disabled: StrategyOptions["disabled"],
-  splitOperators: boolean,
-  limit = MAX_ENUMERATED_EPOCHS,
-): { epochs: Epoch[]; complete: boolean } {
-  const ready = readyOperators(index, state.done);
-  const groups = symmetricGroups(index, state);
-  const remainingModels = modelsWithWorkLeft(index, state.done);
-  // Per group: the ready operators it can run and the models it could preload (held by it now: no).
-  const optionsOf = groups.map((group) => {
-    const worker = group[0]!;
-    const operators = ready.filter((operator) => index.modelOn[worker]![operator] !== undefined);
-    const preloads = [...index.workerModels[worker]!.keys()].filter(
-      (model) => remainingModels.has(model) && state.workers[worker]!.model !== model,
-    );
-    return { operators, preloads };
-  });
-  let count = 1;
-  groups.forEach((group, position) => {
-    const { operators, preloads } = optionsOf[position]!;
-    count *= binomial(group.length + operators.length + preloads.length, group.length);
-  });
-  if (count > limit) {
-    return { epochs: candidateEpochs(index, tables, state, disabled, splitOperators), complete: false };
-  }
-  const epochs: Epoch[] = [];
-  const chosen = new Map<number, number[]>();
-  const preloading = new Map<string, number[]>();
-  const visitGroup = (groupIndex: number) => {
-    if (groupIndex === groups.length) {
-      // An epoch runs at least one operator; preloads only ride along.
-      if (chosen.size > 0) {
-        const epoch: EpochAssignment[] = [...chosen.entries()]
-          .sort((left, right) => left[0] - right[0])
-          .map(([operator, workers]) => ({
-            operator,
-            workers: [...workers].sort((left, right) => left - right),
-          }));
-        for (const [model, workers] of [...preloading.entries()].sort((left, right) =>
-          left[0].localeCompare(right[0]),
-        )) {
-          epoch.push({ preload: model, workers: [...workers].sort((left, right) => left - right) });
-        }
-        epochs.push(epoch);
-      }
-      return;
-    }
-    const group = groups[groupIndex]!;
-    const { operators, preloads } = optionsOf[groupIndex]!;
-    // Non-decreasing choices over [idle, ...operators, ...preloads] give each multiset once.
-    const pick = (slot: number, from: number) => {
-      if (slot === group.length) {
-        visitGroup(groupIndex + 1);
-        return;
-      }
-      for (let choice = from; choice <= operators.length + preloads.length; choice++) {
-        if (choice === 0) {
-          pick(slot + 1, choice);
-          continue;
-        }
-        const worker = group[slot]!;
-        if (choice > operators.length) {
-          const model = preloads[choice - operators.length - 1]!;
-          const workers = preloading.get(model);
-          if (workers) workers.push(worker);
-          else preloading.set(model, [worker]);
-          pick(slot + 1, choice);
-          if (workers) workers.pop();
-          else preloading.delete(model);
-          continue;
-        }
-        const operator = operators[choice - 1]!;
-        const workers = chosen.get(operator);
-        if (workers && !splitOperators) continue;
-        if (workers) workers.push(worker);
-        else chosen.set(operator, [worker]);
-        pick(slot + 1, choice);
-        if (workers) workers.pop();
-        else chosen.delete(operator);
-      }
-    };
-    pick(0, 0);
-  };
-  visitGroup(0);
-  return { epochs, complete: true };
-}
-
-/** Models some not-done LLM operator still needs. */
-export function modelsWithWorkLeft(index: ProblemIndex, done: bigint): Set<string> {
-  const models = new Set<string>();
-  index.llm.forEach((operator, position) => {
-    if ((done & (1n << BigInt(position))) === 0n) models.add(operator.model);
-  });
-  return models;
-}
-
-/** Workers grouped by (class, state), each group's workers ascending, groups by first worker. */
-function symmetricGroups(index: ProblemIndex, state: SearchState): number[][] {
-  const groups = new Map<string, number[]>();
-  state.workers.forEach((worker, position) => {
-    const key = `${index.workerClass[position]}|${worker.key}`;
-    const group = groups.get(key);
-    if (group) group.push(position);
-    else groups.set(key, [position]);
-  });
-  return [...groups.values()];
-}
-
-function binomial(n: number, k: number): number {
-  let result = 1;
-  for (let step = 1; step <= k; step++) result = (result * (n - k + step)) / step;
-  return Math.round(result);
 }

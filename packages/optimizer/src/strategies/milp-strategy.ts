@@ -1,6 +1,6 @@
-import { llmRequestCount, llmShardCost, toolBatchMs, toolLatencyMs } from "../cost-model.js";
+import { contextKvBytes, llmRequestCount, llmShardCost, retainedContextFraction } from "../cost-model.js";
 import type { Epoch, EpochAssignment } from "../epoch-model.js";
-import { initialState, poolBoundMs } from "../epoch-model.js";
+import { initialState } from "../epoch-model.js";
 import { lowerBoundTables, remainingLowerBound } from "../lower-bound.js";
 import {
   type LinearConstraint,
@@ -11,6 +11,7 @@ import {
 } from "../milp-solvers.js";
 import type { DisabledOptimizations } from "../planning-problem.js";
 import { bit, type ProblemIndex } from "../problem-index.js";
+import { timingTables } from "../timing-tables.js";
 import { greedyStrategy } from "./greedy-strategy.js";
 import type { PlanningStrategy, StrategyOptions, StrategyResult } from "./planning-strategy.js";
 
@@ -135,13 +136,16 @@ export function buildMilp(index: ProblemIndex, disabled: DisabledOptimizations):
       const model = index.modelOn[worker]![operator];
       if (!model) continue;
       const device = workers[worker]!.profile;
+      // The parent's context KV its worker still holds (as the epoch model keeps it): reused on that
+      // worker, migrated to another one; the rest is recomputed.
+      const inheritedRequests = requests * retainedParentContext(index, operator, worker, disabled);
       const base = { modelLoaded: true, prefixResident: false, inheritedLocalRequests: 0 };
       const away = llmShardCost(
         device,
         model,
         statistics,
         requests,
-        { ...base, inheritedRemoteRequests: requests },
+        { ...base, inheritedRemoteRequests: inheritedRequests },
         0,
         disabled,
       );
@@ -150,7 +154,7 @@ export function buildMilp(index: ProblemIndex, disabled: DisabledOptimizations):
         model,
         statistics,
         requests,
-        { ...base, inheritedLocalRequests: requests, inheritedRemoteRequests: 0 },
+        { ...base, inheritedLocalRequests: inheritedRequests, inheritedRemoteRequests: 0 },
         0,
         disabled,
       );
@@ -159,15 +163,16 @@ export function buildMilp(index: ProblemIndex, disabled: DisabledOptimizations):
       loadMs[operator]![worker] = model.loadMs;
     }
   }
-  const toolMs = (tool: number) => {
-    const statistics = index.tools[tool]!.statistics;
-    return disabled.pipelining
-      ? toolBatchMs(statistics, index.toolConcurrency[tool]!, disabled)
-      : toolLatencyMs(statistics);
-  };
-  const { releaseMs, tailMs, gaps, toolChainMs } = toolTimes(index, toolMs);
+  // Tool times between, before and after LLM operators: the list scheduler's (the same continuous time).
+  const timing = timingTables(index, disabled);
+  const releaseMs = timing.releaseMs;
+  const tailMs = timing.tailMs;
+  const gaps = timing.successors.map((edges) =>
+    edges.map((edge) => ({ successor: edge.operator, gapMs: edge.gapMs })),
+  );
+  const toolChainMs = timing.toolChainMs;
 
-  const poolBound = poolBoundMs(index, disabled);
+  const poolBound = timing.poolBoundMs;
   // Longer than any sensible schedule: everything one after another, plus the tools' own bound.
   let horizon = Math.max(0, ...releaseMs) + toolChainMs + poolBound;
   for (let operator = 0; operator < operatorCount; operator++) {
@@ -188,6 +193,8 @@ export function buildMilp(index: ProblemIndex, disabled: DisabledOptimizations):
   const D = (operator: number) => `D_${operator}`;
   const term = (variable: string, coefficient: number): LinearTerm => ({ variable, coefficient });
   bounds.set("C", { lower: 0, upper: bigM });
+  const reuses: { child: number; parent: number; worker: number }[] = [];
+  const orderVariables = new Set<string>();
 
   for (let operator = 0; operator < operatorCount; operator++) {
     bounds.set(S(operator), { lower: releaseMs[operator]!, upper: bigM });
@@ -211,6 +218,7 @@ export function buildMilp(index: ProblemIndex, disabled: DisabledOptimizations):
         if (save <= 0 || index.modelOn[worker]![parent] === undefined) continue;
         const z = `z_${operator}_${worker}`;
         binaries.push(z);
+        reuses.push({ child: operator, parent, worker });
         durationTerms.push(term(z, save));
         constraints.push({
           name: `zx_${operator}_${worker}`,
@@ -280,7 +288,42 @@ export function buildMilp(index: ProblemIndex, disabled: DisabledOptimizations):
           lower: setupSecondToFirst - 2 * bigM,
         });
       }
-      if (usesY) binaries.push(y);
+      if (usesY) {
+        binaries.push(y);
+        orderVariables.add(y);
+      }
+    }
+  }
+  // A context KV is held while the worker keeps its model (the epoch model drops it at a switch): no
+  // operator of another model may run on the worker between the parent and a child that reuses it there.
+  const before = (first: number, second: number): { terms: LinearTerm[]; constant: number } | undefined => {
+    if (first < second) {
+      if ((index.llmAncestors[second]! & bit(first)) !== 0n) return { terms: [], constant: 1 };
+      const y = `y_${first}_${second}`;
+      return orderVariables.has(y) ? { terms: [term(y, 1)], constant: 0 } : undefined;
+    }
+    if ((index.llmAncestors[first]! & bit(second)) !== 0n) return undefined;
+    const y = `y_${second}_${first}`;
+    return orderVariables.has(y) ? { terms: [term(y, -1)], constant: 1 } : undefined;
+  };
+  for (const { child, parent, worker } of reuses) {
+    for (let other = 0; other < operatorCount; other++) {
+      if (other === child || other === parent || index.llm[other]!.model === index.llm[child]!.model)
+        continue;
+      if (!capable[other]!.includes(worker)) continue;
+      const afterParent = before(parent, other);
+      const beforeChild = before(other, child);
+      if (!afterParent || !beforeChild) continue;
+      constraints.push({
+        name: `held_${child}_${worker}_${other}`,
+        terms: [
+          term(`z_${child}_${worker}`, 1),
+          term(x(other, worker), 1),
+          ...afterParent.terms,
+          ...beforeChild.terms,
+        ],
+        upper: 3 - afterParent.constant - beforeChild.constant,
+      });
     }
   }
   // Symmetry breaking: with identical workers, the first operator may as well run on the first worker.
@@ -291,68 +334,30 @@ export function buildMilp(index: ProblemIndex, disabled: DisabledOptimizations):
 }
 
 /**
- * Tool timings for the MILP: release of each LLM operator (its input tools),
- * the tool time between an LLM operator and each LLM successor, the tail of
- * tools after it, and the longest chain of input-only tools.
+ * The share of an operator's inherited context its parent leaves on `worker`
+ * (the parent run whole there): what fits beside the weights and the parent's
+ * prefix (`retainedContextFraction`); 0 without an inherited context.
  */
-function toolTimes(index: ProblemIndex, toolMs: (tool: number) => number) {
-  const head: number[] = [];
-  for (let tool = 0; tool < index.tools.length; tool++) {
-    const parents = index.toolToolParents[tool]!;
-    head.push(toolMs(tool) + Math.max(0, ...parents.map((parent) => head[parent]!)));
-  }
-  const tail: number[] = new Array(index.tools.length).fill(0);
-  for (let tool = index.tools.length - 1; tool >= 0; tool--) {
-    const children = index.toolToolChildren[tool]!;
-    tail[tool] = toolMs(tool) + Math.max(0, ...children.map((child) => tail[child]!));
-  }
-  const releaseMs = index.llm.map((_, operator) =>
-    Math.max(
-      0,
-      ...index.llmToolParents[operator]!.filter((tool) => index.toolLlmAncestors[tool] === 0n).map(
-        (tool) => head[tool]!,
-      ),
-    ),
-  );
-  const tailMs = index.llm.map((_, operator) =>
-    Math.max(0, ...index.llmToolChildren[operator]!.map((tool) => tail[tool]!)),
-  );
-  // Tool time between operator and successor: the longest tool path, priced like the epoch model's chains.
-  const gaps = index.llm.map((_, operator) =>
-    index.llmSuccessors[operator]!.map((edge) => ({
-      successor: edge.operator,
-      gapMs: longestToolPath(index, operator, edge.operator, toolMs),
-    })),
-  );
-  const toolChainMs = Math.max(
-    0,
-    ...index.tools.flatMap((_, tool) => (index.toolLlmAncestors[tool] === 0n ? [head[tool]!] : [])),
-  );
-  return { releaseMs, tailMs, gaps, toolChainMs };
-}
-
-function longestToolPath(
+function retainedParentContext(
   index: ProblemIndex,
-  from: number,
-  to: number,
-  toolMs: (tool: number) => number,
+  operator: number,
+  worker: number,
+  disabled: DisabledOptimizations,
 ): number {
-  const memo = new Map<number, number>();
-  // Longest path from a tool down to `to` through tools only; -Infinity when it does not lead there.
-  const down = (tool: number): number => {
-    const known = memo.get(tool);
-    if (known !== undefined) return known;
-    let best = Number.NEGATIVE_INFINITY;
-    const id = index.tools[tool]!.id;
-    if (index.llm[to]!.parents.includes(id)) best = 0;
-    for (const child of index.toolToolChildren[tool]!) best = Math.max(best, down(child));
-    const value = Number.isFinite(best) ? best + toolMs(tool) : best;
-    memo.set(tool, value);
-    return value;
-  };
-  let longest = index.llm[to]!.parents.includes(index.llm[from]!.id) ? 0 : Number.NEGATIVE_INFINITY;
-  for (const tool of index.llmToolChildren[from]!) longest = Math.max(longest, down(tool));
-  return Number.isFinite(longest) ? longest : 0;
+  const inherited = index.llm[operator]!.statistics.inheritedContext;
+  const parent = inherited ? index.llmPosition.get(inherited.from) : undefined;
+  if (parent === undefined || disabled.prefixSharing) return 0;
+  const model = index.modelOn[worker]![parent];
+  if (!model) return 0;
+  const statistics = index.llm[parent]!.statistics;
+  const contextBytes = contextKvBytes(model, statistics, llmRequestCount(statistics, disabled));
+  const prefixBytes = statistics.sharedPrefixTokens * model.kvBytesPerToken;
+  return retainedContextFraction(
+    index.problem.workers[worker]!.profile.memoryBytes,
+    model,
+    prefixBytes,
+    contextBytes,
+  );
 }
 
 /** Operators by start time, packed into epochs: a new one when a parent or the worker is already in the current one. */

@@ -12,6 +12,8 @@ export interface StrategyOptions {
   readonly maxGeneratedStates?: number;
   /** DP: run the exact best-first search before the beam (default: up to 16 LLM operators and 8 workers). */
   readonly exactSearch?: boolean;
+  /** DP: most steps priced by the local improvement of the search's best plan (0: none). */
+  readonly maxImprovementSteps?: number;
   /** DP: beam width of the fallback search. */
   readonly beamWidth?: number;
   /** DP: let an operator's requests be split over several workers in one epoch (default true). */

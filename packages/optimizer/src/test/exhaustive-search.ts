@@ -1,74 +1,65 @@
-import type { Epoch, SearchState } from "../epoch-model.js";
-import { evaluateEpoch, initialState, poolBoundMs, readyOperators } from "../epoch-model.js";
+import type { EpochSchedule } from "../epoch-model.js";
+import { readyOperators } from "../epoch-model.js";
+import { advanceTimed, initialTimedState, type TimedState } from "../list-schedule.js";
 import type { DisabledOptimizations } from "../planning-problem.js";
 import type { ProblemIndex } from "../problem-index.js";
 
 /**
- * The optimum of the epoch model by exhaustive search, for tests: every epoch
- * (every map of workers to ready operators, preloads or idleness; no
- * symmetry, no bounds, no heuristics) from every state, memoized on the exact
- * state. Only for tiny instances.
+ * The optimum of the continuous-time model by exhaustive search, for tests:
+ * every plan built by appending steps (every ready operator on every
+ * non-empty set of workers that can serve it; one worker each without
+ * splitting), each priced by the list scheduler — no symmetry, no bounds, no
+ * dominance, no heuristics; memoized only on the exact timed state (done
+ * set, every worker's state and clock, every operator's end). Only for tiny
+ * instances.
  */
 export function exhaustiveOptimumMs(
   index: ProblemIndex,
   disabled: DisabledOptimizations,
   splitOperators = true,
 ): number {
-  const memo = new Map<string, number>();
+  return exhaustiveOptimum(index, disabled, splitOperators).makespanMs;
+}
+
+/** The exhaustive optimum and one schedule reaching it (one step per epoch). */
+export function exhaustiveOptimum(
+  index: ProblemIndex,
+  disabled: DisabledOptimizations,
+  splitOperators = true,
+): { makespanMs: number; schedule: EpochSchedule } {
+  const memo = new Map<string, { makespanMs: number; schedule: EpochSchedule }>();
   const workerCount = index.problem.workers.length;
-  const solve = (state: SearchState): number => {
-    if (state.done === index.allDone) return 0;
-    const key = `${state.done}|${state.workers.map((worker) => worker.key).join(";")}`;
+  const solve = (timed: TimedState): { makespanMs: number; schedule: EpochSchedule } => {
+    if (timed.state.done === index.allDone) return { makespanMs: timed.makespanMs, schedule: [] };
+    const key = [
+      timed.state.done.toString(),
+      ...timed.state.workers.map((worker) => worker.key),
+      ...timed.freeMs,
+      ...timed.finishMs,
+      timed.makespanMs,
+    ].join("|");
     const known = memo.get(key);
-    if (known !== undefined) return known;
-    const ready = readyOperators(index, state.done);
-    const remaining = new Set(
-      index.llm
-        .filter((_, position) => (state.done & (1n << BigInt(position))) === 0n)
-        .map((operator) => operator.model),
-    );
-    let best = Number.POSITIVE_INFINITY;
-    // Per worker: idle, a ready operator, or preloading a model some operator still needs.
-    type Choice = { operator: number } | { preload: string } | undefined;
-    const choice = new Array<Choice>(workerCount).fill(undefined);
-    const visit = (worker: number) => {
-      if (worker === workerCount) {
-        const byOperator = new Map<number, number[]>();
-        const byModel = new Map<string, number[]>();
-        choice.forEach((picked, position) => {
-          if (picked && "operator" in picked) {
-            byOperator.set(picked.operator, [...(byOperator.get(picked.operator) ?? []), position]);
-          } else if (picked) {
-            byModel.set(picked.preload, [...(byModel.get(picked.preload) ?? []), position]);
-          }
-        });
-        if (byOperator.size === 0) return;
-        if (!splitOperators && [...byOperator.values()].some((workers) => workers.length > 1)) return;
-        const epoch: Epoch = [
-          ...[...byOperator.entries()].map(([operator, workers]) => ({ operator, workers })),
-          ...[...byModel.entries()].map(([preload, workers]) => ({ preload, workers })),
-        ];
-        const outcome = evaluateEpoch(index, state, epoch, disabled);
-        if (!outcome) return;
-        best = Math.min(best, outcome.costMs + solve(outcome.next));
-        return;
+    if (known) return known;
+    let best = { makespanMs: Number.POSITIVE_INFINITY, schedule: [] as EpochSchedule };
+    for (const operator of readyOperators(index, timed.state.done)) {
+      for (let subset = 1; subset < 1 << workerCount; subset++) {
+        // The sooner free first: they take the remainder of a split (as the DP lists them).
+        const workers = Array.from({ length: workerCount }, (_, worker) => worker)
+          .filter((worker) => (subset & (1 << worker)) !== 0)
+          .sort((left, right) => timed.freeMs[left]! - timed.freeMs[right]! || left - right);
+        if (!splitOperators && workers.length > 1) continue;
+        if (workers.some((worker) => index.modelOn[worker]![operator] === undefined)) continue;
+        const step = [{ operator, workers }];
+        const applied = advanceTimed(index, timed, step, disabled);
+        if (!applied) continue;
+        const rest = solve(applied.next);
+        if (rest.makespanMs < best.makespanMs) {
+          best = { makespanMs: rest.makespanMs, schedule: [step, ...rest.schedule] };
+        }
       }
-      const preloads = [...index.workerModels[worker]!.keys()].filter(
-        (model) => remaining.has(model) && state.workers[worker]!.model !== model,
-      );
-      const options: Choice[] = [
-        undefined,
-        ...ready.map((operator) => ({ operator })),
-        ...preloads.map((preload) => ({ preload })),
-      ];
-      for (const option of options) {
-        choice[worker] = option;
-        visit(worker + 1);
-      }
-    };
-    visit(0);
+    }
     memo.set(key, best);
     return best;
   };
-  return Math.max(solve(initialState(index)), poolBoundMs(index, disabled));
+  return solve(initialTimedState(index, disabled));
 }
