@@ -633,17 +633,20 @@ function priceAssignment(
     }
     if (cost === null) return undefined;
     if (cost.contextKv === "migrate") consumedRemoteRequests += remoteRequests;
-    const migrateFrom = migrationSource(cost.prefixKv, cost.contextKv, prefixSource, state, parentPosition);
-    shards.push({
+    const migrateFrom =
+      cost.prefixKv === "migrate" || cost.contextKv === "migrate"
+        ? migrationSource(cost.prefixKv, cost.contextKv, prefixSource, state, parentPosition)
+        : undefined;
+    const priced: PricedShard = {
       operator: position,
       worker,
       requests: shardRequests,
       cost,
       fillMs,
       tailMs: 0,
-      ...(migrateFrom === undefined ? {} : { migrateFrom }),
       residentKvBytes,
-    });
+    };
+    shards.push(migrateFrom === undefined ? priced : { ...priced, migrateFrom });
     const share = shardRequests / Math.max(1, requests);
     // The successor state depends on the worker's class and state only: memoized like the prices.
     const stateKey = `${position}|${index.workerClass[worker]}|${workerState.key}|${share}`;
@@ -656,6 +659,8 @@ function priceAssignment(
   }
   return { shards, nextStates };
 }
+
+const NO_PRELOADS: readonly PricedPreload[] = [];
 
 /**
  * Applies one step (an operator on a set of workers) to a state, for searches
@@ -670,7 +675,11 @@ export function applyStep(
   disabled: DisabledOptimizations,
   cache: EpochPriceCache,
 ): AppliedEpoch | undefined {
-  const key = `${assignment.operator}:${assignment.workers.join(",")}`;
+  const workers = assignment.workers;
+  const key =
+    workers.length === 1
+      ? `${assignment.operator}:${workers[0]}`
+      : `${assignment.operator}:${workers.join(",")}`;
   let price = cache.assignments.get(key);
   if (price === undefined) {
     price = priceAssignment(index, state, assignment, disabled, undefined) ?? null;
@@ -678,16 +687,16 @@ export function applyStep(
   }
   if (price === null) return undefined;
   const after = state.done | bit(assignment.operator);
-  const workers = state.workers.slice();
-  for (const [worker, workerState] of price.nextStates) workers[worker] = workerState;
+  const nextWorkers = state.workers.slice();
+  for (const [worker, workerState] of price.nextStates) nextWorkers[worker] = workerState;
   // Only the context this step inherits can have served its last child.
   const inherited = index.llm[assignment.operator]!.statistics.inheritedContext;
   const parent = inherited ? index.llmPosition.get(inherited.from) : undefined;
   if (parent !== undefined && (inheritingChildMasks(index)[parent]! & ~after) === 0n) {
-    for (let worker = 0; worker < workers.length; worker++)
-      workers[worker] = withoutServedContexts(index, workers[worker]!, after);
+    for (let worker = 0; worker < nextWorkers.length; worker++)
+      nextWorkers[worker] = withoutServedContexts(index, nextWorkers[worker]!, after);
   }
-  return { shards: price.shards, preloads: [], next: { done: after, workers } };
+  return { shards: price.shards, preloads: NO_PRELOADS, next: { done: after, workers: nextWorkers } };
 }
 
 function migrationSource(

@@ -1,9 +1,10 @@
 import { type EpochSchedule, isPreload, type OperatorAssignment } from "../epoch-model.js";
-import { initialTimedState, listScheduleMakespanMs } from "../list-schedule.js";
+import { initialTimedState, listSchedule, listScheduleMakespanMs, readyMs } from "../list-schedule.js";
 import { continuousBoundTables } from "../lower-bound.js";
 import { modelPlacementSchedules } from "../model-placement-schedules.js";
+import type { DisabledOptimizations } from "../planning-problem.js";
 import { PriorityQueue } from "../priority-queue.js";
-import type { ProblemIndex } from "../problem-index.js";
+import { bit, type ProblemIndex } from "../problem-index.js";
 import { improveSchedule } from "../schedule-improvement.js";
 import {
   appendStep,
@@ -21,17 +22,17 @@ import { operatorWiseStrategy } from "./operator-wise-strategy.js";
 import type { PlanningStrategy, StrategyOptions, StrategyResult } from "./planning-strategy.js";
 import { roundRobinTopologicalStrategy } from "./round-robin-topological-strategy.js";
 
-/** Default budget: states expanded by the exact search before the beam search takes over. */
+/** Default budget: states the exact search expands before it stops (unproven). */
 export const DEFAULT_MAX_EXPANDED_STATES = 2_500;
-/** Default budget: states generated (priced) by the exact search before the beam search takes over. */
+/** Default budget: states the exact search prices before it stops (unproven). */
 export const DEFAULT_MAX_GENERATED_STATES = 300;
-/** Default budget: steps priced by the local improvement of the search's best plan. */
+/** Default budget: steps priced by the local improvement of the best plan. */
 export const DEFAULT_MAX_IMPROVEMENT_STEPS = 1_500;
 /** Steps priced by the model-placement list schedules (they stop when it is spent). */
 const DEFAULT_MAX_PLACEMENT_STEPS = 1_000;
-/** Default width of the beam fallback. */
+/** Default width of the beam search (96 ÷ workers past 8 workers, at least 4). */
 export const DEFAULT_BEAM_WIDTH = 12;
-/** Instances up to these sizes get the exact best-first search first (option `exactSearch` overrides). */
+/** Instances up to these sizes get the exact best-first search (option `exactSearch` overrides). */
 export const EXACT_SEARCH_MAX_OPERATORS = 16;
 export const EXACT_SEARCH_MAX_WORKERS = 8;
 /** A state with more steps than this gets candidate steps instead (and is then not exhaustive). */
@@ -43,20 +44,22 @@ const EPSILON_MS = 1e-6;
 /**
  * `dp` (default): dynamic programming over plan states in continuous time.
  * A plan is built by appending steps — a ready LLM operator on one or more
- * workers (an operator's requests may be split) — to the workers' queues;
- * the list scheduler prices every state as the runtime runs plans (epochs are
+ * workers (its requests may be split) — to the workers' queues; the list
+ * scheduler prices every state as the runtime runs plans (epochs are
  * priorities, not barriers: a step starts once its worker is free and its
- * inputs exist). States are expanded best-first by an admissible bound, each
- * discrete state (done set, worker states; identical workers interchangeable)
- * keeps only clocks no other node beats (memoization with dominance), and
- * branches that cannot beat the best plan so far are cut (branch and bound,
- * seeded with the baselines). When the search ends, its plan is optimal in
- * this model. Past the state budget a beam search finishes the plan.
+ * inputs exist). Each discrete state (done set, worker states; identical
+ * workers interchangeable) keeps only the nodes whose clocks no other node
+ * beats (memoization with dominance). The plan to beat comes from the
+ * baselines and model-placement list schedules; a beam search and local
+ * improvement lower it; then an exact best-first search by an admissible
+ * bound, cutting every branch that cannot beat it (branch and bound), either
+ * ends — the plan is optimal in this model — or stops at its budget.
  * Deterministic.
  */
 export const epochDpStrategy: PlanningStrategy = {
   name: "dp",
-  description: "dynamic programming in continuous time, best-first with bounds and dominance, beam fallback",
+  description:
+    "dynamic programming in continuous time: placements, beam, local improvement, then best-first with bounds and dominance",
   plan(index, options) {
     return solveEpochDp(index, options);
   },
@@ -101,7 +104,20 @@ function solveEpochDp(index: ProblemIndex, options: StrategyOptions): StrategyRe
     const cache = caches.of(node);
     const { steps, exhaustive } = stepsFrom(index, tables, node.timed, policy);
     for (const { operator, workerSets } of steps) {
+      const readyAt = readyMs(tables.timing, node.timed.finishMs, operator);
+      const model = index.llm[operator]!.model;
       for (const workers of workerSets) {
+        // Unpriced, the step cannot start before its inputs and its soonest worker: skip it when even
+        // that start plus its chain to the end cannot beat the plan so far.
+        let soonestMs = Number.POSITIVE_INFINITY;
+        for (const worker of workers) {
+          const loaded = node.timed.state.workers[worker]!.model === model;
+          soonestMs = Math.min(
+            soonestMs,
+            node.timed.freeMs[worker]! + (loaded ? 0 : tables.loadOn[operator]![worker]!),
+          );
+        }
+        if (Math.max(readyAt, soonestMs) + tables.bottomMs[operator]! >= boundToBeat()) continue;
         const child = appendStep(
           index,
           tables,
@@ -242,7 +258,7 @@ function solveEpochDp(index: ProblemIndex, options: StrategyOptions): StrategyRe
   const result = incumbent as Incumbent | undefined;
   if (!result) throw new Error("dp: no schedule found and no baseline to fall back on");
   return {
-    schedule: result.schedule,
+    schedule: result.baseline ? result.schedule : compactSchedule(index, disabled, result),
     warnings,
     search: {
       mode: exhausted ? "exact" : "beam",
@@ -252,6 +268,48 @@ function solveEpochDp(index: ProblemIndex, options: StrategyOptions): StrategyRe
       incumbentWon: result.baseline,
     },
   };
+}
+
+/**
+ * The search's plan (one step per epoch, in the order it was built) as fewer
+ * epochs: steps by start time, each joining the current epoch unless it
+ * depends on a step there or shares a worker with one. Kept only when the
+ * plan costs no more that way (an epoch's steps see the workers' states from
+ * its start, so KV sources can differ).
+ */
+function compactSchedule(
+  index: ProblemIndex,
+  disabled: DisabledOptimizations,
+  plan: Incumbent,
+): EpochSchedule {
+  const timed = listSchedule(index, plan.schedule, disabled);
+  if (!timed) return plan.schedule;
+  // The search's epochs hold one step each.
+  const ordered = plan.schedule
+    .map((epoch, position) => ({
+      step: epoch[0] as OperatorAssignment,
+      position,
+      startMs: Math.min(...timed.epochs[position]!.shards.map((shard) => shard.startMs)),
+    }))
+    .sort((left, right) => left.startMs - right.startMs || left.position - right.position);
+  const epochs: OperatorAssignment[][] = [];
+  let current: OperatorAssignment[] = [];
+  let currentMask = 0n;
+  for (const { step } of ordered) {
+    const blocked =
+      (index.llmAncestors[step.operator]! & currentMask) !== 0n ||
+      current.some((other) => other.workers.some((worker) => step.workers.includes(worker)));
+    if (blocked) {
+      epochs.push(current);
+      current = [];
+      currentMask = 0n;
+    }
+    current.push(step);
+    currentMask |= bit(step.operator);
+  }
+  if (current.length > 0) epochs.push(current);
+  const costMs = listScheduleMakespanMs(index, epochs, disabled);
+  return costMs !== undefined && costMs <= plan.costMs + EPSILON_MS ? epochs : plan.schedule;
 }
 
 /** Time the workers have spent (busy or waiting) so far: less is better among equally bounded states. */

@@ -14,7 +14,7 @@ export interface StrategyOptions {
   readonly exactSearch?: boolean;
   /** DP: most steps priced by the local improvement of the search's best plan (0: none). */
   readonly maxImprovementSteps?: number;
-  /** DP: beam width of the fallback search. */
+  /** DP: width of the beam search. */
   readonly beamWidth?: number;
   /** DP: let an operator's requests be split over several workers in one epoch (default true). */
   readonly splitOperators?: boolean;
@@ -43,11 +43,13 @@ export interface SolverReport {
 
 /** How the DP search went. */
 export interface SearchReport {
-  /** `exact`: the best-first search proved optimality; `beam`: the budget ran out and the beam search decided. */
+  /** `exact`: the exact search ended (its plan is the best); `beam`: it stopped at its budget or was skipped, and the beam search and local improvement decided. */
   readonly mode: "exact" | "beam";
-  /** The search ended exactly and every state's epochs were enumerated: the plan is optimal under the epoch model. */
+  /** The exact search ended and tried every step of every state: the plan is optimal in the continuous-time model. */
   readonly proven: boolean;
+  /** States the exact search expanded. */
   readonly expandedStates: number;
+  /** Steps priced by every phase (placements, beam, local improvement, exact search). */
   readonly generatedStates: number;
   /** A baseline plan was at least as good as the search's (it seeded the bound). */
   readonly incumbentWon: boolean;
