@@ -1,6 +1,12 @@
 import { initialState } from "./epoch-model.js";
 import type { ExecutionPlan } from "./execution-plan.js";
-import { lowerBoundTables, remainingLowerBound } from "./lower-bound.js";
+import { initialTimedState } from "./list-schedule.js";
+import {
+  continuousBoundTables,
+  continuousLowerBoundMs,
+  lowerBoundTables,
+  remainingLowerBound,
+} from "./lower-bound.js";
 import { buildExecutionPlan } from "./plan-builder.js";
 import {
   type DisabledOptimizations,
@@ -50,7 +56,11 @@ export async function runStrategy(
     pipelining: requested.pipelining || forced.pipelining === true,
     batching: requested.batching || forced.batching === true,
   };
-  const lowerBoundMs = remainingLowerBound(index, lowerBoundTables(index, disabled), initialState(index));
+  // Both bounds are admissible; the continuous-time one also counts tool tails and batch-wise tools.
+  const lowerBoundMs = Math.max(
+    remainingLowerBound(index, lowerBoundTables(index, disabled), initialState(index)),
+    continuousLowerBoundMs(index, continuousBoundTables(index, disabled), initialTimedState(index, disabled)),
+  );
   const plan = buildExecutionPlan(index, result.schedule, {
     strategy: strategy.name,
     solveMs,

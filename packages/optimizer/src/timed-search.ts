@@ -8,7 +8,7 @@ import type { ProblemIndex } from "./problem-index.js";
  * The search space of the DP in continuous time: a plan is built by appending
  * one step at a time — a ready LLM operator on one or more workers (its
  * requests split evenly) — to the end of those workers' queues; the list
- * scheduler (`advanceTimed`) gives every step its start and end. Every plan
+ * scheduler (`advanceClock`) gives every step its start and end. Every plan
  * (assignment and per-worker order) is reachable, and the result depends on
  * the states and clocks only, so searches memoize states and prune dominated
  * ones: same done set and worker states (identical workers interchangeable),
