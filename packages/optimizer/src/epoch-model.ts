@@ -500,6 +500,16 @@ function toolTimings(
 interface PriceMemo {
   readonly shards: Map<string, ShardCost | null>;
   readonly states: Map<string, WorkerState>;
+  /**
+   * Whole prices of one operator on one worker that depend on that worker's
+   * state only (no KV to migrate, no inherited context held anywhere), by the
+   * state object (states are shared through `states`) and operator × worker.
+   */
+  readonly alone: WeakMap<WorkerState, Map<number, AssignmentPrice | null>>;
+  /** Shard prices by the worker's state object, then operator, class and split. */
+  readonly shardsByState: WeakMap<WorkerState, Map<string, ShardCost | null>>;
+  /** Successor states by the worker's state object, then operator, class and requests. */
+  readonly nextByState: WeakMap<WorkerState, Map<string, WorkerState>>;
 }
 
 const priceMemos = new WeakMap<ProblemIndex, Map<string, PriceMemo>>();
@@ -520,7 +530,13 @@ function memoOf(index: ProblemIndex, disabled: DisabledOptimizations): PriceMemo
   }
   let memo = byDisabled.get(key);
   if (!memo) {
-    memo = { shards: new Map(), states: new Map() };
+    memo = {
+      shards: new Map(),
+      states: new Map(),
+      alone: new WeakMap(),
+      shardsByState: new WeakMap(),
+      nextByState: new WeakMap(),
+    };
     byDisabled.set(key, memo);
   }
   return memo;
@@ -557,14 +573,35 @@ function priceAssignment(
             given.indexOf(left) - given.indexOf(right)
           );
         });
-  const counts = shardWorkers.length === 1 ? [requests] : splitRequests(requests, shardWorkers.length);
   const memo = memoOf(index, disabled);
+  const inherited = statistics.inheritedContext;
+  const parentPosition = inherited ? index.llmPosition.get(inherited.from) : undefined;
+  // One worker, nothing to take from other workers: the price depends on that worker's state alone.
+  let aloneKey: number | undefined;
+  let aloneMap: Map<number, AssignmentPrice | null> | undefined;
+  if (
+    given.length === 1 &&
+    !chainUp &&
+    !heldElsewhere(
+      state,
+      given[0]!,
+      operator.model,
+      statistics.prefixKey,
+      statistics.sharedPrefixTokens,
+      parentPosition,
+    )
+  ) {
+    const workerState = state.workers[given[0]!]!;
+    aloneKey = position * state.workers.length + given[0]!;
+    aloneMap = memo.alone.get(workerState);
+    const known = aloneMap?.get(aloneKey);
+    if (known !== undefined) return known ?? undefined;
+  }
+  const counts = shardWorkers.length === 1 ? [requests] : splitRequests(requests, shardWorkers.length);
   let fillMs = 0;
   if (chainUp) {
     for (const tool of index.llmToolParents[position]!) fillMs = Math.max(fillMs, chainUp(tool));
   }
-  const inherited = statistics.inheritedContext;
-  const parentPosition = inherited ? index.llmPosition.get(inherited.from) : undefined;
   // Shares of the parent's requests whose context KV each worker holds; remote ones are consumed once.
   const parentShares =
     parentPosition === undefined
@@ -586,13 +623,17 @@ function priceAssignment(
     const prefixResident = modelLoaded && workerState.prefixes.includes(statistics.prefixKey);
     let prefixSource: number | undefined;
     if (!prefixResident && statistics.sharedPrefixTokens > 0) {
-      const source = state.workers.findIndex(
-        (other, otherIndex) =>
-          otherIndex !== worker &&
-          other.model === operator.model &&
-          other.prefixes.includes(statistics.prefixKey),
-      );
-      if (source >= 0) prefixSource = source;
+      for (let other = 0; other < state.workers.length; other++) {
+        const otherState = state.workers[other]!;
+        if (
+          other !== worker &&
+          otherState.model === operator.model &&
+          otherState.prefixes.includes(statistics.prefixKey)
+        ) {
+          prefixSource = other;
+          break;
+        }
+      }
     }
     const ownShare = parentShares ? parentShares[worker]! : 0;
     const localRequests = Math.min(shardRequests, ownShare * requests);
@@ -601,9 +642,20 @@ function priceAssignment(
     // The previous step's context KV is not resident while this step runs: a child reusing it continues
     // those sequences (their KV is the batch's), and any other step evicts it (it only serves children).
     const residentKvBytes = modelLoaded ? workerState.prefixBytes : 0;
-    // A shard's price depends on these only (identical workers price it identically): memoize across states.
-    const costKey = `${position}|${index.workerClass[worker]}|${+modelLoaded}${+prefixResident}|${residentKvBytes}|${shardRequests}|${localRequests}|${remoteRequests}|${prefixSource === undefined ? "-" : index.workerClass[prefixSource]}`;
-    let cost = memo.shards.get(costKey);
+    // A shard's price depends on these only (identical workers price it identically): memoize across
+    // states, first by the worker's state object (states are shared), then by content.
+    const sourceClass = prefixSource === undefined ? "-" : index.workerClass[prefixSource];
+    const shortKey = `${position}|${index.workerClass[worker]}|${shardRequests}|${localRequests}|${remoteRequests}|${sourceClass}`;
+    let byState = memo.shardsByState.get(workerState);
+    if (!byState) {
+      byState = new Map();
+      memo.shardsByState.set(workerState, byState);
+    }
+    let cost = byState.get(shortKey);
+    if (cost === undefined) {
+      const costKey = `${position}|${index.workerClass[worker]}|${+modelLoaded}${+prefixResident}|${residentKvBytes}|${shardRequests}|${localRequests}|${remoteRequests}|${sourceClass}`;
+      cost = memo.shards.get(costKey);
+    }
     if (cost === undefined) {
       cost =
         llmShardCost(
@@ -629,9 +681,23 @@ function priceAssignment(
           residentKvBytes,
           disabled,
         ) ?? null;
-      memo.shards.set(costKey, cost);
+      memo.shards.set(
+        `${position}|${index.workerClass[worker]}|${+modelLoaded}${+prefixResident}|${residentKvBytes}|${shardRequests}|${localRequests}|${remoteRequests}|${sourceClass}`,
+        cost,
+      );
     }
-    if (cost === null) return undefined;
+    byState.set(shortKey, cost);
+    if (cost === null) {
+      if (aloneKey !== undefined) {
+        const workerState = state.workers[given[0]!]!;
+        if (!aloneMap) {
+          aloneMap = new Map();
+          memo.alone.set(workerState, aloneMap);
+        }
+        aloneMap.set(aloneKey, null);
+      }
+      return undefined;
+    }
     if (cost.contextKv === "migrate") consumedRemoteRequests += remoteRequests;
     const migrateFrom =
       cost.prefixKv === "migrate" || cost.contextKv === "migrate"
@@ -649,15 +715,62 @@ function priceAssignment(
     shards.push(migrateFrom === undefined ? priced : { ...priced, migrateFrom });
     const share = shardRequests / Math.max(1, requests);
     // The successor state depends on the worker's class and state only: memoized like the prices.
-    const stateKey = `${position}|${index.workerClass[worker]}|${workerState.key}|${share}`;
-    let nextState = memo.states.get(stateKey);
+    const nextKey = `${position}|${index.workerClass[worker]}|${shardRequests}`;
+    let nextOf = memo.nextByState.get(workerState);
+    if (!nextOf) {
+      nextOf = new Map();
+      memo.nextByState.set(workerState, nextOf);
+    }
+    let nextState = nextOf.get(nextKey);
     if (!nextState) {
-      nextState = nextWorkerState(index, workerState, position, share, modelLoaded, disabled, worker);
-      memo.states.set(stateKey, nextState);
+      const stateKey = `${position}|${index.workerClass[worker]}|${workerState.key}|${share}`;
+      nextState = memo.states.get(stateKey);
+      if (!nextState) {
+        nextState = nextWorkerState(index, workerState, position, share, modelLoaded, disabled, worker);
+        memo.states.set(stateKey, nextState);
+      }
+      nextOf.set(nextKey, nextState);
     }
     nextStates.push([worker, nextState]);
   }
-  return { shards, nextStates };
+  const price = { shards, nextStates };
+  if (aloneKey !== undefined) {
+    const workerState = state.workers[given[0]!]!;
+    if (!aloneMap) {
+      aloneMap = new Map();
+      memo.alone.set(workerState, aloneMap);
+    }
+    aloneMap.set(aloneKey, price);
+  }
+  return price;
+}
+
+/**
+ * True when another worker than `worker` holds what a step of the operator
+ * could take from it: its shared prefix (same model) or its parent's context.
+ */
+function heldElsewhere(
+  state: SearchState,
+  worker: number,
+  model: string,
+  prefixKey: string,
+  prefixTokens: number,
+  parentPosition: number | undefined,
+): boolean {
+  for (let other = 0; other < state.workers.length; other++) {
+    const otherState = state.workers[other]!;
+    if (parentPosition !== undefined) {
+      for (const held of otherState.contexts) if (held.operator === parentPosition) return true;
+    }
+    if (
+      other !== worker &&
+      prefixTokens > 0 &&
+      otherState.model === model &&
+      otherState.prefixes.includes(prefixKey)
+    )
+      return true;
+  }
+  return false;
 }
 
 const NO_PRELOADS: readonly PricedPreload[] = [];

@@ -46,6 +46,12 @@ export interface StepPolicy {
   readonly candidateSplit: number;
   /** Candidate steps: at most this many ready operators (most urgent first). */
   readonly candidateOperators: number;
+  /**
+   * Splits tried when every step is: every worker set (true), or only the
+   * sooner free workers together (`splitSizes` of them; the state is then
+   * not exhaustive when a split is possible).
+   */
+  readonly everySplit: boolean;
 }
 
 /**
@@ -69,12 +75,27 @@ export function stepsFrom(
     else count = groups.length + 1;
     total += count - 1;
   }
-  if (total <= policy.maxSteps) {
+  if (total <= policy.maxSteps && policy.everySplit) {
     const steps = ready.map((operator, position) => ({
       operator,
       workerSets: allWorkerSets(groupsOf[position]!, policy.split),
     }));
     return { steps, exhaustive: true };
+  }
+  if (ready.length <= policy.candidateOperators && !policy.everySplit) {
+    // Every operator, every worker alone, splits only over the sooner free.
+    const steps = ready.map((operator, position) => {
+      const groups = groupsOf[position]!;
+      return {
+        operator,
+        workerSets: candidateWorkerSets(index, tables, timed, operator, groups, {
+          ...policy,
+          candidateSingles: groups.length,
+        }),
+      };
+    });
+    const splittable = policy.split && groupsOf.some((groups) => groups.flat().length > 1);
+    return { steps, exhaustive: !splittable };
   }
   const urgent = ready
     .map((operator, position) => ({ operator, groups: groupsOf[position]! }))

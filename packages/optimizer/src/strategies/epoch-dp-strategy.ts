@@ -152,6 +152,7 @@ function solveEpochDp(index: ProblemIndex, options: StrategyOptions): StrategyRe
       candidateSingles: 3,
       candidateSplit: workerCount,
       candidateOperators: 4,
+      everySplit: false,
     };
     let level = [root];
     while (level.length > 0 && performance.now() <= deadline) {
@@ -211,6 +212,7 @@ function solveEpochDp(index: ProblemIndex, options: StrategyOptions): StrategyRe
       candidateSingles: 4,
       candidateSplit: workerCount,
       candidateOperators: 6,
+      everySplit: true,
     };
     const open = new PriorityQueue<TimedNode>(
       (left, right) =>
