@@ -1,23 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { CommandIo } from "./io.js";
 import { runCli } from "./main.js";
-
-/** Captures what a CLI run prints. */
-export function captureIo(): CommandIo & { out: () => string; err: () => string } {
-  let out = "";
-  let err = "";
-  return {
-    stdout: (text) => {
-      out += text;
-    },
-    stderr: (text) => {
-      err += text;
-    },
-    isTty: false,
-    out: () => out,
-    err: () => err,
-  };
-}
+import { recordingIo as captureIo } from "./test-io.js";
 
 describe("halo", () => {
   it("prints help and exits 0", async () => {

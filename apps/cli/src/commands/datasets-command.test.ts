@@ -3,24 +3,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CommandIo } from "../io.js";
 import { runCli } from "../main.js";
-
-function captureIo(): CommandIo & { out: () => string; err: () => string } {
-  let out = "";
-  let err = "";
-  return {
-    stdout: (text) => {
-      out += text;
-    },
-    stderr: (text) => {
-      err += text;
-    },
-    isTty: false,
-    out: () => out,
-    err: () => err,
-  };
-}
+import { recordingIo as captureIo } from "../test-io.js";
 
 let directory: string;
 let dbPath: string;

@@ -3,25 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createExecutorClient } from "@halo/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CommandIo } from "../io.js";
 import { runCli } from "../main.js";
+import { recordingIo as captureIo } from "../test-io.js";
 import { type ServeExecutorOptions, serveExecutor, serveOptionsFromFlags } from "./executor-command.js";
-
-function captureIo(): CommandIo & { out: () => string; err: () => string } {
-  let out = "";
-  let err = "";
-  return {
-    stdout: (text) => {
-      out += text;
-    },
-    stderr: (text) => {
-      err += text;
-    },
-    isTty: false,
-    out: () => out,
-    err: () => err,
-  };
-}
 
 const defaults: ServeExecutorOptions = serveOptionsFromFlags({
   engine: "sim",

@@ -2,24 +2,9 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CommandIo } from "../io.js";
 import { runCli } from "../main.js";
+import { recordingIo as capture } from "../test-io.js";
 
-function capture(): CommandIo & { out: () => string; err: () => string } {
-  let out = "";
-  let err = "";
-  return {
-    stdout: (text) => {
-      out += text;
-    },
-    stderr: (text) => {
-      err += text;
-    },
-    isTty: false,
-    out: () => out,
-    err: () => err,
-  };
-}
 
 let haloHome: string;
 const previousHome = process.env["HALO_HOME"];
