@@ -24,6 +24,11 @@ export interface BatchingOptions {
   readonly maxSequences?: number;
   /** Cap below the engine's `maxBatchTokens` (default: the engine's). */
   readonly maxBatchTokens?: number;
+  /**
+   * Merge calls of one model whatever their shared prefixes, each item
+   * carrying its own (default false; set from the engine's `mixedPrefixes`).
+   */
+  readonly mixedPrefixes?: boolean;
 }
 
 /** A Generate call as the scheduler receives it (already validated). */
@@ -92,6 +97,7 @@ export class BatchScheduler {
   private readonly retries: EngineBatch[] = [];
   private readonly windowMs: number;
   private readonly maxCollectMs: number;
+  private readonly mixedPrefixes: boolean;
   private nextCallId = 1;
   private pumping = false;
   private lastArrivalAt = Number.NEGATIVE_INFINITY;
@@ -113,6 +119,7 @@ export class BatchScheduler {
   ) {
     this.windowMs = options.windowMs ?? 3;
     this.maxCollectMs = options.maxCollectMs ?? 10;
+    this.mixedPrefixes = options.mixedPrefixes ?? false;
   }
 
   get stats(): SchedulerStats {
@@ -142,7 +149,7 @@ export class BatchScheduler {
     const call: PendingCall = {
       id: this.nextCallId++,
       input,
-      groupKey: `${input.model}\u0000${input.sharedPrefix?.key ?? ""}`,
+      groupKey: this.mixedPrefixes ? input.model : `${input.model}\u0000${input.sharedPrefix?.key ?? ""}`,
       prefixText: input.sharedPrefix?.text ?? "",
       items: input.items,
       arrivedAt: now,
@@ -239,7 +246,19 @@ export class BatchScheduler {
     }
     const head = entries[0]!.call;
     this.prune();
-    return { model: head.input.model, sharedPrefix: head.input.sharedPrefix, entries };
+    const prefixKey = head.input.sharedPrefix?.key;
+    if (entries.every((entry) => entry.call.input.sharedPrefix?.key === prefixKey)) {
+      return { model: head.input.model, sharedPrefix: head.input.sharedPrefix, entries };
+    }
+    // Calls with different prefixes (mixedPrefixes): each item carries its call's prefix.
+    return {
+      model: head.input.model,
+      entries: entries.map((entry) =>
+        entry.call.input.sharedPrefix
+          ? { call: entry.call, item: { ...entry.item, sharedPrefix: entry.call.input.sharedPrefix } }
+          : entry,
+      ),
+    };
   }
 
   /** Drops fully dispatched or closed calls from the queue (they complete through their batches). */
@@ -295,7 +314,10 @@ export class BatchScheduler {
       );
     }
     for (const call of calls) this.completeIfDone(call);
-    if (batch.sharedPrefix) await this.afterPrefixUse(batch.sharedPrefix.key);
+    const usedKeys = new Set(
+      [...calls].flatMap((call) => (call.input.sharedPrefix ? [call.input.sharedPrefix.key] : [])),
+    );
+    for (const key of usedKeys) await this.afterPrefixUse(key);
   }
 
   /**

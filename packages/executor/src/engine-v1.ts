@@ -28,6 +28,13 @@ export interface EngineInfo {
   /** Most prompt + generated tokens one `doGenerate` call may carry in total. */
   readonly maxBatchTokens: number;
   readonly memoryBudgetBytes: number;
+  /**
+   * The engine batches items with different shared prefixes together
+   * (`GenerateItem.sharedPrefix`), as a serving engine batches requests with
+   * different prompts; the sidecar then merges concurrent calls of one model
+   * whatever their prefixes. Default false: one prefix per batch.
+   */
+  readonly mixedPrefixes?: boolean;
 }
 
 export interface LoadModelOptions {
@@ -60,6 +67,11 @@ export interface GenerateItem {
   readonly seed: number;
   /** JSON schema (serialized) the output must follow; engines enforce it by grammar. */
   readonly jsonSchema?: string;
+  /**
+   * This item's own shared prefix, in a batch without one (`GenerateOptions.sharedPrefix`
+   * absent). Sent only to engines whose info says `mixedPrefixes`.
+   */
+  readonly sharedPrefix?: SharedPrefix;
 }
 
 export interface GenerateOptions {

@@ -90,7 +90,7 @@ export async function createExecutorServer(options: ExecutorServerOptions): Prom
     engine,
     lock,
     limits,
-    options.batching ?? {},
+    { mixedPrefixes: info.mixedPrefixes ?? false, ...options.batching },
     async (key) => {
       await refreshKv();
       kvStore.touch(key);

@@ -126,9 +126,24 @@ describe("executor sidecar over engine-sim", () => {
     expect(results[3]!.texts.get("q3")).toBe(alone.texts.get("q3"));
   });
 
-  it("keeps calls with different shared prefixes in different batches", async () => {
-    const { client, server } = await startSidecar({ profile: FAST_LOAD_PROFILE, timeScale: 0.1 });
-    await client.loadModel(MODEL);
+  it("keeps calls with different shared prefixes apart for an engine without mixedPrefixes", async () => {
+    const onePrefixPerBatch = (engine: EngineV1): EngineV1 => ({
+      specificationVersion: "v1",
+      engineName: engine.engineName,
+      doInfo: async () => ({ ...(await engine.doInfo()), mixedPrefixes: false }),
+      doLoadModel: (options) => engine.doLoadModel(options),
+      doGenerate: (options) => engine.doGenerate(options),
+      doExportKv: (options) => engine.doExportKv(options),
+      doImportKv: (options) => engine.doImportKv(options),
+      doDropKv: (options) => engine.doDropKv(options),
+      doStats: () => engine.doStats(),
+      close: () => engine.close(),
+    });
+    const { client, server } = await startSidecar(
+      { profile: FAST_LOAD_PROFILE, timeScale: 0.5 },
+      { wrap: onePrefixPerBatch },
+    );
+    const blocker = await startBlocker(client);
     const results = await Promise.all(
       ["a", "b", "a", "b"].map((prefix, index) =>
         run(client, {
@@ -138,12 +153,43 @@ describe("executor sidecar over engine-sim", () => {
         }),
       ),
     );
-    expect(server.stats().engineBatches).toBeGreaterThanOrEqual(2);
-    // Each prefix was prefilled at most once: no batch mixed the two keys.
-    const prefilled = results.reduce((total, result) => total + result.figures.prefixPrefilledTokens, 0);
-    expect(prefilled).toBeGreaterThan(0);
+    await blocker.finish();
+    // Behind the blocker: one batch per prefix, never one with both.
+    expect(server.stats().engineBatches).toBe(3);
+    expect(Math.max(...results.map((result) => result.figures.largestBatchSize))).toBe(2);
     const stats = await client.stats();
     expect(stats.kvEntries.map((entry) => entry.key).sort()).toEqual(["prefix-a", "prefix-b"]);
+  });
+
+  it("merges calls with different shared prefixes into one batch, each prefix prefilled once", async () => {
+    const { client, server } = await startSidecar({ profile: FAST_LOAD_PROFILE, timeScale: 0.5 });
+    const blocker = await startBlocker(client);
+    const prefixOf = (name: string) => ({ key: `prefix-${name}`, text: `Instructions ${name}. `.repeat(20) });
+    const results = await Promise.all(
+      ["a", "b", "a", "b"].map((prefix, index) =>
+        run(client, {
+          model: MODEL,
+          sharedPrefix: prefixOf(prefix),
+          items: [single(`q${index}`, question(index))],
+        }),
+      ),
+    );
+    await blocker.finish();
+    expect(server.stats().engineBatches).toBe(2);
+    expect(Math.max(...results.map((result) => result.figures.largestBatchSize))).toBe(4);
+    const prefilled = results.reduce((total, result) => total + result.figures.prefixPrefilledTokens, 0);
+    // Every call reports its batch's prefill: two distinct prefixes, prefilled once, seen by four calls.
+    expect(prefilled).toBe(4 * 2 * Math.ceil(prefixOf("a").text.length / 4));
+    const stats = await client.stats();
+    expect(stats.kvEntries.map((entry) => entry.key).sort()).toEqual(["prefix-a", "prefix-b"]);
+    // Each answer is the one the call gets alone.
+    const alone = await run(client, {
+      model: MODEL,
+      sharedPrefix: prefixOf("b"),
+      items: [single("q1", question(1))],
+    });
+    expect(results[1]!.texts.get("q1")).toBe(alone.texts.get("q1"));
+    expect(alone.figures.cachedTokens).toBeGreaterThan(0);
   });
 
   it("evicts the least recently used prefix under a small KV budget", async () => {

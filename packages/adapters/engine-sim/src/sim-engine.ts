@@ -14,6 +14,7 @@ import {
   type KvEntryInfo,
   type LoadModelOptions,
   type LoadModelResult,
+  type SharedPrefix,
 } from "@halo/executor";
 import {
   type DeviceProfile,
@@ -162,6 +163,8 @@ export class SimEngine implements EngineV1 {
       maxSequences: this.maxSequences,
       maxBatchTokens: this.maxBatchTokens,
       memoryBudgetBytes: this.memoryBudgetBytes,
+      // Like a serving engine, it batches requests whatever their prompts (each item may carry its prefix).
+      mixedPrefixes: true,
     };
   }
 
@@ -207,24 +210,38 @@ export class SimEngine implements EngineV1 {
         `batch of ${options.items.length} items for model "${options.model}" exceeds maxSequences ${this.maxSequences}`,
       );
     }
-    const prefix = options.sharedPrefix;
-    const prefixTokens = prefix ? approximateTokenCount(prefix.text) : 0;
-    if (prefix && prefixTokens >= profile.contextLength) {
+    const batchPrefix = options.sharedPrefix;
+    if (batchPrefix && approximateTokenCount(batchPrefix.text) >= profile.contextLength) {
       throw new EngineError(
         "prompt-too-long",
-        `shared prefix "${prefix.key}" has ${prefixTokens} tokens; model "${options.model}" has a context of ${profile.contextLength}`,
+        `shared prefix "${batchPrefix.key}" has ${approximateTokenCount(batchPrefix.text)} tokens; model "${options.model}" has a context of ${profile.contextLength}`,
       );
     }
     const failures: GenerateEvent[] = [];
-    const planned: { item: GenerateItem; promptTokens: number; output: PseudoOutput }[] = [];
+    const planned: {
+      item: GenerateItem;
+      prefix: SharedPrefix | undefined;
+      prefixTokens: number;
+      promptTokens: number;
+      output: PseudoOutput;
+    }[] = [];
     for (const item of options.items) {
+      // An item's own prefix (a batch that merged calls with different prefixes) or the batch's.
+      const prefix = item.sharedPrefix ?? batchPrefix;
+      const prefixTokens = prefix ? approximateTokenCount(prefix.text) : 0;
       const failure = this.checkItem(options.model, profile, prefixTokens, item);
       if (failure) {
         failures.push(failure);
         continue;
       }
       const promptTokens = prefixTokens + approximateTokenCount(item.prompt);
-      planned.push({ item, promptTokens, output: this.outputOf(options.model, prefix?.text ?? "", item) });
+      planned.push({
+        item,
+        prefix,
+        prefixTokens,
+        promptTokens,
+        output: this.outputOf(options.model, prefix?.text ?? "", item),
+      });
     }
     const batchTokens = planned.reduce(
       (total, entry) => total + entry.promptTokens + entry.item.maxTokens,
@@ -238,25 +255,39 @@ export class SimEngine implements EngineV1 {
     }
 
     await this.doLoadModel({ model: options.model, signal: options.signal });
-    const textDigest = prefix ? digest(prefix.text) : "";
-    const cached = prefix ? this.kv.get(prefix.key) : undefined;
-    const prefixCached =
-      cached !== undefined && cached.model === options.model && cached.textDigest === textDigest;
+    // Each distinct prefix of the batch: cached (no prefill) or prefilled once for all its items.
+    const prefixes = new Map<
+      string,
+      { readonly tokens: number; readonly textDigest: string; readonly cached: KvEntry | undefined }
+    >();
+    for (const { prefix, prefixTokens } of planned) {
+      if (!prefix || prefixes.has(prefix.key)) continue;
+      const textDigest = digest(prefix.text);
+      const entry = this.kv.get(prefix.key);
+      const usable = entry !== undefined && entry.model === options.model && entry.textDigest === textDigest;
+      prefixes.set(prefix.key, { tokens: prefixTokens, textDigest, cached: usable ? entry : undefined });
+    }
     for (const failure of failures) yield failure;
 
     const timeline = new ScaledTimeline(this.timeScale, options.signal);
-    const prefixPrefilledTokens = prefix && !prefixCached && planned.length > 0 ? prefixTokens : 0;
-    const cachedTokens = prefixCached ? prefixTokens : 0;
+    const cachedTokensOf = (entry: (typeof planned)[number]) =>
+      entry.prefix && prefixes.get(entry.prefix.key)?.cached ? entry.prefixTokens : 0;
+    const prefixPrefilledTokens = [...prefixes.values()].reduce(
+      (total, prefix) => total + (prefix.cached ? 0 : prefix.tokens),
+      0,
+    );
     const prefillTokens =
-      prefixPrefilledTokens + planned.reduce((total, entry) => total + entry.promptTokens - prefixTokens, 0);
+      prefixPrefilledTokens +
+      planned.reduce((total, entry) => total + entry.promptTokens - entry.prefixTokens, 0);
     const batchPrefillMs = prefillMs(profile, prefillTokens);
     await timeline.advance(batchPrefillMs);
-    if (prefix && prefixPrefilledTokens > 0) {
-      this.kv.set(prefix.key, { key: prefix.key, model: options.model, tokens: prefixTokens, textDigest });
-    } else if (prefix && prefixCached) {
-      // Refresh recency: the entry was just used.
-      this.kv.delete(prefix.key);
-      this.kv.set(prefix.key, cached!);
+    for (const [key, prefix] of prefixes) {
+      // A prefilled prefix is cached; a cached one is refreshed (it was just used).
+      this.kv.delete(key);
+      this.kv.set(
+        key,
+        prefix.cached ?? { key, model: options.model, tokens: prefix.tokens, textDigest: prefix.textDigest },
+      );
     }
 
     const steps = Math.max(0, ...planned.map((entry) => entry.output.tokens.length));
@@ -278,7 +309,7 @@ export class SimEngine implements EngineV1 {
             finishReason: entry.output.finishReason,
             figures: {
               promptTokens: entry.promptTokens,
-              cachedTokens,
+              cachedTokens: cachedTokensOf(entry),
               generatedTokens: entry.output.tokens.length,
               prefillMs: batchPrefillMs,
               decodeMs,
@@ -291,7 +322,7 @@ export class SimEngine implements EngineV1 {
     const figures: BatchFigures = {
       batchSize: options.items.length,
       promptTokens: planned.reduce((total, entry) => total + entry.promptTokens, 0),
-      cachedTokens: cachedTokens * planned.length,
+      cachedTokens: planned.reduce((total, entry) => total + cachedTokensOf(entry), 0),
       generatedTokens: planned.reduce((total, entry) => total + entry.output.tokens.length, 0),
       prefillMs: batchPrefillMs,
       decodeMs,
