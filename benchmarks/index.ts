@@ -27,6 +27,36 @@ export {
   TPCH_TYPE_SYLLABLES,
 } from "./datasets/tpch-domains.js";
 export { generateTpchQueries } from "./datasets/tpch-query-generator.js";
+export type { BenchDataset, BenchDatasetOptions } from "./harness/bench-dataset.js";
+export { benchDatasetPath, ensureBenchDataset } from "./harness/bench-dataset.js";
+export { BenchInputError } from "./harness/bench-input-error.js";
+export { benchResultsDirectory } from "./harness/bench-paths.js";
+export {
+  BENCH_README_END,
+  BENCH_README_START,
+  readBenchResults,
+  renderRunSetReport,
+  writeBenchReports,
+} from "./harness/bench-report.js";
+export type {
+  BenchEngine,
+  BenchMachine,
+  BenchRunSet,
+  BenchSettings,
+  ExecutorFigures,
+  OperatorTimeline,
+  SystemResult,
+  WorkloadBenchResult,
+} from "./harness/bench-result.js";
+export { BENCH_RESULT_VERSION, benchResultFileName } from "./harness/bench-result.js";
+export type {
+  BenchEnvironment,
+  BenchExecutors,
+  WorkloadBenchOptions,
+} from "./harness/bench-run.js";
+export { describeMachine, runWorkloadBench } from "./harness/bench-run.js";
+export type { BenchSystem } from "./harness/bench-systems.js";
+export { BENCH_SYSTEM_NAMES, BENCH_SYSTEMS, parseSystems } from "./harness/bench-systems.js";
 export { loadWorkload } from "./workloads/load-workload.js";
 export type { HttpModeName, HttpModeOptions } from "./workloads/with-http-mode.js";
 export { withHttpMode } from "./workloads/with-http-mode.js";

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import type { CommandIo } from "../io.js";
+import { registerBenchCommand } from "./bench-command.js";
 import { registerDatasetsCommand } from "./datasets-command.js";
 import { registerExecutorCommand } from "./executor-command.js";
 import { registerExplainCommand } from "./explain-command.js";
@@ -22,4 +23,5 @@ export const commands: readonly RegisterCommand[] = [
   registerModelsCommand,
   registerExecutorCommand,
   registerDatasetsCommand,
+  registerBenchCommand,
 ];

@@ -1,0 +1,106 @@
+import { spawnSync } from "node:child_process";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { WorkloadBenchResult } from "@halo/benchmarks";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../main.js";
+import { recordingIo } from "../test-io.js";
+
+// `halo bench` end to end on engine-sim: real sidecar processes on loopback
+// gRPC, the data API in its own process, DuckDB, one small workload.
+const BIN = fileURLToPath(new URL("../../dist/bin.js", import.meta.url));
+let directory: string;
+let haloHome: string;
+
+beforeAll(async () => {
+  directory = await mkdtemp(join(tmpdir(), "halo-bench-"));
+  haloHome = join(directory, "halo-home");
+});
+
+afterAll(async () => {
+  await rm(directory, { recursive: true, force: true });
+});
+
+describe("halo bench on engine-sim", () => {
+  it("runs every system on the same queries, writes the result file and the reports", async () => {
+    const results = join(directory, "results");
+    // The built CLI in its own process (run `pnpm build` first; turbo's test task does): the local
+    // sidecars it starts are its children, as for a user.
+    const run = spawnSync(
+      process.execPath,
+      [
+        BIN,
+        "bench",
+        "--engine",
+        "sim",
+        "--workload",
+        "w5",
+        "--queries",
+        "8",
+        "--systems",
+        "naive,opwise,halo,halo-no-coalescing",
+        "--time-scale",
+        "0.02",
+        "--results-dir",
+        results,
+      ],
+      { env: { ...process.env, HALO_HOME: haloHome }, encoding: "utf8", timeout: 200_000 },
+    );
+    expect(run.status, run.stderr).toBe(0);
+    const result = JSON.parse(await readFile(join(results, "sim-w5.json"), "utf8")) as WorkloadBenchResult;
+    expect(result.resultVersion).toBe(1);
+    expect(result.workload.id).toBe("w5");
+    expect(result.engine).toBe("sim");
+    expect(result.commandLine).toContain("halo bench --workload w5 --queries 8");
+    expect(result.settings).toMatchObject({
+      queries: 8,
+      executors: 4,
+      timeScale: 0.02,
+      profile: "builtin:h100",
+    });
+    expect(result.machine.cores).toBeGreaterThan(0);
+    expect(result.systems.map((system) => system.system)).toEqual([
+      "naive",
+      "opwise",
+      "halo",
+      "halo-no-coalescing",
+    ]);
+    const [naive, opwise, halo] = result.systems;
+    expect(naive!.mode).toBe("per-query");
+    expect(naive!.deployment).toBe("planned");
+    expect(naive!.outputsVsNaive).toBeUndefined();
+    expect(opwise!.epochBarriers).toBe(true);
+    expect(opwise!.disabledOptimizations).toContain("pipelining");
+    for (const system of result.systems) {
+      expect(system.queries).toEqual({ ok: 8, failed: 0 });
+      // Both are rounded to 0.1 ms: the device figure is the wall figure ÷ the time scale.
+      expect(Math.abs(system.deviceMakespanMs - system.makespanMs / 0.02)).toBeLessThan(5);
+      expect(system.tokens.prompt).toBe(system.tokens.prefilled + system.tokens.cached);
+      expect(system.executors).toHaveLength(4);
+      expect(system.executorUtilization).toBeGreaterThan(0);
+      expect(system.plan.lowerBoundMs).toBeGreaterThan(0);
+      expect(system.runtime.peakRssBytes).toBeGreaterThan(0);
+      expect(system.operators.map((operator) => operator.operator)).toContain("final_answer");
+      expect(system.speedupVsNaive).toBeCloseTo(naive!.deviceMakespanMs / system.deviceMakespanMs, 2);
+      if (system.system !== "naive")
+        expect(system.outputsVsNaive).toMatchObject({ allEqual: true, equal: 8 });
+    }
+    // Halo coalesces identical calls; without coalescing every instance is a call.
+    expect(halo!.llm.calls).toBeLessThanOrEqual(result.systems[3]!.llm.calls);
+    expect(result.systems[3]!.llm.calls).toBe(result.systems[3]!.llm.instances);
+    expect(run.stdout).toContain("w5 TPCH-Trident (8 queries, sim)");
+    const files = await readdir(results);
+    expect(files.sort()).toEqual(["sim-bench.md", "sim-bench.svg", "sim-w5.json"]);
+    expect(await readFile(join(results, "sim-bench.svg"), "utf8")).toMatch(/^<svg [^>]*>[\s\S]*<\/svg>\n$/);
+    const report = await readFile(join(results, "sim-bench.md"), "utf8");
+    expect(report).toContain("| w5 TPCH-Trident | 8 |");
+
+    // --report regenerates the same reports from the result files alone.
+    await rm(join(results, "sim-bench.md"));
+    const again = recordingIo();
+    expect(await runCli(["bench", "--report", "--results-dir", results], again)).toBe(0);
+    expect(await readFile(join(results, "sim-bench.md"), "utf8")).toBe(report);
+  }, 240_000);
+});

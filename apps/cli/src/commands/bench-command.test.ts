@@ -1,0 +1,49 @@
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { WorkloadBenchResult } from "@halo/benchmarks";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../main.js";
+import { recordingIo } from "../test-io.js";
+
+// `halo bench` end to end on engine-sim: real sidecar processes on loopback
+// gRPC, the data API in its own process, DuckDB, one small workload.
+let directory: string;
+let haloHome: string;
+const previousHome = process.env["HALO_HOME"];
+
+beforeAll(async () => {
+  directory = await mkdtemp(join(tmpdir(), "halo-bench-"));
+  haloHome = join(directory, "halo-home");
+  process.env["HALO_HOME"] = haloHome;
+});
+
+afterAll(async () => {
+  if (previousHome === undefined) delete process.env["HALO_HOME"];
+  else process.env["HALO_HOME"] = previousHome;
+  await rm(directory, { recursive: true, force: true });
+});
+
+describe("halo bench: bad input", () => {
+  it.each([
+    [["--engine", "gpu"], "--engine: expected llamacpp or sim"],
+    [["--systems", "naive,turbo"], '--systems: unknown system "turbo"'],
+    [["--workload", "w9"], '--workload: unknown workload "w9"'],
+    [["--queries", "0"], "--queries: expected a number of queries >= 1"],
+    [["--engine", "sim", "--time-scale", "2"], "--time-scale: expected a number in (0, 1]"],
+    [["--db-backend", "postgres"], "--db-backend postgres: give the server with --postgres-url"],
+    [["--http", "slow"], "--http: expected padded or live or sleep"],
+    [["--engine", "sim", "--models", "m.yaml"], "--models: only the llamacpp engine"],
+    [["--tag", "Big Run"], "--tag: expected lowercase letters"],
+  ])("rejects %j with exit 2 before any work", async (flags, message) => {
+    const io = recordingIo();
+    const saved = process.env["HALO_BENCH_POSTGRES_URL"];
+    delete process.env["HALO_BENCH_POSTGRES_URL"];
+    try {
+      expect(await runCli(["bench", ...flags, "--results-dir", join(directory, "none")], io)).toBe(2);
+    } finally {
+      if (saved !== undefined) process.env["HALO_BENCH_POSTGRES_URL"] = saved;
+    }
+    expect(io.err()).toContain(message);
+  });
+});

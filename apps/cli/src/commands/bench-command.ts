@@ -1,0 +1,365 @@
+import { join } from "node:path";
+import {
+  type BenchEngine,
+  type BenchEnvironment,
+  BenchInputError,
+  type BenchSettings,
+  type BenchSystem,
+  benchResultsDirectory,
+  findWorkload,
+  parseSystems,
+  runWorkloadBench,
+  WORKLOAD_MODELS,
+  WORKLOADS,
+  type WorkloadBenchResult,
+  type WorkloadDefinition,
+  WorkloadInputError,
+  writeBenchReports,
+} from "@halo/benchmarks";
+import type { DeviceProfile } from "@halo/profiles";
+import type { Command } from "commander";
+import { InvalidInputError } from "../cli-error.js";
+import type { CommandIo } from "../io.js";
+import { startLocalExecutors } from "../run/local-executors.js";
+import { prepareLocalModels, readModelMap } from "../run/local-models.js";
+import { localDeviceProfile } from "../run/local-profile.js";
+import { loadProfileReference } from "../run/profile-reference.js";
+import type { RegisterCommand } from "./index.js";
+
+/** Flags of `halo bench` as commander hands them over. */
+export interface BenchFlags {
+  readonly workload: string;
+  readonly queries: string;
+  readonly local?: string;
+  readonly systems: string;
+  readonly engine: string;
+  readonly threads: string;
+  readonly models?: string;
+  readonly latencyScale: string;
+  readonly timeScale: string;
+  readonly dbBackend: string;
+  readonly postgresUrl?: string;
+  readonly http: string;
+  readonly datasetScale: string;
+  readonly seed: string;
+  readonly queryConcurrency: string;
+  readonly sqlConcurrency: string;
+  readonly httpConcurrency: string;
+  readonly gatherWindowMs: string;
+  readonly profile?: string;
+  readonly resultsDir?: string;
+  readonly tag?: string;
+  readonly report?: boolean;
+}
+
+/** The checked options of one `halo bench` invocation. */
+export interface BenchOptions {
+  readonly workloads: readonly WorkloadDefinition[];
+  readonly systems: readonly BenchSystem[];
+  readonly settings: Omit<BenchSettings, "profile" | "executorReset">;
+  readonly modelsPath?: string;
+  readonly postgresUrl?: string;
+  readonly profile?: string;
+  readonly resultsDirectory: string;
+  /** The README whose results block is regenerated (only for the default results folder). */
+  readonly readmePath?: string;
+  readonly tag?: string;
+  readonly commandLine: string;
+}
+
+function numberFlag(flag: string, text: string, check: (value: number) => boolean, expected: string): number {
+  const value = Number(text);
+  if (text.trim() === "" || !Number.isFinite(value) || !check(value)) {
+    throw new InvalidInputError(`${flag}: expected ${expected} (got "${text}")`);
+  }
+  return value;
+}
+
+const positiveInteger = (value: number) => Number.isInteger(value) && value >= 1;
+
+function choice<T extends string>(flag: string, text: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(text)) {
+    throw new InvalidInputError(`${flag}: expected ${allowed.join(" or ")} (got "${text}")`);
+  }
+  return text as T;
+}
+
+function parseWorkloads(list: string): WorkloadDefinition[] {
+  const names = list
+    .split(",")
+    .map((name) => name.trim())
+    .filter((name) => name.length > 0);
+  if (names.length === 0) throw new InvalidInputError("--workload: name at least one workload (or all)");
+  if (names.some((name) => name.toLowerCase() === "all")) return [...WORKLOADS];
+  try {
+    const chosen = names.map((name) => findWorkload(name));
+    return WORKLOADS.filter((workload) => chosen.includes(workload));
+  } catch (error) {
+    if (error instanceof WorkloadInputError) throw new InvalidInputError(`--workload: ${error.message}`);
+    throw error;
+  }
+}
+
+/** Checks the flags of `halo bench`; bad values are invalid input naming the flag. */
+export function benchOptionsFromFlags(flags: BenchFlags): BenchOptions {
+  const engine = choice<BenchEngine>("--engine", flags.engine, ["llamacpp", "sim"]);
+  const workloads = parseWorkloads(flags.workload);
+  let systems: BenchSystem[];
+  try {
+    systems = parseSystems(flags.systems);
+  } catch (error) {
+    if (error instanceof BenchInputError) throw new InvalidInputError(error.message);
+    throw error;
+  }
+  const dbBackend = choice("--db-backend", flags.dbBackend, ["duckdb", "postgres"] as const);
+  const postgresUrl = flags.postgresUrl ?? process.env["HALO_BENCH_POSTGRES_URL"];
+  if (dbBackend === "postgres" && (postgresUrl === undefined || postgresUrl.trim() === "")) {
+    throw new InvalidInputError(
+      "--db-backend postgres: give the server with --postgres-url postgres://… (or HALO_BENCH_POSTGRES_URL); the dataset is loaded there",
+    );
+  }
+  if (flags.models !== undefined && engine !== "llamacpp") {
+    throw new InvalidInputError("--models: only the llamacpp engine reads a model map");
+  }
+  const timeScale =
+    engine === "sim"
+      ? numberFlag("--time-scale", flags.timeScale, (value) => value > 0 && value <= 1, "a number in (0, 1]")
+      : 1;
+  const settings: BenchOptions["settings"] = {
+    engine,
+    queries: numberFlag("--queries", flags.queries, positiveInteger, "a number of queries >= 1"),
+    executors: numberFlag(
+      "--local",
+      flags.local ?? (engine === "sim" ? "4" : "2"),
+      (value) => positiveInteger(value) && value <= 64,
+      "1 to 64 executors",
+    ),
+    threads: numberFlag("--threads", flags.threads, positiveInteger, "an integer >= 1"),
+    timeScale,
+    latencyScale: numberFlag("--latency-scale", flags.latencyScale, (value) => value >= 0, "a number >= 0"),
+    http: choice("--http", flags.http, ["padded", "live", "sleep"] as const),
+    dbBackend,
+    datasetScale: numberFlag(
+      "--dataset-scale",
+      flags.datasetScale,
+      (value) => value > 0 && value <= 1,
+      "a scale in (0, 1]",
+    ),
+    seed: numberFlag(
+      "--seed",
+      flags.seed,
+      (value) => Number.isSafeInteger(value) && value >= 0,
+      "an integer >= 0",
+    ),
+    queryConcurrency: numberFlag(
+      "--query-concurrency",
+      flags.queryConcurrency,
+      positiveInteger,
+      "an integer >= 1",
+    ),
+    toolConcurrency: {
+      sql: numberFlag("--sql-concurrency", flags.sqlConcurrency, positiveInteger, "an integer >= 1"),
+      http: numberFlag("--http-concurrency", flags.httpConcurrency, positiveInteger, "an integer >= 1"),
+    },
+    gatherWindowMs: numberFlag(
+      "--gather-window-ms",
+      flags.gatherWindowMs,
+      (value) => value >= 0,
+      "a number >= 0",
+    ),
+  };
+  if (flags.tag !== undefined && !/^[a-z0-9][a-z0-9-]*$/.test(flags.tag)) {
+    throw new InvalidInputError(`--tag: expected lowercase letters, digits and dashes (got "${flags.tag}")`);
+  }
+  const defaultResults = benchResultsDirectory();
+  const resultsDirectory = flags.resultsDir ?? defaultResults;
+  const commandLine = [
+    "halo bench",
+    `--workload ${flags.workload}`,
+    `--queries ${settings.queries}`,
+    `--local ${settings.executors}`,
+    `--systems ${flags.systems}`,
+    `--engine ${engine}`,
+    ...(settings.threads !== 1 ? [`--threads ${settings.threads}`] : []),
+    `--latency-scale ${settings.latencyScale}`,
+    ...(engine === "sim" ? [`--time-scale ${timeScale}`] : []),
+    ...(settings.http !== "padded" ? [`--http ${settings.http}`] : []),
+    ...(dbBackend !== "duckdb" ? [`--db-backend ${dbBackend}`] : []),
+    ...(settings.datasetScale !== 0.01 ? [`--dataset-scale ${settings.datasetScale}`] : []),
+    ...(settings.seed !== 1 ? [`--seed ${settings.seed}`] : []),
+    ...(settings.queryConcurrency !== 64 ? [`--query-concurrency ${settings.queryConcurrency}`] : []),
+    ...(settings.toolConcurrency.sql !== 4 ? [`--sql-concurrency ${settings.toolConcurrency.sql}`] : []),
+    ...(settings.toolConcurrency.http !== 64 ? [`--http-concurrency ${settings.toolConcurrency.http}`] : []),
+    ...(settings.gatherWindowMs !== 50 ? [`--gather-window-ms ${settings.gatherWindowMs}`] : []),
+    ...(flags.profile !== undefined ? [`--profile ${flags.profile}`] : []),
+    ...(flags.tag !== undefined ? [`--tag ${flags.tag}`] : []),
+  ].join(" ");
+  return {
+    workloads,
+    systems,
+    settings,
+    ...(flags.models !== undefined ? { modelsPath: flags.models } : {}),
+    ...(dbBackend === "postgres" ? { postgresUrl: postgresUrl! } : {}),
+    ...(flags.profile !== undefined ? { profile: flags.profile } : {}),
+    resultsDirectory,
+    ...(resultsDirectory === defaultResults ? { readmePath: join(defaultResults, "..", "README.md") } : {}),
+    ...(flags.tag !== undefined ? { tag: flags.tag } : {}),
+    commandLine,
+  };
+}
+
+/** The planning profile and the executor factory of a bench run. */
+async function prepareEnvironment(
+  options: BenchOptions,
+  io: CommandIo,
+): Promise<Omit<BenchEnvironment, "onProgress">> {
+  const { settings } = options;
+  const models = [...WORKLOAD_MODELS];
+  const log = (message: string) => io.stderr(`halo bench: ${message}\n`);
+  let simProfile: string | undefined;
+  if (settings.engine === "llamacpp") {
+    const modelMap = await readModelMap(options.modelsPath);
+    await prepareLocalModels(models, modelMap, (model) =>
+      log(`preparing the stand-in of ${model} (synthesized on first use)`),
+    );
+  } else {
+    simProfile = options.profile ?? "builtin:h100";
+  }
+  const startExecutors = () =>
+    startLocalExecutors({
+      count: settings.executors,
+      engine: settings.engine,
+      threads: settings.threads,
+      ...(options.modelsPath === undefined ? {} : { modelsPath: options.modelsPath }),
+      ...(settings.engine === "sim"
+        ? {
+            profile: simProfile!,
+            timeScale: settings.timeScale,
+            serve: models,
+            // One model resident per simulated GPU, as a serving engine holds it.
+            maxLoadedModels: 1,
+            // The sidecars' merge windows in device time, like every other wait of the simulation.
+            batching: { windowMs: 3 * settings.timeScale, maxCollectMs: 10 * settings.timeScale },
+          }
+        : {}),
+    });
+
+  let profile: DeviceProfile;
+  let profileSource: string;
+  if (options.profile !== undefined || settings.engine === "sim") {
+    const reference = options.profile ?? simProfile!;
+    profile = await loadProfileReference(reference, "--profile", process.cwd());
+    profileSource = reference.startsWith("builtin:") ? reference : "--profile file";
+  } else {
+    const executors = await startExecutors();
+    try {
+      const measured = await localDeviceProfile({
+        addresses: executors.addresses,
+        threads: settings.threads,
+        ...(options.modelsPath === undefined ? {} : { modelsPath: options.modelsPath }),
+        models,
+        onProgress: log,
+      });
+      profile = measured.profile;
+      profileSource = `measured on these executors (halo profile --quick), cached in $HALO_HOME/profiles`;
+    } finally {
+      await executors.stop();
+    }
+  }
+  return { startExecutors, profile, profileSource };
+}
+
+/**
+ * `halo bench`: runs the compared systems on each workload and writes one
+ * result file per workload, then regenerates the reports. Returns the results.
+ */
+export async function runBench(options: BenchOptions, io: CommandIo): Promise<WorkloadBenchResult[]> {
+  const environment = await prepareEnvironment(options, io);
+  const results: WorkloadBenchResult[] = [];
+  for (const workload of options.workloads) {
+    const result = await runWorkloadBench(
+      {
+        workload,
+        systems: options.systems,
+        settings: options.settings,
+        ...(options.postgresUrl === undefined ? {} : { postgresUrl: options.postgresUrl }),
+        commandLine: options.commandLine.replace(/--workload \S+/, `--workload ${workload.id}`),
+        ...(options.tag === undefined ? {} : { tag: options.tag }),
+        resultsDirectory: options.resultsDirectory,
+      },
+      { ...environment, onProgress: (message) => io.stderr(`halo bench: ${message}\n`) },
+    );
+    results.push(result);
+    io.stdout(formatWorkloadResult(result));
+  }
+  const written = await writeBenchReports(options.resultsDirectory, options.readmePath);
+  io.stderr(`halo bench: reports ${written.join(", ")}\n`);
+  return results;
+}
+
+/** A few lines per workload on stdout. */
+export function formatWorkloadResult(result: WorkloadBenchResult): string {
+  const lines = [
+    `${result.workload.id} ${result.workload.name} (${result.settings.queries} queries, ${result.engine}):`,
+  ];
+  for (const system of result.systems) {
+    const ratios = [
+      system.speedupVsNaive === undefined ? undefined : `${system.speedupVsNaive.toFixed(2)}× naive`,
+      system.system !== "opwise" && system.speedupVsOpwise !== undefined
+        ? `${system.speedupVsOpwise.toFixed(2)}× opwise`
+        : undefined,
+    ].filter((part) => part !== undefined);
+    const outputs = system.outputsVsNaive
+      ? `, outputs = naive ${system.outputsVsNaive.equal}/${system.outputsVsNaive.equal + system.outputsVsNaive.different}`
+      : "";
+    lines.push(
+      `  ${system.system.padEnd(20)} ${(system.deviceMakespanMs / 1000).toFixed(1).padStart(8)} s` +
+        `${ratios.length > 0 ? `  (${ratios.join(", ")})` : ""}, ${system.queries.ok} ok, ${system.queries.failed} failed${outputs}`,
+    );
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** `halo bench`: compare naive, opwise, halo and its ablations on the benchmark workloads. */
+export const registerBenchCommand: RegisterCommand = (program: Command, io: CommandIo) => {
+  program
+    .command("bench")
+    .description(
+      "benchmark: run naive, opwise, halo and its ablations on workloads W1–W6 on the same executors, data and queries",
+    )
+    .option("--workload <ids>", "w1…w6, comma-separated, or all", "all")
+    .option("--queries <N>", "queries per workload", "64")
+    .option("--local <N>", "local executors (default 2 for llamacpp, 4 for sim)")
+    .option("--systems <names>", "systems to run, comma-separated, or all", "all")
+    .option("--engine <name>", "llamacpp (stand-in models on this CPU) | sim (simulated H100s)", "llamacpp")
+    .option("--threads <T>", "engine threads per executor", "1")
+    .option("--models <model-map.yaml>", "llamacpp: which GGUF serves each model")
+    .option("--latency-scale <f>", "multiply the workloads' HTTP latency means (3 s, 6 s)", "1")
+    .option("--time-scale <f>", "sim: wall time per device time", "0.1")
+    .option("--db-backend <name>", "SQL on duckdb | postgres", "duckdb")
+    .option("--postgres-url <url>", "--db-backend postgres: the server (default $HALO_BENCH_POSTGRES_URL)")
+    .option("--http <mode>", "HTTP operators: padded (request + latency) | live | sleep", "padded")
+    .option("--dataset-scale <s>", "scale of the generated datasets", "0.01")
+    .option("--seed <n>", "seed of datasets and queries", "1")
+    .option("--query-concurrency <N>", "naive: queries in flight", "64")
+    .option("--sql-concurrency <N>", "SQL statements at once", "4")
+    .option("--http-concurrency <N>", "HTTP calls at once", "64")
+    .option("--gather-window-ms <ms>", "longest wait for a fuller micro-batch (device time)", "50")
+    .option(
+      "--profile <file|builtin:name>",
+      "planning profile (default: measured and cached; builtin:h100 for sim)",
+    )
+    .option("--results-dir <dir>", "where result files and reports go (default benchmarks/results)")
+    .option("--tag <name>", "name of the run set, prefixed to the result files (e.g. scale)")
+    .option("--report", "only regenerate the reports (markdown, SVG, README block) from the result files")
+    .action(async (flags: BenchFlags) => {
+      if (flags.report) {
+        const directory = flags.resultsDir ?? benchResultsDirectory();
+        const readme = flags.resultsDir === undefined ? join(directory, "..", "README.md") : undefined;
+        const written = await writeBenchReports(directory, readme);
+        io.stdout(written.length > 0 ? `${written.join("\n")}\n` : `no result files in ${directory}\n`);
+        return;
+      }
+      await runBench(benchOptionsFromFlags(flags), io);
+    });
+};

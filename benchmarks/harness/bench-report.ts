@@ -1,0 +1,268 @@
+/**
+ * Reports regenerated from every result file in `results/`: per run set
+ * (engine and tag) a markdown file with the summary table (workloads ×
+ * systems) and one detail table per workload, and an SVG chart of the
+ * speedups over naive; plus the summary tables spliced into
+ * `benchmarks/README.md` between markers.
+ */
+import { readdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { benchChartSvg } from "./bench-chart-svg.js";
+import {
+  BENCH_RESULT_VERSION,
+  type BenchRunSet,
+  type SystemResult,
+  type WorkloadBenchResult,
+} from "./bench-result.js";
+import { BENCH_SYSTEM_NAMES } from "./bench-systems.js";
+
+/** Markers of the generated part of the README's results section. */
+export const BENCH_README_START = "<!-- bench-results:start -->";
+export const BENCH_README_END = "<!-- bench-results:end -->";
+
+/** Reads every `*.json` bench result in `directory` (other JSON files are skipped), grouped into run sets. */
+export async function readBenchResults(directory: string): Promise<BenchRunSet[]> {
+  const names = (await readdir(directory)).filter((name) => name.endsWith(".json")).sort();
+  const sets = new Map<string, WorkloadBenchResult[]>();
+  for (const name of names) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(await readFile(join(directory, name), "utf8"));
+    } catch {
+      continue;
+    }
+    if (!isBenchResult(parsed)) continue;
+    const key = runSetKey(parsed.engine, parsed.tag);
+    sets.set(key, [...(sets.get(key) ?? []), parsed]);
+  }
+  return [...sets.entries()]
+    .map(([key, results]) => ({
+      key,
+      engine: results[0]!.engine,
+      ...(results[0]!.tag ? { tag: results[0]!.tag } : {}),
+      results: results.sort((left, right) => left.workload.id.localeCompare(right.workload.id)),
+    }))
+    .sort((left, right) => left.key.localeCompare(right.key));
+}
+
+function isBenchResult(value: unknown): value is WorkloadBenchResult {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    (value as { resultVersion?: unknown }).resultVersion === BENCH_RESULT_VERSION &&
+    Array.isArray((value as { systems?: unknown }).systems)
+  );
+}
+
+function runSetKey(engine: string, tag: string | undefined): string {
+  return `${engine}${tag ? `-${tag}` : ""}`;
+}
+
+/** File name prefix of a run set's reports: `bench` (llama.cpp), `sim-bench`, `sim-scale-bench`. */
+export function reportBaseName(set: BenchRunSet): string {
+  return `${set.engine === "sim" ? "sim-" : ""}${set.tag ? `${set.tag}-` : ""}bench`;
+}
+
+const seconds = (ms: number) => (ms / 1000).toFixed(ms >= 100_000 ? 0 : 1);
+const times = (value: number | undefined) => (value === undefined ? "–" : `${value.toFixed(2)}×`);
+const percent = (value: number) => `${(value * 100).toFixed(value < 0.1 ? 1 : 0)} %`;
+const integer = (value: number) => Math.round(value).toLocaleString("en-US");
+
+/** Systems present in any result of the set, in report order. */
+function systemsOf(set: BenchRunSet): string[] {
+  const present = new Set(set.results.flatMap((result) => result.systems.map((system) => system.system)));
+  return BENCH_SYSTEM_NAMES.filter((name) => present.has(name));
+}
+
+function find(result: WorkloadBenchResult, name: string): SystemResult | undefined {
+  return result.systems.find((system) => system.system === name);
+}
+
+/** The summary table: one row per workload, device makespans in seconds and Halo's ratios. */
+export function summaryTable(set: BenchRunSet): string {
+  const systems = systemsOf(set);
+  const header = [
+    "workload",
+    "queries",
+    ...systems.map((name) => `${name} s`),
+    "halo vs naive",
+    "halo vs opwise",
+    "halo ÷ lower bound",
+    "outputs = naive",
+  ];
+  const rows = set.results.map((result) => {
+    const halo = find(result, "halo");
+    const compared = result.systems.filter((system) => system.outputsVsNaive !== undefined);
+    const equality =
+      compared.length === 0
+        ? "–"
+        : compared
+            .map((system) => {
+              const outputs = system.outputsVsNaive!;
+              return `${system.system} ${outputs.allEqual ? "all" : `${outputs.equal}/${outputs.equal + outputs.different}`}`;
+            })
+            .join(", ");
+    return [
+      `${result.workload.id} ${result.workload.name}`,
+      String(result.settings.queries),
+      ...systems.map((name) => {
+        const system = find(result, name);
+        return system ? seconds(system.deviceMakespanMs) : "–";
+      }),
+      times(halo?.speedupVsNaive),
+      times(halo?.speedupVsOpwise),
+      halo ? halo.lowerBoundRatio.toFixed(2) : "–",
+      equality,
+    ];
+  });
+  return markdownTable(header, rows);
+}
+
+/** The detail table of one workload: one row per system. */
+export function detailTable(result: WorkloadBenchResult): string {
+  const header = [
+    "system",
+    "makespan s",
+    "queries/s",
+    "ok/failed",
+    "prefilled tokens",
+    "cached tokens",
+    "LLM calls",
+    "items per call",
+    "items per engine batch",
+    "model loads",
+    "migrations",
+    "utilization",
+    "planner ms",
+    "lower bound s",
+    "tool share",
+    "runtime busy",
+    "peak RSS MB",
+    "outputs = naive",
+  ];
+  const rows = result.systems.map((system) => {
+    const engineBatches = system.executors.reduce((total, executor) => total + executor.engineBatches, 0);
+    const items = system.executors.reduce((total, executor) => total + executor.items, 0);
+    return [
+      system.system,
+      seconds(system.deviceMakespanMs),
+      system.queriesPerSecond.toFixed(2),
+      `${system.queries.ok}/${system.queries.failed}`,
+      integer(system.tokens.prefilled),
+      integer(system.tokens.cached),
+      integer(system.llm.calls),
+      system.llm.meanCallItems.toFixed(1),
+      engineBatches > 0 ? (items / engineBatches).toFixed(1) : "–",
+      String(system.modelLoads),
+      `${system.migrations.succeeded}/${system.migrations.attempted}`,
+      percent(system.executorUtilization),
+      integer(system.plannerMs),
+      seconds(system.plan.lowerBoundMs),
+      percent(system.toolShare),
+      percent(system.runtime.overheadShare),
+      integer(system.runtime.peakRssBytes / 1024 ** 2),
+      system.outputsVsNaive
+        ? system.outputsVsNaive.allEqual
+          ? "all"
+          : `${system.outputsVsNaive.equal}/${system.outputsVsNaive.equal + system.outputsVsNaive.different}`
+        : "–",
+    ];
+  });
+  return markdownTable(header, rows);
+}
+
+function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const numeric = header.map((_, column) => rows.every((row) => /^[\d.,×%–\s]+$/.test(row[column] ?? "")));
+  const lines = [
+    `| ${header.join(" | ")} |`,
+    `| ${numeric.map((right) => (right ? "---:" : "---")).join(" | ")} |`,
+    ...rows.map((row) => `| ${row.join(" | ")} |`),
+  ];
+  return `${lines.join("\n")}\n`;
+}
+
+/** How a run set was measured, in one paragraph. */
+export function runSetDescription(set: BenchRunSet): string {
+  const first = set.results[0]!;
+  const { settings, machine } = first;
+  const engine =
+    set.engine === "sim"
+      ? `engine-sim, ${settings.executors} simulated executors (${settings.profile}), time scale ${settings.timeScale} (makespans are device time: wall time ÷ time scale)`
+      : `llama.cpp, ${settings.executors} executors × ${settings.threads} thread(s), synthesized stand-in models`;
+  const dates = set.results.map((result) => result.date.slice(0, 10));
+  return (
+    `${engine}; ${settings.queries} queries per workload; HTTP ${settings.http}, latency scale ${settings.latencyScale}; ` +
+    `SQL on ${settings.dbBackend}; tool slots SQL ${settings.toolConcurrency.sql}, HTTP ${settings.toolConcurrency.http}; ` +
+    `naive keeps ${settings.queryConcurrency} queries in flight. Machine: ${machine.cores} × ${machine.cpu}, ` +
+    `${machine.memoryGiB} GiB, Node ${machine.node}. Measured ${[...new Set(dates)].join(", ")}. ` +
+    `Command (per workload): \`${first.commandLine}\`.`
+  );
+}
+
+/** The markdown report of a run set. */
+export function renderRunSetReport(set: BenchRunSet): string {
+  const parts = [
+    `# halo bench: ${set.key}`,
+    "",
+    runSetDescription(set),
+    "",
+    "Device makespans in seconds; ratios are naive's (or opwise's) makespan ÷ halo's.",
+    "",
+    summaryTable(set),
+    `![speedup over naive](${reportBaseName(set)}.svg)`,
+    "",
+  ];
+  for (const result of set.results) {
+    parts.push(`## ${result.workload.id} ${result.workload.name}`, "", detailTable(result));
+  }
+  return `${parts.join("\n")}`;
+}
+
+/** The generated block of the README: each run set's description and summary table. */
+export function renderReadmeBlock(sets: readonly BenchRunSet[]): string {
+  const parts = [BENCH_README_START, ""];
+  for (const set of sets) {
+    parts.push(
+      `#### ${set.key}`,
+      "",
+      runSetDescription(set),
+      "",
+      summaryTable(set),
+      `![${set.key}: speedup over naive](results/${reportBaseName(set)}.svg)`,
+      "",
+      `Per-system details: [results/${reportBaseName(set)}.md](results/${reportBaseName(set)}.md).`,
+      "",
+    );
+  }
+  parts.push(BENCH_README_END);
+  return `${parts.join("\n")}\n`;
+}
+
+/** Replaces the generated block of a README (appends it when the markers are missing). */
+export function spliceReadmeBlock(readme: string, block: string): string {
+  const start = readme.indexOf(BENCH_README_START);
+  const end = readme.indexOf(BENCH_README_END);
+  if (start >= 0 && end > start) {
+    const afterEnd = readme.indexOf("\n", end);
+    return readme.slice(0, start) + block + (afterEnd >= 0 ? readme.slice(afterEnd + 1) : "");
+  }
+  return `${readme.replace(/\n*$/, "\n\n")}${block}`;
+}
+
+/** Regenerates every run set's markdown and SVG in `directory`, and the README block when `readmePath` is given. */
+export async function writeBenchReports(directory: string, readmePath?: string): Promise<string[]> {
+  const sets = await readBenchResults(directory);
+  const written: string[] = [];
+  for (const set of sets) {
+    const base = join(directory, reportBaseName(set));
+    await writeFile(`${base}.md`, renderRunSetReport(set));
+    await writeFile(`${base}.svg`, benchChartSvg(set));
+    written.push(`${base}.md`, `${base}.svg`);
+  }
+  if (readmePath !== undefined && sets.length > 0) {
+    const readme = await readFile(readmePath, "utf8").catch(() => "# Halo benchmarks\n");
+    await writeFile(readmePath, spliceReadmeBlock(readme, renderReadmeBlock(sets)));
+    written.push(readmePath);
+  }
+  return written;
+}

@@ -1,0 +1,97 @@
+/**
+ * The systems `halo bench` compares (DESIGN §9): the per-query baseline, the
+ * operator-at-a-time baseline, Halo, and Halo with one optimization disabled.
+ */
+import { BenchInputError } from "./bench-input-error.js";
+
+/** How one compared system plans and executes a batch. */
+export interface BenchSystem {
+  /** Name in reports and on the command line. */
+  readonly name: string;
+  /** One line for the report. */
+  readonly description: string;
+  /** Planning strategy (`@halo/optimizer`). */
+  readonly strategy: "naive" | "opwise" | "dp";
+  /** Optimizations turned off (planned without them and honoured at run time). */
+  readonly disabled: readonly string[];
+  /** Epochs are barriers at run time (`ProcessorOptions.epochBarriers`). */
+  readonly epochBarriers: boolean;
+}
+
+/** Every system, in report order. */
+export const BENCH_SYSTEMS: readonly BenchSystem[] = Object.freeze([
+  {
+    name: "naive",
+    description:
+      "per-query orchestration: each query walks its DAG, one request per LLM call, static model deployment, executor batching and prefix cache on",
+    strategy: "naive",
+    disabled: [],
+    epochBarriers: false,
+  },
+  {
+    name: "opwise",
+    description: "one operator at a time over all queries, split over every executor, a barrier after each",
+    strategy: "opwise",
+    disabled: ["pipelining"],
+    epochBarriers: true,
+  },
+  {
+    name: "halo",
+    description: "the dp plan with every optimization",
+    strategy: "dp",
+    disabled: [],
+    epochBarriers: false,
+  },
+  {
+    name: "halo-no-sharing",
+    description: "halo without prefix sharing",
+    strategy: "dp",
+    disabled: ["prefix-sharing"],
+    epochBarriers: false,
+  },
+  {
+    name: "halo-no-coalescing",
+    description: "halo without coalescing of identical calls",
+    strategy: "dp",
+    disabled: ["coalescing"],
+    epochBarriers: false,
+  },
+  {
+    name: "halo-no-migration",
+    description: "halo without KV migration",
+    strategy: "dp",
+    disabled: ["migration"],
+    epochBarriers: false,
+  },
+  {
+    name: "halo-no-pipelining",
+    description: "halo with a barrier per tool operator (tools start when every query's inputs are ready)",
+    strategy: "dp",
+    disabled: ["pipelining"],
+    epochBarriers: false,
+  },
+] satisfies BenchSystem[]);
+
+/** Names of every system, in report order. */
+export const BENCH_SYSTEM_NAMES: readonly string[] = BENCH_SYSTEMS.map((system) => system.name);
+
+/**
+ * The systems a comma-separated list names (`all` = every one), in report
+ * order (`naive` first: the others' outputs are compared with its outputs).
+ * Unknown names are a {@link BenchInputError}.
+ */
+export function parseSystems(list: string): BenchSystem[] {
+  const names = list
+    .split(",")
+    .map((name) => name.trim().toLowerCase())
+    .filter((name) => name.length > 0);
+  if (names.length === 0) throw new BenchInputError("--systems: name at least one system");
+  if (names.includes("all")) return [...BENCH_SYSTEMS];
+  const unknown = names.filter((name) => !BENCH_SYSTEM_NAMES.includes(name));
+  if (unknown.length > 0) {
+    throw new BenchInputError(
+      `--systems: unknown system${unknown.length > 1 ? "s" : ""} ${unknown.map((name) => `"${name}"`).join(", ")} (known: ${BENCH_SYSTEM_NAMES.join(", ")}, all)`,
+    );
+  }
+  return BENCH_SYSTEMS.filter((system) => names.includes(system.name));
+}

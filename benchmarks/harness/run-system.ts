@@ -1,0 +1,253 @@
+/**
+ * One system of `halo bench` on one workload: plan the batch for the
+ * executors, execute it with the Processor, and measure — makespan, tokens,
+ * calls, executor utilization (from the executors' Stats), the runtime
+ * process's own work (event-loop busy time, CPU time, peak RSS), tool share
+ * and per-operator timelines.
+ */
+import { performance } from "node:perf_hooks";
+import { type CompiledWorkflow, canonicalJson, type QueryContext } from "@halo/ir";
+import { type ExecutionPlan, type PlanningWorker, planBatch } from "@halo/optimizer";
+import type { DeviceProfile } from "@halo/profiles";
+import { createExecutorClient, type StatsResponse } from "@halo/protocol";
+import { MemoryResultSink, Processor, type RuntimeTools } from "@halo/runtime";
+import type { BenchSettings, ExecutorFigures, SystemResult } from "./bench-result.js";
+import type { BenchSystem } from "./bench-systems.js";
+import { analyzeRecords, RunObserver, round } from "./run-observer.js";
+import { holdsAllModels, replicateModels } from "./static-deployment.js";
+
+/** Everything one system's run needs. */
+export interface SystemRunInput {
+  readonly system: BenchSystem;
+  /** The workflow as it runs: HTTP latencies in wall time (device time × time scale). */
+  readonly workflow: CompiledWorkflow;
+  /** The workflow as the planner sees it: HTTP latencies in device time, like the profile (default `workflow`). */
+  readonly planningWorkflow?: CompiledWorkflow;
+  readonly queries: readonly QueryContext[];
+  /** Executors in their initial state (just started). */
+  readonly addresses: readonly string[];
+  readonly profile: DeviceProfile;
+  readonly tools: RuntimeTools;
+  readonly settings: BenchSettings;
+  /** Per query id, naive's canonical `{ok, outputs}` (absent: not compared). */
+  readonly naiveOutputs?: ReadonlyMap<string, string>;
+}
+
+/** A system's result and its outputs (for the comparison with naive). */
+export interface SystemRunOutput {
+  readonly result: SystemResult;
+  /** Per query id, canonical `{ok, outputs}`. */
+  readonly outputs: Map<string, string>;
+  readonly plan: ExecutionPlan;
+}
+
+/** Plans and runs one system; throws when the run cannot start (executors unreachable, bad plan). */
+export async function runSystem(input: SystemRunInput): Promise<SystemRunOutput> {
+  const { system, workflow, queries, settings } = input;
+  const models = [
+    ...new Set(workflow.operators.flatMap((operator) => (operator.kind === "llm" ? [operator.model] : []))),
+  ];
+  const workers: PlanningWorker[] = input.addresses.map((address, index) => ({
+    id: `worker-${index}`,
+    profile: input.profile,
+    address,
+  }));
+  const planningStartedMs = performance.now();
+  const { plan: planned } = await planBatch({
+    workflow: input.planningWorkflow ?? workflow,
+    queries,
+    workers,
+    strategy: system.strategy,
+    disabled: system.disabled,
+    pools: [
+      { name: "sql", concurrency: settings.toolConcurrency.sql },
+      { name: "http", concurrency: settings.toolConcurrency.http },
+      { name: "processor", concurrency: 2 },
+    ],
+  });
+  const plannerMs = performance.now() - planningStartedMs;
+
+  let plan = planned;
+  let deployment: string | undefined;
+  if (system.strategy === "naive") {
+    const replicate = await everyExecutorHoldsAll(input.addresses, models);
+    deployment = replicate ? "replicated" : "planned";
+    if (replicate) plan = replicateModels(planned);
+  }
+
+  const observer = new RunObserver();
+  const sink = new MemoryResultSink();
+  const processor = new Processor({
+    workflow,
+    plan,
+    executors: input.addresses,
+    tools: input.tools,
+    options: {
+      toolConcurrency: settings.toolConcurrency,
+      queryConcurrency: settings.queryConcurrency,
+      gatherWindowMs: settings.gatherWindowMs * settings.timeScale,
+      epochBarriers: system.epochBarriers,
+      onEvent: observer.onEvent,
+    },
+  });
+
+  const rss = new RssSampler();
+  const cpuBefore = process.cpuUsage();
+  const loopBefore = performance.eventLoopUtilization();
+  const summary = await processor.run(queries, { sink });
+  const loop = performance.eventLoopUtilization(loopBefore);
+  const cpu = process.cpuUsage(cpuBefore);
+  const peakRssBytes = rss.stop();
+
+  const stats = await Promise.all(input.addresses.map((address) => executorStats(address)));
+  const deviceMakespanMs = summary.makespanMs / settings.timeScale;
+  const executors: ExecutorFigures[] = summary.workers.map((worker, index) => {
+    const figures = stats[index]!;
+    const dispatched = observer.dispatches.get(worker.id) ?? { calls: 0, items: 0 };
+    const engineBatches = figures.sidecar?.engineBatches ?? 0;
+    return {
+      id: worker.id,
+      busyMs: round(figures.busyMs),
+      utilization: round(deviceMakespanMs > 0 ? figures.busyMs / deviceMakespanMs : 0, 3),
+      modelLoads: figures.modelLoads,
+      calls: dispatched.calls,
+      items: dispatched.items,
+      engineBatches,
+      meanEngineBatchItems: round(engineBatches > 0 ? dispatched.items / engineBatches : 0, 2),
+    };
+  });
+
+  const outputs = new Map<string, string>();
+  for (const record of sink.records) {
+    outputs.set(record.id, canonicalJson({ ok: record.ok, outputs: record.outputs }));
+  }
+  const figures = analyzeRecords(workflow, sink.records, observer);
+  const generateCalls = executors.reduce((total, executor) => total + executor.calls, 0);
+  const items = executors.reduce((total, executor) => total + executor.items, 0);
+  const finished = summary.queries.ok + summary.queries.failed;
+
+  const result: SystemResult = {
+    system: system.name,
+    description: system.description,
+    strategy: summary.strategy,
+    disabledOptimizations: summary.disabledOptimizations,
+    mode: summary.mode,
+    epochBarriers: system.epochBarriers,
+    ...(deployment === undefined ? {} : { deployment }),
+    queries: { ok: summary.queries.ok, failed: summary.queries.failed },
+    makespanMs: round(summary.makespanMs),
+    deviceMakespanMs: round(deviceMakespanMs),
+    queriesPerSecond: round(deviceMakespanMs > 0 ? (finished * 1000) / deviceMakespanMs : 0, 3),
+    tokens: summary.tokens,
+    llm: {
+      instances: summary.llm.instances,
+      calls: summary.llm.calls,
+      coalesced: summary.llm.coalesced,
+      cached: summary.llm.cached,
+      generateCalls,
+      meanCallItems: round(generateCalls > 0 ? items / generateCalls : 0, 2),
+    },
+    tools: { instances: summary.tools.instances, calls: summary.tools.calls, failed: summary.tools.failed },
+    modelLoads: summary.modelLoads,
+    migrations: summary.migrations,
+    executors,
+    executorUtilization: round(
+      executors.reduce((total, executor) => total + executor.utilization, 0) / Math.max(1, executors.length),
+      3,
+    ),
+    plannerMs: round(plannerMs),
+    solveMs: round(planned.solveMs),
+    plan: {
+      estimatedMakespanMs: round(planned.estimatedMakespanMs),
+      lowerBoundMs: round(planned.lowerBoundMs),
+      modelLoads: planned.modelLoads,
+    },
+    lowerBoundRatio: round(planned.lowerBoundMs > 0 ? deviceMakespanMs / planned.lowerBoundMs : 0, 3),
+    toolShare: round(figures.toolShare, 3),
+    meanQueryLatencyMs: round(figures.meanQueryLatencyMs / settings.timeScale),
+    ...(input.naiveOutputs ? { outputsVsNaive: compareOutputs(outputs, input.naiveOutputs) } : {}),
+    runtime: {
+      eventLoopBusyMs: round(loop.active),
+      overheadShare: round(summary.makespanMs > 0 ? loop.active / summary.makespanMs : 0, 4),
+      cpuMs: round((cpu.user + cpu.system) / 1000),
+      peakRssBytes,
+    },
+    operators: figures.operators,
+  };
+  return { result, outputs, plan };
+}
+
+/** Query by query, whether `{ok, outputs}` equal naive's. */
+export function compareOutputs(
+  outputs: ReadonlyMap<string, string>,
+  naive: ReadonlyMap<string, string>,
+): NonNullable<SystemResult["outputsVsNaive"]> {
+  let equal = 0;
+  const differing: string[] = [];
+  for (const [id, expected] of naive) {
+    if (outputs.get(id) === expected) equal += 1;
+    else differing.push(id);
+  }
+  for (const id of outputs.keys()) if (!naive.has(id)) differing.push(id);
+  return {
+    equal,
+    different: differing.length,
+    allEqual: differing.length === 0,
+    examples: differing.slice(0, 5),
+  };
+}
+
+async function everyExecutorHoldsAll(
+  addresses: readonly string[],
+  models: readonly string[],
+): Promise<boolean> {
+  const answers = await Promise.all(
+    addresses.map(async (address) => {
+      const client = createExecutorClient(address);
+      try {
+        return await client.info({ deadlineMs: 10_000 });
+      } finally {
+        client.close();
+      }
+    }),
+  );
+  return answers.every((info) =>
+    holdsAllModels(
+      {
+        memoryBudgetBytes: info.memoryBudgetBytes,
+        models: info.models.map((model) => ({ name: model.name, memoryBytes: model.memoryBytes })),
+      },
+      models,
+    ),
+  );
+}
+
+async function executorStats(address: string): Promise<StatsResponse> {
+  const client = createExecutorClient(address);
+  try {
+    return await client.stats({ deadlineMs: 10_000 });
+  } finally {
+    client.close();
+  }
+}
+
+/** Samples the process's resident set size while a run lasts. */
+class RssSampler {
+  private peak = process.memoryUsage.rss();
+  private readonly timer = setInterval(() => this.sample(), 250);
+
+  constructor() {
+    this.timer.unref();
+  }
+
+  private sample(): void {
+    this.peak = Math.max(this.peak, process.memoryUsage.rss());
+  }
+
+  /** Stops sampling; the peak in bytes. */
+  stop(): number {
+    clearInterval(this.timer);
+    this.sample();
+    return this.peak;
+  }
+}
