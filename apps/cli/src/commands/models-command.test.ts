@@ -5,7 +5,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../main.js";
 import { recordingIo as capture } from "../test-io.js";
 
-
 let haloHome: string;
 const previousHome = process.env["HALO_HOME"];
 
