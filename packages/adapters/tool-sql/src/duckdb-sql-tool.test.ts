@@ -238,6 +238,25 @@ describe("DuckDbSqlTool", () => {
     await tool.close();
   });
 
+  it("reuses a prepared statement across calls, rebinding every parameter, also after a failed call", async () => {
+    const tool = new DuckDbSqlTool({ path: databasePath, maxConnections: 1 });
+    const sql =
+      "SELECT count(*) AS n, min(customer) AS first FROM orders WHERE year = :year AND customer >= :from";
+    const run = (year: JsonValue, from: JsonValue) =>
+      tool.doQuery(query(sql, { year, from }, { year: "int", from: "text" }));
+    expect((await run("1994", "a")).rows).toEqual([{ n: 2, first: "ada" }]);
+    expect((await run("1995", "a")).rows).toEqual([{ n: 1, first: "ada" }]);
+    expect((await run("1994", "b")).rows).toEqual([{ n: 1, first: "bob" }]);
+    // A statement that fails at run time (a cast error) is dropped, not reused broken.
+    const failing = "SELECT CAST(:text AS INTEGER) AS value";
+    expect(await rejection(tool.doQuery(query(failing, { text: "not a number" })))).toMatchObject({
+      code: "query-failed",
+    });
+    expect((await tool.doQuery(query(failing, { text: "42" }))).rows).toEqual([{ value: 42 }]);
+    expect((await run("1995", "z")).rows).toEqual([{ n: 0, first: null }]);
+    await tool.close();
+  });
+
   it("keeps every column when names repeat", async () => {
     const tool = new DuckDbSqlTool({ path: ":memory:" });
     const result = await tool.doQuery(query("SELECT 1 AS a, 2 AS a, 3 AS a_1"));

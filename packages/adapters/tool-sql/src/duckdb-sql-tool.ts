@@ -39,6 +39,8 @@ export interface DuckDbSqlToolOptions {
 }
 
 const MEMORY_PATH = ":memory:";
+/** Prepared statements kept per connection (least recently used dropped first). */
+const PREPARED_CACHE_SIZE = 64;
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
 
@@ -55,6 +57,11 @@ export class DuckDbSqlTool implements SqlToolV1 {
   #instance: Promise<DuckDBInstance> | undefined;
   #pool: ConnectionPool<DuckDBConnection> | undefined;
   readonly #running = new Set<Promise<unknown>>();
+  /**
+   * Prepared statements by SQL text, per connection: a workflow runs the same few
+   * statements thousands of times, and preparing one costs as much as running it.
+   */
+  readonly #prepared = new WeakMap<DuckDBConnection, Map<string, DuckDBPreparedStatement>>();
   #closed = false;
 
   constructor(options: DuckDbSqlToolOptions) {
@@ -81,14 +88,7 @@ export class DuckDbSqlTool implements SqlToolV1 {
     const statement = buildPositionalStatement(request, "duckdb");
     const signal = options?.signal;
     const work = this.#withConnection(signal, async (connection) => {
-      let prepared: DuckDBPreparedStatement;
-      try {
-        prepared = await connection.prepare(statement.sql);
-      } catch (error) {
-        throw new SqlToolError("query-failed", `${this.description}: ${describeError(error)}`, {
-          cause: error,
-        });
-      }
+      const prepared = await this.#prepare(connection, statement.sql);
       try {
         statement.parameters.forEach((parameter, index) => {
           bindParameter(prepared, index + 1, parameter);
@@ -103,8 +103,11 @@ export class DuckDbSqlTool implements SqlToolV1 {
           rowCount: rows.length,
           elapsedMs: performance.now() - startMs,
         };
-      } finally {
+      } catch (error) {
+        // A statement that failed (bad binding, interrupted) is not reused.
+        this.#prepared.get(connection)?.delete(statement.sql);
         prepared.destroySync();
+        throw error;
       }
     });
     // The statement is interrupted on abort too; the connection returns to the pool once it has stopped.
@@ -119,6 +122,37 @@ export class DuckDbSqlTool implements SqlToolV1 {
     await Promise.allSettled([...this.#running]);
     const instance = await this.#instance?.catch(() => undefined);
     instance?.closeSync();
+  }
+
+  /** The connection's prepared statement of `sql`, prepared now if it has none. */
+  async #prepare(connection: DuckDBConnection, sql: string): Promise<DuckDBPreparedStatement> {
+    let cache = this.#prepared.get(connection);
+    if (!cache) {
+      cache = new Map();
+      this.#prepared.set(connection, cache);
+    }
+    const cached = cache.get(sql);
+    if (cached) {
+      // Most recently used last.
+      cache.delete(sql);
+      cache.set(sql, cached);
+      return cached;
+    }
+    let prepared: DuckDBPreparedStatement;
+    try {
+      prepared = await connection.prepare(sql);
+    } catch (error) {
+      throw new SqlToolError("query-failed", `${this.description}: ${describeError(error)}`, {
+        cause: error,
+      });
+    }
+    cache.set(sql, prepared);
+    if (cache.size > PREPARED_CACHE_SIZE) {
+      const [oldestSql, oldest] = cache.entries().next().value!;
+      cache.delete(oldestSql);
+      oldest.destroySync();
+    }
+    return prepared;
   }
 
   /** Runs `work` on a pooled connection, opening the database first if needed. */
