@@ -140,9 +140,18 @@ export interface SystemResult {
   };
   /** The runtime process during the run (planning excluded). */
   readonly runtime: {
-    /** Event-loop busy time: the runtime's own work (rendering, dispatch, bookkeeping, gRPC and tool client code). */
+    /**
+     * CPU time of the main thread, which runs everything of the runtime (dependency tracking,
+     * rendering, request keys, dispatch, gRPC, events) and the client side of the tools (HTTP
+     * client, DuckDB's bindings); DuckDB's query threads excluded. Linux only.
+     */
+    readonly mainThreadCpuMs?: number;
+    /**
+     * Event-loop busy time (wall): the same work plus time the thread was runnable but
+     * waited for a CPU, or blocked inside a synchronous native call.
+     */
     readonly eventLoopBusyMs: number;
-    /** eventLoopBusyMs ÷ makespanMs (both wall time). */
+    /** The runtime's overhead: mainThreadCpuMs (else eventLoopBusyMs) ÷ makespanMs, both wall time. */
     readonly overheadShare: number;
     /** CPU time of the whole process (user + system), DuckDB's threads included. */
     readonly cpuMs: number;

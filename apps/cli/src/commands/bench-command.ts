@@ -189,7 +189,9 @@ export function benchOptionsFromFlags(flags: BenchFlags): BenchOptions {
     ...(settings.seed !== 1 ? [`--seed ${settings.seed}`] : []),
     ...(settings.queryConcurrency !== 64 ? [`--query-concurrency ${settings.queryConcurrency}`] : []),
     ...(settings.toolConcurrency.sql !== 4 ? [`--sql-concurrency ${settings.toolConcurrency.sql}`] : []),
-    ...(settings.toolConcurrency.http !== 64 ? [`--http-concurrency ${settings.toolConcurrency.http}`] : []),
+    ...(settings.toolConcurrency.http !== 1024
+      ? [`--http-concurrency ${settings.toolConcurrency.http}`]
+      : []),
     ...(settings.gatherWindowMs !== 50 ? [`--gather-window-ms ${settings.gatherWindowMs}`] : []),
     ...(flags.profile !== undefined ? [`--profile ${flags.profile}`] : []),
     ...(flags.tag !== undefined ? [`--tag ${flags.tag}`] : []),
@@ -343,7 +345,11 @@ export const registerBenchCommand: RegisterCommand = (program: Command, io: Comm
     .option("--seed <n>", "seed of datasets and queries", "1")
     .option("--query-concurrency <N>", "naive: queries in flight", "64")
     .option("--sql-concurrency <N>", "SQL statements at once", "4")
-    .option("--http-concurrency <N>", "HTTP calls at once", "64")
+    .option(
+      "--http-concurrency <N>",
+      "HTTP calls at once (high enough that naive's calls never wait for a slot: 64 queries × 3 calls)",
+      "1024",
+    )
     .option("--gather-window-ms <ms>", "longest wait for a fuller micro-batch (device time)", "50")
     .option(
       "--profile <file|builtin:name>",
