@@ -76,14 +76,22 @@ const FAST_LOAD_PROFILE = {
 };
 
 /**
- * Starts a long call (48 decode steps, ~300 ms of wall time at time scale 0.5)
- * and resolves once it runs: calls sent meanwhile queue behind it and merge.
+ * Starts a long call and resolves once it runs: calls sent meanwhile queue
+ * behind it and merge. Its length comes from a ~12,000-token prompt (about
+ * 0.36 s of wall time to prefill at time scale 0.5), not from the pseudo-text,
+ * whose length varies with the prompt.
  */
 async function startBlocker(client: ExecutorClient) {
   await client.loadModel(MODEL);
   const events = client.generate({
     model: MODEL,
-    items: [{ id: "blocker", prompt: "Question 99: which region ships the most parts?", maxTokens: 48 }],
+    items: [
+      {
+        id: "blocker",
+        prompt: "Question 99: which region ships the most parts? ".repeat(1000),
+        maxTokens: 48,
+      },
+    ],
     streamTokens: true,
   });
   const iterator = events[Symbol.asyncIterator]();
