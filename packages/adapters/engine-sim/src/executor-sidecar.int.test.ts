@@ -422,11 +422,20 @@ describe("executor sidecar over engine-sim", () => {
   it("drains running work on close and refuses new calls", async () => {
     const { client, server } = await startSidecar({ profile: FAST_LOAD_PROFILE, timeScale: 0.05 });
     await client.loadModel(MODEL);
-    const running = run(client, { model: MODEL, items: [single("long", question(1), 64)] });
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    // Close only once the call runs (its first token arrived): a fixed sleep races the connection.
+    const events = client.generate({
+      model: MODEL,
+      items: [{ id: "long", prompt: `${question(1)} `.repeat(200), maxTokens: 64 }],
+      streamTokens: true,
+    });
+    const iterator = events[Symbol.asyncIterator]();
+    const first = await iterator.next();
+    expect(first.done).toBe(false);
     const closing = server.close(10_000);
-    const result = await running;
-    expect(result.texts.has("long")).toBe(true);
+    let finished = first.value?.type === "item-finished";
+    for (let next = await iterator.next(); !next.done; next = await iterator.next())
+      if (next.value.type === "item-finished" && next.value.itemId === "long") finished = true;
+    expect(finished).toBe(true);
     await closing;
     const error = await callError(() => client.info({ deadlineMs: 500 }));
     expect(error.code).toBe(GrpcStatus.UNAVAILABLE);
