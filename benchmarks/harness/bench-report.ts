@@ -88,10 +88,12 @@ export function summaryTable(set: BenchRunSet): string {
     "halo vs naive",
     "halo vs opwise",
     "halo ÷ lower bound",
+    "naive ÷ lower bound",
     "outputs = naive",
   ];
   const rows = set.results.map((result) => {
     const halo = find(result, "halo");
+    const naive = find(result, "naive");
     const compared = result.systems.filter((system) => system.outputsVsNaive !== undefined);
     const equality =
       compared.length === 0
@@ -112,6 +114,10 @@ export function summaryTable(set: BenchRunSet): string {
       times(halo?.speedupVsNaive),
       times(halo?.speedupVsOpwise),
       halo ? halo.lowerBoundRatio.toFixed(2) : "–",
+      // The speedup over naive of a halo run that reached its plan's lower bound.
+      halo && naive && halo.plan.lowerBoundMs > 0
+        ? times(naive.deviceMakespanMs / halo.plan.lowerBoundMs)
+        : "–",
       equality,
     ];
   });
@@ -136,7 +142,8 @@ export function detailTable(result: WorkloadBenchResult): string {
     "planner ms",
     "lower bound s",
     "tool share",
-    "runtime busy",
+    "queries in flight",
+    "runtime CPU",
     "peak RSS MB",
     "outputs = naive",
   ];
@@ -159,6 +166,13 @@ export function detailTable(result: WorkloadBenchResult): string {
       integer(system.plannerMs),
       seconds(system.plan.lowerBoundMs),
       percent(system.toolShare),
+      // Little's law: mean latency × throughput.
+      system.deviceMakespanMs > 0
+        ? (
+            (system.meanQueryLatencyMs * (system.queries.ok + system.queries.failed)) /
+            system.deviceMakespanMs
+          ).toFixed(0)
+        : "–",
       percent(system.runtime.overheadShare),
       integer(system.runtime.peakRssBytes / 1024 ** 2),
       system.outputsVsNaive

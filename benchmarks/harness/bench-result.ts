@@ -178,6 +178,8 @@ export interface WorkloadBenchResult {
   readonly tag?: string;
   readonly engine: BenchEngine;
   readonly date: string;
+  /** The source revision measured: git commit, `+changes` when the working tree differed from it. */
+  readonly revision?: string;
   readonly commandLine: string;
   readonly machine: BenchMachine;
   readonly settings: BenchSettings;

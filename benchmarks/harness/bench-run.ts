@@ -4,6 +4,7 @@
  * provided by the caller (the CLI starts local sidecars), so the harness
  * does not depend on how they are run.
  */
+import { execFileSync } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
@@ -71,6 +72,21 @@ export function describeMachine(): BenchMachine {
   };
 }
 
+/** The git commit of the sources (with `+changes` for a modified working tree), when git can tell. */
+export function sourceRevision(): string | undefined {
+  const cwd = new URL(".", import.meta.url);
+  try {
+    const commit = execFileSync("git", ["rev-parse", "--short=12", "HEAD"], { cwd, encoding: "utf8" }).trim();
+    const changes = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], {
+      cwd,
+      encoding: "utf8",
+    }).trim();
+    return changes === "" ? commit : `${commit}+changes`;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Runs every system on one workload and writes its result file. */
 export async function runWorkloadBench(
   options: WorkloadBenchOptions,
@@ -79,6 +95,7 @@ export async function runWorkloadBench(
   const { workload, settings } = options;
   const progress = (message: string) => environment.onProgress?.(`${workload.id}: ${message}`);
   const machine = describeMachine();
+  const revision = sourceRevision();
   const dataset = await ensureBenchDataset({
     dataset: workload.dataset,
     scale: settings.datasetScale,
@@ -168,6 +185,7 @@ export async function runWorkloadBench(
     ...(options.tag ? { tag: options.tag } : {}),
     engine: settings.engine,
     date: new Date().toISOString(),
+    ...(revision === undefined ? {} : { revision }),
     commandLine: options.commandLine,
     machine,
     settings: fullSettings,

@@ -55,9 +55,20 @@ export function operatorInputs(
   return inputs;
 }
 
+/** Prefix keys already computed: an operator's static prefix is the same for every query. */
+const prefixKeys = new Map<string, string>();
+const PREFIX_KEY_CACHE_SIZE = 1024;
+
 /** The key a KV prefix is stored under: the model and the exact prefix text. */
 export function prefixKeyOf(model: string, prefix: string): string {
-  return sha256OfJson({ model, prefix });
+  const cacheKey = `${model}\u0000${prefix}`;
+  let key = prefixKeys.get(cacheKey);
+  if (key === undefined) {
+    key = sha256OfJson({ model, prefix });
+    if (prefixKeys.size >= PREFIX_KEY_CACHE_SIZE) prefixKeys.clear();
+    prefixKeys.set(cacheKey, key);
+  }
+  return key;
 }
 
 /** Renders the request of one operator instance from its inputs. The input operator has no request. */

@@ -380,24 +380,23 @@ export class BatchRun implements LlmHost {
     operator: ToolOperator,
     request: ReturnType<typeof renderOperatorRequest>,
   ): void {
-    const key = requestKey(request);
     const coalescable = isCoalescable(operator, request);
+    // The canonical key (a hash of the whole request) only where identical calls may share one.
+    const key = coalescable ? requestKey(request) : `${run.id}/${operator.id}`;
     const go = () => {
       if (run.finished || this.signal.aborted) return;
-      this.tools
-        .run(operator, request, key, coalescable, coalescable ? key : `${run.id}/${operator.id}`)
-        .then(
-          (outcome) =>
-            this.complete(run, operator.id, outcome.outputs, {
-              startMs: outcome.startMs,
-              endMs: outcome.endMs,
-              ...(outcome.served === "cached" ? { cached: true } : {}),
-              ...(outcome.served === "coalesced" ? { coalesced: true } : {}),
-            }),
-          (error: unknown) => {
-            if (!this.signal.aborted) this.fail(run, operator.id, errorMessage(error));
-          },
-        );
+      this.tools.run(operator, request, key, coalescable, key).then(
+        (outcome) =>
+          this.complete(run, operator.id, outcome.outputs, {
+            startMs: outcome.startMs,
+            endMs: outcome.endMs,
+            ...(outcome.served === "cached" ? { cached: true } : {}),
+            ...(outcome.served === "coalesced" ? { coalesced: true } : {}),
+          }),
+        (error: unknown) => {
+          if (!this.signal.aborted) this.fail(run, operator.id, errorMessage(error));
+        },
+      );
     };
     // This instance is counted ready only after this method returns, hence the `> 1`.
     if (!this.pipelining && this.notReady(operator.id) > 1) {
