@@ -114,10 +114,10 @@ describe("bench reports", () => {
     const table = summaryTable(sets[0]!);
     const lines = table.trim().split("\n");
     expect(lines[0]).toBe(
-      "| workload | queries | naive s | halo s | halo vs naive | halo vs opwise | halo ÷ lower bound | naive ÷ lower bound | outputs = naive |",
+      "| workload | queries | latency scale | naive tool share | naive s | halo s | halo vs naive | halo vs opwise | halo ÷ lower bound | naive ÷ halo's lower bound | outputs = naive |",
     );
-    expect(lines[2]).toBe("| w1 One | 10 | 4.0 | 1.0 | 4.00× | – | 1.25 | 5.00× | halo all |");
-    expect(lines[3]).toBe("| w2 Two | 10 | 4.0 | 2.0 | 2.00× | – | 2.50 | 5.00× | halo all |");
+    expect(lines[2]).toBe("| w1 One | 10 | 1 | 30 % | 4.0 | 1.0 | 4.00× | – | 1.25 | 5.00× | halo all |");
+    expect(lines[3]).toBe("| w2 Two | 10 | 1 | 30 % | 4.0 | 2.0 | 2.00× | – | 2.50 | 5.00× | halo all |");
   });
 
   it("write the markdown report, the SVG chart and the README block", async () => {

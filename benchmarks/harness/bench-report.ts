@@ -84,11 +84,13 @@ export function summaryTable(set: BenchRunSet): string {
   const header = [
     "workload",
     "queries",
+    "latency scale",
+    "naive tool share",
     ...systems.map((name) => `${name} s`),
     "halo vs naive",
     "halo vs opwise",
     "halo ÷ lower bound",
-    "naive ÷ lower bound",
+    "naive ÷ halo's lower bound",
     "outputs = naive",
   ];
   const rows = set.results.map((result) => {
@@ -107,6 +109,8 @@ export function summaryTable(set: BenchRunSet): string {
     return [
       `${result.workload.id} ${result.workload.name}`,
       String(result.settings.queries),
+      String(result.settings.latencyScale),
+      naive ? percent(naive.toolShare) : "–",
       ...systems.map((name) => {
         const system = find(result, name);
         return system ? seconds(system.deviceMakespanMs) : "–";
@@ -204,12 +208,15 @@ export function runSetDescription(set: BenchRunSet): string {
       ? `engine-sim, ${settings.executors} simulated executors (${settings.profile}), time scale ${settings.timeScale} (makespans are device time: wall time ÷ time scale)`
       : `llama.cpp, ${settings.executors} executors × ${settings.threads} thread(s), synthesized stand-in models`;
   const dates = set.results.map((result) => result.date.slice(0, 10));
+  const distinct = (values: readonly (string | number)[]) => [...new Set(values.map(String))].join(" / ");
+  const commands = [...new Set(set.results.map((result) => `\`${result.commandLine}\``))];
   return (
-    `${engine}; ${settings.queries} queries per workload; HTTP ${settings.http}, latency scale ${settings.latencyScale}; ` +
+    `${engine}; ${distinct(set.results.map((result) => result.settings.queries))} queries per workload; ` +
+    `HTTP ${settings.http}, latency scale ${distinct(set.results.map((result) => result.settings.latencyScale))} (per workload in the table); ` +
     `SQL on ${settings.dbBackend}; tool slots SQL ${settings.toolConcurrency.sql}, HTTP ${settings.toolConcurrency.http}; ` +
     `naive keeps ${settings.queryConcurrency} queries in flight. Machine: ${machine.cores} × ${machine.cpu}, ` +
     `${machine.memoryGiB} GiB, Node ${machine.node}. Measured ${[...new Set(dates)].join(", ")}. ` +
-    `Command (per workload): \`${first.commandLine}\`.`
+    `${commands.length === 1 ? "Command" : "Commands"}: ${commands.join(", ")}.`
   );
 }
 
