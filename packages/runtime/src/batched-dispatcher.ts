@@ -4,11 +4,15 @@
  * KV migration) at a time and, when idle, picks its next work:
  *
  * 1. ready calls of its own planned steps whose model it holds, in plan order
- *    (a worker keeps its model while same-model work is ready);
+ *    (a worker keeps its model while same-model work is ready); then ready
+ *    calls of steps whose model the executor still holds beside it (no load);
  * 2. otherwise, when its highest-priority unfinished step needs another model,
  *    it loads that model now — a preload when no call is ready yet. A step is
- *    unfinished while any live query's instance of it is not ready or queued,
- *    so a worker never leaves a model whose planned work is still coming;
+ *    unfinished while any live query's instance of it is not ready or queued.
+ *    When the held model's planned work is still coming (waiting on tools)
+ *    and nothing of it is ready, the worker loads the model of a later step
+ *    of its own that has a full micro-batch ready (or all its remaining calls):
+ *    work conserving, where idling for slow tools would cost more than a load;
  * 3. otherwise (nothing ready that it may run without a switch) it takes
  *    ready calls of an operator planned on other workers when the operator
  *    uses the model it holds and none of that operator's planned workers is
@@ -174,7 +178,14 @@ export class BatchedDispatcher extends DispatcherBase {
     return epoch;
   }
 
-  /** Steps 1 and 2 of the policy: own ready work on the held model, else switch to the next planned model. */
+  /**
+   * Steps 1 and 2 of the policy: own ready work on the held model (or on a
+   * model the executor still holds, which costs no load), else switch to the
+   * next planned model — or, while the held model's planned work is still on
+   * its way (its inputs wait on tools), to a model whose planned work has a
+   * full micro-batch ready or is ready to the last call: idling until slow
+   * tools return would cost more than the load.
+   */
   private planWork(worker: ExecutorWorker): void {
     const openEpoch = this.openEpoch();
     const remaining = this.host.schedule
@@ -185,8 +196,26 @@ export class BatchedDispatcher extends DispatcherBase {
       if (step.model !== worker.currentModel) continue;
       if (this.dispatch(worker, step, false)) return;
     }
+    for (const step of remaining) {
+      if (step.model === worker.currentModel || !worker.loadedModels.has(step.model)) continue;
+      if (this.dispatch(worker, step, false)) return;
+    }
     const target = remaining[0]!;
-    if (target.model !== worker.currentModel) this.switchModel(worker, target);
+    if (target.model !== worker.currentModel) {
+      this.switchModel(worker, target);
+      return;
+    }
+    const worthSwitching = remaining.find(
+      (step) => step.model !== worker.currentModel && this.readyToRun(worker, step),
+    );
+    if (worthSwitching) this.switchModel(worker, worthSwitching);
+  }
+
+  /** A full micro-batch of the step is ready, or every call of it still to run is. */
+  private readyToRun(worker: ExecutorWorker, step: PlannedStep): boolean {
+    const queue = this.queueOf(step.operator);
+    if (queue.peek() === undefined) return false;
+    return queue.length >= this.sequenceCap(worker, step) || this.host.notReady(step.operator) === 0;
   }
 
   /** Step 3: ready work planned elsewhere on the model this worker holds, when no planned worker is idle on it. */

@@ -286,3 +286,68 @@ describe("events()", () => {
     await expect(processor.run(queries)).rejects.toThrow(/runs once/);
   });
 });
+
+/** Two independent branches on two models: `late` waits on a slow tool, `early` is ready at once. */
+const BRANCHES_YAML = `
+graph:
+  name: branches
+  nodes:
+    - { id: question, type: input, outputs: [text] }
+    - id: slow_report
+      type: http
+      url: http://reports.example.invalid/slow
+      params: { text: "{{ text }}" }
+      sleep_ms: 400
+      inputs: [text]
+      outputs: [report]
+    - id: late
+      type: inference
+      model: Qwen/Qwen3-14B
+      max_tokens: 4
+      system_prompt: Summarize the report.
+      inputs: [report]
+      outputs: [summary]
+    - id: early
+      type: inference
+      model: Qwen/Qwen3-32B
+      max_tokens: 4
+      system_prompt: Classify the question.
+      inputs: [text]
+      outputs: [label]
+  edges:
+    - { from: question, to: slow_report }
+    - { from: slow_report, to: late }
+    - { from: question, to: early }
+`;
+
+describe("a worker whose planned work waits on a slow tool", () => {
+  it("runs a later step of another model that is ready instead of idling until the tool returns", async () => {
+    const workflow = compileWorkflow(BRANCHES_YAML);
+    const queries = Array.from({ length: 8 }, (_, index) => ({
+      id: `q${index}`,
+      context: { text: `question ${index}` },
+    }));
+    const planned = await planFor(workflow, queries, executors.addresses.slice(0, 1));
+    // The plan puts `late` first (its model is loaded first), as a plan that expected the tool to be fast would.
+    const steps = planned.epochs
+      .flatMap((epoch) => epoch.steps)
+      .sort((left, right) => Number(right.operator === "late") - Number(left.operator === "late"));
+    expect(steps.map((step) => step.operator)).toEqual(["late", "early"]);
+    const plan: ExecutionPlan = {
+      ...planned,
+      epochs: steps.map((step, index) => ({ ...planned.epochs[0]!, index, steps: [step], preloads: [] })),
+    };
+    const processor = new Processor({
+      workflow,
+      plan,
+      executors: executors.addresses.slice(0, 1),
+      tools: { http },
+    });
+    const sink = new MemoryResultSink();
+    await processor.run(queries, { sink });
+    expect(sink.records.every((record) => record.ok)).toBe(true);
+    const reportsBackMs = Math.min(...sink.records.map((record) => record.operators.slow_report!.endMs));
+    const earlyEndMs = Math.max(...sink.records.map((record) => record.operators.early!.endMs));
+    expect(earlyEndMs).toBeLessThan(reportsBackMs);
+  });
+});
