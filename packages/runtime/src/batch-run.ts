@@ -383,9 +383,10 @@ export class BatchRun implements LlmHost {
     const coalescable = isCoalescable(operator, request);
     // The canonical key (a hash of the whole request) only where identical calls may share one.
     const key = coalescable ? requestKey(request) : `${run.id}/${operator.id}`;
+    const seed = coalescable ? latencySeedOf(request, key) : key;
     const go = () => {
       if (run.finished || this.signal.aborted) return;
-      this.tools.run(operator, request, key, coalescable, key).then(
+      this.tools.run(operator, request, key, coalescable, seed).then(
         (outcome) =>
           this.complete(run, operator.id, outcome.outputs, {
             startMs: outcome.startMs,
@@ -563,4 +564,21 @@ export class BatchRun implements LlmHost {
       })),
     };
   }
+}
+
+/**
+ * The seed of a coalescable tool call's padded latency: its request key, with
+ * an HTTP URL reduced to its path and query, so that the same request draws
+ * the same latency whichever host and port serve it (a benchmark starts its
+ * data API on a new port for every system it compares).
+ */
+export function latencySeedOf(request: ReturnType<typeof renderOperatorRequest>, key: string): string {
+  if (request.kind !== "http") return key;
+  let url: URL;
+  try {
+    url = new URL(request.url);
+  } catch {
+    return key;
+  }
+  return requestKey({ ...request, url: `${url.pathname}${url.search}` });
 }
