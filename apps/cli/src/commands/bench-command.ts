@@ -19,6 +19,7 @@ import {
 import type { DeviceProfile } from "@halo/profiles";
 import type { Command } from "commander";
 import { InvalidInputError } from "../cli-error.js";
+import { numberFlag, positiveInteger } from "../cli-flags.js";
 import type { CommandIo } from "../io.js";
 import { startLocalExecutors } from "../run/local-executors.js";
 import { prepareLocalModels, readModelMap } from "../run/local-models.js";
@@ -66,16 +67,6 @@ export interface BenchOptions {
   readonly tag?: string;
   readonly commandLine: string;
 }
-
-function numberFlag(flag: string, text: string, check: (value: number) => boolean, expected: string): number {
-  const value = Number(text);
-  if (text.trim() === "" || !Number.isFinite(value) || !check(value)) {
-    throw new InvalidInputError(`${flag}: expected ${expected} (got "${text}")`);
-  }
-  return value;
-}
-
-const positiveInteger = (value: number) => Number.isInteger(value) && value >= 1;
 
 function choice<T extends string>(flag: string, text: string, allowed: readonly T[]): T {
   if (!(allowed as readonly string[]).includes(text)) {

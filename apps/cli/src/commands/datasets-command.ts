@@ -18,6 +18,7 @@ import {
 } from "@halo/benchmarks";
 import type { Command } from "commander";
 import { CliError, InvalidInputError } from "../cli-error.js";
+import { numberFlag } from "../cli-flags.js";
 import type { CommandIo } from "../io.js";
 import type { RegisterCommand } from "./index.js";
 
@@ -36,14 +37,6 @@ async function withInputErrors<T>(subcommand: string, work: () => Promise<T>): P
 function datasetArgument(value: string): DatasetName {
   if (!isDatasetName(value)) {
     throw new InvalidInputError(`<dataset>: expected one of ${DATASET_NAMES.join(", ")} (got "${value}")`);
-  }
-  return value;
-}
-
-function numberFlag(flag: string, text: string, check: (value: number) => boolean, expected: string): number {
-  const value = Number(text);
-  if (text.trim() === "" || !Number.isFinite(value) || !check(value)) {
-    throw new InvalidInputError(`${flag}: expected ${expected} (got "${text}")`);
   }
   return value;
 }

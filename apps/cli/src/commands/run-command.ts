@@ -19,6 +19,7 @@ import {
 } from "@halo/runtime";
 import type { Command } from "commander";
 import { CliError, InvalidInputError } from "../cli-error.js";
+import { numberFlag, positiveInteger } from "../cli-flags.js";
 import type { CommandIo } from "../io.js";
 import { type LocalEngine, type LocalExecutors, startLocalExecutors } from "../run/local-executors.js";
 import { prepareLocalModels, readModelMap } from "../run/local-models.js";
@@ -61,16 +62,6 @@ export interface RunFlags {
   readonly summary?: string;
   readonly progress: boolean;
 }
-
-function numberFlag(flag: string, text: string, check: (value: number) => boolean, expected: string): number {
-  const value = Number(text);
-  if (text.trim() === "" || !Number.isFinite(value) || !check(value)) {
-    throw new InvalidInputError(`${flag}: expected ${expected} (got "${text}")`);
-  }
-  return value;
-}
-
-const positiveInteger = (value: number) => Number.isInteger(value) && value >= 1;
 
 /** Exit code of a run stopped by Ctrl-C (128 + SIGINT). */
 const INTERRUPTED_EXIT_CODE = 130;
