@@ -129,21 +129,52 @@ export function advanceClock(
 ): TimedState {
   const freeMs = timed.freeMs.slice();
   const finishMs = timed.finishMs.slice();
-  let makespanMs = timed.makespanMs;
   for (const shard of pricedShards) {
-    const cost = shard.cost;
-    const ready = readyMs(tables, timed.finishMs, shard.operator);
-    const loadedMs = timed.freeMs[shard.worker]! + cost.loadMs;
-    const endMs = Math.max(loadedMs, ready) + cost.totalMs - cost.loadMs;
+    const { endMs } = shardSpan(tables, timed, shard);
     freeMs[shard.worker] = endMs;
-    const finish = finishMs[shard.operator]!;
-    if (Number.isNaN(finish) || endMs > finish) finishMs[shard.operator] = endMs;
+    recordFinish(finishMs, shard.operator, endMs);
   }
+  return {
+    state: next,
+    freeMs,
+    finishMs,
+    makespanMs: makespanAfter(tables, finishMs, pricedShards, timed.makespanMs),
+  };
+}
+
+/** When a shard starts and ends: its compute starts once its worker is free and loaded and its inputs exist. */
+function shardSpan(
+  tables: TimingTables,
+  timed: TimedState,
+  shard: PricedShard,
+): { startMs: number; endMs: number } {
+  const { loadMs, totalMs } = shard.cost;
+  const computeStartMs = Math.max(
+    timed.freeMs[shard.worker]! + loadMs,
+    readyMs(tables, timed.finishMs, shard.operator),
+  );
+  return { startMs: computeStartMs - loadMs, endMs: computeStartMs + totalMs - loadMs };
+}
+
+/** An operator finishes with its last shard. */
+function recordFinish(finishMs: number[], operator: number, endMs: number): void {
+  const finish = finishMs[operator]!;
+  if (Number.isNaN(finish) || endMs > finish) finishMs[operator] = endMs;
+}
+
+/** The makespan once the shards' operators have finished, with their CPU tails. */
+function makespanAfter(
+  tables: TimingTables,
+  finishMs: readonly number[],
+  pricedShards: readonly PricedShard[],
+  makespanMs: number,
+): number {
+  let latest = makespanMs;
   for (const shard of pricedShards) {
     const end = finishMs[shard.operator]! + tables.tailMs[shard.operator]!;
-    if (end > makespanMs) makespanMs = end;
+    if (end > latest) latest = end;
   }
-  return { state: next, freeMs, finishMs, makespanMs };
+  return latest;
 }
 
 /** Places priced steps and preloads on the clock after `timed`, with `next` as the new search state. */
@@ -166,21 +197,12 @@ export function placeOnClock(
   });
   const shards: TimedShard[] = [];
   for (const shard of pricedShards) {
-    const cost = shard.cost;
-    const computeStartMs = Math.max(
-      timed.freeMs[shard.worker]! + cost.loadMs,
-      readyMs(tables, timed.finishMs, shard.operator),
-    );
-    const endMs = computeStartMs + cost.totalMs - cost.loadMs;
-    shards.push({ shard, startMs: computeStartMs - cost.loadMs, endMs });
+    const { startMs, endMs } = shardSpan(tables, timed, shard);
+    shards.push({ shard, startMs, endMs });
     freeMs[shard.worker] = endMs;
-    const finish = finishMs[shard.operator]!;
-    if (Number.isNaN(finish) || endMs > finish) finishMs[shard.operator] = endMs;
+    recordFinish(finishMs, shard.operator, endMs);
   }
-  for (const shard of pricedShards) {
-    const end = finishMs[shard.operator]! + tables.tailMs[shard.operator]!;
-    if (end > makespanMs) makespanMs = end;
-  }
+  makespanMs = makespanAfter(tables, finishMs, pricedShards, makespanMs);
   return { shards, preloads, next: { state: next, freeMs, finishMs, makespanMs } };
 }
 
