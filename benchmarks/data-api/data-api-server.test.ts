@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DuckDbFile, openDuckDbFile } from "../datasets/duckdb-file.js";
 import { generateDataset } from "../datasets/generate-dataset.js";
+import { categoryUrl } from "./data-api-endpoints.js";
 import { type DataApi, startDataApi } from "./data-api-server.js";
 import type { JsonRow } from "./json-rows.js";
 import { wikitextCategories, wikitextLinks } from "./wikitext-links.js";
@@ -48,208 +49,391 @@ afterAll(async () => {
   rmSync(directory, { recursive: true, force: true });
 });
 
-describe("data API over real HTTP", () => {
-  it("listens on a free port and lists its datasets and endpoints", async () => {
+// The expected answers are computed here in plain code from the tables, following the
+// prototype's contract (mlsys-io/Halo_demo scripts/mock_api.py), not from the server's SQL.
+
+const byVotesThenId = (a: JsonRow, b: JsonRow) =>
+  Number(b.num_votes ?? 0) - Number(a.num_votes ?? 0) || compare(String(a.tconst), String(b.tconst));
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+const containsIgnoringCase = (value: unknown, keyword: string) =>
+  typeof value === "string" && value.toLowerCase().includes(keyword.toLowerCase());
+
+async function titles(): Promise<JsonRow[]> {
+  return rows(
+    `SELECT b.tconst, b.primary_title, b.original_title, b.start_year, b.title_type, b.genres,
+            r.average_rating, r.num_votes
+     FROM title_basics b LEFT JOIN title_ratings r USING (tconst)`,
+  );
+}
+
+const pick = (row: JsonRow, fields: readonly string[]) =>
+  Object.fromEntries(fields.map((field) => [field, row[field] ?? null]));
+
+const SEARCH_FIELDS = [
+  "tconst",
+  "primary_title",
+  "original_title",
+  "start_year",
+  "title_type",
+  "average_rating",
+  "num_votes",
+];
+const RECENT_FIELDS = ["tconst", "primary_title", "start_year", "genres", "average_rating", "num_votes"];
+const PEOPLE_FIELDS = ["nconst", "primary_name", "primary_profession", "known_for_titles"];
+
+describe("data API over real HTTP: the prototype's contract", () => {
+  it("listens on a free port and lists its datasets, endpoints and aliases", async () => {
     expect(api.port).toBeGreaterThan(0);
     expect(api.url).toBe(`http://127.0.0.1:${api.port}`);
     const { status, body } = await get("/health");
     expect(status).toBe(200);
     expect(body.datasets).toEqual(["finewiki", "imdb", "tpch"]);
-    expect((body.endpoints as { path: string }[]).map((endpoint) => endpoint.path)).toContain(
+    const endpoints = body.endpoints as {
+      path: string;
+      parameters: string[];
+      aliases: Record<string, string>;
+    }[];
+    expect(endpoints.map((endpoint) => endpoint.path)).toEqual([
+      "/imdb/titles/search",
+      "/imdb/titles/recent",
+      "/imdb/people/search",
+      "/finewiki/categories",
+      "/finewiki/outbound-links",
+      "/tpch/reports/shipmode-priority",
       "/tpch/reports/promo-revenue",
-    );
+      "/tpch/reports/segment-revenue",
+    ]);
+    expect(endpoints.map((endpoint) => endpoint.parameters)).toEqual([
+      ["keyword", "limit"],
+      ["keyword", "since", "limit"],
+      ["keyword", "limit"],
+      ["topic", "limit"],
+      ["topic", "limit"],
+      ["shipmode", "shipmode2", "year"],
+      ["year"],
+      ["segment", "year"],
+    ]);
+    expect(endpoints[1]?.aliases).toEqual({ since_year: "since" });
   });
 
-  it("searches titles by substring, most-voted first", async () => {
-    const { status, body } = await get("/imdb/titles/search?q=river&limit=7");
+  it("searches movies, TV movies and series by keyword in either title, most-voted first, 25 by default", async () => {
+    const all = await titles();
+    const matching = all
+      .filter((row) => ["movie", "tvMovie", "tvSeries"].includes(String(row.title_type)))
+      .filter(
+        (row) =>
+          containsIgnoringCase(row.primary_title, "river") ||
+          containsIgnoringCase(row.original_title, "river"),
+      )
+      .sort(byVotesThenId);
+    expect(matching.length).toBeGreaterThan(7);
+
+    const { status, body } = await get("/imdb/titles/search?keyword=RIVER&limit=7");
     expect(status).toBe(200);
     expect(body.endpoint).toBe("/imdb/titles/search");
-    expect(body.params).toEqual({ q: "river", limit: 7 });
-    const expected = (
-      await rows(
-        `SELECT b.tconst, b.primary_title, b.original_title, COALESCE(r.num_votes, 0) AS votes
-         FROM title_basics b LEFT JOIN title_ratings r USING (tconst)`,
-      )
-    )
-      .filter((row) => `${row.primary_title} ${row.original_title}`.toLowerCase().includes("river"))
-      .sort((a, b) => Number(b.votes) - Number(a.votes) || String(a.tconst).localeCompare(String(b.tconst)))
-      .slice(0, 7)
-      .map((row) => row.tconst);
-    expect(body.rows.map((row) => row.tconst)).toEqual(expected);
+    expect(body.params).toEqual({ keyword: "RIVER", limit: 7 });
+    expect(body.rows).toEqual(matching.slice(0, 7).map((row) => pick(row, SEARCH_FIELDS)));
     expect(body.rowcount).toBe(7);
-    expect(typeof body.rows[0]?.num_votes).toBe("number");
-  });
+    expect(Object.keys(body.rows[0] ?? {})).toEqual(SEARCH_FIELDS);
 
-  it("filters titles by year and genre, matching the genre case-insensitively", async () => {
-    const [sample] = await rows(
-      "SELECT start_year, split_part(genres, ',', 1) AS genre FROM title_basics WHERE primary_title ILIKE '%the%' AND genres IS NOT NULL AND start_year IS NOT NULL LIMIT 1",
+    const defaults = await get("/imdb/titles/search?keyword=river");
+    expect(defaults.body.params).toEqual({ keyword: "river", limit: 25 });
+    expect(defaults.body.rowcount).toBe(Math.min(25, matching.length));
+
+    // The project's earlier name `q` is an alias, answered under the contract's name.
+    const alias = await get("/imdb/titles/search?q=RIVER&limit=7");
+    expect(alias.body).toEqual(body);
+
+    // An empty keyword is a value, as in the prototype: every title matches.
+    const everything = await get("/imdb/titles/search?keyword=&limit=3");
+    expect(everything.status).toBe(200);
+    expect(everything.body.rows.map((row) => row.tconst)).toEqual(
+      all
+        .filter((row) => ["movie", "tvMovie", "tvSeries"].includes(String(row.title_type)))
+        .sort(byVotesThenId)
+        .slice(0, 3)
+        .map((row) => row.tconst),
     );
-    const genre = String(sample?.genre);
-    const { body } = await get(
-      `/imdb/titles/search?q=the&year=${sample?.start_year}&genre=${genre.toUpperCase()}`,
+  });
+
+  it("lists recent movies and TV movies matching the keyword, since 2000 and 15 by default", async () => {
+    const all = await titles();
+    const recent = (keyword: string, since: number) =>
+      all
+        .filter((row) => ["movie", "tvMovie"].includes(String(row.title_type)))
+        .filter((row) => row.start_year !== null && Number(row.start_year) >= since)
+        .filter(
+          (row) =>
+            containsIgnoringCase(row.primary_title, keyword) ||
+            containsIgnoringCase(row.original_title, keyword),
+        )
+        .sort(byVotesThenId);
+    const expected = recent("the", 2010);
+    expect(expected.length).toBeGreaterThan(10);
+    const { body } = await get("/imdb/titles/recent?keyword=the&since=2010&limit=10");
+    expect(body.params).toEqual({ keyword: "the", since: 2010, limit: 10 });
+    expect(body.rows).toEqual(expected.slice(0, 10).map((row) => pick(row, RECENT_FIELDS)));
+
+    const defaults = await get("/imdb/titles/recent?keyword=the");
+    expect(defaults.body.params).toEqual({ keyword: "the", since: 2000, limit: 15 });
+    expect(defaults.body.rows.map((row) => row.tconst)).toEqual(
+      recent("the", 2000)
+        .slice(0, 15)
+        .map((row) => row.tconst),
     );
-    expect(body.params).toEqual({ q: "the", year: sample?.start_year, genre, limit: 25 });
-    expect(body.rowcount).toBeGreaterThan(0);
-    for (const row of body.rows) {
-      expect(row.start_year).toBe(sample?.start_year);
-      expect(String(row.genres).split(",")).toContain(genre);
-    }
+    const alias = await get("/imdb/titles/recent?keyword=the&since_year=2010&limit=10");
+    expect(alias.body).toEqual(body);
   });
 
-  it("lists recent movies and searches people", async () => {
-    const recent = await get("/imdb/titles/recent?genre=drama&since_year=2010&limit=10");
-    expect(recent.body.params).toEqual({ genre: "Drama", since_year: 2010, limit: 10 });
-    expect(recent.body.rowcount).toBeGreaterThan(0);
-    for (const row of recent.body.rows) {
-      expect(Number(row.start_year)).toBeGreaterThanOrEqual(2010);
-      expect(["movie", "tvMovie"]).toContain(row.title_type);
-      expect(String(row.genres)).toContain("Drama");
-    }
-    const years = recent.body.rows.map((row) => Number(row.start_year));
-    expect(years).toEqual([...years].sort((a, b) => b - a));
-
-    const people = await get("/imdb/people/search?name=an&profession=director&limit=100");
-    expect(people.body.rowcount).toBeGreaterThan(0);
-    for (const row of people.body.rows) {
-      expect(String(row.primary_name).toLowerCase()).toContain("an");
-      expect(String(row.primary_profession).split(",")).toContain("director");
-    }
-    const names = people.body.rows.map((row) => String(row.primary_name));
-    expect(names).toEqual([...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
-  });
-
-  it("answers a page's categories with member counts, and its outbound links", async () => {
-    const pages = await rows("SELECT page_id, title, wikitext FROM pages ORDER BY page_id");
-    const page = pages[0] as JsonRow;
-    const title = String(page.title);
-    const categories = await get(`/finewiki/categories?title=${encodeURIComponent(title)}`);
-    expect(categories.status).toBe(200);
-    const expectedCategories = wikitextCategories(String(page.wikitext));
-    expect(categories.body.rows.map((row) => row.category).sort()).toEqual([...expectedCategories].sort());
-    for (const row of categories.body.rows) {
-      const members = pages.filter((other) =>
-        wikitextCategories(String(other.wikitext)).includes(String(row.category)),
+  it("searches people by keyword in name order, 40 by default", async () => {
+    const people = (
+      await rows("SELECT nconst, primary_name, primary_profession, known_for_titles FROM name_basics")
+    )
+      .filter((row) => containsIgnoringCase(row.primary_name, "an"))
+      .sort(
+        (a, b) =>
+          compare(String(a.primary_name), String(b.primary_name)) ||
+          compare(String(a.nconst), String(b.nconst)),
       );
-      expect(row.member_count).toBe(members.length);
-      expect(row.member_titles).toEqual(members.slice(0, 5).map((member) => member.title));
-      expect(row.url).toBe(
-        `https://en.wikipedia.org/wiki/Category:${String(row.category).replaceAll(" ", "_")}`,
-      );
-    }
-
-    const links = await get(`/finewiki/outbound-links?title=${encodeURIComponent(title)}&limit=4`);
-    const expectedLinks = wikitextLinks(String(page.wikitext)).slice(0, 4);
-    expect(links.body.rows.map((row) => row.target_title)).toEqual(expectedLinks);
-    const idByTitle = new Map(pages.map((other) => [other.title, other.page_id]));
-    for (const row of links.body.rows)
-      expect(row.target_page_id).toBe(idByTitle.get(row.target_title) ?? null);
-
-    const missing = await get("/finewiki/categories?title=No%20such%20article");
-    expect(missing.status).toBe(200);
-    expect(missing.body.rowcount).toBe(0);
+    expect(people.length).toBeGreaterThan(40);
+    const { body } = await get("/imdb/people/search?keyword=an");
+    expect(body.params).toEqual({ keyword: "an", limit: 40 });
+    expect(body.rows).toEqual(people.slice(0, 40).map((row) => pick(row, PEOPLE_FIELDS)));
+    const alias = await get("/imdb/people/search?name=an");
+    expect(alias.body).toEqual(body);
   });
 
-  it("computes the TPC-H Q12 report", async () => {
-    const { body } = await get("/tpch/reports/shipmode-priority?shipmode=mail&shipmode2=SHIP&year=1994");
-    expect(body.params).toEqual({ shipmode: "MAIL", shipmode2: "SHIP", year: 1994 });
+  it("answers the categories of the articles matching a topic, most shared first, with their member pages", async () => {
+    const pages = await rows(
+      "SELECT page_id, title, url, wikitext FROM pages WHERE in_language = 'en' ORDER BY page_id",
+    );
+    // A word in many titles, so that the 40-article pool and the limit both matter.
+    const counts = new Map<string, number>();
+    for (const page of pages)
+      for (const word of new Set(String(page.title).toLowerCase().split(/\s+/)))
+        if (word.length > 3) counts.set(word, (counts.get(word) ?? 0) + 1);
+    const [topic] = [...counts].sort((a, b) => b[1] - a[1] || compare(a[0], b[0]))[0] ?? ["", 0];
+    const matching = pages.filter((page) => containsIgnoringCase(page.title, topic));
+    expect(matching.length).toBeGreaterThan(40);
+
+    const pool = matching.slice(0, 40);
+    const members = new Map<string, string[]>();
+    for (const page of pool)
+      for (const category of wikitextCategories(String(page.wikitext)))
+        members.set(category, [...(members.get(category) ?? []), String(page.title)]);
+    const expected = [...members]
+      .sort((a, b) => b[1].length - a[1].length || compare(a[0], b[0]))
+      .map(([category, titles]) => ({
+        category,
+        title: `Category:${category}`,
+        url: categoryUrl(category),
+        member_count: titles.length,
+        member_pages: titles.slice(0, 10),
+      }));
+
+    const { status, body } = await get(
+      `/finewiki/categories?topic=${encodeURIComponent(topic.toUpperCase())}&limit=5`,
+    );
+    expect(status).toBe(200);
+    expect(body.params).toEqual({ topic: topic.toUpperCase(), limit: 5 });
+    expect(body.pages_scanned).toBe(40);
+    expect(body.rows).toEqual(expected.slice(0, 5));
+    expect(body.rows[0]?.member_count).toBeGreaterThan(1);
+
+    const defaults = await get(`/finewiki/categories?topic=${encodeURIComponent(topic)}`);
+    expect(defaults.body.params).toEqual({ topic, limit: 30 });
+    expect(defaults.body.rows).toEqual(expected.slice(0, 30));
+    const alias = await get(`/finewiki/categories?title=${encodeURIComponent(topic.toUpperCase())}&limit=5`);
+    expect(alias.body).toEqual(body);
+
+    const none = await get("/finewiki/categories?topic=No%20such%20article%20anywhere");
+    expect(none.body).toMatchObject({ pages_scanned: 0, rowcount: 0, rows: [] });
+  });
+
+  it("answers one row per article matching a topic with its outbound links, 40 articles by default", async () => {
+    const pages = await rows(
+      "SELECT page_id, title, url, wikitext FROM pages WHERE in_language = 'en' ORDER BY page_id",
+    );
+    const article = pages[3] as JsonRow;
+    const topic = String(article.title);
+    const expected = pages
+      .filter((page) => containsIgnoringCase(page.title, topic))
+      .map((page) => {
+        const links = wikitextLinks(String(page.wikitext));
+        return {
+          page_id: page.page_id,
+          title: page.title,
+          url: page.url,
+          outbound_link_count: links.length,
+          outbound_links: links.slice(0, 25),
+        };
+      });
+    const { body } = await get(`/finewiki/outbound-links?topic=${encodeURIComponent(topic)}`);
+    expect(body.params).toEqual({ topic, limit: 40 });
+    expect(body.rows).toEqual(expected.slice(0, 40));
+    expect(body.rows[0]?.title).toBe(topic);
+    expect(body.rows[0]?.outbound_link_count).toBeGreaterThan(0);
+
+    // A common word: many articles, the limit counts articles.
+    const many = await get("/finewiki/outbound-links?topic=a&limit=3");
+    expect(many.body.rows.map((row) => row.page_id)).toEqual(
+      pages
+        .filter((page) => containsIgnoringCase(page.title, "a"))
+        .slice(0, 3)
+        .map((page) => page.page_id),
+    );
+    for (const row of many.body.rows) expect((row.outbound_links as string[]).length).toBeLessThanOrEqual(25);
+    const alias = await get(`/finewiki/outbound-links?title=${encodeURIComponent(topic)}`);
+    expect(alias.body).toEqual(body);
+  });
+
+  it("computes the TPC-H Q12 report, accepting the prototype's ship mode spelling AIR REG", async () => {
     const lines = await rows(
       `SELECT l_shipmode, o_orderpriority, l_shipdate, l_commitdate, l_receiptdate
        FROM lineitem JOIN orders ON o_orderkey = l_orderkey`,
     );
-    const expected = ["MAIL", "SHIP"].map((mode) => {
-      const selected = lines.filter(
-        (line) =>
-          line.l_shipmode === mode &&
-          String(line.l_commitdate) < String(line.l_receiptdate) &&
-          String(line.l_shipdate) < String(line.l_commitdate) &&
-          String(line.l_receiptdate).startsWith("1994-"),
-      );
-      const high = selected.filter((line) =>
-        ["1-URGENT", "2-HIGH"].includes(String(line.o_orderpriority)),
-      ).length;
-      return {
-        l_shipmode: mode,
-        line_count: selected.length,
-        high_line_count: high,
-        low_line_count: selected.length - high,
-      };
-    });
-    expect(body.rows).toEqual(expected);
-    expect(expected[0]?.line_count).toBeGreaterThan(0);
+    const expected = (modes: string[], year: number) =>
+      [...modes].sort(compare).flatMap((mode) => {
+        const selected = lines.filter(
+          (line) =>
+            line.l_shipmode === mode &&
+            String(line.l_commitdate) < String(line.l_receiptdate) &&
+            String(line.l_shipdate) < String(line.l_commitdate) &&
+            String(line.l_receiptdate).startsWith(`${year}-`),
+        );
+        const high = selected.filter((line) =>
+          ["1-URGENT", "2-HIGH"].includes(String(line.o_orderpriority)),
+        ).length;
+        if (selected.length === 0) return [];
+        return [
+          {
+            l_shipmode: mode,
+            line_count: selected.length,
+            high_line_count: high,
+            low_line_count: selected.length - high,
+          },
+        ];
+      });
+    const { body } = await get("/tpch/reports/shipmode-priority?shipmode=SHIP&shipmode2=mail&year=1994");
+    expect(body.report).toBe("TPC-H Q12: shipping modes and order priority");
+    expect(body.params).toEqual({ shipmode: "SHIP", shipmode2: "MAIL", year: 1994 });
+    expect(body.rows).toEqual(expected(["SHIP", "MAIL"], 1994));
+    expect(body.rowcount).toBe(2);
+
+    const airReg = await get("/tpch/reports/shipmode-priority?shipmode=AIR%20REG&shipmode2=AIR&year=1995");
+    expect(airReg.status).toBe(200);
+    expect(airReg.body.params).toEqual({ shipmode: "REG AIR", shipmode2: "AIR", year: 1995 });
+    expect(airReg.body.rows).toEqual(expected(["REG AIR", "AIR"], 1995));
+    expect(airReg.body.rowcount).toBe(2);
+
+    // A year without data: no rows, as in the prototype.
+    const empty = await get("/tpch/reports/shipmode-priority?shipmode=SHIP&shipmode2=MAIL&year=1985");
+    expect(empty.body).toMatchObject({ rowcount: 0, rows: [] });
   });
 
-  it("computes the TPC-H Q14 report, September by default", async () => {
+  it("computes the TPC-H Q14 report for September of a year, null without lines", async () => {
     const lines = await rows(
       `SELECT p_type, CAST(l_extendedprice AS DOUBLE) AS price, CAST(l_discount AS DOUBLE) AS discount, l_shipdate
        FROM lineitem JOIN part ON p_partkey = l_partkey`,
     );
-    const expected = (year: number, month: number) => {
-      const prefix = `${year}-${String(month).padStart(2, "0")}-`;
-      let promo = 0;
-      let total = 0;
-      for (const line of lines.filter((candidate) => String(candidate.l_shipdate).startsWith(prefix))) {
-        const revenue = Number(line.price) * (1 - Number(line.discount));
-        total += revenue;
-        if (String(line.p_type).startsWith("PROMO")) promo += revenue;
-      }
-      return (100 * promo) / total;
-    };
-    const september = await get("/tpch/reports/promo-revenue?year=1995");
-    expect(september.body.params).toEqual({ year: 1995, month: 9 });
-    expect(september.body.rows[0]?.promo_revenue).toBeCloseTo(expected(1995, 9), 2);
-    const march = await get("/tpch/reports/promo-revenue?year=1997&month=3");
-    expect(march.body.rows[0]?.promo_revenue).toBeCloseTo(expected(1997, 3), 2);
-    expect(march.body.rows[0]).toMatchObject({ year: 1997, month: 3 });
+    let promo = 0;
+    let total = 0;
+    for (const line of lines.filter((candidate) => String(candidate.l_shipdate).startsWith("1995-09-"))) {
+      const revenue = Number(line.price) * (1 - Number(line.discount));
+      total += revenue;
+      if (String(line.p_type).startsWith("PROMO")) promo += revenue;
+    }
+    const { body } = await get("/tpch/reports/promo-revenue?year=1995");
+    expect(body.report).toBe("TPC-H Q14: promotion effect (September)");
+    expect(body.params).toEqual({ year: 1995 });
+    expect(body.rows).toHaveLength(1);
+    expect(Object.keys(body.rows[0] ?? {})).toEqual(["promo_revenue"]);
+    expect(body.rows[0]?.promo_revenue).toBeCloseTo((100 * promo) / total, 6);
+
+    const none = await get("/tpch/reports/promo-revenue?year=2005");
+    expect(none.body).toMatchObject({ rowcount: 1, rows: [{ promo_revenue: null }] });
   });
 
-  it("computes segment revenue", async () => {
-    const { body } = await get("/tpch/reports/segment-revenue?segment=building&year=1996");
+  it("computes segment revenue with the prototype's field names, and its empty answer", async () => {
     const lines = await rows(
-      `SELECT o_orderkey, o_orderpriority, CAST(l_extendedprice * (1 - l_discount) AS DOUBLE) AS revenue
+      `SELECT o_orderpriority, CAST(l_extendedprice * (1 - l_discount) AS DOUBLE) AS revenue
        FROM customer JOIN orders ON o_custkey = c_custkey JOIN lineitem ON l_orderkey = o_orderkey
-       WHERE c_mktsegment = 'BUILDING' AND year(o_orderdate) = 1996`,
+       WHERE c_mktsegment = 'BUILDING' AND year(o_orderdate) = 1996 AND l_shipdate > o_orderdate`,
     );
     const high = lines.filter((line) => ["1-URGENT", "2-HIGH"].includes(String(line.o_orderpriority))).length;
+    const { body } = await get("/tpch/reports/segment-revenue?segment=building&year=1996");
+    expect(body.report).toBe("Revenue and order-priority mix of a market segment");
+    expect(body.params).toEqual({ segment: "BUILDING", year: 1996 });
     expect(body.rows).toHaveLength(1);
+    expect(Object.keys(body.rows[0] ?? {})).toEqual([
+      "revenue",
+      "line_cnt",
+      "high_pri_lines",
+      "low_pri_lines",
+    ]);
     expect(body.rows[0]).toMatchObject({
-      segment: "BUILDING",
-      year: 1996,
-      order_count: new Set(lines.map((line) => line.o_orderkey)).size,
-      line_count: lines.length,
-      high_priority_lines: high,
-      low_priority_lines: lines.length - high,
+      line_cnt: lines.length,
+      high_pri_lines: high,
+      low_pri_lines: lines.length - high,
     });
+    expect(lines.length).toBeGreaterThan(0);
     expect(body.rows[0]?.revenue).toBeCloseTo(
       lines.reduce((sum, line) => sum + Number(line.revenue), 0),
       1,
     );
+    const none = await get("/tpch/reports/segment-revenue?segment=BUILDING&year=1980");
+    expect(none.body.rows).toEqual([
+      { revenue: null, line_cnt: 0, high_pri_lines: null, low_pri_lines: null },
+    ]);
   });
 
   it.each([
-    ["/imdb/titles/search?year=1999", "q", /missing required parameter 'q'/],
-    ["/imdb/titles/search?q=x&year=abc", "year", /'year' must be an integer in \[1870, 2100\] \(got 'abc'\)/],
-    ["/imdb/titles/search?q=x&genre=Opera", "genre", /'genre' must be one of Action, .*\(got 'Opera'\)/],
+    ["/imdb/titles/search?limit=5", "keyword", /missing required parameter 'keyword'/],
     [
-      "/imdb/titles/search?keyword=x",
-      "keyword",
-      /unknown parameter 'keyword'; expected 'q', 'year', 'genre', 'limit'/,
+      "/imdb/titles/search?keyword=x&limit=0",
+      "limit",
+      /'limit' must be an integer in \[1, 100\] \(got '0'\)/,
     ],
-    ["/imdb/titles/search?q=x&limit=0", "limit", /'limit' must be an integer in \[1, 100\]/],
-    ["/imdb/titles/search?q=a&q=b", "q", /given more than once/],
-    ["/imdb/people/search?name=x&profession=pilot", "profession", /'profession' must be one of/],
+    ["/imdb/titles/search?keyword=x&limit=101", "limit", /'limit' must be an integer in \[1, 100\]/],
+    ["/imdb/titles/search?keyword=x&limit=ten", "limit", /'limit' must be an integer/],
+    ["/imdb/titles/search?keyword=a&keyword=b", "keyword", /given more than once/],
+    ["/imdb/titles/search?keyword=a&q=b", "q", /'q' is given more than once \(also as 'keyword'\)/],
+    [
+      "/imdb/titles/search?keyword=x&genre=Drama",
+      "genre",
+      /unknown parameter 'genre'; expected 'keyword', 'limit'/,
+    ],
+    ["/imdb/titles/recent?since=2000", "keyword", /missing required parameter 'keyword'/],
+    ["/imdb/titles/recent?keyword=x&since=abc", "since", /'since' must be an integer/],
+    ["/imdb/people/search?keyword=x&profession=actor", "profession", /unknown parameter 'profession'/],
+    ["/finewiki/categories?limit=3", "topic", /missing required parameter 'topic'/],
+    ["/finewiki/outbound-links?topic=x&limit=500", "limit", /\[1, 100\]/],
     [
       "/tpch/reports/shipmode-priority?shipmode=BOAT&shipmode2=SHIP&year=1994",
       "shipmode",
-      /must be one of REG AIR/,
+      /'shipmode' must be one of REG AIR, AIR, RAIL, SHIP, TRUCK, MAIL, FOB, AIR REG \(got 'BOAT'\)/,
     ],
     [
-      "/tpch/reports/shipmode-priority?shipmode=MAIL&shipmode2=SHIP&year=1991",
-      "year",
-      /\[1992, 1998\] \(got '1991'\)/,
+      "/tpch/reports/shipmode-priority?shipmode=MAIL&year=1994",
+      "shipmode2",
+      /missing required parameter 'shipmode2'/,
     ],
-    ["/tpch/reports/promo-revenue?year=1995&month=13", "month", /'month' must be an integer in \[1, 12\]/],
+    [
+      "/tpch/reports/promo-revenue?year=95",
+      "year",
+      /'year' must be an integer in \[1000, 9999\] \(got '95'\)/,
+    ],
+    ["/tpch/reports/promo-revenue?year=1995&month=3", "month", /unknown parameter 'month'/],
     ["/tpch/reports/segment-revenue?year=1995", "segment", /missing required parameter 'segment'/],
-    ["/finewiki/categories?title=", "title", /missing required parameter 'title'/],
+    [
+      "/tpch/reports/segment-revenue?segment=RETAIL&year=1995",
+      "segment",
+      /'segment' must be one of AUTOMOBILE/,
+    ],
   ])("answers %s with 400 naming %s", async (path, parameter, message) => {
     const { status, body } = await get(path);
     expect(status).toBe(400);
@@ -257,13 +441,19 @@ describe("data API over real HTTP", () => {
     expect(String(body.error)).toMatch(message);
   });
 
+  it("binds parameters: SQL in a keyword is only text", async () => {
+    const { status, body } = await get(`/imdb/titles/search?keyword=${encodeURIComponent("x' OR 1=1 --")}`);
+    expect(status).toBe(200);
+    expect(body.rowcount).toBe(0);
+  });
+
   it("answers unknown paths with 404 and other methods with 405", async () => {
-    const unknown = await get("/imdb/titles/lookup?q=x");
+    const unknown = await get("/imdb/titles/lookup?keyword=x");
     expect(unknown.status).toBe(404);
     expect(String(unknown.body.error)).toMatch(
       /unknown path \/imdb\/titles\/lookup; endpoints: \/imdb\/titles\/search/,
     );
-    const post = await fetch(`${api.url}/imdb/titles/search?q=x`, { method: "POST" });
+    const post = await fetch(`${api.url}/imdb/titles/search?keyword=x`, { method: "POST" });
     expect(post.status).toBe(405);
     expect(post.headers.get("allow")).toBe("GET, HEAD");
   });

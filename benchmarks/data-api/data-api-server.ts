@@ -1,10 +1,15 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
+import type { DuckDBConnection, DuckDBValue, Json } from "@duckdb/node-api";
 import type { DatasetName } from "../datasets/dataset-definition.js";
 import { DATASETS } from "../datasets/dataset-registry.js";
 import { listTables, openDuckDbFile, readDatasetInfo } from "../datasets/duckdb-file.js";
-import { DATA_API_ENDPOINTS, type DataApiEndpoint, type SqlRunner } from "./data-api-endpoints.js";
+import {
+  DATA_API_ENDPOINTS,
+  type DataApiEndpoint,
+  type EndpointAnswer,
+  type SqlRunner,
+} from "./data-api-endpoints.js";
 import { type JsonRow, jsonRows } from "./json-rows.js";
 import { ParameterError, type ParameterValues, parseParameters } from "./request-parameters.js";
 
@@ -33,18 +38,28 @@ export interface DataApi {
   close(): Promise<void>;
 }
 
-/** The answer of every endpoint. */
+/**
+ * The answer of every endpoint, as the prototype's data API answers: the TPC-H
+ * reports add `report`, the category endpoint `pages_scanned`.
+ */
 export interface DataApiAnswer {
   readonly endpoint: string;
+  readonly report?: string;
+  /** The parameters as read, under their contract names (an alias is answered under the name it stands for). */
   readonly params: ParameterValues;
   readonly rowcount: number;
-  readonly rows: readonly JsonRow[];
+  readonly rows: JsonRow[];
+  /** `pages_scanned` of the category endpoint. */
+  readonly [field: string]: Json | undefined;
 }
 
 /**
  * Starts the reference data API: the JSON endpoints the workloads' HTTP nodes
- * call, answered from a generated DuckDB file with bound parameters. Answers
- * are `{endpoint, params, rowcount, rows}`; bad parameters get 400 with
+ * call, answered from a generated DuckDB file with bound parameters. It
+ * serves the contract of the prototype's data API (mlsys-io/Halo_demo
+ * `scripts/mock_api.py`): its paths, parameters, defaults, row fields and
+ * ordering; the earlier parameter names stay as aliases. Answers are
+ * `{endpoint, report?, params, rowcount, rows}`; bad parameters get 400 with
  * `{error, parameter}`, unknown paths 404, datasets not in the file 503.
  */
 export async function startDataApi(options: DataApiOptions): Promise<DataApi> {
@@ -84,6 +99,11 @@ export async function startDataApi(options: DataApiOptions): Promise<DataApi> {
           dataset,
           description,
           parameters: parameters.map((parameter) => parameter.name),
+          aliases: Object.fromEntries(
+            parameters.flatMap((parameter) =>
+              (parameter.aliases ?? []).map((alias) => [alias, parameter.name]),
+            ),
+          ),
         })),
       });
     }
@@ -107,8 +127,15 @@ export async function startDataApi(options: DataApiOptions): Promise<DataApi> {
       }
       throw error;
     }
-    const rows = await cache.get(endpoint, params, () => endpoint.rows(params, run));
-    const answer: DataApiAnswer = { endpoint: endpoint.path, params, rowcount: rows.length, rows };
+    const { rows, fields } = await cache.get(endpoint, params, () => endpoint.answer(params, run));
+    const answer: DataApiAnswer = {
+      endpoint: endpoint.path,
+      ...(endpoint.report === undefined ? {} : { report: endpoint.report }),
+      params,
+      ...fields,
+      rowcount: rows.length,
+      rows,
+    };
     sendJson(response, 200, answer);
   };
 
@@ -179,15 +206,15 @@ function sendJson(response: ServerResponse, status: number, body: unknown): void
  * not kept.
  */
 class AnswerCache {
-  private readonly entries = new Map<string, Promise<JsonRow[]>>();
+  private readonly entries = new Map<string, Promise<EndpointAnswer>>();
 
   constructor(private readonly capacity: number) {}
 
   get(
     endpoint: DataApiEndpoint,
     params: ParameterValues,
-    compute: () => Promise<JsonRow[]>,
-  ): Promise<JsonRow[]> {
+    compute: () => Promise<EndpointAnswer>,
+  ): Promise<EndpointAnswer> {
     if (this.capacity <= 0) return compute();
     const key = `${endpoint.path}?${JSON.stringify(Object.entries(params).sort(([a], [b]) => a.localeCompare(b)))}`;
     const cached = this.entries.get(key);

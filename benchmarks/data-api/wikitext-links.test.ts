@@ -1,23 +1,35 @@
 import { describe, expect, it } from "vitest";
-import { wikitextCategories, wikitextLinks } from "./wikitext-links.js";
+import { articleTitle, wikitextCategories, wikitextLinks } from "./wikitext-links.js";
 
 const TEXT = `'''Carrow railway station''' serves [[Carrow]] and [[Westbury Harbour|the harbour]].
-See [[Carrow#History|its history]], [[File:Carrow.jpg|thumb]] and [[Carrow]] again.
+See [[Carrow#History|its history]], [[File:Carrow.jpg|thumb]] and [[carrow]] again.
+Also [[fr:Gare de Carrow]], [[:Category:Stations]], [[wikt:station]], [[Mount_Carrow  Hill]]
+and [[Battle: A Film]].
 {{Infobox station | name = Carrow }}
 [[Category:Railway stations in Northmark]]
-[[ category : Railway stations opened in 1874 | sort key ]]
+[[ category : railway_stations opened in 1874 | sort key ]]
 [[Category:Railway stations in Northmark]]`;
 
-describe("wikitext links", () => {
-  it("lists distinct article links in page order, without namespaces, anchors or labels", () => {
-    expect(wikitextLinks(TEXT)).toEqual(["Carrow", "Westbury Harbour"]);
+describe("wikitext links (the prototype's rules)", () => {
+  it("lists distinct article titles in page order, without namespaces, interwiki links, anchors or labels", () => {
+    expect(wikitextLinks(TEXT)).toEqual([
+      "Carrow",
+      "Westbury Harbour",
+      "Mount Carrow Hill",
+      "Battle: A Film",
+    ]);
   });
 
-  it("lists distinct categories in page order", () => {
+  it("lists distinct categories in page order, named as article titles", () => {
     expect(wikitextCategories(TEXT)).toEqual([
       "Railway stations in Northmark",
       "Railway stations opened in 1874",
     ]);
+  });
+
+  it("normalizes titles as MediaWiki does", () => {
+    expect(articleTitle("  river_ Lune ")).toBe("River Lune");
+    expect(articleTitle("")).toBe("");
   });
 
   it("finds nothing in text without links", () => {
