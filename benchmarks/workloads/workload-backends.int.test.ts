@@ -84,17 +84,22 @@ const text = (value: JsonValue | undefined): string => (typeof value === "string
 const PLAUSIBLE: Record<string, (inputs: JsonObject) => JsonObject> = {
   "w1/plan_question": (inputs) => {
     const top = rowsOf(inputs["matched_titles"])[0];
-    return { intent: "crew", title: text(top?.["primary_title"]), genre: text(top?.["main_genre"]) };
+    return {
+      intent: "crew",
+      title: text(top?.["primary_title"]),
+      genre: text(top?.["genres"]).split(",")[0] ?? "",
+    };
   },
   "w3/classify_topic": (inputs) => ({
     topic: "place",
     main_category: text(rowsOf(inputs["categories"])[0]?.["category"]),
   }),
-  "w3/choose_link": (inputs) => ({
-    link_title: text(
-      rowsOf(inputs["outbound_links"]).find((row) => row["target_page_id"] !== null)?.["target_title"],
-    ),
-  }),
+  // The article's own row comes first (its title contains itself); a model picks one of its links.
+  // The first link is mostly the lead's place or genus, which has no article; the second mostly has one.
+  "w3/choose_link": (inputs) => {
+    const links = rowsOf(inputs["outbound_links"])[0]?.["outbound_links"];
+    return { link_title: text(Array.isArray(links) ? links[1] : undefined) };
+  },
 };
 
 /** `start` padded with words to `maxTokens` tokens: the longest text the operator can produce. */
