@@ -41,7 +41,7 @@ beforeAll(async () => {
   await generateDataset({ dataset: "finewiki", scale: 0.002, seed: 2, outPath: dbPath });
   api = await startDataApi({ dbPath, host: "127.0.0.1", port: 0 });
   file = await openDuckDbFile(dbPath, { readOnly: true });
-});
+}, 120_000); // generating three datasets takes seconds, more on a loaded machine
 
 afterAll(async () => {
   await api?.close();
@@ -389,6 +389,32 @@ describe("data API over real HTTP: the prototype's contract", () => {
     expect(none.body.rows).toEqual([
       { revenue: null, line_cnt: 0, high_pri_lines: null, low_pri_lines: null },
     ]);
+  });
+
+  // The HTTP nodes of the prototype's evaluation workflows (templates/exps/w1–w6 in
+  // mlsys-io/Halo_demo), with the values their templates render: a planner's keyword,
+  // an article title, the regex extractor's TPC-H parameters (its defaults and its
+  // ship mode spellings, AIR REG among them).
+  it.each([
+    ["w1 http_entry_movie_by_title", "/imdb/titles/search?keyword=Lantern&limit=25"],
+    ["w1 http_entry_movie_recent", "/imdb/titles/recent?keyword=Lantern&since=2000&limit=15"],
+    ["w2 http_people_overview", "/imdb/people/search?keyword=an&limit=40"],
+    ["w3 http_fw_category_pages", "/finewiki/categories?topic=Brook&limit=30"],
+    ["w3 http_fw_outbound_links", "/finewiki/outbound-links?topic=Brook&limit=40"],
+    ["w4 http_fw_category_pages", "/finewiki/categories?topic=Brook&limit=20"],
+    ["w5 http_tpch_q12_shipmode", "/tpch/reports/shipmode-priority?shipmode=MAIL&shipmode2=SHIP&year=1994"],
+    ["w5 http_tpch_q14_promo", "/tpch/reports/promo-revenue?year=1994"],
+    ["w6 http_s1_q3_q3_segment_revenue", "/tpch/reports/segment-revenue?segment=BUILDING&year=1994"],
+    [
+      "w6 http_s1_q3_q12_shipmode_priority",
+      "/tpch/reports/shipmode-priority?shipmode=AIR%20REG&shipmode2=TRUCK&year=1997",
+    ],
+  ])("answers the prototype's %s request", async (_node, path) => {
+    const { status, body } = await get(path);
+    expect(status, JSON.stringify(body)).toBe(200);
+    expect(body.endpoint).toBe(path.split("?")[0]);
+    expect(body.rowcount).toBe(body.rows.length);
+    expect(body.rowcount).toBeGreaterThan(0);
   });
 
   it.each([
