@@ -41,7 +41,7 @@ beforeAll(async () => {
   await generateDataset({ dataset: "finewiki", scale: 0.002, seed: 2, outPath: dbPath });
   api = await startDataApi({ dbPath, host: "127.0.0.1", port: 0 });
   file = await openDuckDbFile(dbPath, { readOnly: true });
-}, 120_000); // generating three datasets takes seconds, more on a loaded machine
+});
 
 afterAll(async () => {
   await api?.close();
