@@ -34,8 +34,9 @@ export interface DataApiEndpoint {
   answer(parameters: ParameterValues, run: SqlRunner): Promise<EndpointAnswer>;
 }
 
-// Long enough for any search phrase or article title, short enough to bound the work of a request.
-const MAX_TEXT_LENGTH = 300;
+// Longer than any search phrase, article title or LLM-written keyword the prototype's workflows send
+// (it has no limit), short enough to bound a request's work and to fit in a URL.
+const MAX_TEXT_LENGTH = 2000;
 
 const limit = (defaultValue: number): ParameterSpec => ({
   name: "limit",

@@ -434,6 +434,11 @@ describe("data API over real HTTP: the prototype's contract", () => {
       /unknown parameter 'genre'; expected 'keyword', 'limit'/,
     ],
     ["/imdb/titles/recent?since=2000", "keyword", /missing required parameter 'keyword'/],
+    [
+      `/imdb/titles/recent?keyword=${"x".repeat(2001)}`,
+      "keyword",
+      /'keyword' is longer than 2000 characters/,
+    ],
     ["/imdb/titles/recent?keyword=x&since=abc", "since", /'since' must be an integer/],
     ["/imdb/people/search?keyword=x&profession=actor", "profession", /unknown parameter 'profession'/],
     ["/finewiki/categories?limit=3", "topic", /missing required parameter 'topic'/],
