@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { categoryUrl } from "./data-api-endpoints.js";
 import { articleTitle, wikitextCategories, wikitextLinks } from "./wikitext-links.js";
 
 const TEXT = `'''Carrow railway station''' serves [[Carrow]] and [[Westbury Harbour|the harbour]].
@@ -35,5 +36,19 @@ describe("wikitext links (the prototype's rules)", () => {
   it("finds nothing in text without links", () => {
     expect(wikitextLinks("plain text [not a link]")).toEqual([]);
     expect(wikitextCategories("")).toEqual([]);
+  });
+});
+
+describe("categoryUrl", () => {
+  it("percent-encodes as Python's quote with safe=\":/(),'\" does", () => {
+    expect(categoryUrl("Rivers of Northmark")).toBe(
+      "https://en.wikipedia.org/wiki/Category:Rivers_of_Northmark",
+    );
+    expect(categoryUrl("AC/DC albums, live (1980s) 'n' more! *")).toBe(
+      "https://en.wikipedia.org/wiki/Category:AC/DC_albums,_live_(1980s)_'n'_more%21_%2A",
+    );
+    expect(categoryUrl("Zürich & Łódź ~ 100%")).toBe(
+      "https://en.wikipedia.org/wiki/Category:Z%C3%BCrich_%26_%C5%81%C3%B3d%C5%BA_~_100%25",
+    );
   });
 });
