@@ -1,18 +1,24 @@
-import type { DuckDBValue, Json } from "@duckdb/node-api";
+import type { JsonValue } from "@halo/ir";
 import type { DatasetName } from "../datasets/dataset-definition.js";
 import { TPCH_SEGMENTS, TPCH_SHIP_MODES } from "../datasets/tpch-domains.js";
 import type { JsonRow } from "./json-rows.js";
 import type { ParameterSpec, ParameterValues } from "./request-parameters.js";
 import { wikitextCategories, wikitextLinks } from "./wikitext-links.js";
 
-/** Runs one SQL statement with bound `$name` parameters and returns its rows as JSON. */
-export type SqlRunner = (sql: string, values?: Record<string, DuckDBValue>) => Promise<JsonRow[]>;
+/**
+ * Runs one SQL statement with bound `:name` parameters (`%%` is a literal `%`), on
+ * DuckDB or PostgreSQL, and returns its rows as JSON.
+ */
+export type SqlRunner = (
+  sql: string,
+  values: Readonly<Record<string, string | number>>,
+) => Promise<JsonRow[]>;
 
 /** What an endpoint answers besides the envelope the server adds. */
 export interface EndpointAnswer {
   readonly rows: JsonRow[];
   /** Fields of the answer beside `rows` (the category endpoint's `pages_scanned`). */
-  readonly fields?: Record<string, Json>;
+  readonly fields?: Record<string, JsonValue>;
 }
 
 /**
@@ -30,7 +36,7 @@ export interface DataApiEndpoint {
   /** The TPC-H reports' `report` title, as the prototype answers it. */
   readonly report?: string;
   readonly parameters: readonly ParameterSpec[];
-  /** The answer; SQL text is constant per endpoint, values are always bound. */
+  /** The answer; SQL text is constant per endpoint and valid on DuckDB and PostgreSQL, values are always bound. */
   answer(parameters: ParameterValues, run: SqlRunner): Promise<EndpointAnswer>;
 }
 
@@ -76,10 +82,10 @@ const shipMode = (name: string): ParameterSpec => ({
 
 const HIGH_PRIORITIES = "('1-URGENT', '2-HIGH')";
 
-// `ILIKE '%' || $keyword || '%'` with PostgreSQL's escape character, so `%`, `_` and `\` in a keyword
-// mean what they mean to the prototype's PostgreSQL.
+// `ILIKE '%' || :keyword || '%'` with PostgreSQL's escape character, so `%`, `_` and `\` in a keyword
+// mean on DuckDB what they mean to the prototype's PostgreSQL.
 const contains = (column: string, parameter: string) =>
-  `${column} ILIKE '%' || ${parameter} || '%' ESCAPE '\\'`;
+  `${column} ILIKE '%%' || ${parameter} || '%%' ESCAPE '\\'`;
 
 // The prototype's category endpoint aggregates the categories of this many matching articles.
 const CATEGORY_PAGE_POOL = 40;
@@ -100,9 +106,9 @@ export const DATA_API_ENDPOINTS: readonly DataApiEndpoint[] = [
                 r.average_rating, r.num_votes
          FROM title_basics b LEFT JOIN title_ratings r ON r.tconst = b.tconst
          WHERE b.title_type IN ('movie', 'tvMovie', 'tvSeries')
-           AND (${contains("b.primary_title", "$keyword")} OR ${contains("b.original_title", "$keyword")})
+           AND (${contains("b.primary_title", ":keyword")} OR ${contains("b.original_title", ":keyword")})
          ORDER BY COALESCE(r.num_votes, 0) DESC, b.tconst
-         LIMIT $limit`,
+         LIMIT :limit`,
         parameters,
       ),
     }),
@@ -128,10 +134,10 @@ export const DATA_API_ENDPOINTS: readonly DataApiEndpoint[] = [
       rows: await run(
         `SELECT b.tconst, b.primary_title, b.start_year, b.genres, r.average_rating, r.num_votes
          FROM title_basics b LEFT JOIN title_ratings r ON r.tconst = b.tconst
-         WHERE b.title_type IN ('movie', 'tvMovie') AND b.start_year >= $since
-           AND (${contains("b.primary_title", "$keyword")} OR ${contains("b.original_title", "$keyword")})
+         WHERE b.title_type IN ('movie', 'tvMovie') AND b.start_year >= :since
+           AND (${contains("b.primary_title", ":keyword")} OR ${contains("b.original_title", ":keyword")})
          ORDER BY COALESCE(r.num_votes, 0) DESC, b.tconst
-         LIMIT $limit`,
+         LIMIT :limit`,
         parameters,
       ),
     }),
@@ -145,9 +151,9 @@ export const DATA_API_ENDPOINTS: readonly DataApiEndpoint[] = [
       rows: await run(
         `SELECT nconst, primary_name, primary_profession, known_for_titles
          FROM name_basics
-         WHERE ${contains("primary_name", "$keyword")}
+         WHERE ${contains("primary_name", ":keyword")}
          ORDER BY primary_name, nconst
-         LIMIT $limit`,
+         LIMIT :limit`,
         parameters,
       ),
     }),
@@ -216,9 +222,9 @@ export const DATA_API_ENDPOINTS: readonly DataApiEndpoint[] = [
                 SUM(CASE WHEN o.o_orderpriority IN ${HIGH_PRIORITIES} THEN 1 ELSE 0 END) AS high_line_count,
                 SUM(CASE WHEN o.o_orderpriority NOT IN ${HIGH_PRIORITIES} THEN 1 ELSE 0 END) AS low_line_count
          FROM orders o JOIN lineitem l ON l.l_orderkey = o.o_orderkey
-         WHERE l.l_shipmode IN ($shipmode, $shipmode2)
+         WHERE l.l_shipmode IN (:shipmode, :shipmode2)
            AND l.l_commitdate < l.l_receiptdate AND l.l_shipdate < l.l_commitdate
-           AND year(l.l_receiptdate) = $year
+           AND EXTRACT(YEAR FROM l.l_receiptdate) = :year
          GROUP BY l.l_shipmode
          ORDER BY l.l_shipmode`,
         parameters,
@@ -234,10 +240,10 @@ export const DATA_API_ENDPOINTS: readonly DataApiEndpoint[] = [
     parameters: [tpchYear],
     answer: async (parameters, run) => ({
       rows: await run(
-        `SELECT 100.00 * CAST(SUM(CASE WHEN p.p_type LIKE 'PROMO%' THEN l.l_extendedprice * (1 - l.l_discount) ELSE 0 END) AS DOUBLE)
-                  / CAST(SUM(l.l_extendedprice * (1 - l.l_discount)) AS DOUBLE) AS promo_revenue
+        `SELECT 100.00 * CAST(SUM(CASE WHEN p.p_type LIKE 'PROMO%%' THEN l.l_extendedprice * (1 - l.l_discount) ELSE 0 END) AS DOUBLE PRECISION)
+                  / CAST(SUM(l.l_extendedprice * (1 - l.l_discount)) AS DOUBLE PRECISION) AS promo_revenue
          FROM lineitem l JOIN part p ON p.p_partkey = l.l_partkey
-         WHERE month(l.l_shipdate) = 9 AND year(l.l_shipdate) = $year`,
+         WHERE EXTRACT(MONTH FROM l.l_shipdate) = 9 AND EXTRACT(YEAR FROM l.l_shipdate) = :year`,
         parameters,
       ),
     }),
@@ -259,7 +265,7 @@ export const DATA_API_ENDPOINTS: readonly DataApiEndpoint[] = [
          FROM orders o
          JOIN customer c ON c.c_custkey = o.o_custkey
          JOIN lineitem l ON l.l_orderkey = o.o_orderkey
-         WHERE c.c_mktsegment = $segment AND year(o.o_orderdate) = $year
+         WHERE c.c_mktsegment = :segment AND EXTRACT(YEAR FROM o.o_orderdate) = :year
            AND l.l_shipdate > o.o_orderdate`,
         parameters,
       ),
@@ -272,9 +278,9 @@ function topicPages(topic: string, count: number, run: SqlRunner): Promise<JsonR
   return run(
     `SELECT page_id, title, url, wikitext
      FROM pages
-     WHERE in_language = 'en' AND ${contains("title", "$topic")}
+     WHERE in_language = 'en' AND ${contains("title", ":topic")}
      ORDER BY page_id
-     LIMIT $count`,
+     LIMIT :count`,
     { topic, count },
   );
 }

@@ -1,22 +1,30 @@
+import { existsSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { DuckDBConnection, DuckDBValue, Json } from "@duckdb/node-api";
-import type { DatasetName } from "../datasets/dataset-definition.js";
-import { DATASETS } from "../datasets/dataset-registry.js";
-import { listTables, openDuckDbFile, readDatasetInfo } from "../datasets/duckdb-file.js";
+import type { JsonValue } from "@halo/ir";
+import { createSqlTool } from "@halo/tool-sql";
+import { type DatasetName, isDatasetName } from "../datasets/dataset-definition.js";
+import { DatasetInputError } from "../datasets/dataset-input-error.js";
+import { DATASET_INFO_TABLE, DATASETS } from "../datasets/dataset-registry.js";
+import { redactPostgresUrl } from "../datasets/postgres-loader.js";
 import {
   DATA_API_ENDPOINTS,
   type DataApiEndpoint,
   type EndpointAnswer,
   type SqlRunner,
 } from "./data-api-endpoints.js";
-import { type JsonRow, jsonRows } from "./json-rows.js";
+import type { JsonRow } from "./json-rows.js";
 import { ParameterError, type ParameterValues, parseParameters } from "./request-parameters.js";
 
 /** Where to serve which database. */
 export interface DataApiOptions {
-  /** A DuckDB file written by `generateDataset` (opened read-only). */
+  /**
+   * A DuckDB file written by `generateDataset`, or a `postgres://` URL of a database
+   * `loadIntoPostgres` filled; read-only either way.
+   */
   readonly dbPath: string;
+  /** Statements run at once (default 8). */
+  readonly maxConnections?: number;
   /** Default 127.0.0.1. */
   readonly host?: string;
   /** Default 8765; 0 picks a free port. */
@@ -50,12 +58,13 @@ export interface DataApiAnswer {
   readonly rowcount: number;
   readonly rows: JsonRow[];
   /** `pages_scanned` of the category endpoint. */
-  readonly [field: string]: Json | undefined;
+  readonly [field: string]: JsonValue | undefined;
 }
 
 /**
  * Starts the reference data API: the JSON endpoints the workloads' HTTP nodes
- * call, answered from a generated DuckDB file with bound parameters. It
+ * call, answered from a generated DuckDB file or its PostgreSQL copy with
+ * bound parameters (through `@halo/tool-sql`: read-only, statement timeout). It
  * serves the contract of the prototype's data API (mlsys-io/Halo_demo
  * `scripts/mock_api.py`): its paths, parameters, defaults, row fields and
  * ordering; the earlier parameter names stay as aliases. Answers are
@@ -63,25 +72,28 @@ export interface DataApiAnswer {
  * `{error, parameter}`, unknown paths 404, datasets not in the file 503.
  */
 export async function startDataApi(options: DataApiOptions): Promise<DataApi> {
-  const file = await openDuckDbFile(options.dbPath, { readOnly: true });
+  const postgres = POSTGRES_URL.test(options.dbPath);
+  if (!postgres && !existsSync(options.dbPath))
+    throw new DatasetInputError(`database file ${options.dbPath} does not exist`);
+  const where = postgres ? redactPostgresUrl(options.dbPath) : options.dbPath;
+  const connections = options.maxConnections ?? 8;
+  const sql = createSqlTool(options.dbPath, { maxConnections: connections, poolSize: connections });
+  const run: SqlRunner = async (text, values) => {
+    const parameterTypes = Object.fromEntries(
+      Object.entries(values).map(([name, value]) => [name, typeof value === "number" ? "bigint" : "text"]),
+    );
+    return (await sql.doQuery({ sql: text, parameters: values, parameterTypes })).rows as JsonRow[];
+  };
   let datasets: DatasetName[];
   try {
-    datasets = await availableDatasets(file.connection);
+    await sql.doCheck();
+    datasets = await availableDatasets(run);
   } catch (error) {
-    file.close();
+    await sql.close();
     throw error;
   }
   const cache = new AnswerCache(options.cacheEntries ?? 10_000);
   const running = new Set<Promise<unknown>>();
-  const run: SqlRunner = async (sql, values) => {
-    // A connection per statement: connecting costs well under a millisecond and lets queries run in parallel.
-    const connection = await file.instance.connect();
-    try {
-      return jsonRows(await connection.runAndReadAll(sql, values as Record<string, DuckDBValue>));
-    } finally {
-      connection.closeSync();
-    }
-  };
   const endpoints = new Map(DATA_API_ENDPOINTS.map((endpoint) => [endpoint.path, endpoint]));
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
@@ -115,7 +127,9 @@ export async function startDataApi(options: DataApiOptions): Promise<DataApi> {
     }
     if (!datasets.includes(endpoint.dataset)) {
       return sendJson(response, 503, {
-        error: `dataset ${endpoint.dataset} is not in ${options.dbPath}; generate it with: halo datasets gen ${endpoint.dataset} --out ${options.dbPath}`,
+        error: postgres
+          ? `dataset ${endpoint.dataset} is not in ${where}; load it with: halo datasets load --db <file> --postgres <url>`
+          : `dataset ${endpoint.dataset} is not in ${where}; generate it with: halo datasets gen ${endpoint.dataset} --out ${where}`,
       });
     }
     let params: ParameterValues;
@@ -159,7 +173,7 @@ export async function startDataApi(options: DataApiOptions): Promise<DataApi> {
       });
     });
   } catch (error) {
-    file.close();
+    await sql.close();
     throw error;
   }
   const address = server.address() as AddressInfo;
@@ -176,18 +190,27 @@ export async function startDataApi(options: DataApiOptions): Promise<DataApi> {
         await Promise.allSettled([...running]);
         server.closeAllConnections();
         await stopped;
-        file.close();
+        await sql.close();
       })();
       return closing;
     },
   };
 }
 
-/** Datasets recorded in the file whose tables are all present. */
-async function availableDatasets(connection: DuckDBConnection): Promise<DatasetName[]> {
-  const tables = await listTables(connection);
-  return (await readDatasetInfo(connection))
-    .map((info) => info.dataset)
+const POSTGRES_URL = /^postgres(ql)?:\/\//i;
+
+/** Datasets recorded in the database (`halo_datasets`) whose tables are all present. */
+async function availableDatasets(run: SqlRunner): Promise<DatasetName[]> {
+  // current_schema() is `main` in a DuckDB file and the search path's first schema in PostgreSQL.
+  const tables = new Set(
+    (
+      await run("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()", {})
+    ).map((row) => String(row.table_name)),
+  );
+  if (!tables.has(DATASET_INFO_TABLE.name)) return [];
+  return (await run(`SELECT DISTINCT dataset FROM ${DATASET_INFO_TABLE.name} ORDER BY dataset`, {}))
+    .map((row) => String(row.dataset))
+    .filter(isDatasetName)
     .filter((dataset) => DATASETS[dataset].tables.every((table) => tables.has(table.name)));
 }
 
