@@ -265,8 +265,8 @@ describe("invalid workflows: every problem with its path", () => {
     [
       "invalid-unbound-variable.yaml",
       [
-        ["unbound-variable", "graph.nodes[1].db_queries[0].parameters.date"],
         ["unbound-variable", "graph.nodes[1].prompt"],
+        ["unbound-variable", "graph.nodes[1].db_queries[0].parameters.date"],
         ["unbound-variable", "graph.edges[0].mapping.q"],
       ],
     ],
@@ -315,8 +315,9 @@ describe("invalid workflows: every problem with its path", () => {
         ["missing-model", "graph.nodes[1].model"],
         ["unknown-node-type", "graph.nodes[2].type"],
         ["unknown-processor", "graph.nodes[3].processor"],
-        ["unbound-variable", "graph.nodes[4].prompt"],
         ["dangling-edge", "graph.edges[3].to"],
+        // Reads are checked once every node is known (a name no node produces).
+        ["unbound-variable", "graph.nodes[4].prompt"],
       ],
     ],
     [
@@ -419,7 +420,6 @@ describe("invalid workflows: every problem with its path", () => {
       ["invalid-value", "graph.nodes[1].tool_calls[0]"],
       ["missing-field", "graph.nodes[1].tool_calls[1].type"],
       ["unknown-node-type", "graph.nodes[1].tool_calls[2].type"],
-      ["unbound-variable", "graph.nodes[1].tool_calls[3].inputs[0]"],
       ["unbound-variable", "graph.nodes[1].tool_calls[3].parameters.x"],
       ["unknown-processor", "graph.nodes[1].tool_calls[4].processor"],
       ["invalid-value", "graph.nodes[1].tool_calls[5].url"],
@@ -427,6 +427,8 @@ describe("invalid workflows: every problem with its path", () => {
       ["invalid-value", "graph.nodes[2].outputs"],
       ["edge-into-input", "graph.edges[0].to"],
       ["duplicate-edge", "graph.edges[2]"],
+      // A tool call's declared input may come from any ancestor, but no node produces "ghost".
+      ["unbound-variable", "graph.nodes[1].tool_calls[3].inputs[0]"],
     ]);
   });
 
