@@ -20,14 +20,14 @@ import {
   type ToolCallSpec,
 } from "./graph-spec-schema.js";
 import { readHttpLatency } from "./http-latency.js";
-import { sqlParameterNames } from "./sql-parameter-names.js";
+import { isKnownWeightFormat } from "./model-weight-format.js";
 import { errorMessage, type PathSegment, type ProblemCollector } from "./problems.js";
 import { processorRegistry } from "./processors/processor-registry.js";
 import { buildPromptParts, outputFormatFor, requestedJsonFields } from "./prompt-assembly.js";
 import { parseSpecElement, parseSpecElementLeniently } from "./spec-parse.js";
+import { sqlParameterNames } from "./sql-parameter-names.js";
 import { literalTemplate, parseTemplate, TemplateSyntaxError, templateRoots } from "./template.js";
 import type {
-  HttpLatency,
   HttpOperator,
   JsonObject,
   LlmOperator,
@@ -258,7 +258,10 @@ class GraphChecker {
       case "http": {
         const http = this.buildHttp(spec, path, new Set(spec.inputs), `"${id}"`, implicit);
         if (http)
-          built = { operator: { ...base, inputs: withImplicit(spec.inputs), kind: "http", ...http }, tools: [] };
+          built = {
+            operator: { ...base, inputs: withImplicit(spec.inputs), kind: "http", ...http },
+            tools: [],
+          };
         break;
       }
       case "processor":
@@ -325,7 +328,8 @@ class GraphChecker {
       const entries = raw[field];
       if (!Array.isArray(entries)) continue;
       for (const entry of entries) {
-        if (isJsonObject(entry) && typeof entry["name"] === "string") this.producedAnywhere.add(entry["name"]);
+        if (isJsonObject(entry) && typeof entry["name"] === "string")
+          this.producedAnywhere.add(entry["name"]);
       }
     }
   }
@@ -496,7 +500,7 @@ class GraphChecker {
     const before = this.collector.errorCount;
     const latency = readHttpLatency(spec, path, this.collector);
     const url = spec.url ?? "";
-    const urlTemplate = this.urlTemplate(url, latency, [...path, "url"], owner);
+    const urlTemplate = this.urlTemplate(url, [...path, "url"], owner);
     if (urlTemplate) this.checkRoots(urlTemplate, allowed, [...path, "url"], owner, implicit);
     const params = this.templates(spec.params, [...path, "params"], allowed, owner, implicit);
     const headers = this.templates(spec.headers, [...path, "headers"], allowed, owner, implicit);
@@ -519,29 +523,17 @@ class GraphChecker {
   }
 
   /**
-   * Checks a URL the run will call (validate and run must agree) and compiles it
-   * when it has `{{ }}`: only its path and query may be templated, so the host is
-   * known before the run and checked against the allowlist. Undefined for a
-   * constant URL.
+   * Compiles a URL with `{{ }}` (undefined for a constant URL, which the latency
+   * check validates): only its path and query may be templated, so the host is
+   * known before the run and checked against the allowlist — validate and run agree.
    */
-  private urlTemplate(
-    url: string,
-    latency: HttpLatency | undefined,
-    path: PathSegment[],
-    owner: string,
-  ): Template | undefined {
-    const contacted = latency !== undefined && latency.mode !== "sleep";
-    if (!url.includes("{{")) {
-      if (contacted && !isHttpUrl(url)) {
-        this.collector.error("invalid-url", `URL of ${owner} is not an http(s) URL: ${JSON.stringify(url)}`, path);
-      }
-      return undefined;
-    }
+  private urlTemplate(url: string, path: PathSegment[], owner: string): Template | undefined {
+    if (!url.includes("{{")) return undefined;
     const template = this.template(url, path);
     if (!template) return undefined;
     const lead = template.parts[0]?.kind === "text" ? template.parts[0].text : "";
     const origin = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]+[/?#]/.exec(lead)?.[0];
-    if (contacted && (origin === undefined || !isHttpUrl(origin))) {
+    if (origin === undefined || !isHttpUrl(origin)) {
       this.collector.error(
         "invalid-url",
         `URL of ${owner} templates its scheme or host (${JSON.stringify(url)}): {{ }} may only be in the path or query, so the host can be checked against --http-allow before the run`,
@@ -616,6 +608,16 @@ class GraphChecker {
           [...path, "prompt"],
           `"${id}"`,
           implicit,
+        );
+      }
+    }
+    for (const field of ["quantization", "dtype"] as const) {
+      const value = spec[field];
+      if (value !== undefined && !isKnownWeightFormat(value, field)) {
+        this.collector.warn(
+          "unknown-weight-format",
+          `${field} ${JSON.stringify(value)} of "${id}" is not one model sizing knows (awq, gptq, int4, int8, fp8, bf16, fp16, fp32); the model is sized from its profile`,
+          [...path, field],
         );
       }
     }

@@ -47,8 +47,11 @@ export function operatorInputs(
   const mapped: JsonObject = {};
   for (const edge of incomingEdges(workflow, operatorId)) {
     const parentScope = parentScopes.get(edge.from);
-    if (!parentScope) throw new Error(`operator "${operatorId}" needs the scope of its parent "${edge.from}"`);
-    const scope = edge.rootSources ? withRootSources(parentScope, edge.rootSources, parentScopes) : parentScope;
+    if (!parentScope)
+      throw new Error(`operator "${operatorId}" needs the scope of its parent "${edge.from}"`);
+    const scope = edge.rootSources
+      ? withRootSources(parentScope, edge.rootSources, parentScopes)
+      : parentScope;
     if (edge.mapping) {
       for (const [name, template] of Object.entries(edge.mapping)) {
         if (declared.has(name)) mapped[name] = renderTemplate(template, scope);
@@ -160,7 +163,9 @@ function renderUrl(template: Template, inputs: JsonObject): string {
   let url = "";
   for (const part of template.parts) {
     url +=
-      part.kind === "text" ? part.text : encodeURIComponent(renderTemplateText({ text: "", parts: [part] }, inputs));
+      part.kind === "text"
+        ? part.text
+        : encodeURIComponent(renderTemplateText({ text: "", parts: [part] }, inputs));
   }
   return url;
 }

@@ -96,7 +96,8 @@ export function resolveScope(input: ScopeResolutionInput) {
     if (operator?.loop && origin) {
       for (let iteration = operator.loop.iteration - 1; iteration >= 1; iteration -= 1) {
         const earlier = `${origin.nodeId}__iter${iteration}`;
-        if (ancestors.has(earlier) && produced(earlier).includes(name)) return { kind: "found", producer: earlier };
+        if (ancestors.has(earlier) && produced(earlier).includes(name))
+          return { kind: "found", producer: earlier };
       }
     }
     // Rule 3: the nearest producing ancestor.
@@ -112,7 +113,9 @@ export function resolveScope(input: ScopeResolutionInput) {
     if (tied.length === 0) return { kind: "none" };
     // Among producers at the same distance, one that all the others precede overwrote their value.
     const latest = tied
-      .filter((candidate) => !tied.some((other) => other !== candidate && ancestorDistances(other).has(candidate)))
+      .filter(
+        (candidate) => !tied.some((other) => other !== candidate && ancestorDistances(other).has(candidate)),
+      )
       .sort();
     if (latest.length === 1) return { kind: "found", producer: latest[0] as string };
     return { kind: "ambiguous", producers: [latest[0] as string, latest[1] as string], distance: best };
@@ -229,9 +232,14 @@ export function resolveScope(input: ScopeResolutionInput) {
             ? ` in iteration ${operator.loop.iteration} of loop "${operator.loop.id}"`
             : "";
           const hint =
-            operator.loop?.iteration === 1 ? " (give it in the loop's initial values or an edge into the loop)" : "";
+            operator.loop?.iteration === 1
+              ? " (give it in the loop's initial values or an edge into the loop)"
+              : "";
           const ancestors = [...ancestorDistances(anchorOf(operator.id)).keys()].sort();
-          const reader = origin.owner === undefined ? `"${origin.nodeId}"` : `tool "${operator.outputs[0]}" of "${origin.nodeId}"`;
+          const reader =
+            origin.owner === undefined
+              ? `"${origin.nodeId}"`
+              : `tool "${operator.outputs[0]}" of "${origin.nodeId}"`;
           collector.error(
             declared ? "unprovided-input" : "unbound-variable",
             `${declared ? "input" : "name"} "${name}" of ${reader}${where} is given by no edge mapping and produced by no ancestor (ancestors: ${ancestors.length === 0 ? "none" : ancestors.join(", ")})${hint}`,
