@@ -20,7 +20,6 @@ import {
   type ToolCallSpec,
 } from "./graph-spec-schema.js";
 import { readHttpLatency } from "./http-latency.js";
-import { isKnownWeightFormat } from "./model-weight-format.js";
 import { errorMessage, type PathSegment, type ProblemCollector } from "./problems.js";
 import { processorRegistry } from "./processors/processor-registry.js";
 import { buildPromptParts, outputFormatFor, requestedJsonFields } from "./prompt-assembly.js";
@@ -608,16 +607,6 @@ class GraphChecker {
           [...path, "prompt"],
           `"${id}"`,
           implicit,
-        );
-      }
-    }
-    for (const field of ["quantization", "dtype"] as const) {
-      const value = spec[field];
-      if (value !== undefined && !isKnownWeightFormat(value, field)) {
-        this.collector.warn(
-          "unknown-weight-format",
-          `${field} ${JSON.stringify(value)} of "${id}" is not one model sizing knows (awq, gptq, int4, int8, fp8, bf16, fp16, fp32); the model is sized from its profile`,
-          [...path, field],
         );
       }
     }

@@ -36,7 +36,6 @@ export {
   processorToolCallSpecSchema,
 } from "./graph-spec-schema.js";
 export { DEFAULT_HTTP_TIMEOUT_MS } from "./http-latency.js";
-export { isKnownWeightFormat, weightBytesPerParameter } from "./model-weight-format.js";
 export type { NameSource } from "./name-sources.js";
 export { describeNameSource, nameSources } from "./name-sources.js";
 export {

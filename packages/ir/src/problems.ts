@@ -30,7 +30,6 @@ export const PROBLEM_CODES = [
   "missing-sql-parameter",
   "invalid-url",
   "unfilled-placeholder",
-  "unknown-weight-format",
   "missing-model",
   "invalid-latency",
   "invalid-loop",

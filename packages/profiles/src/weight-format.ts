@@ -1,8 +1,8 @@
 /**
  * Bytes per parameter of a model's weights from the `quantization` / `dtype`
- * fields the prototype passes to vLLM, so model sizing (which worker a model
- * fits on) honours them. Quantization wins over dtype (vLLM's `dtype` is then
- * the activation type).
+ * fields the prototype passes to vLLM (or from a name like `…-70B-Instruct-AWQ`),
+ * so model sizing (which worker a model fits on) honours them. Quantization wins
+ * over dtype (vLLM's `dtype` is then the activation type).
  */
 
 /**
@@ -67,4 +67,15 @@ export function weightBytesPerParameter(format: {
     if (bytes !== undefined) return bytes;
   }
   return format.dtype === undefined ? undefined : DTYPE_BYTES[normalized(format.dtype)];
+}
+
+/** Quantization suffixes in model names (`Llama-3.3-70B-Instruct-AWQ`, `Qwen3-32B-FP8`), as hubs spell them. */
+const NAME_FORMAT = /(?:^|[-_./])(awq|gptq|int4|int8|fp8|w4a16|w8a8)(?=$|[-_./])/gi;
+
+/** Weight bytes per parameter that a model's name states (its last quantization suffix), if any. */
+export function weightBytesPerParameterFromName(modelName: string): number | undefined {
+  let found: number | undefined;
+  for (const match of modelName.matchAll(NAME_FORMAT))
+    found = QUANTIZATION_BYTES[normalized(match[1] as string)];
+  return found;
 }
