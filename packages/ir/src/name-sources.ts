@@ -85,13 +85,13 @@ export function describeNameSource(source: NameSource): string {
     case "mapping": {
       const via = source.rootSources
         ? `; ${Object.entries(source.rootSources)
-            .map(([root, from]) => `${root} from ${from}`)
+            .map(([root, from]) => `${root} from ${from}.${root}`)
             .join(", ")}`
         : "";
       return `${source.name} ← mapping ${source.template} on the edge from ${source.from}${via}`;
     }
     case "pass-through":
-      return `${source.name} ← ${source.from} (edge without mapping)`;
+      return `${source.name} ← ${source.from}.${source.name} (edge without mapping)`;
     case "ancestor":
       return `${source.name} ← ${source.from}.${source.field} (nearest ancestor)`;
     case "input":

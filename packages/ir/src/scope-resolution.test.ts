@@ -66,7 +66,7 @@ describe("per-query scope: ancestors' outputs", () => {
       "titles ← mapping {{ titles }} on the edge from http_titles",
     ]);
     expect(nameSources(workflow, "final_answer").map(describeNameSource)).toEqual([
-      "user_query ← mapping {{ user_query }} on the edge from tail; user_query from user_input",
+      "user_query ← mapping {{ user_query }} on the edge from tail; user_query from user_input.user_query",
       "tail_notes ← mapping {{ tail_notes }} on the edge from tail",
       "search_keyword ← keyword_picker.search_keyword (nearest ancestor)",
     ]);
