@@ -884,8 +884,19 @@ class GraphChecker {
       else successors.set(edge.from, [edge.to]);
     }
     for (const cycle of findCycles([...this.allIds.keys()], successors)) {
-      const closing = edges.find((edge) => edge.from === cycle[0] && edge.to === cycle[1]);
-      this.collector.error("cycle", `cycle: ${cycle.join(" → ")}`, closing?.path ?? ["graph", "edges"]);
+      // Reported at the edge that closes the cycle: of its edges, the one written last in the spec.
+      let closing: CheckedEdge | undefined;
+      for (let step = 0; step + 1 < cycle.length; step += 1) {
+        const position = edges.findIndex((edge) => edge.from === cycle[step] && edge.to === cycle[step + 1]);
+        if (position >= 0 && (closing === undefined || position > edges.indexOf(closing)))
+          closing = edges[position];
+      }
+      const closedBy = closing ? ` (closed by the edge ${closing.from} → ${closing.to})` : "";
+      this.collector.error(
+        "cycle",
+        `cycle: ${cycle.join(" → ")}${closedBy}`,
+        closing?.path ?? ["graph", "edges"],
+      );
     }
   }
 

@@ -257,7 +257,8 @@ describe("ops dialect", () => {
 
 describe("invalid workflows: every problem with its path", () => {
   it.each<[string, [string, string][]]>([
-    ["invalid-cycle.yaml", [["cycle", "graph.edges[1]"]]],
+    // Reported at the edge that closes the cycle (the last of its edges in the spec).
+    ["invalid-cycle.yaml", [["cycle", "graph.edges[3]"]]],
     ["invalid-dangling-edge.yaml", [["dangling-edge", "graph.edges[1].to"]]],
     ["invalid-duplicate-id.yaml", [["duplicate-id", "graph.nodes[2].id"]]],
     ["invalid-unknown-type.yaml", [["unknown-node-type", "graph.nodes[1].type"]]],
@@ -336,8 +337,10 @@ describe("invalid workflows: every problem with its path", () => {
 
   it("prints the cycle", async () => {
     const result = await loadWorkflowFile(fixturePath("invalid-cycle.yaml"));
-    expect(result.ok ? "" : result.problems[0]?.message).toBe("cycle: a → b → c → a");
-    expect(result.ok ? undefined : result.problems[0]?.source.line).toBe(11);
+    expect(result.ok ? "" : result.problems[0]?.message).toBe(
+      "cycle: a → b → c → a (closed by the edge c → a)",
+    );
+    expect(result.ok ? undefined : result.problems[0]?.source.line).toBe(13);
   });
 
   it("reports YAML syntax errors with lines", () => {
