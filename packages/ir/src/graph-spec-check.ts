@@ -164,6 +164,16 @@ class GraphChecker {
       edges.push(checked);
     });
     const loops = this.checkLoops(graph.loops);
+    // A name an edge mapping or a loop's initial values give is provided too (and passes on through
+    // unmapped edges), whether or not a node outputs it.
+    for (const edge of [...edges, ...loops.flatMap((loop) => loop.feedback)]) {
+      for (const name of Object.keys(edge.mapping ?? {})) this.producedAnywhere.add(name);
+    }
+    for (const loop of loops) for (const name of Object.keys(loop.initial)) this.producedAnywhere.add(name);
+    for (const raw of graph.edges) {
+      const mapping = isJsonObject(raw) ? raw["mapping"] : undefined;
+      if (isJsonObject(mapping)) for (const name of Object.keys(mapping)) this.producedAnywhere.add(name);
+    }
     this.checkReadsProducedSomewhere(edges);
     this.checkCycles(edges);
     const inputNode = this.checkInputNode(graph.nodes.length);
