@@ -211,6 +211,37 @@ describe("per-query scope: ancestors' outputs", () => {
     expect(nameSources(settled, "join")[1]).toMatchObject({ kind: "mapping", from: "right" });
   });
 
+  it("accepts a declared input that only an edge mapping gives (a path into another output)", () => {
+    const workflow = compiled({
+      graph: {
+        nodes: [
+          { id: "q", type: "input", outputs: ["text"] },
+          inference("match", ["text"], ["matches"]),
+          {
+            id: "lookup",
+            type: "http",
+            url: "http://127.0.0.1:9/people",
+            sleep_ms: 1,
+            params: { name: "{{ person }}" },
+            inputs: ["person"],
+            outputs: ["people"],
+          },
+          inference("answer", ["person", "people"], ["out"]),
+        ],
+        edges: [
+          { from: "q", to: "match" },
+          { from: "match", to: "lookup", mapping: { person: "{{ matches.0.name }}" } },
+          // Unmapped: lookup's scope (its mapped input person and its output people) passes through.
+          { from: "lookup", to: "answer" },
+        ],
+      },
+    });
+    expect(nameSources(workflow, "answer").map(describeNameSource)).toEqual([
+      "person ← lookup.person (edge without mapping)",
+      "people ← lookup.people (edge without mapping)",
+    ]);
+  });
+
   it("counts only ancestors: a node that merely runs earlier provides nothing", () => {
     const problems = problemsOf({
       graph: {
