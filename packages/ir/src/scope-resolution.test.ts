@@ -242,6 +242,31 @@ describe("per-query scope: ancestors' outputs", () => {
     ]);
   });
 
+  it("gives a node's SQL the value its node's mapping reads from an ancestor", () => {
+    const workflow = compiled({
+      graph: {
+        nodes: [
+          { id: "q", type: "input", outputs: ["text"] },
+          inference("planner", ["text"], ["keyword"]),
+          inference("middle", ["text"], ["notes"]),
+          inference("final", ["kw", "notes"], ["answer"], {
+            db_queries: [{ name: "rows", sql: "SELECT :k AS k", parameters: { k: "{{ kw }}" } }],
+          }),
+        ],
+        edges: [
+          { from: "q", to: "planner" },
+          { from: "planner", to: "middle", mapping: { text: "{{ text }}" } },
+          { from: "middle", to: "final", mapping: { notes: "{{ notes }}", kw: "{{ keyword }}" } },
+        ],
+      },
+    });
+    const tool = getOperator(workflow, "final__sql__rows");
+    expect(tool.parents).toEqual(["middle", "planner"]);
+    const scopes = runByHand(workflow, { text: "t" });
+    expect(operatorInputs(workflow, tool.id, scopes)).toEqual({ kw: scopes.get("planner")?.["keyword"] });
+    expect(operatorInputs(workflow, "final", scopes)["kw"]).toBe(scopes.get("planner")?.["keyword"]);
+  });
+
   it("counts only ancestors: a node that merely runs earlier provides nothing", () => {
     const problems = problemsOf({
       graph: {
