@@ -8,7 +8,10 @@ import {
   type CompiledWorkflow,
   type ConsolidatedBatch,
   countTokens,
+  describeNameSource,
   type HttpLatency,
+  type NameSource,
+  nameSources,
   type OperatorConsolidation,
   type OperatorKind,
   type WorkflowProblem,
@@ -31,6 +34,8 @@ export interface ExplainedOperator {
   readonly latency?: HttpLatency;
   readonly owner?: string;
   readonly loop?: { readonly id: string; readonly iteration: number };
+  /** Where each name the operator reads comes from (the scope rule: mapping, pass-through, ancestor, input). */
+  readonly reads: readonly NameSource[];
 }
 
 export interface ExplainedBatch {
@@ -61,6 +66,8 @@ export interface WorkflowExplanation {
     readonly from: string;
     readonly to: string;
     readonly mapping: Readonly<Record<string, string>> | null;
+    /** Added by the scope rule (an ancestor's output read with no spec edge providing it). */
+    readonly implicit?: true;
   }[];
   readonly warnings: readonly WorkflowProblem[];
   readonly batch?: ExplainedBatch;
@@ -91,6 +98,7 @@ export function explainWorkflow(
       parents: operator.parents,
       children: operator.children,
       coalesce: operator.coalesce,
+      reads: operator.kind === "input" ? [] : nameSources(workflow, operator.id),
       ...(operator.loop ? { loop: operator.loop } : {}),
       ...("owner" in operator && operator.owner !== undefined ? { owner: operator.owner } : {}),
     };
@@ -138,6 +146,7 @@ export function explainWorkflow(
         edge.mapping === null
           ? null
           : Object.fromEntries(Object.entries(edge.mapping).map(([name, template]) => [name, template.text])),
+      ...(edge.implicit ? { implicit: true as const } : {}),
     })),
     warnings: options.warnings ?? [],
     ...(options.batch
@@ -238,7 +247,13 @@ export function renderExplanationText(explanation: WorkflowExplanation): string 
           : Object.entries(edge.mapping)
               .map(([name, template]) => (template === `{{ ${name} }}` ? name : `${name} = ${template}`))
               .join(", ");
-    lines.push(`  ${edge.from} → ${edge.to}  ${mapping}`);
+    lines.push(`  ${edge.from} → ${edge.to}  ${mapping}${edge.implicit ? "  (scope rule)" : ""}`);
+  }
+  lines.push("", "where each name an operator reads comes from");
+  for (const operator of explanation.operators) {
+    if (operator.reads.length === 0) continue;
+    lines.push(`  ${operator.id}`);
+    for (const source of operator.reads) lines.push(`    ${describeNameSource(source)}`);
   }
   if (explanation.batch) lines.push("", ...renderBatchText(explanation.batch));
   if (explanation.warnings.length > 0) {

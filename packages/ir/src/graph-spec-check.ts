@@ -24,6 +24,7 @@ import { errorMessage, type PathSegment, type ProblemCollector } from "./problem
 import { processorRegistry } from "./processors/processor-registry.js";
 import { buildPromptParts, outputFormatFor, requestedJsonFields } from "./prompt-assembly.js";
 import { parseSpecElement, parseSpecElementLeniently } from "./spec-parse.js";
+import { sqlParameterNames } from "./sql-parameter-names.js";
 import { literalTemplate, parseTemplate, TemplateSyntaxError, templateRoots } from "./template.js";
 import type {
   HttpOperator,
@@ -35,6 +36,9 @@ import type {
   Template,
 } from "./types.js";
 
+/** Where each name an operator reads is first read in the spec (a declared input or a template). */
+export type ReadPaths = Readonly<Record<string, readonly PathSegment[]>>;
+
 /** A node that passed its checks: its operator (id = node id, no parents yet) and its atomized tools. */
 export interface CheckedNode {
   readonly id: string;
@@ -42,6 +46,10 @@ export interface CheckedNode {
   readonly path: readonly PathSegment[];
   readonly operator: Operator;
   readonly tools: readonly Operator[];
+  /** The spec path of every name the node's operator reads (its `inputs`). */
+  readonly reads: ReadPaths;
+  /** The same for each atomized tool, by the tool's result name. */
+  readonly toolReads: Readonly<Record<string, ReadPaths>>;
 }
 
 /** An edge (or loop feedback edge) with compiled mapping templates; null mapping passes names through. */
@@ -81,6 +89,15 @@ export function scopeNames(operator: Pick<Operator, "inputs" | "outputs">): Set<
   return new Set([...operator.inputs, ...operator.outputs]);
 }
 
+function isHttpUrl(text: string): boolean {
+  try {
+    const protocol = new URL(text).protocol;
+    return protocol === "http:" || protocol === "https:";
+  } catch {
+    return false;
+  }
+}
+
 function list(names: readonly string[]): string {
   return names.length === 0 ? "none" : names.join(", ");
 }
@@ -109,6 +126,12 @@ class GraphChecker {
   private readonly nodeTypes = new Map<string, string>();
   /** Node entries of type input, with or without a usable id. */
   private inputEntries = 0;
+  /** Every name any node entry produces (outputs, tool result names), checked or not. */
+  private readonly producedAnywhere = new Set<string>();
+  /** Set when an entry's outputs are malformed: what is produced is unknown, so reads are not checked. */
+  private producedUnknown = false;
+  /** What every node entry reads, including entries with other problems (checked once all are known). */
+  private readonly readsToCheck: { reader: string; reads: ReadPaths; toolCall: boolean }[] = [];
 
   constructor(
     private readonly collector: ProblemCollector,
@@ -141,6 +164,17 @@ class GraphChecker {
       edges.push(checked);
     });
     const loops = this.checkLoops(graph.loops);
+    // A name an edge mapping or a loop's initial values give is provided too (and passes on through
+    // unmapped edges), whether or not a node outputs it.
+    for (const edge of [...edges, ...loops.flatMap((loop) => loop.feedback)]) {
+      for (const name of Object.keys(edge.mapping ?? {})) this.producedAnywhere.add(name);
+    }
+    for (const loop of loops) for (const name of Object.keys(loop.initial)) this.producedAnywhere.add(name);
+    for (const raw of graph.edges) {
+      const mapping = isJsonObject(raw) ? raw["mapping"] : undefined;
+      if (isJsonObject(mapping)) for (const name of Object.keys(mapping)) this.producedAnywhere.add(name);
+    }
+    this.checkReadsProducedSomewhere(edges);
     this.checkCycles(edges);
     const inputNode = this.checkInputNode(graph.nodes.length);
     if (this.collector.errorCount > 0 || inputNode === undefined) return undefined;
@@ -160,6 +194,7 @@ class GraphChecker {
       return;
     }
     const id = typeof raw["id"] === "string" && raw["id"].length > 0 ? raw["id"] : undefined;
+    this.noteProducedNames(raw);
     if (id !== undefined) {
       const first = this.allIds.get(id);
       if (first !== undefined) {
@@ -209,6 +244,12 @@ class GraphChecker {
     let built: { operator: Operator; tools: Operator[] } | undefined;
     const source = this.collector.locator.locate(path);
     const base = { id, inputs: spec.inputs, outputs: spec.outputs, parents: [], children: [], source };
+    // Names read by templates but not declared as inputs: the scope rule resolves them at assembly.
+    const implicit = new Map<string, PathSegment[]>();
+    const toolReads: Record<string, ReadPaths> = {};
+    const withImplicit = (declared: readonly string[]): string[] => [
+      ...new Set([...declared, ...implicit.keys()]),
+    ];
     switch (spec.type) {
       case "input":
         if (spec.inputs.length > 0) {
@@ -221,11 +262,15 @@ class GraphChecker {
         built = { operator: { ...base, kind: "input", inputs: [], coalesce: false }, tools: [] };
         break;
       case "inference":
-        built = this.buildInference(spec, path, base);
+        built = this.buildInference(spec, path, base, implicit, toolReads);
         break;
       case "http": {
-        const http = this.buildHttp(spec, path, new Set(spec.inputs), `"${id}"`);
-        if (http) built = { operator: { ...base, kind: "http", ...http }, tools: [] };
+        const http = this.buildHttp(spec, path, new Set(spec.inputs), `"${id}"`, implicit);
+        if (http)
+          built = {
+            operator: { ...base, inputs: withImplicit(spec.inputs), kind: "http", ...http },
+            tools: [],
+          };
         break;
       }
       case "processor":
@@ -243,14 +288,86 @@ class GraphChecker {
         }
         break;
       case "db": {
-        const sql = this.buildSql(spec, path, new Set(spec.inputs), `"${id}"`);
-        if (sql)
-          built = { operator: { ...base, kind: "sql", name: spec.outputs[0] as string, ...sql }, tools: [] };
+        const sql = this.buildSql(spec, path, new Set(spec.inputs), `"${id}"`, implicit);
+        if (sql) {
+          built = {
+            operator: {
+              ...base,
+              inputs: withImplicit(spec.inputs),
+              kind: "sql",
+              name: spec.outputs[0] as string,
+              ...sql,
+            },
+            tools: [],
+          };
+        }
         break;
       }
     }
+    const reads: Record<string, PathSegment[]> = {};
+    spec.inputs.forEach((name, index) => {
+      reads[name] ??= [...path, "inputs", index];
+    });
+    for (const [name, readPath] of implicit) reads[name] ??= readPath;
+    if (spec.type !== "input") this.readsToCheck.push({ reader: `"${id}"`, reads, toolCall: false });
+    for (const [tool, toolRead] of Object.entries(toolReads)) {
+      this.readsToCheck.push({ reader: `tool "${tool}" of "${id}"`, reads: toolRead, toolCall: true });
+    }
     if (built && this.collector.errorCount === before) {
-      this.nodes.set(id, { id, type: nodeType, path, operator: built.operator, tools: built.tools });
+      this.nodes.set(id, {
+        id,
+        type: nodeType,
+        path,
+        operator: built.operator,
+        tools: built.tools,
+        reads,
+        toolReads,
+      });
+    }
+  }
+
+  private noteProducedNames(raw: JsonObject): void {
+    const outputs = raw["outputs"];
+    if (outputs !== undefined && !Array.isArray(outputs)) this.producedUnknown = true;
+    for (const name of Array.isArray(outputs) ? outputs : []) {
+      if (typeof name === "string") this.producedAnywhere.add(name);
+      else this.producedUnknown = true;
+    }
+    for (const field of ["db_queries", "tool_calls"]) {
+      const entries = raw[field];
+      if (!Array.isArray(entries)) continue;
+      for (const entry of entries) {
+        if (isJsonObject(entry) && typeof entry["name"] === "string")
+          this.producedAnywhere.add(entry["name"]);
+      }
+    }
+  }
+
+  /**
+   * A name that no node of the document produces can never resolve, whatever
+   * the edges: reported here, with the document's other problems (the scope
+   * rule itself runs once the graph is whole).
+   */
+  private checkReadsProducedSomewhere(edges: readonly CheckedEdge[]): void {
+    if (this.producedUnknown) return;
+    const check = (reads: ReadPaths, reader: string, toolCall: boolean): void => {
+      for (const [name, path] of Object.entries(reads)) {
+        if (this.producedAnywhere.has(name)) continue;
+        const declared = !toolCall && path.length >= 2 && path[path.length - 2] === "inputs";
+        this.collector.error(
+          declared ? "unprovided-input" : "unbound-variable",
+          `${reader} reads "${name}", which no node of the workflow produces (no output, tool result or input field has that name)`,
+          [...path],
+        );
+      }
+    };
+    for (const entry of this.readsToCheck) check(entry.reads, entry.reader, entry.toolCall);
+    for (const edge of edges) {
+      for (const [key, template] of Object.entries(edge.mapping ?? {})) {
+        const reads: Record<string, PathSegment[]> = {};
+        for (const root of templateRoots(template)) reads[root] = [...edge.path, "mapping", key];
+        check(reads, `the mapping of ${edge.from} → ${edge.to}`, true);
+      }
     }
   }
 
@@ -274,18 +391,22 @@ class GraphChecker {
     }
   }
 
-  /** Compiles a record of templates whose roots must be in `allowed`. */
+  /**
+   * Compiles a record of templates whose roots must be in `allowed`, or, with
+   * `implicit`, are recorded there (name → first path) for the scope rule.
+   */
   private templates(
     record: Readonly<Record<string, string | number | boolean>>,
     path: PathSegment[],
     allowed: ReadonlySet<string>,
     owner: string,
+    implicit?: Map<string, PathSegment[]>,
   ): Record<string, Template> {
     const compiled: Record<string, Template> = {};
     for (const [key, value] of Object.entries(record)) {
       const template = this.template(value, [...path, key]);
       if (!template) continue;
-      this.checkRoots(template, allowed, [...path, key], owner);
+      this.checkRoots(template, allowed, [...path, key], owner, implicit);
       compiled[key] = template;
     }
     return compiled;
@@ -296,9 +417,13 @@ class GraphChecker {
     allowed: ReadonlySet<string>,
     path: PathSegment[],
     owner: string,
+    implicit?: Map<string, PathSegment[]>,
   ): void {
     for (const root of templateRoots(template)) {
-      if (!allowed.has(root)) {
+      if (allowed.has(root)) continue;
+      if (implicit) {
+        if (!implicit.has(root)) implicit.set(root, path);
+      } else {
         this.collector.error(
           "unbound-variable",
           `${JSON.stringify(template.text)} reads "${root}", which is not an input of ${owner} (inputs: ${list([...allowed])})`,
@@ -343,9 +468,19 @@ class GraphChecker {
     path: PathSegment[],
     allowed: ReadonlySet<string>,
     owner: string,
+    implicit?: Map<string, PathSegment[]>,
   ): Pick<SqlOperator, "sql" | "parameters" | "parameterTypes" | "coalesce"> | undefined {
     const before = this.collector.errorCount;
-    const parameters = this.templates(spec.parameters, [...path, "parameters"], allowed, owner);
+    const parameters = this.templates(spec.parameters, [...path, "parameters"], allowed, owner, implicit);
+    // Every `:name` must have a value: otherwise each query fails at this statement, after all upstream work.
+    const missing = sqlParameterNames(spec.sql).filter((name) => !Object.hasOwn(spec.parameters, name));
+    for (const name of missing) {
+      this.collector.error(
+        "missing-sql-parameter",
+        `SQL of ${owner} uses :${name}, which has no value in parameters (parameters: ${list(Object.keys(spec.parameters))})`,
+        [...path, "sql"],
+      );
+    }
     for (const name of Object.keys(spec.param_types)) {
       if (!Object.hasOwn(spec.parameters, name)) {
         this.collector.warn("unknown-field", `param_types names "${name}", which is not a parameter`, [
@@ -364,21 +499,29 @@ class GraphChecker {
     path: PathSegment[],
     allowed: ReadonlySet<string>,
     owner: string,
+    implicit?: Map<string, PathSegment[]>,
   ):
-    | Pick<HttpOperator, "url" | "method" | "params" | "headers" | "body" | "latency" | "coalesce">
+    | Pick<
+        HttpOperator,
+        "url" | "urlTemplate" | "method" | "params" | "headers" | "body" | "latency" | "coalesce"
+      >
     | undefined {
     const before = this.collector.errorCount;
     const latency = readHttpLatency(spec, path, this.collector);
-    const params = this.templates(spec.params, [...path, "params"], allowed, owner);
-    const headers = this.templates(spec.headers, [...path, "headers"], allowed, owner);
+    const url = spec.url ?? "";
+    const urlTemplate = this.urlTemplate(url, [...path, "url"], owner);
+    if (urlTemplate) this.checkRoots(urlTemplate, allowed, [...path, "url"], owner, implicit);
+    const params = this.templates(spec.params, [...path, "params"], allowed, owner, implicit);
+    const headers = this.templates(spec.headers, [...path, "headers"], allowed, owner, implicit);
     let body: Template | undefined;
     if (spec.body !== undefined) {
       body = this.template(spec.body, [...path, "body"]);
-      if (body) this.checkRoots(body, allowed, [...path, "body"], owner);
+      if (body) this.checkRoots(body, allowed, [...path, "body"], owner, implicit);
     }
     if (!latency || this.collector.errorCount > before) return undefined;
     return {
-      url: spec.url ?? "",
+      url,
+      ...(urlTemplate === undefined ? {} : { urlTemplate }),
       method: spec.method,
       params,
       headers,
@@ -388,10 +531,34 @@ class GraphChecker {
     };
   }
 
+  /**
+   * Compiles a URL with `{{ }}` (undefined for a constant URL, which the latency
+   * check validates): only its path and query may be templated, so the host is
+   * known before the run and checked against the allowlist — validate and run agree.
+   */
+  private urlTemplate(url: string, path: PathSegment[], owner: string): Template | undefined {
+    if (!url.includes("{{")) return undefined;
+    const template = this.template(url, path);
+    if (!template) return undefined;
+    const lead = template.parts[0]?.kind === "text" ? template.parts[0].text : "";
+    const origin = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]+[/?#]/.exec(lead)?.[0];
+    if (origin === undefined || !isHttpUrl(origin)) {
+      this.collector.error(
+        "invalid-url",
+        `URL of ${owner} templates its scheme or host (${JSON.stringify(url)}): {{ }} may only be in the path or query, so the host can be checked against --http-allow before the run`,
+        path,
+      );
+      return undefined;
+    }
+    return template;
+  }
+
   private buildInference(
     spec: InferenceNodeSpec,
     path: PathSegment[],
     base: Pick<Operator, "id" | "inputs" | "outputs" | "parents" | "children" | "source">,
+    implicit: Map<string, PathSegment[]>,
+    toolReads: Record<string, ReadPaths>,
   ): { operator: LlmOperator; tools: Operator[] } | undefined {
     const id = base.id;
     const declared = new Set(spec.inputs);
@@ -413,11 +580,12 @@ class GraphChecker {
     spec.db_queries.forEach((query, index) => {
       const queryPath = [...path, "db_queries", index];
       claimName(query.name, [...queryPath, "name"]);
-      const sql = this.buildSql(query, queryPath, declared, `"${id}"`);
+      // A statement reads its parameters' roots; the scope rule provides those the node does not declare.
+      const reads = new Map<string, PathSegment[]>();
+      const sql = this.buildSql(query, queryPath, new Set(), `"${id}"`, reads);
+      toolReads[query.name] = Object.fromEntries(reads);
       if (!sql) return;
-      const inputs = [
-        ...new Set(Object.values(sql.parameters).flatMap((template) => templateRoots(template))),
-      ];
+      const inputs = [...reads.keys()];
       tools.push({
         kind: "sql",
         id: toolOperatorId(id, "sql", query.name),
@@ -433,8 +601,11 @@ class GraphChecker {
     });
     spec.tool_calls.forEach((raw, index) => {
       const callPath = [...path, "tool_calls", index];
-      const tool = this.buildToolCall(raw, callPath, id, declared, claimName);
-      if (tool) tools.push(tool);
+      const built = this.buildToolCall(raw, callPath, id, declared, claimName);
+      if (built) {
+        toolReads[built.name] = built.reads;
+        if (built.operator) tools.push(built.operator);
+      }
     });
     let promptTemplate: Template | undefined;
     if (spec.prompt !== undefined) {
@@ -445,6 +616,7 @@ class GraphChecker {
           new Set([...spec.inputs, ...toolNames]),
           [...path, "prompt"],
           `"${id}"`,
+          implicit,
         );
       }
     }
@@ -456,7 +628,7 @@ class GraphChecker {
         [...path, "system_prompt"],
       );
     }
-    const inputs = [...spec.inputs, ...toolNames];
+    const inputs = [...new Set([...spec.inputs, ...implicit.keys(), ...toolNames])];
     const operator: LlmOperator = {
       ...base,
       kind: "llm",
@@ -473,6 +645,8 @@ class GraphChecker {
       prompt: buildPromptParts(spec.system_prompt, promptTemplate, inputs),
       toolResultInputs: toolNames,
       coalesce: spec.temperature === 0,
+      ...(spec.quantization === undefined ? {} : { quantization: spec.quantization }),
+      ...(spec.dtype === undefined ? {} : { dtype: spec.dtype }),
     };
     return { operator, tools };
   }
@@ -483,7 +657,7 @@ class GraphChecker {
     owner: string,
     declared: ReadonlySet<string>,
     claimName: (name: string, path: PathSegment[]) => void,
-  ): Operator | undefined {
+  ): { name: string; operator: Operator | undefined; reads: ReadPaths } | undefined {
     if (!isJsonObject(raw)) {
       this.collector.error("invalid-value", "a tool call must be a mapping with name and type", path);
       return undefined;
@@ -509,16 +683,14 @@ class GraphChecker {
     if (!spec) return undefined;
     claimName(spec.name, [...path, "name"]);
     const before = this.collector.errorCount;
+    // Declared inputs of a tool call may come from any ancestor (the scope rule); its templates
+    // read only those. Without `inputs`, a template reads any name and the scope rule provides it.
+    const reads = new Map<string, PathSegment[]>();
     (spec.inputs ?? []).forEach((name, index) => {
-      if (!declared.has(name)) {
-        this.collector.error(
-          "unbound-variable",
-          `tool call "${spec.name}" reads "${name}", which is not an input of "${owner}" (inputs: ${list([...declared])})`,
-          [...path, "inputs", index],
-        );
-      }
+      if (!reads.has(name)) reads.set(name, [...path, "inputs", index]);
     });
-    const allowed = new Set(spec.inputs ?? declared);
+    const allowed = new Set(spec.inputs ?? []);
+    const implicit = spec.inputs === undefined ? reads : undefined;
     const label = `tool call "${spec.name}" of "${owner}"`;
     const common = {
       outputs: [spec.name],
@@ -529,22 +701,15 @@ class GraphChecker {
     };
     let operator: Operator | undefined;
     if (spec.type === "http") {
-      const http = this.buildHttp(spec, path, allowed, label);
+      const http = this.buildHttp(spec, path, allowed, label, implicit);
       if (http) {
-        const roots = [
-          ...Object.values(http.params),
-          ...Object.values(http.headers),
-          ...(http.body ? [http.body] : []),
-        ];
-        const inputs = spec.inputs ?? [...new Set(roots.flatMap((template) => templateRoots(template)))];
+        const inputs = [...reads.keys()];
         operator = { ...common, kind: "http", id: toolOperatorId(owner, "http", spec.name), inputs, ...http };
       }
     } else if (spec.type === "db") {
-      const sql = this.buildSql(spec, path, allowed, label);
+      const sql = this.buildSql(spec, path, allowed, label, implicit);
       if (sql) {
-        const inputs = spec.inputs ?? [
-          ...new Set(Object.values(sql.parameters).flatMap((template) => templateRoots(template))),
-        ];
+        const inputs = [...reads.keys()];
         operator = {
           ...common,
           kind: "sql",
@@ -565,8 +730,15 @@ class GraphChecker {
         coalesce: spec.coalesce,
       };
       operator = processor;
+      if (spec.inputs === undefined) {
+        for (const name of declared) if (!reads.has(name)) reads.set(name, [...path, "processor"]);
+      }
     }
-    return this.collector.errorCount > before ? undefined : operator;
+    return {
+      name: spec.name,
+      operator: this.collector.errorCount > before ? undefined : operator,
+      reads: Object.fromEntries(reads),
+    };
   }
 
   private checkEdge(raw: unknown, path: PathSegment[]): CheckedEdge | undefined {
@@ -600,12 +772,10 @@ class GraphChecker {
     mapping: Readonly<Record<string, string | number | boolean>> | null | undefined,
     path: PathSegment[],
   ): CheckedEdge | undefined {
-    const parent = this.nodes.get(from);
     const child = this.nodes.get(to);
     if (!mapping || Object.keys(mapping).length === 0) return { from, to, mapping: null, path };
     const before = this.collector.errorCount;
     const compiled: Record<string, Template> = {};
-    const parentScope = parent === undefined ? undefined : scopeNames(parent.operator);
     for (const [name, value] of Object.entries(mapping)) {
       const keyPath = [...path, "mapping", name];
       if (child && !child.operator.inputs.includes(name)) {
@@ -618,15 +788,7 @@ class GraphChecker {
       }
       const template = this.template(value, keyPath);
       if (!template) continue;
-      for (const root of templateRoots(template)) {
-        if (parentScope && !parentScope.has(root)) {
-          this.collector.error(
-            "unbound-variable",
-            `${JSON.stringify(template.text)} reads "${root}", which is not in the scope of "${from}" (its inputs and outputs: ${list([...parentScope])})`,
-            keyPath,
-          );
-        }
-      }
+      // Roots outside the parent's scope are resolved at assembly by the scope rule (nearest ancestor).
       compiled[name] = template;
     }
     if (this.collector.errorCount > before) return undefined;
@@ -732,8 +894,19 @@ class GraphChecker {
       else successors.set(edge.from, [edge.to]);
     }
     for (const cycle of findCycles([...this.allIds.keys()], successors)) {
-      const closing = edges.find((edge) => edge.from === cycle[0] && edge.to === cycle[1]);
-      this.collector.error("cycle", `cycle: ${cycle.join(" → ")}`, closing?.path ?? ["graph", "edges"]);
+      // Reported at the edge that closes the cycle: of its edges, the one written last in the spec.
+      let closing: CheckedEdge | undefined;
+      for (let step = 0; step + 1 < cycle.length; step += 1) {
+        const position = edges.findIndex((edge) => edge.from === cycle[step] && edge.to === cycle[step + 1]);
+        if (position >= 0 && (closing === undefined || position > edges.indexOf(closing)))
+          closing = edges[position];
+      }
+      const closedBy = closing ? ` (closed by the edge ${closing.from} → ${closing.to})` : "";
+      this.collector.error(
+        "cycle",
+        `cycle: ${cycle.join(" → ")}${closedBy}`,
+        closing?.path ?? ["graph", "edges"],
+      );
     }
   }
 

@@ -95,6 +95,10 @@ export const inferenceNodeSpecSchema = z.strictObject({
   temperature: z.number().min(0).max(5).default(0),
   top_p: z.number().gt(0).max(1).default(1),
   seed: z.number().int().default(0),
+  /** Weight quantization (`awq`, `gptq`, `int4`, `int8`, `fp8`, as the prototype passes to vLLM); sizes the weights. */
+  quantization: nonEmpty.optional(),
+  /** Weight dtype (`bf16`, `fp16`, `float16`, …) when the weights are not quantized. */
+  dtype: nonEmpty.optional(),
   outputs: nameList.min(1),
   db_queries: z.array(dbQuerySpecSchema).default([]),
   /** Entries are checked one by one against the schema of their `type`. */

@@ -36,6 +36,8 @@ export {
   processorToolCallSpecSchema,
 } from "./graph-spec-schema.js";
 export { DEFAULT_HTTP_TIMEOUT_MS } from "./http-latency.js";
+export type { NameSource } from "./name-sources.js";
+export { describeNameSource, nameSources } from "./name-sources.js";
 export {
   inputScope,
   isCoalescable,
@@ -83,6 +85,7 @@ export type { RegexTranslation } from "./python-regex.js";
 export { translatePythonRegex } from "./python-regex.js";
 export type { QueryLoadOptions, QueryLoadResult } from "./query-file.js";
 export { loadQueries, parseQueries } from "./query-file.js";
+export { sqlParameterNames } from "./sql-parameter-names.js";
 export {
   parseTemplate,
   renderTemplate,

@@ -6,7 +6,14 @@
 import { sha256OfJson } from "./canonical-json.js";
 import { renderPrompt } from "./prompt-assembly.js";
 import { renderTemplate, renderTemplateText } from "./template.js";
-import type { CompiledWorkflow, JsonObject, JsonValue, Operator, OperatorRequest } from "./types.js";
+import type {
+  CompiledWorkflow,
+  JsonObject,
+  JsonValue,
+  Operator,
+  OperatorRequest,
+  Template,
+} from "./types.js";
 import { getOperator, incomingEdges } from "./workflow-graph.js";
 
 /** The input operator's scope for one query: its fields (absent fields are null). */
@@ -39,8 +46,12 @@ export function operatorInputs(
   const passed: JsonObject = {};
   const mapped: JsonObject = {};
   for (const edge of incomingEdges(workflow, operatorId)) {
-    const scope = parentScopes.get(edge.from);
-    if (!scope) throw new Error(`operator "${operatorId}" needs the scope of its parent "${edge.from}"`);
+    const parentScope = parentScopes.get(edge.from);
+    if (!parentScope)
+      throw new Error(`operator "${operatorId}" needs the scope of its parent "${edge.from}"`);
+    const scope = edge.rootSources
+      ? withRootSources(parentScope, edge.rootSources, parentScopes)
+      : parentScope;
     if (edge.mapping) {
       for (const [name, template] of Object.entries(edge.mapping)) {
         if (declared.has(name)) mapped[name] = renderTemplate(template, scope);
@@ -53,6 +64,21 @@ export function operatorInputs(
   const inputs: JsonObject = {};
   for (const name of operator.inputs) if (Object.hasOwn(merged, name)) inputs[name] = merged[name] ?? null;
   return inputs;
+}
+
+/** A parent's scope plus the mapping roots the scope rule takes from other ancestors (also parents). */
+function withRootSources(
+  parentScope: JsonObject,
+  rootSources: Readonly<Record<string, string>>,
+  parentScopes: ReadonlyMap<string, JsonObject>,
+): JsonObject {
+  const scope: JsonObject = { ...parentScope };
+  for (const [root, producer] of Object.entries(rootSources)) {
+    const source = parentScopes.get(producer);
+    if (!source) throw new Error(`a mapping needs the scope of "${producer}", which is not a parent`);
+    scope[root] = Object.hasOwn(source, root) ? (source[root] ?? null) : null;
+  }
+  return scope;
 }
 
 /** Prefix keys already computed: an operator's static prefix is the same for every query. */
@@ -113,7 +139,7 @@ export function renderOperatorRequest(operator: Operator, inputs: JsonObject): O
         headers[name] = renderTemplateText(template, inputs);
       return {
         kind: "http",
-        url: operator.url,
+        url: operator.urlTemplate ? renderUrl(operator.urlTemplate, inputs) : operator.url,
         method: operator.method,
         params,
         headers,
@@ -130,6 +156,18 @@ export function renderOperatorRequest(operator: Operator, inputs: JsonObject): O
     case "input":
       throw new Error(`the input operator "${operator.id}" has no request; its scope is the query context`);
   }
+}
+
+/** Renders a URL template; each value is percent-encoded so it stays one path or query component. */
+function renderUrl(template: Template, inputs: JsonObject): string {
+  let url = "";
+  for (const part of template.parts) {
+    url +=
+      part.kind === "text"
+        ? part.text
+        : encodeURIComponent(renderTemplateText({ text: "", parts: [part] }, inputs));
+  }
+  return url;
 }
 
 /**

@@ -117,6 +117,7 @@ export function translateOpsDocument(
   const edges: Record<string, unknown>[] = [];
   for (const [id, spec] of ops) {
     const opParents = parents.get(id) ?? [];
+    warnUnfilledPlaceholders(id, spec.prompt, collector);
     nodePaths.push(["ops", id]);
     nodes.push({
       id,
@@ -125,6 +126,8 @@ export function translateOpsDocument(
       system_prompt: spec.prompt,
       max_tokens: spec.max_tokens,
       temperature: spec.temperature,
+      ...(spec.quantization === undefined ? {} : { quantization: spec.quantization }),
+      ...(spec.dtype === undefined ? {} : { dtype: spec.dtype }),
       inputs: [document.column, ...opParents.map((entry) => entry.parent)],
       outputs: [id],
     });
@@ -176,6 +179,25 @@ export function translateOpsDocument(
       : {}),
     locator,
   };
+}
+
+/** `{name}` placeholders (Python format style); `{{`, `}}` and JSON like `{ "a": 1 }` are not. */
+const PLACEHOLDER = /(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)\}(?!\})/g;
+
+/**
+ * The prototype sends an op's prompt as written (its worker uses it as the
+ * system text; nothing formats it), so a `{name}` in it reaches the model
+ * verbatim. Halo does the same and warns, naming them: the query text and the
+ * parents' outputs are appended to the user part instead.
+ */
+function warnUnfilledPlaceholders(id: string, prompt: string, collector: ProblemCollector): void {
+  const names = [...new Set([...prompt.matchAll(PLACEHOLDER)].map((match) => `{${match[1]}}`))];
+  if (names.length === 0) return;
+  collector.warn(
+    "unfilled-placeholder",
+    `the prompt of op "${id}" has ${names.join(", ")}, which nothing fills: the prompt is sent as written (as in the prototype); the query and the parent ops' outputs are appended after it`,
+    ["ops", id, "prompt"],
+  );
 }
 
 /** True when a parsed document looks like the ops dialect. */

@@ -10,6 +10,9 @@ export const opSpecSchema = z.strictObject({
   prompt: z.string().default(""),
   max_tokens: z.number().int().min(1).default(256),
   temperature: z.number().min(0).max(5).default(0),
+  /** As in the prototype's model config: weight quantization (`awq`, `gptq`, …) and dtype; they size the model. */
+  quantization: z.string().min(1).optional(),
+  dtype: z.string().min(1).optional(),
   input_ops: z.array(z.string().min(1)).default([]),
   output_ops: z.array(z.string().min(1)).default([]),
 });

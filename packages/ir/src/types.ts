@@ -109,6 +109,10 @@ export interface LlmOperator extends OperatorBase {
   readonly prompt: PromptParts;
   /** Names of tool results (atomized db_queries / tool_calls) appended to the prompt after `inputs`. */
   readonly toolResultInputs: readonly string[];
+  /** The spec's `quantization` (`awq`, `gptq`, `int4`, `int8`, `fp8`, …): model sizing reads it. */
+  readonly quantization?: string;
+  /** The spec's weight `dtype` (`bf16`, `fp16`, …): model sizing reads it when there is no quantization. */
+  readonly dtype?: string;
 }
 
 export interface SqlOperator extends OperatorBase {
@@ -134,7 +138,10 @@ export type HttpLatency =
 
 export interface HttpOperator extends OperatorBase {
   readonly kind: "http";
+  /** The URL as written (with any `{{ }}` left in). */
   readonly url: string;
+  /** The URL's template when it has `{{ }}` (path and query only; the host is constant), rendered per query. */
+  readonly urlTemplate?: Template;
   readonly method: string;
   readonly params: Readonly<Record<string, Template>>;
   readonly headers: Readonly<Record<string, Template>>;
@@ -156,13 +163,24 @@ export type ToolOperator = SqlOperator | HttpOperator | ProcessorOperator;
 
 /**
  * A data dependency. The child's inputs named in `mapping` are rendered from
- * the parent's scope (its inputs and outputs); with no mapping, every name of
- * the parent's scope that the child declares as input passes through.
+ * the parent's scope (its inputs and outputs; roots outside it from the
+ * ancestors in `rootSources`); with no mapping, every name of the parent's
+ * scope that the child declares as input passes through.
  */
 export interface DataEdge {
   readonly from: string;
   readonly to: string;
   readonly mapping: Readonly<Record<string, Template>> | null;
+  /**
+   * Mapping roots outside the parent's scope and the ancestor operator whose
+   * scope supplies each (the scope rule); that ancestor is also a parent of `to`.
+   */
+  readonly rootSources?: Readonly<Record<string, string>>;
+  /**
+   * True for an edge the scope rule added: the child reads a name (`mapping`
+   * copies it) that this ancestor produces, with no spec edge providing it.
+   */
+  readonly implicit?: true;
   readonly source: SourceRef;
 }
 

@@ -11,10 +11,11 @@ import {
   type CheckedEdge,
   type CheckedGraph,
   type CheckedLoop,
-  scopeNames,
+  type ReadPaths,
   toolOperatorId,
 } from "./graph-spec-check.js";
 import type { PathSegment, ProblemCollector } from "./problems.js";
+import { resolveScope, type ScopeOrigin } from "./scope-resolution.js";
 import type { CompiledWorkflow, DataEdge, JsonValue, Operator, SourceRef, Template } from "./types.js";
 import { IR_VERSION } from "./types.js";
 
@@ -28,13 +29,6 @@ export interface AssemblyOptions {
 /** The id of iteration `iteration` (1-based) of a loop body node. */
 export function iterationId(nodeId: string, iteration: number): string {
   return `${nodeId}__iter${iteration}`;
-}
-
-interface Origin {
-  readonly nodeId: string;
-  readonly nodePath: readonly PathSegment[];
-  readonly declaredInputs: readonly string[];
-  readonly atomized: boolean;
 }
 
 type MutableOperator = Operator & { parents: string[]; children: string[] };
@@ -92,7 +86,7 @@ export function assembleWorkflow(
   }
 
   const operators = new Map<string, MutableOperator>();
-  const origins = new Map<string, Origin>();
+  const origins = new Map<string, ScopeOrigin>();
   const toolsByOwner = new Map<string, MutableOperator[]>();
   const duplicate = (id: string, path: readonly PathSegment[]): boolean => {
     if (!operators.has(id)) return false;
@@ -116,10 +110,7 @@ export function assembleWorkflow(
           ...(constantInputs ? { constantInputs } : {}),
         }),
       );
-      const declaredInputs = node.operator.inputs.filter(
-        (name) => !(node.operator.kind === "llm" && node.operator.toolResultInputs.includes(name)),
-      );
-      origins.set(instanceId, { nodeId: node.id, nodePath: node.path, declaredInputs, atomized: false });
+      origins.set(instanceId, { nodeId: node.id, reads: node.reads });
       for (const tool of node.tools) {
         const kind =
           tool.kind === "sql" || tool.kind === "http" || tool.kind === "processor" ? tool.kind : "processor";
@@ -136,12 +127,8 @@ export function assembleWorkflow(
           constantInputs: toolConstants,
         });
         operators.set(toolId, copy);
-        origins.set(toolId, {
-          nodeId: node.id,
-          nodePath: node.path,
-          declaredInputs: tool.inputs,
-          atomized: true,
-        });
+        const reads: ReadPaths = node.toolReads[tool.outputs[0] as string] ?? {};
+        origins.set(toolId, { nodeId: node.id, reads, owner: instanceId });
         toolsByOwner.set(instanceId, [...(toolsByOwner.get(instanceId) ?? []), copy]);
       }
     });
@@ -149,8 +136,18 @@ export function assembleWorkflow(
   if (collector.errorCount > 0) return undefined;
 
   const edges: DataEdge[] = [];
-  const addEdge = (from: string, to: string, mapping: DataEdge["mapping"], source: SourceRef): void => {
-    edges.push({ from, to, mapping, source });
+  /** Spec paths of the edges that came from the spec (mapping problems are reported there). */
+  const edgePaths = new Map<DataEdge, readonly PathSegment[]>();
+  const addEdge = (
+    from: string,
+    to: string,
+    mapping: DataEdge["mapping"],
+    source: SourceRef,
+    path?: readonly PathSegment[],
+  ): void => {
+    const edge: DataEdge = { from, to, mapping, source };
+    edges.push(edge);
+    if (path) edgePaths.set(edge, path);
   };
   const locate = (edge: CheckedEdge): SourceRef => collector.locator.locate(edge.path);
   for (const edge of checked.edges) {
@@ -163,12 +160,13 @@ export function assembleWorkflow(
           iterationId(edge.to, iteration),
           edge.mapping,
           locate(edge),
+          edge.path,
         );
       }
       continue;
     }
     const from = fromLoop ? iterationId(edge.from, fromLoop.iterations) : edge.from;
-    for (const to of instancesOf(edge.to)) addEdge(from, to, edge.mapping, locate(edge));
+    for (const to of instancesOf(edge.to)) addEdge(from, to, edge.mapping, locate(edge), edge.path);
   }
   for (const loop of checked.loops) {
     for (const edge of loop.feedback) {
@@ -178,10 +176,25 @@ export function assembleWorkflow(
           iterationId(edge.to, iteration + 1),
           edge.mapping,
           locate(edge),
+          edge.path,
         );
       }
     }
   }
+  // The scope rule, part 1: mapping roots outside the parent's scope come from the nearest ancestor.
+  const scope = resolveScope({
+    operators,
+    origins,
+    nodeEdges: [...edges],
+    loopIterations: (nodeId) => loopOf.get(nodeId)?.iterations ?? 1,
+    collector,
+  });
+  for (let index = 0; index < edges.length; index += 1) {
+    const edge = edges[index] as DataEdge;
+    const resolved = scope.resolveMappingRoots(edge, edgePaths.get(edge) ?? []);
+    if (resolved) edges[index] = resolved;
+  }
+  if (collector.errorCount > 0) return undefined;
   // An atomized tool depends only on the owner's parents that supply what it reads (so a query's SQL or
   // HTTP call can start before the owner's other parents finish) and feeds its owner. A tool that reads
   // nothing hangs off the input operator so it still runs once per query.
@@ -201,7 +214,7 @@ export function assembleWorkflow(
             ? scopeOf(edge.from).some((name) => tool.inputs.includes(name))
             : Object.keys(mapping).length > 0;
         if (!supplies) continue;
-        addEdge(edge.from, tool.id, mapping, edge.source);
+        edges.push(scope.restrictRootSources({ ...edge, to: tool.id, mapping }));
         linked = true;
       }
       if (!linked) addEdge(checked.inputNode, tool.id, {}, tool.source);
@@ -209,12 +222,18 @@ export function assembleWorkflow(
     }
   }
 
+  // The scope rule, part 2: every name an operator reads that no edge provides comes from the
+  // nearest ancestor producing it, through an added edge; no provider is an error.
+  edges.push(...scope.resolveReads(edges));
+  if (collector.errorCount > 0) return undefined;
+  const linked = new Set<string>();
   for (const edge of edges) {
+    const key = `${edge.from}\u0000${edge.to}`;
+    if (linked.has(key)) continue;
+    linked.add(key);
     (operators.get(edge.from) as MutableOperator).children.push(edge.to);
     (operators.get(edge.to) as MutableOperator).parents.push(edge.from);
   }
-  checkProviders(operators, origins, edges, collector);
-  if (collector.errorCount > 0) return undefined;
 
   const graph = new DirectedGraph();
   for (const id of operators.keys()) graph.addNode(id);
@@ -254,47 +273,4 @@ export function assembleWorkflow(
     ...(options.dataset ? { dataset: options.dataset } : {}),
   };
   return deepFreeze(workflow);
-}
-
-/** Every declared input of every node instance must come from an edge, a pass-through or a constant. */
-function checkProviders(
-  operators: ReadonlyMap<string, Operator>,
-  origins: ReadonlyMap<string, Origin>,
-  edges: readonly DataEdge[],
-  collector: ProblemCollector,
-): void {
-  const incoming = new Map<string, DataEdge[]>();
-  for (const edge of edges) {
-    const list = incoming.get(edge.to);
-    if (list) list.push(edge);
-    else incoming.set(edge.to, [edge]);
-  }
-  const reported = new Set<string>();
-  for (const operator of operators.values()) {
-    const origin = origins.get(operator.id) as Origin;
-    if (operator.kind === "input" || origin.atomized) continue;
-    const provided = new Set(Object.keys(operator.constantInputs ?? {}));
-    for (const edge of incoming.get(operator.id) ?? []) {
-      if (edge.mapping) for (const name of Object.keys(edge.mapping)) provided.add(name);
-      else for (const name of scopeNames(operators.get(edge.from) as Operator)) provided.add(name);
-    }
-    origin.declaredInputs.forEach((name, index) => {
-      const key = `${origin.nodeId}\u0000${name}`;
-      if (provided.has(name) || reported.has(key)) return;
-      reported.add(key);
-      const parents = [...new Set((incoming.get(operator.id) ?? []).map((edge) => edge.from))];
-      const where = operator.loop
-        ? ` in iteration ${operator.loop.iteration} of loop "${operator.loop.id}"`
-        : "";
-      const hint =
-        operator.loop?.iteration === 1
-          ? ` (give it in the loop's initial values or an edge into the loop)`
-          : "";
-      collector.error(
-        "unprovided-input",
-        `input "${name}" of "${origin.nodeId}"${where} is not provided by any parent (parents: ${parents.length === 0 ? "none" : parents.join(", ")})${hint}`,
-        [...origin.nodePath, "inputs", index],
-      );
-    });
-  }
 }

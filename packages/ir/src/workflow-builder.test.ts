@@ -193,10 +193,10 @@ describe("workflow builder", () => {
       .loop({ id: "l", body: ["ghost"], iterations: 2 });
     expect(builder.problems().map((problem) => [problem.code, problem.source.path])).toEqual([
       ["invalid-value", 'inference("answer").model'],
-      ["unbound-variable", 'inference("answer").dbQueries[0].parameters.d'],
       ["invalid-latency", 'inference("answer").toolCalls[0].sleepMs'],
       ["edge-into-input", 'edge("answer", "q").to'],
       ["invalid-loop", 'loop("l").body[0]'],
+      ["unbound-variable", 'inference("answer").dbQueries[0].parameters.d'],
     ]);
     expect(() => builder.validate()).toThrow(WorkflowValidationError);
     expect(() => builder.compile()).toThrow(/inference\("answer"\)\.dbQueries\[0\]\.parameters\.d/);

@@ -80,6 +80,10 @@ export interface InferenceOptions extends NodeOptionsBase {
   readonly temperature?: number;
   readonly topP?: number;
   readonly seed?: number;
+  /** Weight quantization (`awq`, `gptq`, `int4`, `int8`, `fp8`); sizes the model. */
+  readonly quantization?: string;
+  /** Weight dtype (`bf16`, `fp16`, …) when not quantized. */
+  readonly dtype?: string;
   readonly dbQueries?: readonly DbQueryOptions[];
   readonly toolCalls?: readonly ToolCallOptions[];
 }

@@ -257,7 +257,8 @@ describe("ops dialect", () => {
 
 describe("invalid workflows: every problem with its path", () => {
   it.each<[string, [string, string][]]>([
-    ["invalid-cycle.yaml", [["cycle", "graph.edges[1]"]]],
+    // Reported at the edge that closes the cycle (the last of its edges in the spec).
+    ["invalid-cycle.yaml", [["cycle", "graph.edges[3]"]]],
     ["invalid-dangling-edge.yaml", [["dangling-edge", "graph.edges[1].to"]]],
     ["invalid-duplicate-id.yaml", [["duplicate-id", "graph.nodes[2].id"]]],
     ["invalid-unknown-type.yaml", [["unknown-node-type", "graph.nodes[1].type"]]],
@@ -265,8 +266,8 @@ describe("invalid workflows: every problem with its path", () => {
     [
       "invalid-unbound-variable.yaml",
       [
-        ["unbound-variable", "graph.nodes[1].db_queries[0].parameters.date"],
         ["unbound-variable", "graph.nodes[1].prompt"],
+        ["unbound-variable", "graph.nodes[1].db_queries[0].parameters.date"],
         ["unbound-variable", "graph.edges[0].mapping.q"],
       ],
     ],
@@ -315,8 +316,9 @@ describe("invalid workflows: every problem with its path", () => {
         ["missing-model", "graph.nodes[1].model"],
         ["unknown-node-type", "graph.nodes[2].type"],
         ["unknown-processor", "graph.nodes[3].processor"],
-        ["unbound-variable", "graph.nodes[4].prompt"],
         ["dangling-edge", "graph.edges[3].to"],
+        // Reads are checked once every node is known (a name no node produces).
+        ["unbound-variable", "graph.nodes[4].prompt"],
       ],
     ],
     [
@@ -335,8 +337,10 @@ describe("invalid workflows: every problem with its path", () => {
 
   it("prints the cycle", async () => {
     const result = await loadWorkflowFile(fixturePath("invalid-cycle.yaml"));
-    expect(result.ok ? "" : result.problems[0]?.message).toBe("cycle: a → b → c → a");
-    expect(result.ok ? undefined : result.problems[0]?.source.line).toBe(11);
+    expect(result.ok ? "" : result.problems[0]?.message).toBe(
+      "cycle: a → b → c → a (closed by the edge c → a)",
+    );
+    expect(result.ok ? undefined : result.problems[0]?.source.line).toBe(13);
   });
 
   it("reports YAML syntax errors with lines", () => {
@@ -419,7 +423,6 @@ describe("invalid workflows: every problem with its path", () => {
       ["invalid-value", "graph.nodes[1].tool_calls[0]"],
       ["missing-field", "graph.nodes[1].tool_calls[1].type"],
       ["unknown-node-type", "graph.nodes[1].tool_calls[2].type"],
-      ["unbound-variable", "graph.nodes[1].tool_calls[3].inputs[0]"],
       ["unbound-variable", "graph.nodes[1].tool_calls[3].parameters.x"],
       ["unknown-processor", "graph.nodes[1].tool_calls[4].processor"],
       ["invalid-value", "graph.nodes[1].tool_calls[5].url"],
@@ -427,6 +430,8 @@ describe("invalid workflows: every problem with its path", () => {
       ["invalid-value", "graph.nodes[2].outputs"],
       ["edge-into-input", "graph.edges[0].to"],
       ["duplicate-edge", "graph.edges[2]"],
+      // A tool call's declared input may come from any ancestor, but no node produces "ghost".
+      ["unbound-variable", "graph.nodes[1].tool_calls[3].inputs[0]"],
     ]);
   });
 

@@ -24,7 +24,7 @@ async function load(path: string): Promise<CompiledWorkflow> {
   return result.workflow;
 }
 
-function inline(model: string): CompiledWorkflow {
+function inline(model: string, extra: readonly string[] = []): CompiledWorkflow {
   const result = loadWorkflowText(
     [
       "start_ops: [ask]",
@@ -32,6 +32,7 @@ function inline(model: string): CompiledWorkflow {
       "ops:",
       "  ask:",
       `    model: ${model}`,
+      ...extra.map((line) => `    ${line}`),
       "    prompt: Answer briefly.",
       "    max_tokens: 64",
       "    input_ops: []",
@@ -99,6 +100,45 @@ describe("estimateProblem", () => {
     expect(() =>
       estimateProblem({ workflow, queries: syntheticQueries(workflow, 3), workers: identicalWorkers(1) }),
     ).toThrow(/operator "ask": model "acme\/mystery-chat" has no profile on worker "w0"/);
+  });
+
+  it("sizes a quantized model by its quantization: a 70B AWQ model plans on an 80 GiB worker", async () => {
+    const gib = 2 ** 30;
+    const plan = async (workflow: CompiledWorkflow) =>
+      planBatch({
+        workflow,
+        queries: syntheticQueries(workflow, 4),
+        workers: identicalWorkers(1),
+        strategy: "dp",
+      });
+    // The prototype's multi_voting_5m spelling: quantization and dtype on the op.
+    const awq = inline("acme/Llama-3.3-70B-Instruct", ["quantization: awq", "dtype: float16"]);
+    const planned = await plan(awq);
+    const weights =
+      planned.estimate.problem.workers[0]!.profile.models["acme/Llama-3.3-70B-Instruct"]!.weightsBytes;
+    expect(weights / gib).toBeGreaterThan(30);
+    expect(weights / gib).toBeLessThan(45);
+    expect(planProblems(planned.plan, planned.estimate.problem)).toEqual([]);
+    // The same model at 16 bits (dtype only, or nothing said) needs about 130 GiB: no 80 GiB worker holds it.
+    await expect(plan(inline("acme/Llama-3.3-70B-Instruct", ["dtype: bf16"]))).rejects.toThrow(
+      /needs 1[23][0-9]\.[0-9] GiB for its weights, more than any worker.s memory/,
+    );
+    await expect(plan(inline("acme/Llama-3.3-70B-Instruct"))).rejects.toThrow(
+      /needs 1[23][0-9]\.[0-9] GiB for its weights, more than any worker.s memory/,
+    );
+    // A hub name that says AWQ is sized as AWQ (as the simulated engine derives it from the name too).
+    const named = await plan(inline("kosbu/Llama-3.3-70B-Instruct-AWQ"));
+    expect(planProblems(named.plan, named.estimate.problem)).toEqual([]);
+  });
+
+  it("warns about a quantization model sizing does not know", () => {
+    const workflow = inline("acme/tiny-chat-7B", ["quantization: mystery4"]);
+    const { warnings } = estimateProblem({
+      workflow,
+      queries: syntheticQueries(workflow, 3),
+      workers: identicalWorkers(1),
+    });
+    expect(warnings.join("\n")).toContain('quantization "mystery4" is not one model sizing knows');
   });
 
   it("rejects an empty batch and no workers", () => {

@@ -11,7 +11,12 @@ import {
   type QueryContext,
   type Template,
 } from "@halo/ir";
-import { type DeviceProfile, deriveModelProfile } from "@halo/profiles";
+import {
+  type DeviceProfile,
+  deriveModelProfile,
+  isKnownWeightFormat,
+  weightBytesPerParameter,
+} from "@halo/profiles";
 import type {
   PlannedLlmOperator,
   PlannedOperator,
@@ -225,7 +230,23 @@ function withModelProfiles(
     const models = { ...worker.profile.models };
     for (const operator of llm) {
       if (Object.hasOwn(models, operator.model)) continue;
-      const derived = deriveModelProfile(worker.profile, operator.model);
+      // The workflow's quantization/dtype size the weights (a 70B AWQ model fits an 80 GiB device).
+      for (const field of ["quantization", "dtype"] as const) {
+        const value = operator[field];
+        if (
+          value !== undefined &&
+          !isKnownWeightFormat(value, field) &&
+          !derivedNoted.has(`${field}:${value}`)
+        ) {
+          derivedNoted.add(`${field}:${value}`);
+          warnings.push(
+            `operator "${operator.id}": ${field} "${value}" is not one model sizing knows (awq, gptq, int4, int8, fp8, bf16, fp16, fp32); the model is sized from its name`,
+          );
+        }
+      }
+      const derived = deriveModelProfile(worker.profile, operator.model, {
+        weightBytesPerParameter: weightBytesPerParameter(operator),
+      });
       if (!derived) {
         throw new PlanningError(
           `operator "${operator.id}": model "${operator.model}" has no profile on worker "${worker.id}" ` +
@@ -238,7 +259,7 @@ function withModelProfiles(
         derivedNoted.add(operator.model);
         warnings.push(
           `model "${operator.model}" (operator "${operator.id}") has no profile on ${worker.profile.device}; ` +
-            `derived one from its parameter count (${(derived.parameterCount / 1e9).toFixed(1)}B)`,
+            `derived one from its parameter count (${(derived.parameterCount / 1e9).toFixed(1)}B, weights ${(derived.weightsBytes / 2 ** 30).toFixed(1)} GiB)`,
         );
       }
     }

@@ -1,4 +1,5 @@
 import type { DeviceProfile, ModelProfile } from "./device-profile.js";
+import { weightBytesPerParameterFromName } from "./weight-format.js";
 
 /**
  * The parameter count written in a model name (`Qwen/Qwen3-14B` → 14e9,
@@ -17,27 +18,45 @@ export function parameterCountFromName(modelName: string): number | undefined {
   return found;
 }
 
+/** How a derived model's weights are stored, when the workflow says (`quantization` / `dtype`). */
+export interface DeriveModelOptions {
+  /** Weight bytes per parameter (see `weightBytesPerParameter`); otherwise the name's suffix, else the reference model's. */
+  readonly weightBytesPerParameter?: number | undefined;
+}
+
 /**
  * A profile for a model the device profile does not list, scaled from the
  * profiled model closest in size: time and memory grow linearly with the
- * parameter count, KV bytes per token with its square root. Returns undefined
- * when the name carries no parameter count or the device lists no model.
+ * parameter count, KV bytes per token with its square root. Quantized weights
+ * (from `options` or a name suffix like `-AWQ`) set the weight bytes, and the
+ * load time and per-step weight reads scale with them. Returns undefined when
+ * the name carries no parameter count or the device lists no model.
  */
-export function deriveModelProfile(device: DeviceProfile, modelName: string): ModelProfile | undefined {
+export function deriveModelProfile(
+  device: DeviceProfile,
+  modelName: string,
+  options: DeriveModelOptions = {},
+): ModelProfile | undefined {
   const parameterCount = parameterCountFromName(modelName);
   if (parameterCount === undefined) return undefined;
   const reference = closestModel(device, parameterCount);
   if (!reference) return undefined;
   const ratio = parameterCount / reference.parameterCount;
+  const scaledWeightsBytes = reference.weightsBytes * ratio;
+  const bytesPerParameter = options.weightBytesPerParameter ?? weightBytesPerParameterFromName(modelName);
+  const weightsBytes =
+    bytesPerParameter === undefined ? scaledWeightsBytes : parameterCount * bytesPerParameter;
+  // Loading and each decode step read the weights once: both scale with their bytes.
+  const weightRatio = weightsBytes / scaledWeightsBytes;
   return {
     ...reference,
     parameterCount,
-    weightsBytes: reference.weightsBytes * ratio,
-    loadMs: reference.loadMs * ratio,
+    weightsBytes,
+    loadMs: reference.loadMs * ratio * weightRatio,
     kvBytesPerToken: Math.max(1, Math.round(reference.kvBytesPerToken * Math.sqrt(ratio))),
     prefill: { fixedMs: reference.prefill.fixedMs, msPerToken: reference.prefill.msPerToken * ratio },
     decode: {
-      stepFixedMs: reference.decode.stepFixedMs * ratio,
+      stepFixedMs: reference.decode.stepFixedMs * ratio * weightRatio,
       stepMsPerSequence: reference.decode.stepMsPerSequence * ratio,
       stepMsPerContextToken: reference.decode.stepMsPerContextToken * Math.sqrt(ratio),
     },

@@ -1,5 +1,5 @@
 export { BUILTIN_PROFILES, H100_SIMULATED_PROFILE } from "./builtin-profiles.js";
-export { deriveModelProfile, parameterCountFromName } from "./derive-profile.js";
+export { type DeriveModelOptions, deriveModelProfile, parameterCountFromName } from "./derive-profile.js";
 export type { DecodeCost, DeviceProfile, ModelProfile, PrefillCost } from "./device-profile.js";
 export {
   DecodeCostSchema,
@@ -14,3 +14,8 @@ export {
   parseDeviceProfile,
   prefillMs,
 } from "./device-profile.js";
+export {
+  isKnownWeightFormat,
+  weightBytesPerParameter,
+  weightBytesPerParameterFromName,
+} from "./weight-format.js";

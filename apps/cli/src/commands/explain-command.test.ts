@@ -39,6 +39,30 @@ describe("halo explain", () => {
     expect(out).not.toContain("batch:");
   });
 
+  it("shows where each name an operator reads comes from (the per-query scope rule)", async () => {
+    const io = recordingIo();
+    const fixture = repository("packages/ir/fixtures/scope-ancestor-reads.yaml");
+    expect(await runCli(["explain", fixture], io)).toBe(0);
+    const out = io.out();
+    expect(out).toContain("where each name an operator reads comes from");
+    expect(out).toContain("    search_keyword ← keyword_picker.search_keyword (nearest ancestor)");
+    expect(out).toContain("    user_query ← input user_input.user_query");
+    expect(out).toContain(
+      "    user_query ← mapping {{ user_query }} on the edge from tail; user_query from user_input.user_query",
+    );
+    expect(out).toContain("  keyword_picker → final_answer  search_keyword  (scope rule)");
+    const json = recordingIo();
+    expect(await runCli(["explain", fixture, "--format", "json"], json)).toBe(0);
+    const explanation = JSON.parse(json.out()) as WorkflowExplanation;
+    const hub = explanation.operators.find((operator) => operator.id === "hub");
+    expect(hub?.reads[0]).toEqual({
+      name: "user_query",
+      kind: "input",
+      from: "user_input",
+      field: "user_query",
+    });
+  });
+
   it("adds instances, coalescing groups and prefix sharing with --queries", async () => {
     const io = recordingIo();
     expect(await runCli(["explain", example, "--queries", queries], io)).toBe(0);

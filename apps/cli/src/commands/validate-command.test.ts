@@ -28,7 +28,9 @@ describe("halo validate", () => {
     const path = repository("packages/ir/fixtures/invalid-cycle.yaml");
     expect(await runCli(["validate", path], io)).toBe(2);
     expect(io.err()).toContain("has 1 problem:");
-    expect(io.err()).toContain(`${path}:11:7 graph.edges[1]: cycle: a → b → c → a [cycle]`);
+    expect(io.err()).toContain(
+      `${path}:13:7 graph.edges[3]: cycle: a → b → c → a (closed by the edge c → a) [cycle]`,
+    );
     expect(io.out()).toBe("");
   });
 

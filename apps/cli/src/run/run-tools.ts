@@ -4,9 +4,9 @@
  * URL) and the HTTP tool with its host allowlist. Problems are invalid input
  * (exit 2) naming the flag and the database.
  */
-import type { CompiledWorkflow, HttpToolV1, SqlToolV1 } from "@halo/ir";
+import { type CompiledWorkflow, formatSource, type HttpToolV1, type SqlToolV1 } from "@halo/ir";
 import { HttpTool } from "@halo/tool-http";
-import { createSqlTool, describePostgresUrl } from "@halo/tool-sql";
+import { createSqlTool, DuckDbSqlTool, describePostgresUrl } from "@halo/tool-sql";
 import { InvalidInputError } from "../cli-error.js";
 
 const POSTGRES_URL = /^postgres(ql)?:\/\//i;
@@ -36,7 +36,67 @@ export async function openSqlTool(
     await tool.close().catch(() => undefined);
     throw new InvalidInputError(`--db: ${(error as Error).message}`);
   }
+  if (tool instanceof DuckDbSqlTool) {
+    try {
+      await checkStatementsOnDuckDb(workflow, tool, where);
+    } catch (error) {
+      await tool.close().catch(() => undefined);
+      throw error;
+    }
+  }
   return tool;
+}
+
+/** Constructs DuckDB lacks that PostgreSQL SQL often uses (named in the hint when a failing statement has one). */
+const POSTGRES_ONLY = [
+  { pattern: /@@/, name: "@@ (full-text match)" },
+  {
+    pattern:
+      /\b(?:to_tsvector|to_tsquery|plainto_tsquery|phraseto_tsquery|websearch_to_tsquery|ts_rank\w*)\b/i,
+    name: "full-text search functions",
+  },
+  { pattern: /~\*|!~/, name: "~* / !~ regex operators" },
+];
+
+/**
+ * Prepares every SQL statement of the workflow against the DuckDB file before
+ * any work starts (exact: DuckDB itself parses and binds each one), so a
+ * PostgreSQL-only statement fails the run at once, naming its node and YAML
+ * path, instead of failing every query at that operator after the work upstream.
+ */
+async function checkStatementsOnDuckDb(
+  workflow: CompiledWorkflow,
+  tool: DuckDbSqlTool,
+  where: string,
+): Promise<void> {
+  const failures: string[] = [];
+  const constructs = new Set<string>();
+  const seen = new Set<string>();
+  for (const operator of workflow.operators) {
+    if (operator.kind !== "sql") continue;
+    // Loop iterations repeat a statement: it is checked (and reported) once.
+    const key = `${operator.source.path}\u0000${operator.sql}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    try {
+      await tool.doPrepare({ sql: operator.sql, parameterTypes: operator.parameterTypes });
+    } catch (error) {
+      const message = (error as Error).message.replace(`${tool.description}: `, "").split("\n")[0];
+      failures.push(
+        `  node "${operator.owner ?? operator.id}" at ${formatSource(operator.source)}: ${message}`,
+      );
+      for (const construct of POSTGRES_ONLY)
+        if (construct.pattern.test(operator.sql)) constructs.add(construct.name);
+    }
+  }
+  if (failures.length === 0) return;
+  const hint =
+    constructs.size > 0
+      ? `these use PostgreSQL-only SQL (${[...constructs].join(", ")}): run with --db postgres://… against PostgreSQL`
+      : "if they are PostgreSQL SQL, run with --db postgres://… against PostgreSQL";
+  throw new InvalidInputError(
+    `--db ${where} (DuckDB) cannot run ${failures.length} SQL statement${failures.length === 1 ? "" : "s"} of workflow ${workflow.name}; nothing was run:\n${failures.join("\n")}\n${hint}`,
+  );
 }
 
 /**

@@ -102,6 +102,27 @@ describe("DuckDbSqlTool", () => {
     await tool.close();
   });
 
+  it("prepares a statement without running it, and names what DuckDB cannot run", async () => {
+    const tool = new DuckDbSqlTool({ path: databasePath });
+    try {
+      await tool.doPrepare({
+        sql: "SELECT :x::int + 1 AS y WHERE 'a' ILIKE '%%' || :q",
+        parameterTypes: { x: "int" },
+      });
+      await expect(
+        tool.doPrepare({
+          sql: "SELECT to_tsvector('english', 'a b') @@ plainto_tsquery('english', :q)",
+          parameterTypes: {},
+        }),
+      ).rejects.toThrow(/DuckDB .*: Catalog Error: .*@@ does not exist/);
+      await expect(
+        tool.doPrepare({ sql: "SELECT * FROM no_such_table", parameterTypes: {} }),
+      ).rejects.toThrow(/no_such_table does not exist/);
+    } finally {
+      await tool.close();
+    }
+  });
+
   it("opens files read-only by default and read-write on request", async () => {
     const readOnly = new DuckDbSqlTool({ path: databasePath });
     const error = await rejection(

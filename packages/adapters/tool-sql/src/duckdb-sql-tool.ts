@@ -18,6 +18,7 @@ import {
 import type { JsonValue, SqlToolRequest, SqlToolResult, SqlToolV1 } from "@halo/ir";
 import { ConnectionPool } from "./connection-pool.js";
 import { duckDbValueToJson } from "./duckdb-result-values.js";
+import { parseNamedParameters } from "./named-parameters.js";
 import type { CoercedParameter } from "./parameter-types.js";
 import { raceAbort } from "./race-abort.js";
 import { rowObjects } from "./result-values.js";
@@ -112,6 +113,31 @@ export class DuckDbSqlTool implements SqlToolV1 {
     });
     // The statement is interrupted on abort too; the connection returns to the pool once it has stopped.
     return raceAbort(work, signal, () => abortedError(this.description));
+  }
+
+  /**
+   * Prepares a statement without running it (parse, bind, plan against the
+   * database's schema), so a statement DuckDB cannot run — a PostgreSQL-only
+   * function or operator, a missing table — is found before any work starts.
+   * Throws `SqlToolError` (`query-failed`, with DuckDB's message) otherwise.
+   */
+  async doPrepare(request: Pick<SqlToolRequest, "sql" | "parameterTypes">): Promise<void> {
+    const names = parseNamedParameters(request.sql).parameterNames;
+    const statement = buildPositionalStatement(
+      { ...request, parameters: Object.fromEntries(names.map((name) => [name, null])) },
+      "duckdb",
+    );
+    await this.#withConnection(undefined, async (connection) => {
+      let prepared: DuckDBPreparedStatement;
+      try {
+        prepared = await connection.prepare(statement.sql);
+      } catch (error) {
+        throw new SqlToolError("query-failed", `${this.description}: ${describeError(error)}`, {
+          cause: error,
+        });
+      }
+      prepared.destroySync();
+    });
   }
 
   async close(): Promise<void> {
