@@ -112,7 +112,7 @@ export function bearerTokenInterceptor(
           code: GrpcStatus.UNAUTHENTICATED,
           details:
             presented === undefined
-              ? `${method.path}: this executor requires a bearer token (authorization metadata); give clients --executor-token-file`
+              ? `${method.path}: this executor requires a bearer token (metadata "authorization: Bearer <token>")`
               : `${method.path}: wrong bearer token`,
         });
       })
