@@ -201,7 +201,8 @@ export async function runWorkflow(
         engine,
         threads,
         ...(flags.models === undefined ? {} : { modelsPath: flags.models }),
-        ...(engine === "sim" ? { profile: simProfile, timeScale, serve: models } : {}),
+        serve: models,
+        ...(engine === "sim" ? { profile: simProfile, timeScale } : {}),
       });
       const started = local;
       cleanups.push(() => started.stop());
