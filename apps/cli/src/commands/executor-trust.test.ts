@@ -205,6 +205,19 @@ describe("halo executor serve with TLS and a token", () => {
     expect(noToken.err()).toContain("refused this client");
     expect(noToken.err()).toContain("requires a bearer token");
 
+    // Without --tls-ca the client speaks plaintext to a TLS executor: gRPC sees no connection.
+    const plaintext = recordingIo();
+    const withoutCa = [
+      "profile",
+      "--executors",
+      server.listening.address,
+      "--executor-token-file",
+      tokenFile,
+    ];
+    expect(await runCli([...withoutCa, "--models", "Qwen/Qwen3-14B", "--quick"], plaintext)).toBe(2);
+    expect(plaintext.err()).toContain("is not reachable");
+    expect(plaintext.err()).toContain("if it serves TLS, give --tls-ca");
+
     const measured = recordingIo();
     const out = join(directory, "profile.json");
     expect(

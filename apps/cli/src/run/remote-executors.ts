@@ -119,8 +119,13 @@ export async function checkExecutorsReachable(
               `(give its token with --executor-token-file or ${EXECUTOR_TOKEN_ENV})`,
           );
         }
+        // A TLS executor and a plaintext client (or the reverse, or an untrusted certificate)
+        // look like an unreachable one to gRPC: say what to check.
+        const hint = options.clientOptions?.security?.tlsCaPem
+          ? " (connecting with TLS: its certificate must name this address and chain to --tls-ca)"
+          : " (if it serves TLS, give --tls-ca)";
         throw new InvalidInputError(
-          `${flag}: executor ${address} is not reachable: ${(error as Error).message}`,
+          `${flag}: executor ${address} is not reachable: ${(error as Error).message}${hint}`,
         );
       } finally {
         client.close();
