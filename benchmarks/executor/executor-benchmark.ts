@@ -477,6 +477,7 @@ async function measureModelSwitch(
     maxSequences: config.maxSequences,
     automaticPrefixReuse: false,
     memoryBudgetBytes: budget,
+    models: config.switchModels,
   });
   try {
     const samples = new Map<string, number[]>();

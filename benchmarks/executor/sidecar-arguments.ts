@@ -5,6 +5,8 @@ export interface SidecarOptions {
   readonly maxSequences: number;
   readonly automaticPrefixReuse: boolean;
   readonly memoryBudgetBytes?: number;
+  /** Models to serve besides the built-in stand-ins (an executor loads only configured models). */
+  readonly models?: readonly string[];
 }
 
 /** Command-line arguments for a sidecar process. */
@@ -17,6 +19,7 @@ export function sidecarArguments(options: SidecarOptions): string[] {
   ];
   if (options.memoryBudgetBytes !== undefined)
     args.push(`--memory-budget-bytes=${options.memoryBudgetBytes}`);
+  if (options.models && options.models.length > 0) args.push(`--models=${options.models.join(",")}`);
   return args;
 }
 
@@ -37,11 +40,17 @@ export function parseSidecarArguments(argv: readonly string[]): SidecarOptions {
     return value;
   };
   const budget = values.get("memory-budget-bytes");
+  const models =
+    values
+      .get("models")
+      ?.split(",")
+      .filter((name) => name.length > 0) ?? [];
   return {
     threads: integer("threads"),
     contextSize: integer("context-size"),
     maxSequences: integer("max-sequences"),
     automaticPrefixReuse: values.get("automatic-prefix-reuse") !== "false",
     ...(budget === undefined ? {} : { memoryBudgetBytes: integer("memory-budget-bytes") }),
+    ...(models.length > 0 ? { models } : {}),
   };
 }

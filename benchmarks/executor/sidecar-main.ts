@@ -1,5 +1,5 @@
 import { createInterface } from "node:readline";
-import { LlamaCppEngine } from "@halo/engine-llamacpp";
+import { LlamaCppEngine, type ModelSource, standInSource } from "@halo/engine-llamacpp";
 import { createExecutorServer } from "@halo/executor";
 import { parseSidecarArguments } from "./sidecar-arguments.js";
 
@@ -8,8 +8,15 @@ import { parseSidecarArguments } from "./sidecar-arguments.js";
 // A "cpu" line on stdin is answered with the process's CPU time so far, so the
 // benchmark can count the work done apart from time spent waiting for a shared CPU.
 const options = parseSidecarArguments(process.argv.slice(2));
+// The executor serves only configured models: the benchmark's other names as their stand-ins.
+const standIns = new Map<string, ModelSource>();
+for (const name of options.models ?? []) {
+  const source = standInSource(name);
+  if (source) standIns.set(name, source);
+}
 const server = await createExecutorServer({
   engine: new LlamaCppEngine({
+    ...(standIns.size > 0 ? { modelMap: { models: standIns } } : {}),
     threads: options.threads,
     contextSize: options.contextSize,
     maxSequences: options.maxSequences,

@@ -5,6 +5,7 @@ import {
   type ExecutorServer,
   ExecutorService,
   eventToWire,
+  exposedBindProblem,
   type GenerateRequest,
   GrpcStatus,
   type ImportKvRequest,
@@ -12,6 +13,7 @@ import {
   type InfoResponse,
   type KvChunk,
   type KvEntry,
+  type ServerSecurity,
   type SidecarStats,
   type StatsResponse,
   startGrpcServer,
@@ -41,6 +43,21 @@ export interface ExecutorServerOptions {
    * largest model.
    */
   readonly kvBudgetBytes?: number;
+  /** TLS key pair and/or bearer token clients must present (default neither: fine on loopback). */
+  readonly security?: ServerSecurity;
+  /**
+   * Bind a non-loopback `host` without TLS or without a token. Off by default:
+   * such a bind is refused, because whoever reaches the port could use the engine.
+   */
+  readonly insecure?: boolean;
+}
+
+/** A bind that would expose an executor beyond this machine without TLS and a token. */
+export class ExposedBindError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ExposedBindError";
+  }
 }
 
 /** A running executor sidecar. */
@@ -59,11 +76,35 @@ export interface ExecutorServerHandle {
   close(graceMs?: number): Promise<void>;
 }
 
-/** Starts an executor sidecar serving `engine` over gRPC (plus grpc.health.v1). */
+/**
+ * Starts an executor sidecar serving `engine` over gRPC (plus grpc.health.v1).
+ * It serves only the models the engine lists at start (its configured models):
+ * LoadModel, ImportKv and Generate of any other name fail with NOT_FOUND, so a
+ * client cannot make the engine fetch or synthesize a model nobody configured.
+ * A non-loopback host needs `security` with TLS and a token, or `insecure`.
+ */
 export async function createExecutorServer(options: ExecutorServerOptions): Promise<ExecutorServerHandle> {
+  const host = options.host ?? "127.0.0.1";
+  const exposed = options.insecure
+    ? undefined
+    : exposedBindProblem(host, {
+        tls: options.security?.tls !== undefined,
+        token: options.security?.token !== undefined,
+      });
+  if (exposed) throw new ExposedBindError(exposed);
   const engine = options.engine;
   const startedAt = performance.now();
   const info = await engine.doInfo();
+  const servedModels = new Set(info.models.map((model) => model.name));
+  /** Refuses (NOT_FOUND, unknown-model) a model the engine was not configured to serve. */
+  const checkServed = (method: string, model: string) => {
+    if (servedModels.has(model)) return;
+    throw new EngineError(
+      "unknown-model",
+      `${method}: model "${model}" is not configured on this executor (it serves ${[...servedModels].map((name) => `"${name}"`).join(", ")}); ` +
+        `its operator can allow it with \`halo executor serve --allow-models ${model}\` or an entry in --models`,
+    );
+  };
   const largestModelBytes = Math.max(0, ...info.models.map((model) => model.memoryBytes));
   const kvStore = new KvStore(
     options.kvBudgetBytes ?? Math.max(0, info.memoryBudgetBytes - largestModelBytes),
@@ -115,6 +156,7 @@ export async function createExecutorServer(options: ExecutorServerOptions): Prom
     loadModel(call, callback) {
       respond(callback, async () => {
         if (call.request.model === "") throw statusError(invalidArgument("LoadModel: model is required"));
+        checkServed("LoadModel", call.request.model);
         const result = await lock.run(async () => {
           const loaded = await engine.doLoadModel({ model: call.request.model });
           if (loaded.unloaded.length > 0) await refreshKv();
@@ -193,9 +235,11 @@ export async function createExecutorServer(options: ExecutorServerOptions): Prom
         let header: { key: string; model: string } | undefined;
         const chunks: Buffer[] = [];
         for await (const message of call as AsyncIterable<ImportKvRequest>) {
-          if (message.part?.$case === "header" && header === undefined && chunks.length === 0)
+          if (message.part?.$case === "header" && header === undefined && chunks.length === 0) {
             header = message.part.header;
-          else if (message.part?.$case === "chunk" && header !== undefined) chunks.push(message.part.chunk);
+            // Refuse before reading the bytes of a model nobody configured.
+            if (header.model !== "") checkServed("ImportKv", header.model);
+          } else if (message.part?.$case === "chunk" && header !== undefined) chunks.push(message.part.chunk);
           else
             throw statusError(
               invalidArgument("ImportKv: the first message must be the header, every later one a chunk"),
@@ -233,9 +277,10 @@ export async function createExecutorServer(options: ExecutorServerOptions): Prom
   };
 
   const server = await startGrpcServer({
-    host: options.host ?? "127.0.0.1",
+    host,
     port: options.port ?? 0,
     services: [{ definition: ExecutorService, implementation }, health.binding],
+    ...(options.security ? { security: options.security } : {}),
   });
 
   let closed: Promise<void> | undefined;

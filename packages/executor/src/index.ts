@@ -25,6 +25,7 @@ export {
   EXECUTOR_SERVICE_NAME,
   type ExecutorServerHandle,
   type ExecutorServerOptions,
+  ExposedBindError,
 } from "./executor-server.js";
 export { KvStore, type TrackedKvEntry } from "./kv-store.js";
 export { createRemoteEngine } from "./remote-engine.js";

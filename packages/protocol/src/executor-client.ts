@@ -7,6 +7,7 @@ import {
   Metadata,
   type ServiceError,
 } from "@grpc/grpc-js";
+import { AUTHORIZATION_METADATA_KEY, type ExecutorConnectionSecurity } from "./connection-security.js";
 import { ExecutorCallError, toExecutorCallError } from "./executor-call-error.js";
 import {
   type ExecutorEvent,
@@ -68,6 +69,8 @@ export interface ExecutorClientOptions {
   readonly deadlinesMs?: Partial<Record<ExecutorMethod, number>>;
   readonly retry?: Partial<RetryOptions>;
   readonly channelOptions?: ChannelOptions;
+  /** TLS (trusting `tlsCaPem`) and/or a bearer token; default plaintext without a token, for loopback executors. */
+  readonly security?: ExecutorConnectionSecurity;
 }
 
 /** Options of one call. */
@@ -106,15 +109,28 @@ export interface ExecutorClient {
 
 type UnaryCallback<T> = (error: ServiceError | null, response: T) => void;
 
-/** Creates a client of the executor at `address` (`host:port`), over an insecure channel. */
+/** Creates a client of the executor at `address` (`host:port`): plaintext unless `options.security` gives a CA. */
 export function createExecutorClient(address: string, options: ExecutorClientOptions = {}): ExecutorClient {
   const channelOptions: ChannelOptions = {
     "grpc.max_receive_message_length": DEFAULT_MAX_MESSAGE_BYTES,
     "grpc.max_send_message_length": DEFAULT_MAX_MESSAGE_BYTES,
     ...options.channelOptions,
   };
-  const executor = new GeneratedExecutorClient(address, credentials.createInsecure(), channelOptions);
-  const healthClient = new HealthClient(address, credentials.createInsecure(), channelOptions);
+  const security = options.security;
+  // One credentials object for both stubs, so they share a subchannel (one connection, one TLS handshake).
+  const channelCredentials = security?.tlsCaPem
+    ? credentials.createSsl(security.tlsCaPem)
+    : credentials.createInsecure();
+  const executor = new GeneratedExecutorClient(address, channelCredentials, channelOptions);
+  const healthClient = new HealthClient(address, channelCredentials, channelOptions);
+  // Sent by hand rather than as call credentials: grpc-js sends those only over TLS, and a
+  // loopback executor may require a token without TLS.
+  const authorization = security?.token === undefined ? undefined : `Bearer ${security.token}`;
+  const metadata = () => {
+    const entries = new Metadata();
+    if (authorization !== undefined) entries.set(AUTHORIZATION_METADATA_KEY, authorization);
+    return entries;
+  };
   const retry: RetryOptions = { ...DEFAULT_RETRY, ...options.retry };
   const deadlineOf = (method: ExecutorMethod, call?: ExecutorCallOptions) =>
     call?.deadlineMs ?? options.deadlinesMs?.[method] ?? DEFAULT_DEADLINES_MS[method];
@@ -155,25 +171,25 @@ export function createExecutorClient(address: string, options: ExecutorClientOpt
   return {
     address,
     info: (call) =>
-      unary("info", call, (deadline, done) => executor.info({}, new Metadata(), { deadline }, done)),
+      unary("info", call, (deadline, done) => executor.info({}, metadata(), { deadline }, done)),
     loadModel: (model, call) =>
       unary("loadModel", call, (deadline, done) =>
-        executor.loadModel({ model }, new Metadata(), { deadline }, done),
+        executor.loadModel({ model }, metadata(), { deadline }, done),
       ),
     dropKv: (key, call) =>
-      unary("dropKv", call, (deadline, done) => executor.dropKv({ key }, new Metadata(), { deadline }, done)),
+      unary("dropKv", call, (deadline, done) => executor.dropKv({ key }, metadata(), { deadline }, done)),
     stats: (call) =>
-      unary("stats", call, (deadline, done) => executor.stats({}, new Metadata(), { deadline }, done)),
+      unary("stats", call, (deadline, done) => executor.stats({}, metadata(), { deadline }, done)),
     async health(service = "", call) {
       const response = await unary<HealthCheckResponse>("health", call, (deadline, done) =>
-        healthClient.check({ service }, new Metadata(), { deadline }, done),
+        healthClient.check({ service }, metadata(), { deadline }, done),
       );
       return healthStatusFromWire(response.status);
     },
 
     async *generate(input, call) {
       throwIfAborted(call?.signal, "generate", address);
-      const stream = executor.generate(generateRequestToWire(input), new Metadata(), {
+      const stream = executor.generate(generateRequestToWire(input), metadata(), {
         deadline: new Date(Date.now() + deadlineOf("generate", call)),
       });
       const cancel = () => stream.cancel();
@@ -197,7 +213,7 @@ export function createExecutorClient(address: string, options: ExecutorClientOpt
 
     async *exportKv(key, call) {
       throwIfAborted(call?.signal, "exportKv", address);
-      const stream = executor.exportKv({ key }, new Metadata(), {
+      const stream = executor.exportKv({ key }, metadata(), {
         deadline: new Date(Date.now() + deadlineOf("exportKv", call)),
       });
       const cancel = () => stream.cancel();
@@ -224,7 +240,7 @@ export function createExecutorClient(address: string, options: ExecutorClientOpt
         settle = { resolve, reject };
       });
       const stream = executor.importKv(
-        new Metadata(),
+        metadata(),
         { deadline: new Date(Date.now() + deadlineOf("importKv", call)) },
         (error, response) => (error ? settle!.reject(error) : settle!.resolve(response)),
       );

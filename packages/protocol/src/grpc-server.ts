@@ -2,9 +2,11 @@ import {
   type ChannelOptions,
   Server,
   ServerCredentials,
+  type ServerInterceptor,
   type ServiceDefinition,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { bearerTokenInterceptor, type ServerSecurity } from "./connection-security.js";
 
 /** One gRPC service to serve: its definition (generated) and its handlers. */
 export interface GrpcServiceBinding {
@@ -19,6 +21,11 @@ export interface StartGrpcServerOptions {
   readonly port?: number;
   readonly services: readonly GrpcServiceBinding[];
   readonly channelOptions?: ChannelOptions;
+  /**
+   * TLS key pair and/or bearer token clients must present (default: neither).
+   * This helper does not judge whether the host needs them: see `exposedBindProblem`.
+   */
+  readonly security?: ServerSecurity;
 }
 
 /** A listening gRPC server. */
@@ -40,21 +47,31 @@ export interface GrpcServerHandle {
 /** Messages up to 64 MiB: long prompts and KV chunks exceed gRPC's 4 MiB default. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
-/** Starts a gRPC server (insecure: executors bind to loopback or a private network). */
+/** Starts a gRPC server: plaintext and open unless `security` asks for TLS and/or a bearer token. */
 export async function startGrpcServer(options: StartGrpcServerOptions): Promise<GrpcServerHandle> {
   const host = options.host ?? "127.0.0.1";
+  const security = options.security;
+  const interceptors: ServerInterceptor[] =
+    security?.token !== undefined ? [bearerTokenInterceptor(security.token)] : [];
   const server = new Server({
     "grpc.max_receive_message_length": DEFAULT_MAX_MESSAGE_BYTES,
     "grpc.max_send_message_length": DEFAULT_MAX_MESSAGE_BYTES,
     ...options.channelOptions,
+    interceptors,
   });
+  // No client certificates: clients prove themselves with the token, the server with its certificate.
+  const credentials = security?.tls
+    ? ServerCredentials.createSsl(
+        null,
+        [{ private_key: security.tls.keyPem, cert_chain: security.tls.certPem }],
+        false,
+      )
+    : ServerCredentials.createInsecure();
   for (const service of options.services) server.addService(service.definition, service.implementation);
   const hostPart = host.includes(":") ? `[${host}]` : host;
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(
-      `${hostPart}:${options.port ?? 0}`,
-      ServerCredentials.createInsecure(),
-      (error, bound) => (error ? reject(error) : resolve(bound)),
+    server.bindAsync(`${hostPart}:${options.port ?? 0}`, credentials, (error, bound) =>
+      error ? reject(error) : resolve(bound),
     );
   });
   let stopped: Promise<void> | undefined;

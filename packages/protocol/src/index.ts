@@ -1,5 +1,21 @@
 export { status as GrpcStatus } from "@grpc/grpc-js";
 export {
+  AUTHORIZATION_METADATA_KEY,
+  bearerTokenInterceptor,
+  bearerTokenOf,
+  type ExecutorConnectionSecurity,
+  exposedBindProblem,
+  InvalidTokenError,
+  isLoopbackHost,
+  MIN_TOKEN_LENGTH,
+  readTokenFile,
+  type ServerProtection,
+  type ServerSecurity,
+  tokenMatches,
+  tokenProblem,
+  UNAUTHENTICATED_METHODS,
+} from "./connection-security.js";
+export {
   ERROR_CODE_METADATA_KEY,
   ExecutorCallError,
   isServiceError,

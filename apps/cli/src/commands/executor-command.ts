@@ -1,6 +1,7 @@
+import { createPrivateKey, X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { SimEngine } from "@halo/engine-sim";
-import { createExecutorServer, type EngineV1 } from "@halo/executor";
+import { createExecutorServer, type EngineV1, ExposedBindError } from "@halo/executor";
 import {
   BUILTIN_PROFILES,
   type DeviceProfile,
@@ -8,6 +9,13 @@ import {
   ProfileValidationError,
   parseDeviceProfile,
 } from "@halo/profiles";
+import {
+  exposedBindProblem,
+  InvalidTokenError,
+  isLoopbackHost,
+  readTokenFile,
+  type ServerSecurity,
+} from "@halo/protocol";
 import type { Command } from "commander";
 import { parseDocument } from "yaml";
 import { CliError, InvalidInputError } from "../cli-error.js";
@@ -35,6 +43,19 @@ export interface ServeExecutorOptions {
    * executor ran before; see @halo/engine-llamacpp).
    */
   readonly automaticPrefixReuse: boolean;
+  /** Who may call this executor (default: anyone who reaches it, which the default loopback host limits to this machine). */
+  readonly trust?: ExecutorTrustOptions;
+  /** Model names served besides the model map's (or the engine's defaults): `--allow-models`. */
+  readonly allowModels?: readonly string[];
+}
+
+/** `--tls-cert`, `--tls-key`, `--token-file`, `--insecure`: paths are read when serving starts. */
+export interface ExecutorTrustOptions {
+  readonly tlsCertPath?: string;
+  readonly tlsKeyPath?: string;
+  readonly tokenPath?: string;
+  /** Serve a non-loopback host without TLS or without a token (a warning says so). */
+  readonly insecure: boolean;
 }
 
 /** Creates the engine named by `--engine`. Engines load lazily: llama.cpp only when asked for. */
@@ -47,15 +68,40 @@ interface LlamaCppModule {
     readonly threads: number;
     readonly automaticPrefixReuse?: boolean;
   }) => EngineV1;
-  readonly loadModelMap: (path: string) => Promise<unknown>;
+  readonly loadModelMap: (path: string) => Promise<LlamaCppModelMap>;
   readonly ModelMapError: new (...parameters: never[]) => Error;
+  readonly standInSource: (
+    name: string,
+  ) => { readonly spec: { readonly parameterCount: number } } | undefined;
+  readonly planArchitecture: (parameterCount: number) => unknown;
+}
+
+/** The parts of engine-llamacpp's ModelMap the CLI extends with `--allow-models`. */
+interface LlamaCppModelMap {
+  readonly sourcePath?: string;
+  readonly models: ReadonlyMap<string, unknown>;
 }
 
 /** The engines `--engine` accepts. */
 export const ENGINE_FACTORIES: Readonly<Record<string, EngineFactory>> = {
   sim: async (options) => {
     const profile = await loadProfile(options.profile);
-    const models = options.modelsPath ? await readSimModelNames(options.modelsPath, profile) : undefined;
+    const mapped = options.modelsPath ? await readSimModelNames(options.modelsPath, profile) : undefined;
+    const allowed = options.allowModels ?? [];
+    const unpriceable = allowed.filter((name) => !profile.models[name] && !deriveModelProfile(profile, name));
+    if (unpriceable.length > 0) {
+      throw new InvalidInputError(
+        `--allow-models: profile "${profile.device}" has no model ${unpriceable.map((name) => `"${name}"`).join(", ")} and the name carries no parameter count (like -14B)`,
+      );
+    }
+    // Served: the map's names, else the profile's models; plus the allowed names.
+    const models =
+      mapped || allowed.length > 0
+        ? {
+            ...(mapped ?? Object.fromEntries(Object.keys(profile.models).map((name) => [name, name]))),
+            ...Object.fromEntries(allowed.map((name) => [name, name])),
+          }
+        : undefined;
     return new SimEngine({
       profile,
       timeScale: options.timeScale,
@@ -77,7 +123,7 @@ export const ENGINE_FACTORIES: Readonly<Record<string, EngineFactory>> = {
         "--engine llamacpp: @halo/engine-llamacpp has no LlamaCppEngine; rebuild it with `pnpm build`",
       );
     }
-    let modelMap: unknown;
+    let modelMap: LlamaCppModelMap | undefined;
     if (options.modelsPath) {
       try {
         modelMap = await module.loadModelMap(options.modelsPath);
@@ -86,6 +132,7 @@ export const ENGINE_FACTORIES: Readonly<Record<string, EngineFactory>> = {
         throw error;
       }
     }
+    modelMap = withAllowedStandIns(module, modelMap, options.allowModels ?? []);
     return new module.LlamaCppEngine({
       modelMap,
       threads: options.threads,
@@ -93,6 +140,43 @@ export const ENGINE_FACTORIES: Readonly<Record<string, EngineFactory>> = {
     });
   },
 };
+
+/**
+ * The model map plus a synthesized stand-in for each `--allow-models` name it
+ * lacks, so that the executor serves (and may synthesize) exactly the names its
+ * operator configured. A name without a parameter count (like -7B) has no stand-in.
+ */
+function withAllowedStandIns(
+  module: LlamaCppModule,
+  modelMap: LlamaCppModelMap | undefined,
+  allowed: readonly string[],
+): LlamaCppModelMap | undefined {
+  const added = new Map<string, unknown>();
+  const problems: string[] = [];
+  for (const name of allowed) {
+    if (modelMap?.models.has(name)) continue;
+    const source = module.standInSource(name);
+    if (!source) {
+      problems.push(
+        `"${name}": no entry in --models and no parameter count in the name (like -7B) to size a stand-in; add it to the model map (gguf: or synth: {params})`,
+      );
+      continue;
+    }
+    try {
+      module.planArchitecture(source.spec.parameterCount);
+    } catch (error) {
+      problems.push(`"${name}": ${(error as Error).message}`);
+      continue;
+    }
+    added.set(name, source);
+  }
+  if (problems.length > 0) throw new InvalidInputError(`--allow-models:\n  ${problems.join("\n  ")}`);
+  if (added.size === 0) return modelMap;
+  return {
+    ...(modelMap?.sourcePath !== undefined ? { sourcePath: modelMap.sourcePath } : {}),
+    models: new Map([...(modelMap?.models ?? []), ...added]),
+  };
+}
 
 /** The device profile of `--profile`: `builtin:<name>` or a JSON file. */
 async function loadProfile(reference: string): Promise<DeviceProfile> {
@@ -184,6 +268,8 @@ export async function serveExecutor(
       `--engine: unknown engine "${options.engine}" (one of: ${Object.keys(ENGINE_FACTORIES).join(", ")})`,
     );
   }
+  const trust = options.trust ?? { insecure: false };
+  const security = await readServerSecurity(trust);
   const engine = await factory(options);
   let server: Awaited<ReturnType<typeof createExecutorServer>>;
   try {
@@ -193,11 +279,21 @@ export async function serveExecutor(
       port: options.port,
       batching: { windowMs: options.batchWindowMs },
       ...(options.kvBudgetBytes !== undefined ? { kvBudgetBytes: options.kvBudgetBytes } : {}),
+      ...(security ? { security } : {}),
+      insecure: trust.insecure,
     });
   } catch (error) {
     await engine.close();
+    if (error instanceof ExposedBindError) throw new InvalidInputError(`--host: ${error.message}`);
     throw new CliError(
       `executor serve: cannot listen on ${options.host}:${options.port}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  const unprotected = [...(security?.tls ? [] : ["TLS"]), ...(security?.token ? [] : ["a token"])];
+  if (!isLoopbackHost(options.host) && unprotected.length > 0) {
+    io.stderr(
+      `halo executor serve: WARNING: --insecure: ${server.address} is served without ${unprotected.join(" and ")}; ` +
+        "anyone who can reach it can run prompts on it, read the answers and load its models\n",
     );
   }
   announce(io, {
@@ -206,11 +302,62 @@ export async function serveExecutor(
     port: server.port,
     engine: options.engine,
     pid: process.pid,
+    tls: security?.tls !== undefined,
+    token: security?.token !== undefined,
   });
   if (!stop.aborted) await new Promise((resolve) => stop.addEventListener("abort", resolve, { once: true }));
   announce(io, { event: "draining", graceMs: options.drainMs });
   await server.close(options.drainMs);
   announce(io, { event: "stopped", address: server.address });
+}
+
+/** Reads and checks the certificate, key and token files; each problem names its flag. */
+async function readServerSecurity(trust: ExecutorTrustOptions): Promise<ServerSecurity | undefined> {
+  const read = async (flag: string, path: string) => {
+    try {
+      return await readFile(path);
+    } catch (error) {
+      throw new InvalidInputError(`${flag}: cannot read ${path}: ${(error as Error).message}`);
+    }
+  };
+  let tls: ServerSecurity["tls"];
+  if (trust.tlsCertPath !== undefined && trust.tlsKeyPath !== undefined) {
+    const certPem = await read("--tls-cert", trust.tlsCertPath);
+    const keyPem = await read("--tls-key", trust.tlsKeyPath);
+    let certificate: X509Certificate;
+    try {
+      certificate = new X509Certificate(certPem);
+    } catch (error) {
+      throw new InvalidInputError(
+        `--tls-cert: ${trust.tlsCertPath} is not a PEM certificate: ${(error as Error).message}`,
+      );
+    }
+    let key: ReturnType<typeof createPrivateKey>;
+    try {
+      key = createPrivateKey(keyPem);
+    } catch (error) {
+      throw new InvalidInputError(
+        `--tls-key: ${trust.tlsKeyPath} is not a PEM private key: ${(error as Error).message}`,
+      );
+    }
+    if (!certificate.checkPrivateKey(key)) {
+      throw new InvalidInputError(
+        `--tls-key: ${trust.tlsKeyPath} is not the private key of the certificate ${trust.tlsCertPath}`,
+      );
+    }
+    tls = { certPem, keyPem };
+  }
+  let token: string | undefined;
+  if (trust.tokenPath !== undefined) {
+    try {
+      token = await readTokenFile(trust.tokenPath);
+    } catch (error) {
+      if (error instanceof InvalidTokenError) throw new InvalidInputError(`--token-file: ${error.message}`);
+      throw error;
+    }
+  }
+  if (!tls && token === undefined) return undefined;
+  return { ...(tls ? { tls } : {}), ...(token !== undefined ? { token } : {}) };
 }
 
 interface RawServeFlags {
@@ -225,6 +372,11 @@ interface RawServeFlags {
   readonly batchWindowMs: string;
   readonly drainMs: string;
   readonly automaticPrefixReuse?: boolean;
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+  readonly tokenFile?: string;
+  readonly insecure?: boolean;
+  readonly allowModels?: string;
 }
 
 function number(flag: string, text: string, check: (value: number) => boolean, expected: string): number {
@@ -243,6 +395,23 @@ export function serveOptionsFromFlags(flags: RawServeFlags): ServeExecutorOption
     );
   }
   if (flags.host.trim() === "") throw new InvalidInputError("--host: must not be empty");
+  if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
+    throw new InvalidInputError(
+      "--tls-cert and --tls-key go together: give the certificate (PEM, with its chain) and its private key",
+    );
+  }
+  const insecure = flags.insecure === true;
+  const exposed = exposedBindProblem(flags.host, {
+    tls: flags.tlsCert !== undefined,
+    token: flags.tokenFile !== undefined,
+  });
+  if (exposed && !insecure) throw new InvalidInputError(`--host: ${exposed}`);
+  const allowModels = (flags.allowModels ?? "")
+    .split(",")
+    .map((name) => name.trim())
+    .filter((name) => name.length > 0);
+  if (flags.allowModels !== undefined && allowModels.length === 0)
+    throw new InvalidInputError("--allow-models: expected model names separated by commas");
   const integer = (value: number) => Number.isInteger(value);
   return {
     engine: flags.engine,
@@ -270,6 +439,13 @@ export function serveOptionsFromFlags(flags: RawServeFlags): ServeExecutorOption
     batchWindowMs: number("--batch-window-ms", flags.batchWindowMs, (value) => value >= 0, "a number >= 0"),
     drainMs: number("--drain-ms", flags.drainMs, (value) => value >= 0, "a number >= 0"),
     automaticPrefixReuse: flags.automaticPrefixReuse === true,
+    trust: {
+      ...(flags.tlsCert !== undefined ? { tlsCertPath: flags.tlsCert } : {}),
+      ...(flags.tlsKey !== undefined ? { tlsKeyPath: flags.tlsKey } : {}),
+      ...(flags.tokenFile !== undefined ? { tokenPath: flags.tokenFile } : {}),
+      insecure,
+    },
+    allowModels,
   };
 }
 
@@ -280,13 +456,28 @@ export const registerExecutorCommand: RegisterCommand = (program: Command, io: C
     .command("serve")
     .description("Serve one engine over gRPC until SIGTERM/SIGINT, then drain and exit 0")
     .requiredOption("--engine <name>", `the engine: ${Object.keys(ENGINE_FACTORIES).join(" | ")}`)
-    .option("--host <host>", "interface to bind (loopback unless told otherwise)", "127.0.0.1")
+    .option(
+      "--host <host>",
+      "interface to bind (loopback unless told otherwise; any other needs --tls-cert/--tls-key and --token-file, or --insecure)",
+      "127.0.0.1",
+    )
     .option("--port <port>", "port; 0 picks a free one (read it from the listening line)", "0")
     .option("--threads <count>", "engine threads (llamacpp: keep at most the cores)", "1")
     .option(
       "--models <model-map.yaml>",
-      "model map: which GGUF serves each model name (sim: the names to serve)",
+      "model map: which GGUF serves each model name (sim: the names to serve); only configured models can be loaded",
     )
+    .option(
+      "--allow-models <names>",
+      "more model names to serve, comma-separated (llamacpp: stand-ins sized by the count in the name, like -7B; sim: priced by the profile or the name)",
+    )
+    .option("--tls-cert <file>", "serve TLS with this certificate (PEM, with its chain); needs --tls-key")
+    .option("--tls-key <file>", "the private key (PEM) of --tls-cert")
+    .option(
+      "--token-file <file>",
+      "clients must send this bearer token (the file's content, 16+ printable characters) with every call",
+    )
+    .option("--insecure", "allow a non-loopback --host without TLS or without a token (prints a warning)")
     .option("--profile <profile>", "sim: device profile, builtin:<name> or a JSON file", "builtin:h100")
     .option("--time-scale <factor>", "sim: wall time per simulated time", "0.01")
     .option(

@@ -100,7 +100,7 @@ describe("halo profile", () => {
         ["profile", "--executors", servers[0]!.address, "--models", "nobody/unknown"],
         unknownModel,
       ),
-    ).toBe(1);
-    expect(unknownModel.err()).toContain("nobody/unknown");
+    ).toBe(2);
+    expect(unknownModel.err()).toContain('does not serve model "nobody/unknown"');
   });
 });

@@ -4,7 +4,12 @@ import { measureDeviceProfile } from "@halo/runtime";
 import type { Command } from "commander";
 import { CliError, InvalidInputError } from "../cli-error.js";
 import type { CommandIo } from "../io.js";
-import { checkExecutorsReachable, parseExecutorList } from "../run/remote-executors.js";
+import {
+  checkExecutorsReachable,
+  EXECUTOR_TOKEN_ENV,
+  executorClientOptionsFromFlags,
+  parseExecutorList,
+} from "../run/remote-executors.js";
 import type { RegisterCommand } from "./index.js";
 
 interface ProfileFlags {
@@ -14,6 +19,8 @@ interface ProfileFlags {
   readonly quick?: boolean;
   readonly device?: string;
   readonly samples?: string;
+  readonly tlsCa?: string;
+  readonly executorTokenFile?: string;
 }
 
 /**
@@ -33,6 +40,8 @@ export const registerProfileCommand: RegisterCommand = (program: Command, io: Co
     .option("--quick", "fewer, shorter measurements on the first executor only")
     .option("--device <name>", "the profile's device name")
     .option("--samples <file>", "also write every measurement (JSON)")
+    .option("--tls-ca <file>", "connect with TLS, trusting this CA certificate (PEM)")
+    .option("--executor-token-file <file>", `send this bearer token (default: $${EXECUTOR_TOKEN_ENV})`)
     .action(async (flags: ProfileFlags) => {
       const addresses = parseExecutorList(flags.executors);
       const models = flags.models
@@ -40,8 +49,9 @@ export const registerProfileCommand: RegisterCommand = (program: Command, io: Co
         .map((model) => model.trim())
         .filter((model) => model.length > 0);
       if (models.length === 0) throw new InvalidInputError("--models: expected at least one model name");
-      await checkExecutorsReachable(addresses);
-      const clients = addresses.map((address) => createExecutorClient(address));
+      const clientOptions = await executorClientOptionsFromFlags(flags);
+      await checkExecutorsReachable(addresses, undefined, undefined, { clientOptions, models });
+      const clients = addresses.map((address) => createExecutorClient(address, clientOptions));
       let measured: Awaited<ReturnType<typeof measureDeviceProfile>>;
       try {
         measured = await measureDeviceProfile(clients, {

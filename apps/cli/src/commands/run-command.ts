@@ -27,6 +27,8 @@ import { localDeviceProfile } from "../run/local-profile.js";
 import { loadProfileReference } from "../run/profile-reference.js";
 import {
   checkExecutorsReachable,
+  EXECUTOR_TOKEN_ENV,
+  executorClientOptionsFromFlags,
   measureExecutorProfile,
   parseExecutorList,
 } from "../run/remote-executors.js";
@@ -61,6 +63,9 @@ export interface RunFlags {
   readonly planOut?: string;
   readonly summary?: string;
   readonly progress: boolean;
+  /** With --executors: their CA (TLS) and bearer token. */
+  readonly tlsCa?: string;
+  readonly executorTokenFile?: string;
 }
 
 /** Exit code of a run stopped by Ctrl-C (128 + SIGINT). */
@@ -112,6 +117,12 @@ export async function runWorkflow(
     "an integer >= 1",
   );
   const remote = flags.executors === undefined ? undefined : parseExecutorList(flags.executors);
+  if (!remote && (flags.tlsCa !== undefined || flags.executorTokenFile !== undefined)) {
+    throw new InvalidInputError(
+      "--tls-ca and --executor-token-file are for --executors (local executors listen on loopback)",
+    );
+  }
+  const clientOptions = remote ? await executorClientOptionsFromFlags(flags) : {};
 
   const { workflow, warnings } = await loadWorkflowOrFail(path);
   printWarnings(io, warnings);
@@ -139,7 +150,7 @@ export async function runWorkflow(
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
-    if (remote) await checkExecutorsReachable(remote);
+    if (remote) await checkExecutorsReachable(remote, undefined, undefined, { clientOptions, models });
     let sql: SqlToolV1 | undefined;
     let http: HttpToolV1 | undefined;
     sql = await openSqlTool(workflow, flags.db);
@@ -170,7 +181,12 @@ export async function runWorkflow(
       profile =
         flags.profile !== undefined
           ? await loadProfileReference(flags.profile, "--profile", process.cwd())
-          : await measureExecutorProfile(remote, models, (message) => io.stderr(`halo run: ${message}\n`));
+          : await measureExecutorProfile(
+              remote,
+              models,
+              (message) => io.stderr(`halo run: ${message}\n`),
+              clientOptions,
+            );
     } else {
       if (engine === "llamacpp") {
         await prepareLocalModels(models, modelMap, (model) =>
@@ -185,7 +201,8 @@ export async function runWorkflow(
         engine,
         threads,
         ...(flags.models === undefined ? {} : { modelsPath: flags.models }),
-        ...(engine === "sim" ? { profile: simProfile, timeScale, serve: models } : {}),
+        serve: models,
+        ...(engine === "sim" ? { profile: simProfile, timeScale } : {}),
       });
       const started = local;
       cleanups.push(() => started.stop());
@@ -228,6 +245,7 @@ export async function runWorkflow(
         options: {
           toolConcurrency,
           queryConcurrency,
+          ...(remote ? { clientOptions } : {}),
           ...(flags.progress ? { onEvent: (event) => progress.observe(event) } : {}),
         },
       });
@@ -299,6 +317,11 @@ export const registerRunCommand: RegisterCommand = (program: Command, io: Comman
     .argument("<workflow>", "workflow YAML or JSON file")
     .requiredOption("--queries <file>", "query file (.jsonl, .csv or .parquet)")
     .option("--executors <host:port,...>", "running executors to use (default: start local ones)")
+    .option("--tls-ca <file>", "--executors: connect with TLS, trusting this CA certificate (PEM)")
+    .option(
+      "--executor-token-file <file>",
+      `--executors: send this bearer token (default: $${EXECUTOR_TOKEN_ENV})`,
+    )
     .option("--local <N>", "local executors to start (default 2)")
     .option("--engine <name>", "local executors' engine: llamacpp | sim", "llamacpp")
     .option("--threads <T>", "engine threads per local executor", "1")

@@ -24,7 +24,10 @@ export interface LocalExecutorOptions {
   /** sim: `builtin:<name>` or a profile file; and its time scale. */
   readonly profile?: string;
   readonly timeScale?: number;
-  /** sim: the model names to serve (names the profile lacks are derived from their parameter count). */
+  /**
+   * The model names to serve (the workflow's). sim: names the profile lacks are derived from their
+   * parameter count; llamacpp: names the model map lacks are served by their stand-ins.
+   */
   readonly serve?: readonly string[];
   /** sim: most models loaded at once (1: one model per device; default: as many as fit). */
   readonly maxLoadedModels?: number;

@@ -15,10 +15,11 @@ import { loadProfileReference } from "./profile-reference.js";
 
 async function createEngine(values: Record<string, string | undefined>): Promise<EngineV1> {
   const threads = Number(values.threads ?? "1");
+  // The models to serve (the workflow's, already checked by `halo run`).
+  const serve = values.serve?.split(",").filter((name) => name.length > 0) ?? [];
   if (values.engine === "sim") {
     const { SimEngine } = await import("@halo/engine-sim");
-    // The models to serve (the workflow's): names the profile lacks are derived from their parameter count.
-    const serve = values.serve?.split(",").filter((name) => name.length > 0) ?? [];
+    // Names the profile lacks are derived from their parameter count.
     return new SimEngine({
       profile: await loadProfileReference(values.profile ?? "builtin:h100", "--profile", process.cwd()),
       timeScale: Number(values["time-scale"] ?? "0.01"),
@@ -29,8 +30,16 @@ async function createEngine(values: Record<string, string | undefined>): Promise
         : { maxLoadedModels: Number(values["max-loaded-models"]) }),
     });
   }
-  const { LlamaCppEngine, loadModelMap } = await import("@halo/engine-llamacpp");
-  const modelMap = values.models ? await loadModelMap(values.models) : undefined;
+  const { LlamaCppEngine, loadModelMap, standInSource } = await import("@halo/engine-llamacpp");
+  const loaded = values.models ? await loadModelMap(values.models) : undefined;
+  // An executor serves only configured models: the workflow's names the map lacks are
+  // configured here as their stand-ins (`halo run` synthesized them before starting us).
+  const standIns = serve.flatMap((name) => {
+    const source = loaded?.models.has(name) ? undefined : standInSource(name);
+    return source ? [[name, source] as const] : [];
+  });
+  const modelMap =
+    standIns.length > 0 ? { ...loaded, models: new Map([...(loaded?.models ?? []), ...standIns]) } : loaded;
   return new LlamaCppEngine({ threads, automaticPrefixReuse: false, ...(modelMap ? { modelMap } : {}) });
 }
 

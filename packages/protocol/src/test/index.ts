@@ -1,0 +1,5 @@
+export {
+  createSelfSignedCertificate,
+  type SelfSignedCertificate,
+  type SelfSignedCertificateOptions,
+} from "./self-signed-certificate.js";
