@@ -20,7 +20,13 @@ import {
 import { type BatchingOptions, BatchScheduler } from "./batch-scheduler.js";
 import { invalidArgument, statusForError } from "./engine-error-status.js";
 import { EngineLock } from "./engine-lock.js";
-import { EngineError, type EngineInfo, type EngineV1, type KvEntryInfo } from "./engine-v1.js";
+import {
+  EngineError,
+  type EngineInfo,
+  type EngineV1,
+  engineCapabilities,
+  type KvEntryInfo,
+} from "./engine-v1.js";
 import { validateGenerateRequest } from "./generate-request-validation.js";
 import { KvStore } from "./kv-store.js";
 import {
@@ -351,6 +357,7 @@ function infoResponse(
     maxBatchTokens: limits.maxBatchTokens,
     memoryBudgetBytes: Math.round(info.memoryBudgetBytes),
     kvBudgetBytes: Math.round(kvBudgetBytes),
+    capabilities: engineCapabilities(info),
   };
 }
 

@@ -11,6 +11,7 @@ export {
 export { engineErrorFromCall, STATUS_FOR_ENGINE_ERROR, statusForError } from "./engine-error-status.js";
 export {
   type BatchFigures,
+  type EngineCapabilities,
   EngineError,
   type EngineErrorCode,
   type EngineInfo,
@@ -18,6 +19,8 @@ export {
   type EngineStats,
   type EngineV1,
   type ExportKvOptions,
+  engineCapabilities,
+  FULL_ENGINE_CAPABILITIES,
   type GenerateEvent,
   type GenerateItem,
   type GenerateOptions,

@@ -102,7 +102,7 @@ export async function startOpenAiEndpoint(
     const path = new URL(request.url ?? "/", "http://localhost").pathname.replace(/\/+$/, "");
     if (path === "/v1/models" || path.startsWith("/v1/models/")) {
       if (request.method !== "GET") throw new ApiError(405, `${request.method} ${path}: use GET`);
-      const models = backend.models().map((model) => modelObject(model.name, createdSeconds));
+      const models = backend.models().map((model) => modelObject(model, createdSeconds));
       if (path === "/v1/models") return sendJson(response, 200, { object: "list", data: models });
       const id = decodeURIComponent(path.slice("/v1/models/".length));
       const model = models.find((candidate) => candidate.id === id);
@@ -300,8 +300,15 @@ export function prefixKeyOf(model: string, prefix: string): string {
   return createHash("sha256").update(JSON.stringify({ model, prefix })).digest("hex");
 }
 
-function modelObject(name: string, createdSeconds: number) {
-  return { id: name, object: "model", created: createdSeconds, owned_by: "halo" };
+/** A model as `/v1/models` lists it; `max_model_len` as vLLM names the context length. */
+function modelObject(model: EngineModelDescriptor, createdSeconds: number) {
+  return {
+    id: model.name,
+    object: "model",
+    created: createdSeconds,
+    owned_by: "halo",
+    max_model_len: model.contextLength,
+  };
 }
 
 function unknownModel(name: string, models: readonly EngineModelDescriptor[]): ApiError {
