@@ -141,6 +141,62 @@ describe("serveExecutor", () => {
     await serving;
   });
 
+  it("--engine openai fronts another executor's OpenAI endpoint: gRPC in, HTTP out", async () => {
+    const backIo = captureIo();
+    const stop = new AbortController();
+    const back = serveExecutor({ ...defaults, openaiPort: 0 }, backIo, stop.signal);
+    await expect.poll(() => backIo.out(), { timeout: 10_000 }).toContain('"listening"');
+    const { openai } = JSON.parse(backIo.out().split("\n")[0]!) as { openai: string };
+    await writeFile(join(directory, "openai-models.yaml"), 'models:\n  "Qwen/Qwen3-14B": ~\n');
+    const frontIo = captureIo();
+    const front = serveExecutor(
+      {
+        ...serveOptionsFromFlags({
+          engine: "openai",
+          host: "127.0.0.1",
+          port: "0",
+          threads: "1",
+          profile: "builtin:h100",
+          timeScale: "0.001",
+          batchWindowMs: "3",
+          drainMs: "5000",
+          openaiBaseUrl: openai,
+        }),
+        modelsPath: join(directory, "openai-models.yaml"),
+      },
+      frontIo,
+      stop.signal,
+    );
+    await expect.poll(() => frontIo.out(), { timeout: 10_000 }).toContain('"listening"');
+    const { address } = JSON.parse(frontIo.out().split("\n")[0]!) as { address: string };
+    const client = createExecutorClient(address);
+    const info = await client.info();
+    expect(info.engine).toBe("openai");
+    expect(info.capabilities).toMatchObject({ kvTransfer: false, prefixPinning: false, modelLoading: false });
+    let generated = 0;
+    for await (const event of client.generate({
+      model: "Qwen/Qwen3-14B",
+      items: [{ id: "a", prompt: "### User\nHello.\n\n### Assistant\n", maxTokens: 4 }],
+    })) {
+      if (event.type === "batch-finished") generated = event.figures.generatedTokens;
+    }
+    expect(generated).toBeGreaterThan(0);
+    client.close();
+    stop.abort();
+    await Promise.all([front, back]);
+  });
+
+  it("rejects --engine openai without a model map or with a bad base URL", async () => {
+    const io = captureIo();
+    expect(await runCli(["executor", "serve", "--engine", "openai"], io)).toBe(2);
+    expect(io.err()).toContain("--models <map.yaml> is required");
+    const bad = captureIo();
+    expect(
+      await runCli(["executor", "serve", "--engine", "openai", "--openai-base-url", "ftp://x"], bad),
+    ).toBe(2);
+    expect(bad.err()).toContain("--openai-base-url");
+  });
+
   it("reports a port it cannot bind", async () => {
     const io = captureIo();
     const stop = new AbortController();

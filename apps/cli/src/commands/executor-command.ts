@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { loadOpenAiModelMap, OpenAiEngine, OpenAiModelMapError } from "@halo/engine-openai";
 import { SimEngine } from "@halo/engine-sim";
 import { createExecutorServer, type EngineV1 } from "@halo/executor";
 import {
@@ -41,6 +42,12 @@ export interface ServeExecutorOptions {
   readonly openaiHost: string;
   /** File holding the bearer token the OpenAI endpoint requires (required beyond loopback). */
   readonly openaiTokenFile?: string;
+  /** openai engine: the OpenAI-compatible server models without a named server go to. */
+  readonly openaiBaseUrl?: string;
+  /** openai engine: environment variable holding that server's API key. */
+  readonly openaiApiKeyEnv: string;
+  /** openai engine: most requests in flight to that server. */
+  readonly openaiMaxConcurrency?: number;
 }
 
 /** Creates the engine named by `--engine`. Engines load lazily: llama.cpp only when asked for. */
@@ -68,6 +75,26 @@ export const ENGINE_FACTORIES: Readonly<Record<string, EngineFactory>> = {
       threads: options.threads,
       ...(models ? { models } : {}),
     });
+  },
+  openai: async (options) => {
+    if (!options.modelsPath) {
+      throw new InvalidInputError(
+        "--engine openai: --models <map.yaml> is required (the model names to serve and their servers)",
+      );
+    }
+    try {
+      const map = await loadOpenAiModelMap(options.modelsPath, {
+        ...(options.openaiBaseUrl !== undefined ? { baseURL: options.openaiBaseUrl } : {}),
+        ...(process.env[options.openaiApiKeyEnv] ? { apiKey: process.env[options.openaiApiKeyEnv] } : {}),
+        ...(options.openaiMaxConcurrency !== undefined
+          ? { maxConcurrency: options.openaiMaxConcurrency }
+          : {}),
+      });
+      return new OpenAiEngine(map);
+    } catch (error) {
+      if (error instanceof OpenAiModelMapError) throw new InvalidInputError(`--models: ${error.message}`);
+      throw error;
+    }
   },
   llamacpp: async (options) => {
     let module: LlamaCppModule;
@@ -265,6 +292,9 @@ interface RawServeFlags {
   readonly openaiPort?: string;
   readonly openaiHost?: string;
   readonly openaiTokenFile?: string;
+  readonly openaiBaseUrl?: string;
+  readonly openaiApiKeyEnv?: string;
+  readonly openaiMaxConcurrency?: string;
 }
 
 function number(flag: string, text: string, check: (value: number) => boolean, expected: string): number {
@@ -273,6 +303,21 @@ function number(flag: string, text: string, check: (value: number) => boolean, e
     throw new InvalidInputError(`${flag}: expected ${expected} (got "${text}")`);
   }
   return value;
+}
+
+function baseUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new InvalidInputError(
+      `--openai-base-url: expected an http(s) URL like http://127.0.0.1:8000/v1 (got "${text}")`,
+    );
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new InvalidInputError(`--openai-base-url: expected an http(s) URL (got "${text}")`);
+  }
+  return text;
 }
 
 /** Checks the flags of `executor serve`; bad values are invalid input naming the flag. */
@@ -322,6 +367,18 @@ export function serveOptionsFromFlags(flags: RawServeFlags): ServeExecutorOption
       : {}),
     openaiHost: flags.openaiHost ?? "127.0.0.1",
     ...(flags.openaiTokenFile !== undefined ? { openaiTokenFile: flags.openaiTokenFile } : {}),
+    ...(flags.openaiBaseUrl !== undefined ? { openaiBaseUrl: baseUrl(flags.openaiBaseUrl) } : {}),
+    openaiApiKeyEnv: flags.openaiApiKeyEnv ?? "OPENAI_API_KEY",
+    ...(flags.openaiMaxConcurrency !== undefined
+      ? {
+          openaiMaxConcurrency: number(
+            "--openai-max-concurrency",
+            flags.openaiMaxConcurrency,
+            (value) => integer(value) && value >= 1,
+            "an integer >= 1",
+          ),
+        }
+      : {}),
   };
 }
 
@@ -337,7 +394,7 @@ export const registerExecutorCommand: RegisterCommand = (program: Command, io: C
     .option("--threads <count>", "engine threads (llamacpp: keep at most the cores)", "1")
     .option(
       "--models <model-map.yaml>",
-      "model map: which GGUF serves each model name (sim: the names to serve)",
+      "model map: which GGUF serves each model name (sim: the names to serve; openai: their servers)",
     )
     .option("--profile <profile>", "sim: device profile, builtin:<name> or a JSON file", "builtin:h100")
     .option("--time-scale <factor>", "sim: wall time per simulated time", "0.01")
@@ -359,6 +416,19 @@ export const registerExecutorCommand: RegisterCommand = (program: Command, io: C
     .option(
       "--openai-token-file <path>",
       "require `Authorization: Bearer <token>` on the OpenAI endpoint (the file holds the token; required beyond loopback)",
+    )
+    .option(
+      "--openai-base-url <url>",
+      "openai engine: the OpenAI-compatible server (…/v1) serving the models of --models that name no server",
+    )
+    .option(
+      "--openai-api-key-env <name>",
+      "openai engine: environment variable holding its API key",
+      "OPENAI_API_KEY",
+    )
+    .option(
+      "--openai-max-concurrency <count>",
+      "openai engine: most requests in flight to that server (default 16)",
     )
     .action(async (flags: RawServeFlags) => {
       const options = serveOptionsFromFlags(flags);
