@@ -42,6 +42,12 @@ describe("halo executor serve: bad input", () => {
     [["--engine", "sim", "--kv-budget-bytes", "lots"], "--kv-budget-bytes"],
     [["--engine", "sim", "--profile", "builtin:nope"], '--profile: no built-in profile "builtin:nope"'],
     [["--engine", "sim", "--openai-port", "http"], "--openai-port: expected a port 0–65535"],
+    [["--engine", "llamacpp", "--gpu", "tpu"], "--gpu: expected one of off, auto, cuda, vulkan, metal"],
+    [["--engine", "llamacpp", "--gpu-layers", "8"], "--gpu-layers: needs --gpu"],
+    [["--engine", "llamacpp", "--gpu", "cuda", "--gpu-layers", "x"], "--gpu-layers: expected an integer"],
+    [["--engine", "sim", "--gpu", "cuda"], "--gpu: applies to --engine llamacpp only"],
+    // No CUDA build is installed here: the error names the package to add.
+    [["--engine", "llamacpp", "--gpu", "cuda"], "@node-llama-cpp/linux-x64-cuda"],
     [
       ["--engine", "sim", "--openai-port", "0", "--openai-host", "0.0.0.0"],
       "beyond loopback the OpenAI endpoint needs --openai-token-file",

@@ -36,6 +36,10 @@ export interface ServeExecutorOptions {
    * executor ran before; see @halo/engine-llamacpp).
    */
   readonly automaticPrefixReuse: boolean;
+  /** llamacpp: the llama.cpp build (`off`: CPU; `cuda`, `vulkan`, `metal`, `auto`). */
+  readonly gpu: "off" | "auto" | "cuda" | "vulkan" | "metal";
+  /** llamacpp: layers offloaded to the GPU (a count, `auto` or `max`; default auto with a GPU). */
+  readonly gpuLayers?: number | "auto" | "max";
   /** Also serve the OpenAI HTTP API on this port (0: a free one). */
   readonly openaiPort?: number;
   /** Interface of the OpenAI endpoint (default loopback). */
@@ -59,7 +63,15 @@ interface LlamaCppModule {
     readonly modelMap?: unknown;
     readonly threads: number;
     readonly automaticPrefixReuse?: boolean;
+    readonly gpu?: false | "auto" | "cuda" | "vulkan" | "metal";
+    readonly gpuLayers?: number | "auto" | "max";
   }) => EngineV1;
+  /** Starts (and checks) the llama.cpp build for a GPU before the executor announces itself. */
+  readonly getLlamaRuntime: (
+    threads: number,
+    gpu: false | "auto" | "cuda" | "vulkan" | "metal",
+  ) => Promise<unknown>;
+  readonly LlamaBuildMissingError: new (...parameters: never[]) => Error;
   readonly loadModelMap: (path: string) => Promise<unknown>;
   readonly ModelMapError: new (...parameters: never[]) => Error;
 }
@@ -119,10 +131,22 @@ export const ENGINE_FACTORIES: Readonly<Record<string, EngineFactory>> = {
         throw error;
       }
     }
+    const gpu = options.gpu === "off" ? false : options.gpu;
+    if (gpu !== false) {
+      try {
+        await module.getLlamaRuntime(options.threads, gpu);
+      } catch (error) {
+        if (error instanceof module.LlamaBuildMissingError)
+          throw new InvalidInputError(`--gpu: ${error.message}`);
+        throw error;
+      }
+    }
     return new module.LlamaCppEngine({
       modelMap,
       threads: options.threads,
       automaticPrefixReuse: options.automaticPrefixReuse,
+      gpu,
+      ...(options.gpuLayers !== undefined ? { gpuLayers: options.gpuLayers } : {}),
     });
   },
 };
@@ -289,6 +313,8 @@ interface RawServeFlags {
   readonly batchWindowMs: string;
   readonly drainMs: string;
   readonly automaticPrefixReuse?: boolean;
+  readonly gpu?: string;
+  readonly gpuLayers?: string;
   readonly openaiPort?: string;
   readonly openaiHost?: string;
   readonly openaiTokenFile?: string;
@@ -303,6 +329,29 @@ function number(flag: string, text: string, check: (value: number) => boolean, e
     throw new InvalidInputError(`${flag}: expected ${expected} (got "${text}")`);
   }
   return value;
+}
+
+const GPU_CHOICES = ["off", "auto", "cuda", "vulkan", "metal"] as const;
+
+function gpuOptions(flags: RawServeFlags): Pick<ServeExecutorOptions, "gpu" | "gpuLayers"> {
+  const gpu = flags.gpu ?? "off";
+  if (!(GPU_CHOICES as readonly string[]).includes(gpu)) {
+    throw new InvalidInputError(`--gpu: expected one of ${GPU_CHOICES.join(", ")} (got "${gpu}")`);
+  }
+  if (gpu !== "off" && flags.engine !== "llamacpp") {
+    throw new InvalidInputError(`--gpu: applies to --engine llamacpp only (got --engine ${flags.engine})`);
+  }
+  if (flags.gpuLayers === undefined) return { gpu: gpu as ServeExecutorOptions["gpu"] };
+  if (gpu === "off")
+    throw new InvalidInputError("--gpu-layers: needs --gpu (the CPU build offloads nothing)");
+  const layers = flags.gpuLayers;
+  if (layers === "auto" || layers === "max")
+    return { gpu: gpu as ServeExecutorOptions["gpu"], gpuLayers: layers };
+  const count = Number(layers);
+  if (layers.trim() === "" || !Number.isInteger(count) || count < 0) {
+    throw new InvalidInputError(`--gpu-layers: expected an integer >= 0, auto or max (got "${layers}")`);
+  }
+  return { gpu: gpu as ServeExecutorOptions["gpu"], gpuLayers: count };
 }
 
 function baseUrl(text: string): string {
@@ -366,6 +415,7 @@ export function serveOptionsFromFlags(flags: RawServeFlags): ServeExecutorOption
         }
       : {}),
     openaiHost: flags.openaiHost ?? "127.0.0.1",
+    ...gpuOptions(flags),
     ...(flags.openaiTokenFile !== undefined ? { openaiTokenFile: flags.openaiTokenFile } : {}),
     ...(flags.openaiBaseUrl !== undefined ? { openaiBaseUrl: baseUrl(flags.openaiBaseUrl) } : {}),
     openaiApiKeyEnv: flags.openaiApiKeyEnv ?? "OPENAI_API_KEY",
@@ -408,6 +458,12 @@ export const registerExecutorCommand: RegisterCommand = (program: Command, io: C
       "--automatic-prefix-reuse",
       "llamacpp: reuse the KV a sequence still holds from earlier calls (off by default: greedy answers would depend on what ran before)",
     )
+    .option(
+      "--gpu <backend>",
+      "llamacpp: llama.cpp build: off (CPU) | auto | cuda | vulkan | metal (its npm package must be installed, see engine-llamacpp's README)",
+      "off",
+    )
+    .option("--gpu-layers <layers>", "llamacpp: layers offloaded to the GPU: a count, auto (default) or max")
     .option(
       "--openai-port <port>",
       "also serve the OpenAI HTTP API (/v1/chat/completions, /v1/completions, /v1/models) on this port; 0 picks a free one",
