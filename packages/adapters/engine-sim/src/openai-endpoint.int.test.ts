@@ -257,6 +257,25 @@ describe("the executor's OpenAI endpoint", () => {
     expect((await post(`${base}/chat/completions`, chat("Still there?"))).status).toBe(200);
   });
 
+  it("cancels the item of a client that goes away mid-stream, and keeps serving", async () => {
+    // A slow clock, so the stream is still running when the client leaves.
+    const { base, server } = await startSidecar({}, 0.5);
+    const controller = new AbortController();
+    const response = await fetch(`${base}/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(chat("Tell a long story.", { stream: true, max_tokens: 400 })),
+      signal: controller.signal,
+    });
+    const reader = response.body!.getReader();
+    const first = await reader.read();
+    expect(new TextDecoder().decode(first.value)).toContain("chat.completion.chunk");
+    controller.abort();
+    await expect.poll(() => server.stats().queuedCalls, { timeout: 10_000 }).toBe(0);
+    const after = await post(`${base}/chat/completions`, chat("Still there?", { max_tokens: 4 }));
+    expect(after.status).toBe(200);
+  });
+
   it("requires the bearer token when one is set", async () => {
     const { base } = await startSidecar({ bearerToken: "s3cret-token" });
     const missing = await post(`${base}/chat/completions`, chat("hi"));
