@@ -129,8 +129,14 @@ describe("OpenAiEngine against a scripted server", () => {
   });
 
   it("keeps at most maxConcurrency requests in flight per server", async () => {
+    // Responses are held until two requests are open (or none can come): a broken limit
+    // would show as more than two open at once, whatever the machine's speed.
+    const held: ServerResponse[] = [];
+    let received = 0;
     const scripted = await scriptedServer((_body, response) => {
-      setTimeout(() => response.end(completion("ok")), 30);
+      received++;
+      held.push(response);
+      if (held.length >= 2 || received === 6) for (const open of held.splice(0)) open.end(completion("ok"));
     });
     const events = await run(engine(scripted.baseURL, {}, { maxConcurrency: 2 }), [
       "a",
@@ -145,18 +151,34 @@ describe("OpenAiEngine against a scripted server", () => {
   });
 
   it("sends one item of a shared prefix first and the rest after its first token", async () => {
+    // Event order, not timing: the leader's stream stays open until both followers arrived
+    // (they must come after its first token and before its end); a fallback ends it late.
+    const order: string[] = [];
+    let followersArrived: () => void = () => {};
+    const followers = new Promise<void>((resolve) => {
+      followersArrived = resolve;
+    });
+    let posts = 0;
     const scripted = await scriptedServer((_body, response) => {
+      const index = posts++;
+      order.push(index === 0 ? "leader-request" : "follower-request");
+      if (posts === 3) followersArrived();
       response.writeHead(200, { "content-type": "text/event-stream" });
       const chunk = (delta: Record<string, unknown>, finish: string | null) =>
         `data: ${JSON.stringify({ choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
       response.write(chunk({ content: "to" }, null));
-      setTimeout(() => {
+      if (index === 0) order.push("leader-first-token");
+      const finish = () => {
+        if (index === 0) order.push("leader-end");
         response.write(chunk({ content: "ken" }, null));
         response.write(chunk({}, "length"));
         response.end(
           `data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 7, completion_tokens: 2 } })}\n\ndata: [DONE]\n\n`,
         );
-      }, 100);
+      };
+      if (index === 0)
+        void Promise.race([followers, new Promise((resolve) => setTimeout(resolve, 10_000))]).then(finish);
+      else finish();
     });
     const target = engine(scripted.baseURL, {}, { stream: true });
     const events: GenerateEvent[] = [];
@@ -173,15 +195,20 @@ describe("OpenAiEngine against a scripted server", () => {
       })),
     }))
       events.push(event);
-    const posts = scripted.log.filter((entry) => entry.path === "/v1/chat/completions");
-    expect(posts).toHaveLength(3);
-    // The two followers left after the leader's first token, before it finished (100 ms later).
-    expect(posts[1]!.at - posts[0]!.at).toBeLessThan(100);
-    expect(posts[0]!.body.messages).toEqual([
+    const requests = scripted.log.filter((entry) => entry.path === "/v1/chat/completions");
+    expect(requests).toHaveLength(3);
+    expect(order).toEqual([
+      "leader-request",
+      "leader-first-token",
+      "follower-request",
+      "follower-request",
+      "leader-end",
+    ]);
+    expect(requests[0]!.body.messages).toEqual([
       { role: "system", content: "Be brief." },
       { role: "user", content: "a" },
     ]);
-    expect(posts[0]!.body.stream_options).toEqual({ include_usage: true });
+    expect(requests[0]!.body.stream_options).toEqual({ include_usage: true });
     const tokens = events.filter((event) => event.type === "token" && event.itemId === "a");
     expect(tokens.map((event) => (event.type === "token" ? event.text : ""))).toEqual(["to", "ken"]);
     expect(events.find((event) => event.type === "item-finished" && event.itemId === "b")).toMatchObject({

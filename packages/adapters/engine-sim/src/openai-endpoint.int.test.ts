@@ -1,4 +1,4 @@
-import { createExecutorServer, type ExecutorServerHandle, prefixKeyOf } from "@halo/executor";
+import { createExecutorServer, type EngineV1, type ExecutorServerHandle, prefixKeyOf } from "@halo/executor";
 import { H100_SIMULATED_PROFILE } from "@halo/profiles";
 import { createExecutorClient, type ExecutorClient, type ExecutorEvent } from "@halo/protocol";
 import { afterEach, describe, expect, it } from "vitest";
@@ -16,10 +16,14 @@ interface StreamChoice {
 
 const started: { server: ExecutorServerHandle; client: ExecutorClient }[] = [];
 
-async function startSidecar(openai: { bearerToken?: string } = {}, timeScale = 0.001) {
+async function startSidecar(
+  openai: { bearerToken?: string } = {},
+  timeScale = 0.001,
+  wrap: (engine: EngineV1) => EngineV1 = (engine) => engine,
+) {
   const engine = new SimEngine({ profile: H100_SIMULATED_PROFILE, timeScale });
   const server = await createExecutorServer({
-    engine,
+    engine: wrap(engine),
     openai,
     batching: { windowMs: 20, maxCollectMs: 200 },
   });
@@ -180,8 +184,28 @@ describe("the executor's OpenAI endpoint", () => {
   });
 
   it("merges concurrent HTTP requests into engine batches with gRPC calls", async () => {
-    // A slower clock: the first batch runs while the other requests arrive and queue.
-    const { base, client } = await startSidecar({}, 0.2);
+    // The engine's first batch waits until the eight other calls are queued (events, not
+    // timing), as a busy engine would make them wait; then they must merge.
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const { base, client, server } = await startSidecar({}, 0.001, (engine) => ({
+      ...engine,
+      specificationVersion: engine.specificationVersion,
+      engineName: engine.engineName,
+      doInfo: () => engine.doInfo(),
+      doLoadModel: (options) => engine.doLoadModel(options),
+      async *doGenerate(options) {
+        await gate;
+        yield* engine.doGenerate(options);
+      },
+      doExportKv: (options) => engine.doExportKv(options),
+      doImportKv: (options) => engine.doImportKv(options),
+      doDropKv: (options) => engine.doDropKv(options),
+      doStats: () => engine.doStats(),
+      close: () => engine.close(),
+    }));
     const before = await client.stats();
     const requests = Array.from({ length: 8 }, (_, index) =>
       post(`${base}/chat/completions`, chat(`Question number ${index}?`, { max_tokens: 16 })),
@@ -198,6 +222,8 @@ describe("the executor's OpenAI endpoint", () => {
         // drain
       }
     })();
+    await expect.poll(() => server.stats().queuedCalls, { timeout: 30_000 }).toBe(8);
+    release();
     const responses = await Promise.all(requests);
     await grpc;
     for (const response of responses) expect(response.status).toBe(200);
@@ -205,8 +231,8 @@ describe("the executor's OpenAI endpoint", () => {
     const calls = after.generateCalls - before.sidecar!.generateCalls;
     const batches = after.engineBatches - before.sidecar!.engineBatches;
     expect(calls).toBe(9);
-    // All nine calls share one model and prefix: they arrive within the window and merge.
-    expect(batches).toBeLessThan(calls);
+    // The first call ran alone; the eight queued behind it (one model, one prefix) merged.
+    expect(batches).toBe(2);
     expect(after.mergedBatches).toBeGreaterThan(before.sidecar!.mergedBatches);
   });
 
