@@ -18,6 +18,43 @@ export interface EngineModelDescriptor {
   readonly loaded: boolean;
 }
 
+/**
+ * What an engine can do beyond generating; the planner prices plans from it (through the
+ * executor's Info and the device profile). Engines that leave it out can do everything.
+ */
+export interface EngineCapabilities {
+  /** `doExportKv`/`doImportKv` work, so KV may migrate to or from this engine. */
+  readonly kvTransfer: boolean;
+  /**
+   * A shared prefix stays cached under its key until `doDropKv` (and `doStats` lists it).
+   * False: prefix reuse is left to the engine's or its server's own cache, which may evict it.
+   */
+  readonly prefixPinning: boolean;
+  /**
+   * The engine loads and unloads models itself (a switch costs load time, memory bounds what
+   * is loaded). False: the models stay loaded on a server the engine calls.
+   */
+  readonly modelLoading: boolean;
+  /**
+   * How `GenerateItem.jsonSchema` is enforced: by grammar in this engine, by the server
+   * (`response_format`), or only by an instruction in the prompt (the output may not parse).
+   */
+  readonly structuredOutput: "grammar" | "server" | "prompt";
+}
+
+/** The capabilities of an engine that declares none: all of them. */
+export const FULL_ENGINE_CAPABILITIES: EngineCapabilities = {
+  kvTransfer: true,
+  prefixPinning: true,
+  modelLoading: true,
+  structuredOutput: "grammar",
+};
+
+/** The capabilities an engine declares, defaults filled in. */
+export function engineCapabilities(info: Pick<EngineInfo, "capabilities">): EngineCapabilities {
+  return { ...FULL_ENGINE_CAPABILITIES, ...info.capabilities };
+}
+
 export interface EngineInfo {
   readonly engine: string;
   readonly version: string;
@@ -35,6 +72,8 @@ export interface EngineInfo {
    * whatever their prefixes. Default false: one prefix per batch.
    */
   readonly mixedPrefixes?: boolean;
+  /** What the engine can do beyond generating (default: everything; see `EngineCapabilities`). */
+  readonly capabilities?: Partial<EngineCapabilities>;
 }
 
 export interface LoadModelOptions {
@@ -121,6 +160,8 @@ export type EngineErrorCode =
   | "invalid-kv"
   | "over-limits"
   | "not-found"
+  /** The engine cannot do this at all (see `EngineInfo.capabilities`). */
+  | "unsupported"
   | "internal";
 
 /** Thrown by engines for bad input; the sidecar maps `code` to a gRPC status. */

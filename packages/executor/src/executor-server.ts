@@ -22,9 +22,20 @@ import {
 import { type BatchingOptions, BatchScheduler } from "./batch-scheduler.js";
 import { invalidArgument, statusForError } from "./engine-error-status.js";
 import { EngineLock } from "./engine-lock.js";
-import { EngineError, type EngineInfo, type EngineV1, type KvEntryInfo } from "./engine-v1.js";
+import {
+  EngineError,
+  type EngineInfo,
+  type EngineV1,
+  engineCapabilities,
+  type KvEntryInfo,
+} from "./engine-v1.js";
 import { validateGenerateRequest } from "./generate-request-validation.js";
 import { KvStore } from "./kv-store.js";
+import {
+  type OpenAiEndpointHandle,
+  type OpenAiEndpointOptions,
+  startOpenAiEndpoint,
+} from "./openai-endpoint.js";
 
 /** The gRPC service name reported by health checks. */
 export const EXECUTOR_SERVICE_NAME = "halo.executor.v1.Executor";
@@ -58,6 +69,8 @@ export class ExposedBindError extends Error {
     super(message);
     this.name = "ExposedBindError";
   }
+  /** Also serve the OpenAI HTTP API (`/v1/chat/completions`, `/v1/models`) over the same scheduler. */
+  readonly openai?: OpenAiEndpointOptions;
 }
 
 /** A running executor sidecar. */
@@ -66,6 +79,8 @@ export interface ExecutorServerHandle {
   readonly address: string;
   readonly host: string;
   readonly port: number;
+  /** The OpenAI endpoint, when `openai` was given: `url` + `/v1` is the OpenAI `baseURL`. */
+  readonly openai?: Pick<OpenAiEndpointHandle, "url" | "host" | "port">;
   /** Counters of the sidecar (queue, batches, evictions). */
   stats(): SidecarStats;
   /**
@@ -276,18 +291,45 @@ export async function createExecutorServer(options: ExecutorServerOptions): Prom
     },
   };
 
-  const server = await startGrpcServer({
-    host,
-    port: options.port ?? 0,
-    services: [{ definition: ExecutorService, implementation }, health.binding],
-    ...(options.security ? { security: options.security } : {}),
-  });
+  // HTTP requests enter the same scheduler as gRPC Generate calls, so both merge into engine batches.
+  const openai = options.openai
+    ? await startOpenAiEndpoint(
+        {
+          models: () => info.models,
+          submit(input, sink) {
+            const prefix = input.sharedPrefix;
+            if (prefix && !kvStore.claimText(prefix.key, digest(prefix.text))) {
+              throw new EngineError(
+                "internal",
+                `shared prefix key "${prefix.key}" already names another text`,
+              );
+            }
+            return scheduler.submit(input, sink);
+          },
+        },
+        options.openai,
+      )
+    : undefined;
+
+  let server: Awaited<ReturnType<typeof startGrpcServer>>;
+  try {
+    server = await startGrpcServer({
+      host,
+      port: options.port ?? 0,
+      services: [{ definition: ExecutorService, implementation }, health.binding],
+      ...(options.security ? { security: options.security } : {}),
+    });
+  } catch (error) {
+    await openai?.close(0);
+    throw error;
+  }
 
   let closed: Promise<void> | undefined;
   return {
     address: server.address,
     host: server.host,
     port: server.port,
+    ...(openai ? { openai: { url: openai.url, host: openai.host, port: openai.port } } : {}),
     stats: sidecarStats,
     close(graceMs = 30_000) {
       closed ??= (async () => {
@@ -295,7 +337,7 @@ export async function createExecutorServer(options: ExecutorServerOptions): Prom
         health.setStatus("", "not-serving");
         health.setStatus(EXECUTOR_SERVICE_NAME, "not-serving");
         health.close();
-        await server.shutdown(graceMs);
+        await Promise.all([server.shutdown(graceMs), openai?.close(graceMs)]);
         await scheduler.whenIdle();
         await engine.close();
       })();
@@ -360,6 +402,7 @@ function infoResponse(
     maxBatchTokens: limits.maxBatchTokens,
     memoryBudgetBytes: Math.round(info.memoryBudgetBytes),
     kvBudgetBytes: Math.round(kvBudgetBytes),
+    capabilities: engineCapabilities(info),
   };
 }
 

@@ -1,8 +1,17 @@
 export { type BatchLimits, estimateItemTokens, planBatch } from "./batch-planner.js";
 export type { BatchingOptions, SchedulerStats } from "./batch-scheduler.js";
+export {
+  ASSISTANT_TURN,
+  type ChatPromptMessage,
+  type ChatRole,
+  parseChatPrompt,
+  type RenderedChatPrompt,
+  renderChatPrompt,
+} from "./chat-prompt.js";
 export { engineErrorFromCall, STATUS_FOR_ENGINE_ERROR, statusForError } from "./engine-error-status.js";
 export {
   type BatchFigures,
+  type EngineCapabilities,
   EngineError,
   type EngineErrorCode,
   type EngineInfo,
@@ -10,6 +19,8 @@ export {
   type EngineStats,
   type EngineV1,
   type ExportKvOptions,
+  engineCapabilities,
+  FULL_ENGINE_CAPABILITIES,
   type GenerateEvent,
   type GenerateItem,
   type GenerateOptions,
@@ -28,4 +39,11 @@ export {
   ExposedBindError,
 } from "./executor-server.js";
 export { KvStore, type TrackedKvEntry } from "./kv-store.js";
+export {
+  type OpenAiEndpointBackend,
+  type OpenAiEndpointHandle,
+  type OpenAiEndpointOptions,
+  prefixKeyOf,
+  startOpenAiEndpoint,
+} from "./openai-endpoint.js";
 export { createRemoteEngine } from "./remote-engine.js";

@@ -39,6 +39,14 @@ export function createRemoteEngine(client: ExecutorClient): EngineV1 {
         maxSequences: response.maxSequences,
         maxBatchTokens: response.maxBatchTokens,
         memoryBudgetBytes: response.memoryBudgetBytes,
+        ...(response.capabilities
+          ? {
+              capabilities: {
+                ...response.capabilities,
+                structuredOutput: structuredOutputFromWire(response.capabilities.structuredOutput),
+              },
+            }
+          : {}),
       };
     },
 
@@ -140,4 +148,8 @@ function toEngineError(error: unknown): unknown {
   if (error instanceof ExecutorCallError)
     return engineErrorFromCall(error.code, error.details, error.errorCode);
   return error;
+}
+
+function structuredOutputFromWire(value: string): "grammar" | "server" | "prompt" {
+  return value === "server" || value === "prompt" ? value : "grammar";
 }

@@ -105,6 +105,42 @@ describe("llmShardCost", () => {
     expect(remote.totalMs).toBeLessThan(none.totalMs);
   });
 
+  it("prices an engine behind an HTTP API from its capabilities: no migration, no pinned reuse, no loads", () => {
+    const remote = {
+      ...device,
+      capabilities: { kvTransfer: false, prefixPinning: false, modelLoading: false },
+    };
+    const inherited = { ...statistics, inheritedContext: { from: "parent", tokens: 150 } };
+    const residency = {
+      modelLoaded: false,
+      prefixResident: true,
+      prefixMigrateMs: kvTransferMs(device, model, 500),
+      inheritedLocalRequests: 10,
+      inheritedRemoteRequests: 30,
+    };
+    const capable = llmShardCost(device, model, inherited, 40, residency, 0, on)!;
+    expect(capable.prefixKv).toBe("reuse");
+    expect(capable.loadMs).toBe(model.loadMs);
+    const cost = llmShardCost(remote, model, inherited, 40, residency, 0, on)!;
+    expect(cost.loadMs).toBe(0);
+    expect(cost.migrateMs).toBe(0);
+    expect(cost.migratedTokens).toBe(0);
+    // The prefix is prefilled once for the step (the server's cache serves the step's other requests).
+    expect(cost.prefixKv).toBe("recompute");
+    expect(cost.contextKv).toBe("recompute");
+    expect(cost.prefilledTokens).toBe(500 + 40 * 200);
+    const moved = llmShardCost(
+      { ...device, capabilities: { kvTransfer: false, prefixPinning: true, modelLoading: true } },
+      model,
+      statistics,
+      40,
+      { ...residency, prefixResident: false },
+      0,
+      on,
+    )!;
+    expect(moved.prefixKv).toBe("recompute");
+  });
+
   it("shrinks the batch to what fits in memory, and refuses when not one sequence fits", () => {
     const big = device.models["Qwen/Qwen3-32B"]!;
     const long = { ...statistics, uniquePromptTokens: 20_000, outputTokens: 1_000 };

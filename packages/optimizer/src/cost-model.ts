@@ -108,7 +108,14 @@ export function llmShardCost(
   const waves = requests === 0 ? 0 : Math.ceil(requests / batchSize);
   const prefixTokens = statistics.sharedPrefixTokens;
   const inheritedTokens = statistics.inheritedContext?.tokens ?? 0;
-  const loadMs = residency.modelLoaded ? 0 : model.loadMs;
+  // What the engine cannot do is never priced: without KV transfer no migration; without
+  // prefix pinning a prefix (or a parent's context) cached earlier may be gone, so each step
+  // prefills its prefix once (its requests arrive together, so a server cache serves the rest);
+  // models on a server stay loaded.
+  const capabilities = device.capabilities;
+  const migration = !disabled.migration && capabilities?.kvTransfer !== false;
+  const pinned = capabilities?.prefixPinning !== false;
+  const loadMs = residency.modelLoaded || capabilities?.modelLoading === false ? 0 : model.loadMs;
 
   let prefixPrefillMs = 0;
   let migrateMs = 0;
@@ -120,12 +127,12 @@ export function llmShardCost(
   if (disabled.prefixSharing) {
     perRequestPrefixTokens = prefixTokens;
   } else if (prefixTokens > 0) {
-    if (residency.prefixResident) {
+    if (residency.prefixResident && pinned) {
       prefixKv = "reuse";
       reusedTokens += prefixTokens;
     } else {
       const recomputeMs = model.prefill.fixedMs + model.prefill.msPerToken * prefixTokens;
-      const migrate = disabled.migration ? undefined : residency.prefixMigrateMs;
+      const migrate = migration ? residency.prefixMigrateMs : undefined;
       if (migrate !== undefined && migrate < recomputeMs) {
         prefixKv = "migrate";
         migrateMs += migrate;
@@ -141,8 +148,8 @@ export function llmShardCost(
   let contextKv: KvAction = "recompute";
   let recomputedInheritedRequests = requests;
   if (inheritedTokens > 0 && !disabled.prefixSharing) {
-    const local = Math.min(requests, residency.inheritedLocalRequests);
-    const remote = disabled.migration ? 0 : Math.min(requests - local, residency.inheritedRemoteRequests);
+    const local = pinned ? Math.min(requests, residency.inheritedLocalRequests) : 0;
+    const remote = migration ? Math.min(requests - local, residency.inheritedRemoteRequests) : 0;
     recomputedInheritedRequests = requests - local;
     reusedTokens += local * inheritedTokens;
     if (local > 0) contextKv = "reuse";

@@ -44,6 +44,21 @@ export const ModelProfileSchema = z
   })
   .strict();
 
+/**
+ * What the executors of a profile can do (from their engines' `EngineCapabilities`). Optional:
+ * a profile without it describes engines that can do everything (profileVersion 1 as before).
+ */
+export const DeviceCapabilitiesSchema = z
+  .object({
+    /** KV may be exported and imported: the planner may migrate it. */
+    kvTransfer: z.boolean(),
+    /** Shared prefixes stay cached under their keys: the planner may count on a prefix staying resident. */
+    prefixPinning: z.boolean(),
+    /** The executor loads and unloads models (a switch costs `loadMs`); false: models stay loaded on a server. */
+    modelLoading: z.boolean(),
+  })
+  .strict();
+
 export const DeviceProfileSchema = z
   .object({
     profileVersion: z.literal(PROFILE_VERSION),
@@ -57,6 +72,7 @@ export const DeviceProfileSchema = z
     /** Fixed cost of one KV transfer (connection, serialization). */
     transferFixedMs: z.number().nonnegative(),
     models: z.record(z.string().min(1), ModelProfileSchema),
+    capabilities: DeviceCapabilitiesSchema.optional(),
   })
   .strict();
 
@@ -64,6 +80,7 @@ export type PrefillCost = z.infer<typeof PrefillCostSchema>;
 export type DecodeCost = z.infer<typeof DecodeCostSchema>;
 export type ModelProfile = z.infer<typeof ModelProfileSchema>;
 export type DeviceProfile = z.infer<typeof DeviceProfileSchema>;
+export type DeviceCapabilities = z.infer<typeof DeviceCapabilitiesSchema>;
 
 /** Thrown for an invalid profile document; `issues` name the JSON paths. */
 export class ProfileValidationError extends Error {

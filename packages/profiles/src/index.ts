@@ -1,8 +1,15 @@
 export { BUILTIN_PROFILES, H100_SIMULATED_PROFILE } from "./builtin-profiles.js";
 export { type DeriveModelOptions, deriveModelProfile, parameterCountFromName } from "./derive-profile.js";
-export type { DecodeCost, DeviceProfile, ModelProfile, PrefillCost } from "./device-profile.js";
+export type {
+  DecodeCost,
+  DeviceCapabilities,
+  DeviceProfile,
+  ModelProfile,
+  PrefillCost,
+} from "./device-profile.js";
 export {
   DecodeCostSchema,
+  DeviceCapabilitiesSchema,
   DeviceProfileSchema,
   decodeMs,
   decodeStepMs,

@@ -122,11 +122,22 @@ export async function measureDeviceProfile(
     }
     models[model] = fitModel(model, infos[0]!, samples);
   }
-  options.onProgress?.("measuring KV transfer");
-  const transferSamples = await measureTransfer(clients, options.models[0]!, quick, signal);
-  samples.push(...transferSamples);
-  const transfer = fitTransfer(transferSamples);
   const info = infos[0]!;
+  // The weakest executor decides: a capability counts only when every executor has it.
+  const capabilities = {
+    kvTransfer: infos.every((entry) => entry.capabilities?.kvTransfer ?? true),
+    prefixPinning: infos.every((entry) => entry.capabilities?.prefixPinning ?? true),
+    modelLoading: infos.every((entry) => entry.capabilities?.modelLoading ?? true),
+  };
+  let transfer = { bytesPerSecond: 1, fixedMs: 0 };
+  if (capabilities.kvTransfer) {
+    options.onProgress?.("measuring KV transfer");
+    const transferSamples = await measureTransfer(clients, options.models[0]!, quick, signal);
+    samples.push(...transferSamples);
+    transfer = fitTransfer(transferSamples);
+  }
+  // Without KV transfer nothing is measured: 1 B/s (required by the schema) makes any planner
+  // that ignores `capabilities` price migration as hopeless.
   const loadSamples = samples.filter((sample) => sample.kind === "load");
   // A model that was already loaded everywhere gets the load time per byte of the others.
   for (const [name, profile] of Object.entries(models)) {
@@ -152,6 +163,7 @@ export async function measureDeviceProfile(
       transferBytesPerSecond: transfer.bytesPerSecond,
       transferFixedMs: transfer.fixedMs,
       models,
+      ...(Object.values(capabilities).every(Boolean) ? {} : { capabilities }),
     },
     samples,
   };

@@ -41,6 +41,21 @@ describe("halo executor serve: bad input", () => {
     [["--engine", "sim", "--time-scale", "-1"], "--time-scale: expected a number >= 0"],
     [["--engine", "sim", "--kv-budget-bytes", "lots"], "--kv-budget-bytes"],
     [["--engine", "sim", "--profile", "builtin:nope"], '--profile: no built-in profile "builtin:nope"'],
+    [["--engine", "sim", "--openai-port", "http"], "--openai-port: expected a port 0–65535"],
+    [["--engine", "llamacpp", "--gpu", "tpu"], "--gpu: expected one of off, auto, cuda, vulkan, metal"],
+    [["--engine", "llamacpp", "--gpu-layers", "8"], "--gpu-layers: needs --gpu"],
+    [["--engine", "llamacpp", "--gpu", "cuda", "--gpu-layers", "x"], "--gpu-layers: expected an integer"],
+    [["--engine", "sim", "--gpu", "cuda"], "--gpu: applies to --engine llamacpp only"],
+    // No CUDA build is installed here: the error names the package to add.
+    [["--engine", "llamacpp", "--gpu", "cuda"], "@node-llama-cpp/linux-x64-cuda"],
+    [
+      ["--engine", "sim", "--openai-port", "0", "--openai-host", "0.0.0.0"],
+      "beyond loopback the OpenAI endpoint needs --openai-token-file",
+    ],
+    [
+      ["--engine", "sim", "--openai-port", "0", "--openai-token-file", "/nonexistent/halo-token"],
+      "--openai-token-file: cannot read /nonexistent/halo-token",
+    ],
   ])("rejects %j with exit 2", async (flags, message) => {
     const io = captureIo();
     expect(await runCli(["executor", "serve", ...flags], io)).toBe(2);
@@ -101,6 +116,91 @@ describe("serveExecutor", () => {
       .split("\n")
       .map((line) => (JSON.parse(line) as { event: string }).event);
     expect(events).toEqual(["listening", "draining", "stopped"]);
+  });
+
+  it("also serves the OpenAI API with --openai-port, behind the token of --openai-token-file", async () => {
+    await writeFile(join(directory, "token"), "cli-token\n");
+    const io = captureIo();
+    const stop = new AbortController();
+    const serving = serveExecutor(
+      { ...defaults, openaiPort: 0, openaiTokenFile: join(directory, "token") },
+      io,
+      stop.signal,
+    );
+    await expect.poll(() => io.out(), { timeout: 10_000 }).toContain('"listening"');
+    const { openai } = JSON.parse(io.out().split("\n")[0]!) as { openai: string };
+    expect(openai).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/);
+    expect((await fetch(`${openai}/models`)).status).toBe(401);
+    const response = await fetch(`${openai}/chat/completions`, {
+      method: "POST",
+      headers: { authorization: "Bearer cli-token", "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "Qwen/Qwen3-14B",
+        messages: [{ role: "user", content: "Hi" }],
+        max_tokens: 4,
+      }),
+    });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { usage: { completion_tokens: number } };
+    expect(body.usage.completion_tokens).toBeGreaterThan(0);
+    stop.abort();
+    await serving;
+  });
+
+  it("--engine openai fronts another executor's OpenAI endpoint: gRPC in, HTTP out", async () => {
+    const backIo = captureIo();
+    const stop = new AbortController();
+    const back = serveExecutor({ ...defaults, openaiPort: 0 }, backIo, stop.signal);
+    await expect.poll(() => backIo.out(), { timeout: 10_000 }).toContain('"listening"');
+    const { openai } = JSON.parse(backIo.out().split("\n")[0]!) as { openai: string };
+    await writeFile(join(directory, "openai-models.yaml"), 'models:\n  "Qwen/Qwen3-14B": ~\n');
+    const frontIo = captureIo();
+    const front = serveExecutor(
+      {
+        ...serveOptionsFromFlags({
+          engine: "openai",
+          host: "127.0.0.1",
+          port: "0",
+          threads: "1",
+          profile: "builtin:h100",
+          timeScale: "0.001",
+          batchWindowMs: "3",
+          drainMs: "5000",
+          openaiBaseUrl: openai,
+        }),
+        modelsPath: join(directory, "openai-models.yaml"),
+      },
+      frontIo,
+      stop.signal,
+    );
+    await expect.poll(() => frontIo.out(), { timeout: 10_000 }).toContain('"listening"');
+    const { address } = JSON.parse(frontIo.out().split("\n")[0]!) as { address: string };
+    const client = createExecutorClient(address);
+    const info = await client.info();
+    expect(info.engine).toBe("openai");
+    expect(info.capabilities).toMatchObject({ kvTransfer: false, prefixPinning: false, modelLoading: false });
+    let generated = 0;
+    for await (const event of client.generate({
+      model: "Qwen/Qwen3-14B",
+      items: [{ id: "a", prompt: "### User\nHello.\n\n### Assistant\n", maxTokens: 4 }],
+    })) {
+      if (event.type === "batch-finished") generated = event.figures.generatedTokens;
+    }
+    expect(generated).toBeGreaterThan(0);
+    client.close();
+    stop.abort();
+    await Promise.all([front, back]);
+  });
+
+  it("rejects --engine openai without a model map or with a bad base URL", async () => {
+    const io = captureIo();
+    expect(await runCli(["executor", "serve", "--engine", "openai"], io)).toBe(2);
+    expect(io.err()).toContain("--models <map.yaml> is required");
+    const bad = captureIo();
+    expect(
+      await runCli(["executor", "serve", "--engine", "openai", "--openai-base-url", "ftp://x"], bad),
+    ).toBe(2);
+    expect(bad.err()).toContain("--openai-base-url");
   });
 
   it("reports a port it cannot bind", async () => {

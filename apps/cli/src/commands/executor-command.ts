@@ -1,5 +1,6 @@
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
+import { loadOpenAiModelMap, OpenAiEngine, OpenAiModelMapError } from "@halo/engine-openai";
 import { SimEngine } from "@halo/engine-sim";
 import { createExecutorServer, type EngineV1, ExposedBindError } from "@halo/executor";
 import {
@@ -56,6 +57,22 @@ export interface ExecutorTrustOptions {
   readonly tokenPath?: string;
   /** Serve a non-loopback host without TLS or without a token (a warning says so). */
   readonly insecure: boolean;
+  /** llamacpp: the llama.cpp build (`off`: CPU; `cuda`, `vulkan`, `metal`, `auto`). */
+  readonly gpu: "off" | "auto" | "cuda" | "vulkan" | "metal";
+  /** llamacpp: layers offloaded to the GPU (a count, `auto` or `max`; default auto with a GPU). */
+  readonly gpuLayers?: number | "auto" | "max";
+  /** Also serve the OpenAI HTTP API on this port (0: a free one). */
+  readonly openaiPort?: number;
+  /** Interface of the OpenAI endpoint (default loopback). */
+  readonly openaiHost: string;
+  /** File holding the bearer token the OpenAI endpoint requires (required beyond loopback). */
+  readonly openaiTokenFile?: string;
+  /** openai engine: the OpenAI-compatible server models without a named server go to. */
+  readonly openaiBaseUrl?: string;
+  /** openai engine: environment variable holding that server's API key. */
+  readonly openaiApiKeyEnv: string;
+  /** openai engine: most requests in flight to that server. */
+  readonly openaiMaxConcurrency?: number;
 }
 
 /** Creates the engine named by `--engine`. Engines load lazily: llama.cpp only when asked for. */
@@ -67,8 +84,16 @@ interface LlamaCppModule {
     readonly modelMap?: unknown;
     readonly threads: number;
     readonly automaticPrefixReuse?: boolean;
+    readonly gpu?: false | "auto" | "cuda" | "vulkan" | "metal";
+    readonly gpuLayers?: number | "auto" | "max";
   }) => EngineV1;
   readonly loadModelMap: (path: string) => Promise<LlamaCppModelMap>;
+  /** Starts (and checks) the llama.cpp build for a GPU before the executor announces itself. */
+  readonly getLlamaRuntime: (
+    threads: number,
+    gpu: false | "auto" | "cuda" | "vulkan" | "metal",
+  ) => Promise<unknown>;
+  readonly LlamaBuildMissingError: new (...parameters: never[]) => Error;
   readonly ModelMapError: new (...parameters: never[]) => Error;
   readonly standInSource: (
     name: string,
@@ -109,6 +134,26 @@ export const ENGINE_FACTORIES: Readonly<Record<string, EngineFactory>> = {
       ...(models ? { models } : {}),
     });
   },
+  openai: async (options) => {
+    if (!options.modelsPath) {
+      throw new InvalidInputError(
+        "--engine openai: --models <map.yaml> is required (the model names to serve and their servers)",
+      );
+    }
+    try {
+      const map = await loadOpenAiModelMap(options.modelsPath, {
+        ...(options.openaiBaseUrl !== undefined ? { baseURL: options.openaiBaseUrl } : {}),
+        ...(process.env[options.openaiApiKeyEnv] ? { apiKey: process.env[options.openaiApiKeyEnv] } : {}),
+        ...(options.openaiMaxConcurrency !== undefined
+          ? { maxConcurrency: options.openaiMaxConcurrency }
+          : {}),
+      });
+      return new OpenAiEngine(map);
+    } catch (error) {
+      if (error instanceof OpenAiModelMapError) throw new InvalidInputError(`--models: ${error.message}`);
+      throw error;
+    }
+  },
   llamacpp: async (options) => {
     let module: LlamaCppModule;
     try {
@@ -133,10 +178,22 @@ export const ENGINE_FACTORIES: Readonly<Record<string, EngineFactory>> = {
       }
     }
     modelMap = withAllowedStandIns(module, modelMap, options.allowModels ?? []);
+    const gpu = options.gpu === "off" ? false : options.gpu;
+    if (gpu !== false) {
+      try {
+        await module.getLlamaRuntime(options.threads, gpu);
+      } catch (error) {
+        if (error instanceof module.LlamaBuildMissingError)
+          throw new InvalidInputError(`--gpu: ${error.message}`);
+        throw error;
+      }
+    }
     return new module.LlamaCppEngine({
       modelMap,
       threads: options.threads,
       automaticPrefixReuse: options.automaticPrefixReuse,
+      gpu,
+      ...(options.gpuLayers !== undefined ? { gpuLayers: options.gpuLayers } : {}),
     });
   },
 };
@@ -270,6 +327,7 @@ export async function serveExecutor(
   }
   const trust = options.trust ?? { insecure: false };
   const security = await readServerSecurity(trust);
+  const openai = options.openaiPort === undefined ? undefined : await openAiEndpointOptions(options);
   const engine = await factory(options);
   let server: Awaited<ReturnType<typeof createExecutorServer>>;
   try {
@@ -278,6 +336,7 @@ export async function serveExecutor(
       host: options.host,
       port: options.port,
       batching: { windowMs: options.batchWindowMs },
+      ...(openai ? { openai } : {}),
       ...(options.kvBudgetBytes !== undefined ? { kvBudgetBytes: options.kvBudgetBytes } : {}),
       ...(security ? { security } : {}),
       insecure: trust.insecure,
@@ -300,6 +359,7 @@ export async function serveExecutor(
     event: "listening",
     address: server.address,
     port: server.port,
+    ...(server.openai ? { openai: `${server.openai.url}/v1` } : {}),
     engine: options.engine,
     pid: process.pid,
     tls: security?.tls !== undefined,
@@ -358,6 +418,32 @@ async function readServerSecurity(trust: ExecutorTrustOptions): Promise<ServerSe
   }
   if (!tls && token === undefined) return undefined;
   return { ...(tls ? { tls } : {}), ...(token !== undefined ? { token } : {}) };
+const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(["127.0.0.1", "::1", "localhost"]);
+
+/** The OpenAI endpoint's options: its token read from the file, refused beyond loopback without one. */
+async function openAiEndpointOptions(options: ServeExecutorOptions) {
+  let bearerToken: string | undefined;
+  if (options.openaiTokenFile !== undefined) {
+    try {
+      bearerToken = (await readFile(options.openaiTokenFile, "utf8")).trim();
+    } catch (error) {
+      throw new InvalidInputError(
+        `--openai-token-file: cannot read ${options.openaiTokenFile}: ${(error as Error).message}`,
+      );
+    }
+    if (bearerToken === "")
+      throw new InvalidInputError(`--openai-token-file: ${options.openaiTokenFile} is empty`);
+  }
+  if (!LOOPBACK_HOSTS.has(options.openaiHost) && bearerToken === undefined) {
+    throw new InvalidInputError(
+      `--openai-host ${options.openaiHost}: beyond loopback the OpenAI endpoint needs --openai-token-file`,
+    );
+  }
+  return {
+    host: options.openaiHost,
+    port: options.openaiPort,
+    ...(bearerToken !== undefined ? { bearerToken } : {}),
+  };
 }
 
 interface RawServeFlags {
@@ -377,6 +463,14 @@ interface RawServeFlags {
   readonly tokenFile?: string;
   readonly insecure?: boolean;
   readonly allowModels?: string;
+  readonly gpu?: string;
+  readonly gpuLayers?: string;
+  readonly openaiPort?: string;
+  readonly openaiHost?: string;
+  readonly openaiTokenFile?: string;
+  readonly openaiBaseUrl?: string;
+  readonly openaiApiKeyEnv?: string;
+  readonly openaiMaxConcurrency?: string;
 }
 
 function number(flag: string, text: string, check: (value: number) => boolean, expected: string): number {
@@ -385,6 +479,44 @@ function number(flag: string, text: string, check: (value: number) => boolean, e
     throw new InvalidInputError(`${flag}: expected ${expected} (got "${text}")`);
   }
   return value;
+}
+
+const GPU_CHOICES = ["off", "auto", "cuda", "vulkan", "metal"] as const;
+
+function gpuOptions(flags: RawServeFlags): Pick<ServeExecutorOptions, "gpu" | "gpuLayers"> {
+  const gpu = flags.gpu ?? "off";
+  if (!(GPU_CHOICES as readonly string[]).includes(gpu)) {
+    throw new InvalidInputError(`--gpu: expected one of ${GPU_CHOICES.join(", ")} (got "${gpu}")`);
+  }
+  if (gpu !== "off" && flags.engine !== "llamacpp") {
+    throw new InvalidInputError(`--gpu: applies to --engine llamacpp only (got --engine ${flags.engine})`);
+  }
+  if (flags.gpuLayers === undefined) return { gpu: gpu as ServeExecutorOptions["gpu"] };
+  if (gpu === "off")
+    throw new InvalidInputError("--gpu-layers: needs --gpu (the CPU build offloads nothing)");
+  const layers = flags.gpuLayers;
+  if (layers === "auto" || layers === "max")
+    return { gpu: gpu as ServeExecutorOptions["gpu"], gpuLayers: layers };
+  const count = Number(layers);
+  if (layers.trim() === "" || !Number.isInteger(count) || count < 0) {
+    throw new InvalidInputError(`--gpu-layers: expected an integer >= 0, auto or max (got "${layers}")`);
+  }
+  return { gpu: gpu as ServeExecutorOptions["gpu"], gpuLayers: count };
+}
+
+function baseUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new InvalidInputError(
+      `--openai-base-url: expected an http(s) URL like http://127.0.0.1:8000/v1 (got "${text}")`,
+    );
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new InvalidInputError(`--openai-base-url: expected an http(s) URL (got "${text}")`);
+  }
+  return text;
 }
 
 /** Checks the flags of `executor serve`; bad values are invalid input naming the flag. */
@@ -446,6 +578,31 @@ export function serveOptionsFromFlags(flags: RawServeFlags): ServeExecutorOption
       insecure,
     },
     allowModels,
+    ...(flags.openaiPort !== undefined
+      ? {
+          openaiPort: number(
+            "--openai-port",
+            flags.openaiPort,
+            (value) => integer(value) && value >= 0 && value <= 65_535,
+            "a port 0–65535",
+          ),
+        }
+      : {}),
+    openaiHost: flags.openaiHost ?? "127.0.0.1",
+    ...gpuOptions(flags),
+    ...(flags.openaiTokenFile !== undefined ? { openaiTokenFile: flags.openaiTokenFile } : {}),
+    ...(flags.openaiBaseUrl !== undefined ? { openaiBaseUrl: baseUrl(flags.openaiBaseUrl) } : {}),
+    openaiApiKeyEnv: flags.openaiApiKeyEnv ?? "OPENAI_API_KEY",
+    ...(flags.openaiMaxConcurrency !== undefined
+      ? {
+          openaiMaxConcurrency: number(
+            "--openai-max-concurrency",
+            flags.openaiMaxConcurrency,
+            (value) => integer(value) && value >= 1,
+            "an integer >= 1",
+          ),
+        }
+      : {}),
   };
 }
 
@@ -465,7 +622,7 @@ export const registerExecutorCommand: RegisterCommand = (program: Command, io: C
     .option("--threads <count>", "engine threads (llamacpp: keep at most the cores)", "1")
     .option(
       "--models <model-map.yaml>",
-      "model map: which GGUF serves each model name (sim: the names to serve); only configured models can be loaded",
+      "model map: which GGUF serves each model name (sim: the names to serve; openai: their servers); only configured models can be loaded",
     )
     .option(
       "--allow-models <names>",
@@ -489,6 +646,34 @@ export const registerExecutorCommand: RegisterCommand = (program: Command, io: C
     .option(
       "--automatic-prefix-reuse",
       "llamacpp: reuse the KV a sequence still holds from earlier calls (off by default: greedy answers would depend on what ran before)",
+    )
+    .option(
+      "--gpu <backend>",
+      "llamacpp: llama.cpp build: off (CPU) | auto | cuda | vulkan | metal (its npm package must be installed, see engine-llamacpp's README)",
+      "off",
+    )
+    .option("--gpu-layers <layers>", "llamacpp: layers offloaded to the GPU: a count, auto (default) or max")
+    .option(
+      "--openai-port <port>",
+      "also serve the OpenAI HTTP API (/v1/chat/completions, /v1/completions, /v1/models) on this port; 0 picks a free one",
+    )
+    .option("--openai-host <host>", "interface of the OpenAI endpoint", "127.0.0.1")
+    .option(
+      "--openai-token-file <path>",
+      "require `Authorization: Bearer <token>` on the OpenAI endpoint (the file holds the token; required beyond loopback)",
+    )
+    .option(
+      "--openai-base-url <url>",
+      "openai engine: the OpenAI-compatible server (…/v1) serving the models of --models that name no server",
+    )
+    .option(
+      "--openai-api-key-env <name>",
+      "openai engine: environment variable holding its API key",
+      "OPENAI_API_KEY",
+    )
+    .option(
+      "--openai-max-concurrency <count>",
+      "openai engine: most requests in flight to that server (default 16)",
     )
     .action(async (flags: RawServeFlags) => {
       const options = serveOptionsFromFlags(flags);

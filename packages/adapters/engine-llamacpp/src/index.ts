@@ -1,3 +1,9 @@
+export {
+  getLlamaRuntime,
+  LLAMA_GPU_CHOICES,
+  LlamaBuildMissingError,
+  type LlamaGpu,
+} from "./llama-runtime.js";
 export { LlamaCppEngine, type LlamaCppEngineOptions } from "./llamacpp-engine.js";
 export {
   type CachedModelFile,

@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import {
+  ASSISTANT_TURN,
   type BatchFigures,
   EngineError,
   type EngineInfo,
@@ -17,19 +18,23 @@ import {
   type KvEntryInfo,
   type LoadModelOptions,
   type LoadModelResult,
+  parseChatPrompt,
 } from "@halo/executor";
 import {
+  type ChatHistoryItem,
+  type ChatWrapper,
   type LlamaContext,
   type LlamaContextSequence,
   type LlamaGrammar,
   LlamaGrammarEvaluationState,
   type LlamaModel,
+  resolveChatWrapper,
   type Token,
 } from "node-llama-cpp";
 import { AsyncEventQueue } from "./async-event-queue.js";
 import { InvalidJsonSchemaError, parseJsonSchemaText } from "./json-schema-text.js";
 import { decodeKvEnvelope, encodeKvEnvelope, InvalidKvEnvelopeError } from "./kv-envelope.js";
-import { getCpuLlama } from "./llama-runtime.js";
+import { getLlamaRuntime, type LlamaGpu } from "./llama-runtime.js";
 import { ensureSynthesizedModel, resolveHaloHome } from "./model-cache.js";
 import { fingerprintModelFile } from "./model-fingerprint.js";
 import { type ModelMap, resolveModelSource } from "./model-map.js";
@@ -63,6 +68,13 @@ export interface LlamaCppEngineOptions {
   readonly automaticPrefixReuse?: boolean;
   /** Memory-map model files instead of reading them (default false, so load time includes reading the weights). */
   readonly useMmap?: boolean;
+  /**
+   * The llama.cpp build: false (default) the CPU build; `cuda`, `vulkan`, `metal` that GPU
+   * build (its npm package must be installed, see the README); `auto` the best one installed.
+   */
+  readonly gpu?: LlamaGpu;
+  /** Layers offloaded to the GPU: a count, `auto` (what fits, the default with a GPU) or `max`. */
+  readonly gpuLayers?: number | "auto" | "max";
 }
 
 interface LoadedModel {
@@ -74,6 +86,8 @@ interface LoadedModel {
   readonly memoryBytes: number;
   readonly fingerprint: string;
   readonly vocabularySize: number;
+  /** The GGUF's own chat template (real models): prompts are rendered with it, not sent as raw text. */
+  readonly chatWrapper?: ChatWrapper;
   lastUsedAt: number;
 }
 
@@ -127,6 +141,8 @@ export class LlamaCppEngine implements EngineV1 {
   private readonly batchSize: number;
   private readonly automaticPrefixReuse: boolean;
   private readonly useMmap: boolean;
+  private readonly gpu: LlamaGpu;
+  private readonly gpuLayers: number | "auto" | "max";
   private readonly lock = new SerialLock();
   private readonly loaded = new Map<string, LoadedModel>();
   private readonly shapes = new Map<string, Promise<ModelShape>>();
@@ -170,6 +186,16 @@ export class LlamaCppEngine implements EngineV1 {
     this.haloHome = options.haloHome ?? resolveHaloHome();
     this.automaticPrefixReuse = options.automaticPrefixReuse ?? true;
     this.useMmap = options.useMmap ?? false;
+    this.gpu = options.gpu ?? false;
+    this.gpuLayers = options.gpuLayers ?? (this.gpu === false ? 0 : "auto");
+    if (typeof this.gpuLayers === "number" && (!Number.isInteger(this.gpuLayers) || this.gpuLayers < 0)) {
+      throw new RangeError(
+        `LlamaCppEngine: gpuLayers must be an integer >= 0, "auto" or "max" (got ${options.gpuLayers})`,
+      );
+    }
+    if (this.gpu === false && this.gpuLayers !== 0) {
+      throw new RangeError("LlamaCppEngine: gpuLayers needs a gpu (the CPU build offloads nothing)");
+    }
   }
 
   async doInfo(): Promise<EngineInfo> {
@@ -430,10 +456,10 @@ export class LlamaCppEngine implements EngineV1 {
     const source = resolveModelSource(name, this.options.modelMap)!;
     const path =
       source.kind === "gguf" ? source.path : (await ensureSynthesizedModel(source.spec, this.haloHome)).path;
-    const llama = await getCpuLlama(this.threads);
+    const llama = await getLlamaRuntime(this.threads, this.gpu);
     const model = await llama.loadModel({
       modelPath: path,
-      gpuLayers: 0,
+      gpuLayers: this.gpuLayers,
       useMmap: this.useMmap,
       ...(signal ? { loadSignal: signal } : {}),
     });
@@ -457,6 +483,9 @@ export class LlamaCppEngine implements EngineV1 {
         memoryBytes,
         fingerprint: await fingerprintModelFile(path),
         vocabularySize: vocabularySizeOf(model),
+        ...(source.kind === "gguf" && source.chatTemplate !== "none" && hasChatTemplate(model)
+          ? { chatWrapper: resolveChatWrapper(model) }
+          : {}),
         lastUsedAt: nowMs(),
       });
     } catch (error) {
@@ -503,18 +532,47 @@ export class LlamaCppEngine implements EngineV1 {
     return { key: entry.key, model: entry.model, tokens: entry.tokens.length, bytes: entry.bytes };
   }
 
-  private tokenizePrompt(model: LlamaModel, text: string): Token[] {
+  /**
+   * The tokens of a prompt. Raw text (stand-ins): BOS and the text, special-token markers in it
+   * as plain text. A model with a chat template: the neutral prompt text (`### System …`, see
+   * @halo/executor's chat-prompt) parsed into messages (any other text is one user message),
+   * rendered with the template up to the assistant's turn; message text stays plain text.
+   */
+  private promptTokens(loaded: LoadedModel, text: string): Token[] {
+    const { model, chatWrapper } = loaded;
+    if (chatWrapper) {
+      const messages = parseChatPrompt(text) ?? [{ role: "user" as const, content: text }];
+      const chatHistory: ChatHistoryItem[] = messages.map((message) =>
+        message.role === "system"
+          ? { type: "system", text: message.content }
+          : message.role === "assistant"
+            ? { type: "model", response: [message.content] }
+            : { type: "user", text: message.content },
+      );
+      chatHistory.push({ type: "model", response: [] });
+      const { contextText } = chatWrapper.generateContextState({ chatHistory });
+      return contextText.tokenize(model.tokenizer);
+    }
     const bos = model.tokens.bos;
     const tokens = model.tokenize(text);
     return model.tokens.shouldPrependBosToken && bos !== null ? [bos, ...tokens] : tokens;
   }
 
   /** Prefix tokens that stay the same whatever text follows the prefix (see `prefixBoundaryProbes`). */
-  private stablePrefixTokens(model: LlamaModel, text: string): Token[] {
-    const tokens = this.tokenizePrompt(model, text);
+  private stablePrefixTokens(loaded: LoadedModel, text: string): Token[] {
+    if (loaded.chatWrapper) {
+      // The template wraps the whole turn: what stays the same is what every continuation of
+      // the prefix (rendered up to the assistant's turn) begins with.
+      const variants = prefixBoundaryProbes.map((probe) =>
+        this.promptTokens(loaded, `${text}${probe}${ASSISTANT_TURN}`),
+      );
+      const stable = Math.min(...variants.map((variant) => commonPrefixLength(variants[0]!, variant)));
+      return variants[0]!.slice(0, stable);
+    }
+    const tokens = this.promptTokens(loaded, text);
     let stable = tokens.length;
     for (const probe of prefixBoundaryProbes) {
-      stable = Math.min(stable, commonPrefixLength(tokens, this.tokenizePrompt(model, text + probe)));
+      stable = Math.min(stable, commonPrefixLength(tokens, this.promptTokens(loaded, text + probe)));
     }
     return tokens.slice(0, stable);
   }
@@ -523,7 +581,7 @@ export class LlamaCppEngine implements EngineV1 {
     let grammar = this.grammars.get(schemaText);
     if (!grammar) {
       const schema = parseJsonSchemaText(schemaText);
-      grammar = getCpuLlama(this.threads).then((llama) =>
+      grammar = getLlamaRuntime(this.threads, this.gpu).then((llama) =>
         llama.createGrammarForJsonSchema(schema as Parameters<typeof llama.createGrammarForJsonSchema>[0]),
       );
       if (this.grammars.size >= 64) this.grammars.delete(this.grammars.keys().next().value!);
@@ -557,7 +615,6 @@ export class LlamaCppEngine implements EngineV1 {
     await this.loadModel(options.model, options.signal);
     const loaded = this.loaded.get(options.model)!;
     loaded.lastUsedAt = nowMs();
-    const { model } = loaded;
     const prefixText = options.sharedPrefix?.text ?? "";
 
     const failures: GenerateEvent[] = [];
@@ -574,7 +631,7 @@ export class LlamaCppEngine implements EngineV1 {
         failure("over-limits", `maxTokens must be a positive integer (got ${item.maxTokens})`);
         continue;
       }
-      const tokens = this.tokenizePrompt(model, prefixText + item.prompt);
+      const tokens = this.promptTokens(loaded, prefixText + item.prompt);
       if (tokens.length + item.maxTokens > loaded.contextLength) {
         failure(
           "prompt-too-long",
@@ -607,7 +664,7 @@ export class LlamaCppEngine implements EngineV1 {
     yield* failures;
 
     const prefixEntry = options.sharedPrefix
-      ? await this.ensurePrefix(loaded, options.sharedPrefix.key, this.stablePrefixTokens(model, prefixText))
+      ? await this.ensurePrefix(loaded, options.sharedPrefix.key, this.stablePrefixTokens(loaded, prefixText))
       : undefined;
     const prefixPrefilledTokens = prefixEntry?.prefilledTokens ?? 0;
 
@@ -856,4 +913,11 @@ function vocabularySizeOf(model: LlamaModel): number {
   const tokenizer = (model.fileInfo.metadata as unknown as { tokenizer?: { ggml?: { tokens?: unknown[] } } })
     .tokenizer;
   return tokenizer?.ggml?.tokens?.length ?? Number.POSITIVE_INFINITY;
+}
+
+/** Whether a GGUF carries a chat template (`tokenizer.chat_template`): real chat models do, stand-ins do not. */
+function hasChatTemplate(model: LlamaModel): boolean {
+  const tokenizer = (model.fileInfo.metadata as unknown as { tokenizer?: { chat_template?: unknown } })
+    .tokenizer;
+  return typeof tokenizer?.chat_template === "string" && tokenizer.chat_template !== "";
 }

@@ -30,7 +30,11 @@ export function synthesizedModelFileName(spec: SynthesisSpec): string {
   const safeName = spec.name.replaceAll("/", "--").replace(/[^A-Za-z0-9._-]/g, "_");
   const lossless = /^[A-Za-z0-9._/-]+$/.test(spec.name) && !spec.name.includes("--");
   const nameHash = lossless ? "" : `-${createHash("sha256").update(spec.name).digest("hex").slice(0, 8)}`;
-  return `${safeName}${nameHash}-${formatParameterCount(spec.parameterCount)}-seed${spec.seed}-${spec.format}-v${synthesisFormatVersion}.gguf`;
+  const template =
+    spec.chatTemplate === undefined
+      ? ""
+      : `-chat${createHash("sha256").update(spec.chatTemplate).digest("hex").slice(0, 8)}`;
+  return `${safeName}${nameHash}-${formatParameterCount(spec.parameterCount)}-seed${spec.seed}-${spec.format}${template}-v${synthesisFormatVersion}.gguf`;
 }
 
 /** A synthesized model resolved to its cache file. */

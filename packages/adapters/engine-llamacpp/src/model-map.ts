@@ -7,7 +7,12 @@ import { parseParameterCount, planArchitecture, standInParameterCount } from "./
 
 /** Where the weights of one model name come from. */
 export type ModelSource =
-  | { readonly kind: "gguf"; readonly path: string }
+  | {
+      readonly kind: "gguf";
+      readonly path: string;
+      /** `auto` (default): render prompts with the file's chat template when it has one; `none`: raw text. */
+      readonly chatTemplate?: "auto" | "none";
+    }
   | { readonly kind: "synthesized"; readonly spec: SynthesisSpec };
 
 /** Which GGUF (a file, or a synthesized stand-in) serves each model name. */
@@ -43,11 +48,16 @@ const synthesisSchema = z
 const entrySchema = z
   .object({
     gguf: z.string().min(1, "must name a GGUF file").optional(),
+    chatTemplate: z.enum(["auto", "none"]).optional(),
     synth: synthesisSchema.optional(),
   })
   .strict()
   .refine((entry) => (entry.gguf === undefined) !== (entry.synth === undefined), {
     message: "needs exactly one of `gguf: <file>` or `synth: {params, seed, format}`",
+  })
+  .refine((entry) => entry.chatTemplate === undefined || entry.gguf !== undefined, {
+    message: "chatTemplate applies to `gguf` files only (stand-ins have no template)",
+    path: ["chatTemplate"],
   });
 
 const modelMapSchema = z
@@ -101,7 +111,11 @@ export function parseModelMap(text: string, where: string, baseDirectory: string
   const models = new Map<string, ModelSource>();
   for (const [name, entry] of Object.entries(result.data.models)) {
     if (entry.gguf !== undefined) {
-      models.set(name, { kind: "gguf", path: resolve(baseDirectory, entry.gguf) });
+      models.set(name, {
+        kind: "gguf",
+        path: resolve(baseDirectory, entry.gguf),
+        ...(entry.chatTemplate ? { chatTemplate: entry.chatTemplate } : {}),
+      });
       continue;
     }
     const synth = entry.synth ?? {};

@@ -25,6 +25,11 @@ export interface SynthesisSpec {
   readonly parameterCount: number;
   readonly seed: number;
   readonly format: SynthesizedWeightFormat;
+  /**
+   * A chat template (Jinja, as real GGUFs carry in `tokenizer.chat_template`), so a stand-in
+   * exercises the path of real chat models. Default none: prompts are raw text.
+   */
+  readonly chatTemplate?: string;
 }
 
 /** A synthesized GGUF file on disk. */
@@ -202,6 +207,9 @@ function metadataFor(
     ["tokenizer.ggml.unknown_token_id", uint32(vocabulary.unknownTokenId)],
     ["tokenizer.ggml.add_bos_token", { type: "bool", value: true }],
     ["tokenizer.ggml.add_eos_token", { type: "bool", value: false }],
+    ...(spec.chatTemplate !== undefined
+      ? [["tokenizer.chat_template", { type: "string", value: spec.chatTemplate }] as const]
+      : []),
     ["halo.synthesis.format_version", uint32(synthesisFormatVersion)],
     ["halo.synthesis.parameter_target", { type: "string", value: String(spec.parameterCount) }],
     ["halo.synthesis.seed", { type: "string", value: String(spec.seed) }],

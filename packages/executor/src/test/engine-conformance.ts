@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type BatchFigures,
+  type EngineCapabilities,
   EngineError,
   type EngineErrorCode,
   type EngineInfo,
   type EngineV1,
+  engineCapabilities,
   type GenerateEvent,
   type GenerateItem,
   type GenerateOptions,
@@ -27,6 +29,11 @@ export interface EngineConformanceOptions {
   readonly batchItems?: number;
   /** Timeout of each spec (default 120 s). */
   readonly timeoutMs?: number;
+  /**
+   * For engines without prefix pinning: the server behind the engine caches prompt prefixes
+   * and reports cached tokens, so a repeated prefix must come back as cached tokens.
+   */
+  readonly serverPrefixCache?: boolean;
 }
 
 /** The JSON schema of the structured-output spec; strings are bounded so any model can close them. */
@@ -153,6 +160,10 @@ const PREFIX_TEXT =
   "The user asks one question at a time; each question follows this instruction.";
 
 /**
+ * The specs follow the engine's declared capabilities (`EngineInfo.capabilities`): an engine
+ * without KV transfer must reject export/import with `unsupported`, one without prefix pinning
+ * lists no KV entries, one without model loading keeps every model loaded.
+ *
  * One shared spec per EngineV1 method, run against any engine (and, through a
  * client-backed adapter, against a live executor). Call it at the top level of
  * a `*.test.ts` file: `describeEngineConformance("sim", { createEngine, models })`.
@@ -166,6 +177,7 @@ export function describeEngineConformance(name: string, options: EngineConforman
   const run = `${process.pid}-${Date.now().toString(36)}`;
   let engine: EngineV1;
   let info: EngineInfo;
+  let capabilities: EngineCapabilities;
 
   const item = (id: string, prompt: string, overrides: Partial<GenerateItem> = {}): GenerateItem => ({
     id,
@@ -181,6 +193,7 @@ export function describeEngineConformance(name: string, options: EngineConforman
     beforeAll(async () => {
       engine = await options.createEngine();
       info = await engine.doInfo();
+      capabilities = engineCapabilities(info);
       await engine.doLoadModel({ model });
     }, timeout);
 
@@ -199,6 +212,7 @@ export function describeEngineConformance(name: string, options: EngineConforman
           expect(info.maxSequences).toBeGreaterThanOrEqual(1);
           expect(info.maxBatchTokens).toBeGreaterThanOrEqual(1);
           expect(info.memoryBudgetBytes).toBeGreaterThan(0);
+          expect(["grammar", "server", "prompt"]).toContain(capabilities.structuredOutput);
           const names = info.models.map((descriptor) => descriptor.name);
           expect(new Set(names).size).toBe(names.length);
           for (const wanted of options.models) {
@@ -235,6 +249,13 @@ export function describeEngineConformance(name: string, options: EngineConforman
           const loadsBefore = (await engine.doStats()).modelLoads;
           const switched = await engine.doLoadModel({ model: otherModel });
           expect(switched.model).toBe(otherModel);
+          if (!capabilities.modelLoading) {
+            // The server keeps every model loaded: nothing to load, nothing unloaded.
+            expect(switched.unloaded).toEqual([]);
+            expect((await engine.doInfo()).models.every((descriptor) => descriptor.loaded)).toBe(true);
+            expect((await engine.doLoadModel({ model })).model).toBe(model);
+            return;
+          }
           expect(switched.alreadyLoaded).toBe(false);
           expect(switched.loadMs).toBeGreaterThan(0);
           const afterSwitch = await engine.doInfo();
@@ -312,6 +333,28 @@ export function describeEngineConformance(name: string, options: EngineConforman
         "reuses a shared prefix across calls (cached tokens on the second call)",
         async () => {
           const sharedPrefix = { key: `conformance-prefix-${run}`, text: PREFIX_TEXT };
+          if (!capabilities.prefixPinning) {
+            // Reuse is the server's: no pinned entry; cached tokens only where the server caches.
+            // Prompts as workflows render them (a system section, then the user's), which chat
+            // servers receive as a system message followed by a user message.
+            const chatPrefix = { key: sharedPrefix.key, text: `### System\n${PREFIX_TEXT}\n\n### User\n` };
+            const ask = (id: string, question: string) => item(id, `${question}\n\n### Assistant\n`);
+            const first = await collectBatch(engine, {
+              model,
+              sharedPrefix: chatPrefix,
+              items: [ask("a", QUESTIONS[0]!)],
+            });
+            const second = await collectBatch(engine, {
+              model,
+              sharedPrefix: chatPrefix,
+              items: [ask("c", QUESTIONS[3]!)],
+            });
+            expect(first.failed.size + second.failed.size).toBe(0);
+            expect(second.batch.prefixPrefilledTokens).toBe(0);
+            if (options.serverPrefixCache) expect(second.batch.cachedTokens).toBeGreaterThan(0);
+            expect((await engine.doStats()).kvEntries).toEqual([]);
+            return;
+          }
           const first = await collectBatch(engine, {
             model,
             sharedPrefix,
@@ -354,6 +397,8 @@ export function describeEngineConformance(name: string, options: EngineConforman
           });
           const output = result.finished.get("json");
           expect(output, "the JSON item finished").toBeDefined();
+          // Enforced only by an instruction in the prompt: the engine cannot promise valid JSON.
+          if (capabilities.structuredOutput === "prompt") return;
           const parsed = JSON.parse(output!.text) as Record<string, unknown>;
           expect(typeof parsed.answer).toBe("string");
           expect((parsed.answer as string).length).toBeLessThanOrEqual(12);
@@ -430,12 +475,29 @@ export function describeEngineConformance(name: string, options: EngineConforman
       );
     });
 
+    describe("doExportKv / doImportKv without KV transfer", () => {
+      it(
+        "rejects export and import with unsupported when the engine declares no KV transfer",
+        async () => {
+          if (capabilities.kvTransfer) return;
+          const key = `conformance-unsupported-${run}`;
+          await expectEngineError(() => drain(engine.doExportKv({ key })), "unsupported");
+          await expectEngineError(
+            () => engine.doImportKv({ key, model, chunks: chunked(new Uint8Array(16)) }),
+            "unsupported",
+          );
+        },
+        timeout,
+      );
+    });
+
     describe("doExportKv / doImportKv", () => {
       const key = `conformance-migrate-${run}`;
       let exported: Uint8Array;
       let originalText: string;
 
       beforeAll(async () => {
+        if (!capabilities.kvTransfer) return;
         const result = await collectBatch(engine, {
           model,
           sharedPrefix: { key, text: PREFIX_TEXT },
@@ -448,6 +510,7 @@ export function describeEngineConformance(name: string, options: EngineConforman
       it(
         "round-trips a cached prefix: exported bytes imported after a drop serve the next call",
         async () => {
+          if (!capabilities.kvTransfer) return;
           expect(exported.length).toBeGreaterThan(0);
           const tokens = (await engine.doStats()).kvEntries.find((entry) => entry.key === key)!.tokens;
           expect((await engine.doDropKv({ key })).dropped).toBe(true);
@@ -469,6 +532,7 @@ export function describeEngineConformance(name: string, options: EngineConforman
       it(
         "rejects corrupted and truncated bytes with invalid-kv",
         async () => {
+          if (!capabilities.kvTransfer) return;
           const corrupted = Uint8Array.from(exported);
           const middle = Math.floor(corrupted.length / 2);
           corrupted[middle] = corrupted[middle]! ^ 0xff;
@@ -499,6 +563,7 @@ export function describeEngineConformance(name: string, options: EngineConforman
       it(
         "fails to export a key that holds nothing with not-found",
         async () => {
+          if (!capabilities.kvTransfer) return;
           await expectEngineError(
             () => drain(engine.doExportKv({ key: `${key}-absent` })),
             "not-found",
@@ -511,6 +576,7 @@ export function describeEngineConformance(name: string, options: EngineConforman
       it(
         "rejects bytes exported from another model with invalid-kv",
         async () => {
+          if (!capabilities.kvTransfer) return;
           await engine.doLoadModel({ model: otherModel });
           try {
             await expectEngineError(
@@ -535,6 +601,11 @@ export function describeEngineConformance(name: string, options: EngineConforman
         "drops a cached prefix once, freeing its bytes",
         async () => {
           const key = `conformance-drop-${run}`;
+          if (!capabilities.prefixPinning) {
+            // Nothing is pinned, so nothing is dropped.
+            expect(await engine.doDropKv({ key })).toEqual({ dropped: false, freedBytes: 0 });
+            return;
+          }
           await collectBatch(engine, {
             model,
             sharedPrefix: { key, text: PREFIX_TEXT },

@@ -85,6 +85,8 @@ export enum ErrorCode {
   ERROR_CODE_OVER_LIMITS = 5,
   ERROR_CODE_NOT_FOUND = 6,
   ERROR_CODE_INTERNAL = 7,
+  /** ERROR_CODE_UNSUPPORTED - The engine cannot do this at all (e.g. KV export on an engine behind an HTTP API). */
+  ERROR_CODE_UNSUPPORTED = 8,
   UNRECOGNIZED = -1,
 }
 
@@ -114,6 +116,9 @@ export function errorCodeFromJSON(object: any): ErrorCode {
     case 7:
     case "ERROR_CODE_INTERNAL":
       return ErrorCode.ERROR_CODE_INTERNAL;
+    case 8:
+    case "ERROR_CODE_UNSUPPORTED":
+      return ErrorCode.ERROR_CODE_UNSUPPORTED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -139,6 +144,8 @@ export function errorCodeToJSON(object: ErrorCode): string {
       return "ERROR_CODE_NOT_FOUND";
     case ErrorCode.ERROR_CODE_INTERNAL:
       return "ERROR_CODE_INTERNAL";
+    case ErrorCode.ERROR_CODE_UNSUPPORTED:
+      return "ERROR_CODE_UNSUPPORTED";
     case ErrorCode.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -172,6 +179,32 @@ export interface InfoResponse {
   memoryBudgetBytes: number;
   /** Budget of the sidecar's prefix KV store (LRU eviction above it). */
   kvBudgetBytes: number;
+  /**
+   * What the engine can do beyond generating. Absent (executors before it
+   * existed): everything, structured output by grammar.
+   */
+  capabilities?: EngineCapabilities | undefined;
+}
+
+/** What an engine can do; the planner prices plans from it. */
+export interface EngineCapabilities {
+  /** ExportKv/ImportKv work: KV may migrate to or from this executor. */
+  kvTransfer: boolean;
+  /**
+   * A shared prefix stays cached under its key until dropped; false: prefix
+   * reuse is left to the engine's (or its server's) own cache.
+   */
+  prefixPinning: boolean;
+  /**
+   * The engine loads and unloads models itself (a switch costs load time);
+   * false: the models stay loaded on a server the engine calls.
+   */
+  modelLoading: boolean;
+  /**
+   * How JSON schemas are enforced: "grammar", "server" or "prompt" (then
+   * the output may not parse).
+   */
+  structuredOutput: string;
 }
 
 export interface LoadModelRequest {
@@ -590,6 +623,7 @@ function createBaseInfoResponse(): InfoResponse {
     maxBatchTokens: 0,
     memoryBudgetBytes: 0,
     kvBudgetBytes: 0,
+    capabilities: undefined,
   };
 }
 
@@ -618,6 +652,9 @@ export const InfoResponse: MessageFns<InfoResponse> = {
     }
     if (message.kvBudgetBytes !== 0) {
       writer.uint32(64).int64(message.kvBudgetBytes);
+    }
+    if (message.capabilities !== undefined) {
+      EngineCapabilities.encode(message.capabilities, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -699,6 +736,14 @@ export const InfoResponse: MessageFns<InfoResponse> = {
             message.kvBudgetBytes = longToNumber(reader.int64());
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.capabilities = EngineCapabilities.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -743,6 +788,7 @@ export const InfoResponse: MessageFns<InfoResponse> = {
         : isSet(object.kv_budget_bytes)
         ? globalThis.Number(object.kv_budget_bytes)
         : 0,
+      capabilities: isSet(object.capabilities) ? EngineCapabilities.fromJSON(object.capabilities) : undefined,
     };
   },
 
@@ -772,6 +818,9 @@ export const InfoResponse: MessageFns<InfoResponse> = {
     if (message.kvBudgetBytes !== 0) {
       obj.kvBudgetBytes = Math.round(message.kvBudgetBytes);
     }
+    if (message.capabilities !== undefined) {
+      obj.capabilities = EngineCapabilities.toJSON(message.capabilities);
+    }
     return obj;
   },
 
@@ -788,6 +837,142 @@ export const InfoResponse: MessageFns<InfoResponse> = {
     message.maxBatchTokens = object.maxBatchTokens ?? 0;
     message.memoryBudgetBytes = object.memoryBudgetBytes ?? 0;
     message.kvBudgetBytes = object.kvBudgetBytes ?? 0;
+    message.capabilities = (object.capabilities !== undefined && object.capabilities !== null)
+      ? EngineCapabilities.fromPartial(object.capabilities)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseEngineCapabilities(): EngineCapabilities {
+  return { kvTransfer: false, prefixPinning: false, modelLoading: false, structuredOutput: "" };
+}
+
+export const EngineCapabilities: MessageFns<EngineCapabilities> = {
+  encode(message: EngineCapabilities, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kvTransfer !== false) {
+      writer.uint32(8).bool(message.kvTransfer);
+    }
+    if (message.prefixPinning !== false) {
+      writer.uint32(16).bool(message.prefixPinning);
+    }
+    if (message.modelLoading !== false) {
+      writer.uint32(24).bool(message.modelLoading);
+    }
+    if (message.structuredOutput !== "") {
+      writer.uint32(34).string(message.structuredOutput);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EngineCapabilities {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEngineCapabilities();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.kvTransfer = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.prefixPinning = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.modelLoading = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.structuredOutput = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EngineCapabilities {
+    return {
+      kvTransfer: isSet(object.kvTransfer)
+        ? globalThis.Boolean(object.kvTransfer)
+        : isSet(object.kv_transfer)
+        ? globalThis.Boolean(object.kv_transfer)
+        : false,
+      prefixPinning: isSet(object.prefixPinning)
+        ? globalThis.Boolean(object.prefixPinning)
+        : isSet(object.prefix_pinning)
+        ? globalThis.Boolean(object.prefix_pinning)
+        : false,
+      modelLoading: isSet(object.modelLoading)
+        ? globalThis.Boolean(object.modelLoading)
+        : isSet(object.model_loading)
+        ? globalThis.Boolean(object.model_loading)
+        : false,
+      structuredOutput: isSet(object.structuredOutput)
+        ? globalThis.String(object.structuredOutput)
+        : isSet(object.structured_output)
+        ? globalThis.String(object.structured_output)
+        : "",
+    };
+  },
+
+  toJSON(message: EngineCapabilities): unknown {
+    const obj: any = {};
+    if (message.kvTransfer !== false) {
+      obj.kvTransfer = message.kvTransfer;
+    }
+    if (message.prefixPinning !== false) {
+      obj.prefixPinning = message.prefixPinning;
+    }
+    if (message.modelLoading !== false) {
+      obj.modelLoading = message.modelLoading;
+    }
+    if (message.structuredOutput !== "") {
+      obj.structuredOutput = message.structuredOutput;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EngineCapabilities>, I>>(base?: I): EngineCapabilities {
+    return EngineCapabilities.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EngineCapabilities>, I>>(object: I): EngineCapabilities {
+    const message = createBaseEngineCapabilities();
+    message.kvTransfer = object.kvTransfer ?? false;
+    message.prefixPinning = object.prefixPinning ?? false;
+    message.modelLoading = object.modelLoading ?? false;
+    message.structuredOutput = object.structuredOutput ?? "";
     return message;
   },
 };
