@@ -77,4 +77,44 @@ describe("ConnectionPool", () => {
     expect(connections.size).toBe(0);
     await expect(connections.acquire()).rejects.toMatchObject({ code: "closed" });
   });
+
+  it("discards a broken connection and makes a new one for the next waiter", async () => {
+    const { connections, destroyed } = pool(1);
+    const broken = await connections.acquire();
+    const waiting = connections.acquire();
+    connections.discard(broken);
+    expect(destroyed).toEqual([1]);
+    expect(await waiting).toBe(2);
+    expect(connections.size).toBe(1);
+    connections.discard(2);
+    expect(connections.size).toBe(0);
+    expect(await connections.acquire()).toBe(3);
+  });
+
+  it("passes a failure to make the replacement on to the waiter", async () => {
+    let fail = false;
+    const connections = new ConnectionPool<number>({
+      maxSize: 1,
+      description: "test database",
+      create: async () => {
+        if (fail) throw new Error("cannot reconnect");
+        return 1;
+      },
+      destroy: () => {},
+    });
+    const broken = await connections.acquire();
+    const waiting = connections.acquire();
+    fail = true;
+    connections.discard(broken);
+    await expect(waiting).rejects.toThrow("cannot reconnect");
+    expect(connections.size).toBe(0);
+  });
+
+  it("rejects waiters with the error close is given", async () => {
+    const { connections } = pool(1);
+    await connections.acquire();
+    const waiting = connections.acquire();
+    connections.close(new Error("database reopened"));
+    await expect(waiting).rejects.toThrow("database reopened");
+  });
 });

@@ -81,16 +81,36 @@ export class ConnectionPool<Connection> {
     else this.#idle.push(connection);
   }
 
+  /**
+   * Takes back a connection that must not be reused (broken, or interrupted mid-statement) and
+   * destroys it; the first waiter, if any, gets a newly made connection in its place.
+   */
+  discard(connection: Connection): void {
+    this.#size -= 1;
+    this.#options.destroy(connection);
+    if (this.#closed) return;
+    const waiter = this.#waiters.shift();
+    if (waiter === undefined) return;
+    this.#size += 1;
+    this.#options.create().then(waiter.resolve, (error: unknown) => {
+      this.#size -= 1;
+      waiter.reject(error);
+    });
+  }
+
   /** Connections currently made (idle or in use). */
   get size(): number {
     return this.#size;
   }
 
-  /** Rejects waiters and destroys idle connections; connections in use are destroyed on release. */
-  close(): void {
+  /**
+   * Rejects waiters (with `waiterError`, default a `closed` error) and destroys idle
+   * connections; connections in use are destroyed on release.
+   */
+  close(waiterError?: Error): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const waiter of this.#waiters.splice(0)) waiter.reject(this.#closedError());
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(waiterError ?? this.#closedError());
     for (const connection of this.#idle.splice(0)) {
       this.#size -= 1;
       this.#options.destroy(connection);
