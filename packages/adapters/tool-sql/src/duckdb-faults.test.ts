@@ -95,7 +95,12 @@ describe("DuckDbSqlTool when its database goes bad under it", () => {
   });
 
   it("replaces the connection of an interrupted statement, its prepared statements with it", async () => {
-    const tool = new DuckDbSqlTool({ path: ":memory:", maxConnections: 1, threads: 1, statementTimeoutMs: 50 });
+    const tool = new DuckDbSqlTool({
+      path: ":memory:",
+      maxConnections: 1,
+      threads: 1,
+      statementTimeoutMs: 50,
+    });
     // Temporary tables belong to one connection: the marker shows which connection answers.
     await tool.doQuery(query("CREATE TEMPORARY TABLE marker AS SELECT 1 AS one"));
     expect((await tool.doQuery(query("SELECT one FROM marker"))).rows).toEqual([{ one: 1 }]);

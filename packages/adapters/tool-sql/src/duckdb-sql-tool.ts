@@ -76,7 +76,9 @@ export class DuckDbSqlTool implements SqlToolV1 {
   readonly dialect = "duckdb";
   /** `DuckDB <path>`: how errors name this database. */
   readonly description: string;
-  readonly #options: Required<Omit<DuckDbSqlToolOptions, "threads" | "retry">> & { readonly threads?: number };
+  readonly #options: Required<Omit<DuckDbSqlToolOptions, "threads" | "retry">> & {
+    readonly threads?: number;
+  };
   readonly #retry: Required<ConnectionRetryOptions>;
   #database: Promise<OpenDatabase> | undefined;
   readonly #running = new Set<Promise<unknown>>();
