@@ -61,7 +61,7 @@ describe("ConnectionPool", () => {
     expect(await next).toBe(held);
   });
 
-  it("on close rejects waiters, destroys idle connections now and busy ones on release", async () => {
+  it("on close rejects waiters, destroys idle connections now and busy ones on release, then is drained", async () => {
     const { connections, destroyed } = pool(2);
     const busy = await connections.acquire();
     const idle = await connections.acquire();
@@ -71,10 +71,18 @@ describe("ConnectionPool", () => {
     connections.close();
     connections.close();
     await expect(waiting).rejects.toMatchObject({ code: "closed" });
+    let drained = false;
+    const draining = connections.drained().then(() => {
+      drained = true;
+    });
     connections.release(busy);
+    await Promise.resolve();
+    expect(drained).toBe(false);
     connections.release(other);
+    await draining;
     expect(destroyed.sort()).toEqual([1, 2]);
     expect(connections.size).toBe(0);
+    await connections.drained();
     await expect(connections.acquire()).rejects.toMatchObject({ code: "closed" });
   });
 
@@ -110,11 +118,12 @@ describe("ConnectionPool", () => {
     expect(connections.size).toBe(0);
   });
 
-  it("rejects waiters with the error close is given", async () => {
+  it("rejects waiters and later callers with the error close is given", async () => {
     const { connections } = pool(1);
     await connections.acquire();
     const waiting = connections.acquire();
     connections.close(new Error("database reopened"));
     await expect(waiting).rejects.toThrow("database reopened");
+    await expect(connections.acquire()).rejects.toThrow("database reopened");
   });
 });

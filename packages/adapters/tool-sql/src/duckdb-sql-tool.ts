@@ -138,6 +138,7 @@ export class DuckDbSqlTool implements SqlToolV1 {
     database?.pool.close();
     // Queries in flight finish (or fail) before the database goes away under them.
     await Promise.allSettled([...this.#running]);
+    await database?.pool.drained();
     database?.instance.closeSync();
   }
 
@@ -219,7 +220,19 @@ export class DuckDbSqlTool implements SqlToolV1 {
     const running = (async () => {
       const opening = this.#openDatabase();
       const database = await opening;
-      const connection = await database.pool.acquire(signal);
+      let connection: DuckDBConnection;
+      try {
+        connection = await database.pool.acquire(signal);
+      } catch (error) {
+        if (error instanceof SqlToolError) throw error;
+        // The database would not give a new connection (closed, invalidated): reopen it.
+        this.#discardDatabase(opening, database);
+        throw new SqlToolError(
+          "connection-lost",
+          `${this.description}: cannot make a connection; the database is reopened: ${describeError(error)}`,
+          { cause: error },
+        );
+      }
       let scope: FailureScope | undefined;
       try {
         return await work(connection);
@@ -261,12 +274,13 @@ export class DuckDbSqlTool implements SqlToolV1 {
   #discardDatabase(opening: Promise<OpenDatabase>, database: OpenDatabase): void {
     if (this.#database !== opening) return;
     this.#database = undefined;
-    // Waiters for its connections try again on the reopened database.
+    // Callers still waiting for (or about to ask) its connections try again on the reopened database.
     database.pool.close(
-      new SqlToolError("connection-lost", `${this.description}: the database was reopened while waiting`),
+      new SqlToolError("connection-lost", `${this.description}: the database was reopened meanwhile`),
     );
-    // Statements still running on its other connections keep the database alive until they end.
-    database.instance.closeSync();
+    // Closing a DuckDB instance while a statement runs on one of its connections crashes the
+    // process (seen: segfaults), so it closes once its last connection is gone.
+    void database.pool.drained().then(() => database.instance.closeSync());
   }
 
   /** Runs `query`, interrupting it on abort or after the statement timeout, with errors naming which. */
