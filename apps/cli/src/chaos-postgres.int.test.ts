@@ -256,7 +256,7 @@ describe("halo run over PostgreSQL under faults", () => {
     );
     for (const record of written.filter((each) => !each.ok)) {
       expect(record.error?.message).toMatch(
-        /PostgreSQL halo@127\.0\.0\.1:\d+\/halo_test: (cannot connect: .*(ECONNREFUSED|shutting down|starting up)|the connection was lost during the statement)/,
+        /PostgreSQL halo@127\.0\.0\.1:\d+\/halo_test: (cannot connect: |the connection was lost during the statement: )/,
       );
     }
     // The pool recovered: queries answered after the server was back include good ones.
