@@ -61,6 +61,8 @@ export interface ExecutorServerOptions {
    * such a bind is refused, because whoever reaches the port could use the engine.
    */
   readonly insecure?: boolean;
+  /** Also serve the OpenAI HTTP API (`/v1/chat/completions`, `/v1/models`) over the same scheduler. */
+  readonly openai?: OpenAiEndpointOptions;
 }
 
 /** A bind that would expose an executor beyond this machine without TLS and a token. */
@@ -69,8 +71,6 @@ export class ExposedBindError extends Error {
     super(message);
     this.name = "ExposedBindError";
   }
-  /** Also serve the OpenAI HTTP API (`/v1/chat/completions`, `/v1/models`) over the same scheduler. */
-  readonly openai?: OpenAiEndpointOptions;
 }
 
 /** A running executor sidecar. */

@@ -61,7 +61,7 @@ describe("ConnectionPool", () => {
     expect(await next).toBe(held);
   });
 
-  it("on close rejects waiters, destroys idle connections now and busy ones on release", async () => {
+  it("on close rejects waiters, destroys idle connections now and busy ones on release, then is drained", async () => {
     const { connections, destroyed } = pool(2);
     const busy = await connections.acquire();
     const idle = await connections.acquire();
@@ -71,10 +71,59 @@ describe("ConnectionPool", () => {
     connections.close();
     connections.close();
     await expect(waiting).rejects.toMatchObject({ code: "closed" });
+    let drained = false;
+    const draining = connections.drained().then(() => {
+      drained = true;
+    });
     connections.release(busy);
+    await Promise.resolve();
+    expect(drained).toBe(false);
     connections.release(other);
+    await draining;
     expect(destroyed.sort()).toEqual([1, 2]);
     expect(connections.size).toBe(0);
+    await connections.drained();
     await expect(connections.acquire()).rejects.toMatchObject({ code: "closed" });
+  });
+
+  it("discards a broken connection and makes a new one for the next waiter", async () => {
+    const { connections, destroyed } = pool(1);
+    const broken = await connections.acquire();
+    const waiting = connections.acquire();
+    connections.discard(broken);
+    expect(destroyed).toEqual([1]);
+    expect(await waiting).toBe(2);
+    expect(connections.size).toBe(1);
+    connections.discard(2);
+    expect(connections.size).toBe(0);
+    expect(await connections.acquire()).toBe(3);
+  });
+
+  it("passes a failure to make the replacement on to the waiter", async () => {
+    let fail = false;
+    const connections = new ConnectionPool<number>({
+      maxSize: 1,
+      description: "test database",
+      create: async () => {
+        if (fail) throw new Error("cannot reconnect");
+        return 1;
+      },
+      destroy: () => {},
+    });
+    const broken = await connections.acquire();
+    const waiting = connections.acquire();
+    fail = true;
+    connections.discard(broken);
+    await expect(waiting).rejects.toThrow("cannot reconnect");
+    expect(connections.size).toBe(0);
+  });
+
+  it("rejects waiters and later callers with the error close is given", async () => {
+    const { connections } = pool(1);
+    await connections.acquire();
+    const waiting = connections.acquire();
+    connections.close(new Error("database reopened"));
+    await expect(waiting).rejects.toThrow("database reopened");
+    await expect(connections.acquire()).rejects.toThrow("database reopened");
   });
 });

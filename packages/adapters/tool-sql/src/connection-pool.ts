@@ -26,6 +26,8 @@ export class ConnectionPool<Connection> {
   readonly #waiters: Waiter<Connection>[] = [];
   #size = 0;
   #closed = false;
+  #closeError: Error | undefined;
+  readonly #drainWaiters: (() => void)[] = [];
 
   constructor(options: ConnectionPoolOptions<Connection>) {
     this.#options = options;
@@ -44,7 +46,7 @@ export class ConnectionPool<Connection> {
       try {
         return await this.#options.create();
       } catch (error) {
-        this.#size -= 1;
+        this.#shrink();
         throw error;
       }
     }
@@ -72,8 +74,8 @@ export class ConnectionPool<Connection> {
   /** Gives a connection back: to the next waiter, to the idle list, or (after `close`) to `destroy`. */
   release(connection: Connection): void {
     if (this.#closed) {
-      this.#size -= 1;
       this.#options.destroy(connection);
+      this.#shrink();
       return;
     }
     const waiter = this.#waiters.shift();
@@ -81,23 +83,62 @@ export class ConnectionPool<Connection> {
     else this.#idle.push(connection);
   }
 
+  /**
+   * Takes back a connection that must not be reused (broken, or interrupted mid-statement) and
+   * destroys it; the first waiter, if any, gets a newly made connection in its place.
+   */
+  discard(connection: Connection): void {
+    this.#options.destroy(connection);
+    this.#shrink();
+    if (this.#closed) return;
+    const waiter = this.#waiters.shift();
+    if (waiter === undefined) return;
+    this.#size += 1;
+    this.#options.create().then(waiter.resolve, (error: unknown) => {
+      this.#shrink();
+      waiter.reject(error);
+    });
+  }
+
+  /**
+   * Resolves once the pool is closed and every connection it made is destroyed: DuckDB must
+   * not close a database while a statement still runs on one of its connections.
+   */
+  drained(): Promise<void> {
+    if (this.#closed && this.#size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  }
+
   /** Connections currently made (idle or in use). */
   get size(): number {
     return this.#size;
   }
 
-  /** Rejects waiters and destroys idle connections; connections in use are destroyed on release. */
-  close(): void {
+  /**
+   * Rejects waiters and later callers (with `waiterError`, default a `closed` error) and
+   * destroys idle connections; connections in use are destroyed on release.
+   */
+  close(waiterError?: Error): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#closeError = waiterError;
     for (const waiter of this.#waiters.splice(0)) waiter.reject(this.#closedError());
     for (const connection of this.#idle.splice(0)) {
-      this.#size -= 1;
       this.#options.destroy(connection);
+      this.#shrink();
     }
+    this.#shrink(0);
   }
 
-  #closedError(): SqlToolError {
-    return new SqlToolError("closed", `${this.#options.description}: the SQL tool is closed`);
+  /** Counts `by` connections gone, and settles `drained()` when a closed pool has none left. */
+  #shrink(by = 1): void {
+    this.#size -= by;
+    if (this.#closed && this.#size === 0) for (const resolve of this.#drainWaiters.splice(0)) resolve();
+  }
+
+  #closedError(): Error {
+    return (
+      this.#closeError ?? new SqlToolError("closed", `${this.#options.description}: the SQL tool is closed`)
+    );
   }
 }

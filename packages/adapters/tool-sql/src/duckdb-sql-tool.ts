@@ -17,12 +17,18 @@ import {
 } from "@duckdb/node-api";
 import type { JsonValue, SqlToolRequest, SqlToolResult, SqlToolV1 } from "@halo/ir";
 import { ConnectionPool } from "./connection-pool.js";
+import {
+  type AttemptOutcome,
+  type ConnectionRetryOptions,
+  resolveConnectionRetry,
+  withConnectionRetry,
+} from "./connection-retry.js";
 import { duckDbValueToJson } from "./duckdb-result-values.js";
 import { parseNamedParameters } from "./named-parameters.js";
 import type { CoercedParameter } from "./parameter-types.js";
 import { raceAbort } from "./race-abort.js";
 import { rowObjects } from "./result-values.js";
-import { buildPositionalStatement } from "./sql-statement.js";
+import { buildPositionalStatement, type PositionalStatement } from "./sql-statement.js";
 import { abortedError, describeError, SqlToolError } from "./sql-tool-error.js";
 
 /** Where and how to open the DuckDB database. */
@@ -37,6 +43,8 @@ export interface DuckDbSqlToolOptions {
   readonly maxConnections?: number;
   /** A statement running longer is interrupted with a `timeout` error (default 30 000 ms). */
   readonly statementTimeoutMs?: number;
+  /** Retries of a statement whose database became unusable, on the reopened database (default 3 attempts, 100 ms → 1 s). */
+  readonly retry?: ConnectionRetryOptions;
 }
 
 const MEMORY_PATH = ":memory:";
@@ -45,18 +53,35 @@ const PREPARED_CACHE_SIZE = 64;
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
 
+/** An opened database: its instance and the pool of connections to it. */
+interface OpenDatabase {
+  readonly instance: DuckDBInstance;
+  readonly pool: ConnectionPool<DuckDBConnection>;
+}
+
+/** How much a failed statement broke: nothing, its connection, or the whole opened database. */
+type FailureScope = "statement" | "connection" | "database";
+
 /**
  * `SqlToolV1` over DuckDB. The database opens on first use (`doCheck()` opens it eagerly and
  * reports a missing file by its path); queries run on a small pool of connections.
+ *
+ * Faults: a statement that finds the database unusable (an I/O error on a file overwritten or
+ * truncated under it, a database DuckDB invalidated, a closed instance) fails alone; the
+ * database is closed and reopened for the next attempt (see `retry`). A connection whose
+ * statement was interrupted, or that stopped working, is replaced, and its prepared
+ * statements go with it.
  */
 export class DuckDbSqlTool implements SqlToolV1 {
   readonly specificationVersion = "v1";
   readonly dialect = "duckdb";
   /** `DuckDB <path>`: how errors name this database. */
   readonly description: string;
-  readonly #options: Required<Omit<DuckDbSqlToolOptions, "threads">> & { readonly threads?: number };
-  #instance: Promise<DuckDBInstance> | undefined;
-  #pool: ConnectionPool<DuckDBConnection> | undefined;
+  readonly #options: Required<Omit<DuckDbSqlToolOptions, "threads" | "retry">> & {
+    readonly threads?: number;
+  };
+  readonly #retry: Required<ConnectionRetryOptions>;
+  #database: Promise<OpenDatabase> | undefined;
   readonly #running = new Set<Promise<unknown>>();
   /**
    * Prepared statements by SQL text, per connection: a workflow runs the same few
@@ -72,6 +97,7 @@ export class DuckDbSqlTool implements SqlToolV1 {
     requirePositiveInteger("statementTimeoutMs", statementTimeoutMs);
     if (threads !== undefined) requirePositiveInteger("threads", threads);
     this.#options = { path, readOnly, maxConnections, statementTimeoutMs, ...(threads ? { threads } : {}) };
+    this.#retry = resolveConnectionRetry(options.retry, "DuckDbSqlTool");
     this.description = `DuckDB ${path}`;
   }
 
@@ -88,29 +114,20 @@ export class DuckDbSqlTool implements SqlToolV1 {
     const startMs = performance.now();
     const statement = buildPositionalStatement(request, "duckdb");
     const signal = options?.signal;
-    const work = this.#withConnection(signal, async (connection) => {
-      const prepared = await this.#prepare(connection, statement.sql);
-      try {
-        statement.parameters.forEach((parameter, index) => {
-          bindParameter(prepared, index + 1, parameter);
-        });
-        const reader = await this.#interruptible(connection, signal, () => prepared.runAndReadAll());
-        const types = reader.columnTypes();
-        const rows = reader
-          .getRows()
-          .map((row) => row.map((value, index) => duckDbValueToJson(value, types[index]!)));
-        return {
-          rows: rowObjects(reader.columnNames(), rows),
-          rowCount: rows.length,
-          elapsedMs: performance.now() - startMs,
-        };
-      } catch (error) {
-        // A statement that failed (bad binding, interrupted) is not reused.
-        this.#prepared.get(connection)?.delete(statement.sql);
-        prepared.destroySync();
-        throw error;
-      }
-    });
+    const work = withConnectionRetry(
+      async (): Promise<AttemptOutcome<SqlToolResult>> => {
+        try {
+          const value = await this.#withConnection(signal, (connection) =>
+            this.#runStatement(connection, statement, signal, startMs),
+          );
+          return { ok: true, value };
+        } catch (error) {
+          const failure = error as SqlToolError;
+          return { ok: false, error: failure, retryable: failure.code === "connection-lost" };
+        }
+      },
+      { retry: this.#retry, description: this.description, signal, isClosed: () => this.#closed },
+    );
     // The statement is interrupted on abort too; the connection returns to the pool once it has stopped.
     return raceAbort(work, signal, () => abortedError(this.description));
   }
@@ -143,11 +160,44 @@ export class DuckDbSqlTool implements SqlToolV1 {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#pool?.close();
+    const database = await this.#database?.catch(() => undefined);
+    database?.pool.close();
     // Queries in flight finish (or fail) before the database goes away under them.
     await Promise.allSettled([...this.#running]);
-    const instance = await this.#instance?.catch(() => undefined);
-    instance?.closeSync();
+    await database?.pool.drained();
+    database?.instance.closeSync();
+  }
+
+  async #runStatement(
+    connection: DuckDBConnection,
+    statement: PositionalStatement,
+    signal: AbortSignal | undefined,
+    startMs: number,
+  ): Promise<SqlToolResult> {
+    const prepared = await this.#prepare(connection, statement.sql);
+    try {
+      statement.parameters.forEach((parameter, index) => {
+        bindParameter(prepared, index + 1, parameter);
+      });
+      const reader = await this.#interruptible(connection, signal, () => prepared.runAndReadAll());
+      const types = reader.columnTypes();
+      const rows = reader
+        .getRows()
+        .map((row) => row.map((value, index) => duckDbValueToJson(value, types[index]!)));
+      return {
+        rows: rowObjects(reader.columnNames(), rows),
+        rowCount: rows.length,
+        elapsedMs: performance.now() - startMs,
+      };
+    } catch (error) {
+      // A statement that failed (bad binding, interrupted) is not reused.
+      const cache = this.#prepared.get(connection);
+      if (cache?.get(statement.sql) === prepared) {
+        cache.delete(statement.sql);
+        prepared.destroySync();
+      }
+      throw error;
+    }
   }
 
   /** The connection's prepared statement of `sql`, prepared now if it has none. */
@@ -181,7 +231,11 @@ export class DuckDbSqlTool implements SqlToolV1 {
     return prepared;
   }
 
-  /** Runs `work` on a pooled connection, opening the database first if needed. */
+  /**
+   * Runs `work` on a pooled connection, opening the database first if needed. A failure that
+   * broke the connection or the database replaces it (the next call reopens), and comes out
+   * as a `connection-lost` error naming the cause.
+   */
   async #withConnection<T>(
     signal: AbortSignal | undefined,
     work: (connection: DuckDBConnection) => Promise<T>,
@@ -190,12 +244,32 @@ export class DuckDbSqlTool implements SqlToolV1 {
     if (signal?.aborted) throw abortedError(this.description);
     // Tracked from the start, so close() waits for calls that are still opening or acquiring.
     const running = (async () => {
-      const pool = await this.#openPool();
-      const connection = await pool.acquire(signal);
+      const opening = this.#openDatabase();
+      const database = await opening;
+      let connection: DuckDBConnection;
+      try {
+        connection = await database.pool.acquire(signal);
+      } catch (error) {
+        if (error instanceof SqlToolError) throw error;
+        // The database would not give a new connection (closed, invalidated): reopen it.
+        this.#discardDatabase(opening, database);
+        throw new SqlToolError(
+          "connection-lost",
+          `${this.description}: cannot make a connection; the database is reopened: ${describeError(error)}`,
+          { cause: error },
+        );
+      }
+      let scope: FailureScope | undefined;
       try {
         return await work(connection);
+      } catch (error) {
+        scope = failureScope(error);
+        if (error instanceof InterruptedError) throw error.reported;
+        throw this.#scopedError(error, scope);
       } finally {
-        pool.release(connection);
+        if (scope === undefined || scope === "statement") database.pool.release(connection);
+        else database.pool.discard(connection);
+        if (scope === "database") this.#discardDatabase(opening, database);
       }
     })();
     this.#running.add(running);
@@ -204,6 +278,35 @@ export class DuckDbSqlTool implements SqlToolV1 {
     } finally {
       this.#running.delete(running);
     }
+  }
+
+  /** The error a failed statement reports: `connection-lost` when it broke its connection or the database. */
+  #scopedError(error: unknown, scope: FailureScope): unknown {
+    if (scope === "statement") return error;
+    const cause = error instanceof SqlToolError && error.cause !== undefined ? error.cause : error;
+    const what =
+      scope === "database"
+        ? "the database became unusable during the statement; it is reopened for the next one"
+        : "the connection became unusable during the statement; a new one is made for the next one";
+    return new SqlToolError("connection-lost", `${this.description}: ${what}: ${describeError(cause)}`, {
+      cause,
+    });
+  }
+
+  /**
+   * Closes an opened database that became unusable, so the next call opens the file afresh.
+   * Only once: statements failing together on it find it already discarded.
+   */
+  #discardDatabase(opening: Promise<OpenDatabase>, database: OpenDatabase): void {
+    if (this.#database !== opening) return;
+    this.#database = undefined;
+    // Callers still waiting for (or about to ask) its connections try again on the reopened database.
+    database.pool.close(
+      new SqlToolError("connection-lost", `${this.description}: the database was reopened meanwhile`),
+    );
+    // Closing a DuckDB instance while a statement runs on one of its connections crashes the
+    // process (seen: segfaults), so it closes once its last connection is gone.
+    void database.pool.drained().then(() => database.instance.closeSync());
   }
 
   /** Runs `query`, interrupting it on abort or after the statement timeout, with errors naming which. */
@@ -225,13 +328,15 @@ export class DuckDbSqlTool implements SqlToolV1 {
     try {
       return await query();
     } catch (error) {
-      if (interruptedBy === "aborted") throw abortedError(this.description);
+      if (interruptedBy === "aborted") throw new InterruptedError(abortedError(this.description));
       if (interruptedBy === "timeout") {
-        throw new SqlToolError(
-          "timeout",
-          `${this.description}: the statement ran longer than the statement timeout of ` +
-            `${this.#options.statementTimeoutMs} ms and was interrupted`,
-          { cause: error },
+        throw new InterruptedError(
+          new SqlToolError(
+            "timeout",
+            `${this.description}: the statement ran longer than the statement timeout of ` +
+              `${this.#options.statementTimeoutMs} ms and was interrupted`,
+            { cause: error },
+          ),
         );
       }
       throw new SqlToolError("query-failed", `${this.description}: ${describeError(error)}`, {
@@ -243,16 +348,28 @@ export class DuckDbSqlTool implements SqlToolV1 {
     }
   }
 
-  async #openPool(): Promise<ConnectionPool<DuckDBConnection>> {
-    this.#instance ??= this.#openInstance();
-    const instance = await this.#instance;
-    this.#pool ??= new ConnectionPool({
+  #openDatabase(): Promise<OpenDatabase> {
+    this.#database ??= this.#open().catch((error: unknown) => {
+      this.#database = undefined;
+      throw error;
+    });
+    return this.#database;
+  }
+
+  async #open(): Promise<OpenDatabase> {
+    const instance = await this.#openInstance();
+    const pool = new ConnectionPool<DuckDBConnection>({
       maxSize: this.#options.maxConnections,
       create: () => instance.connect(),
-      destroy: (connection) => connection.closeSync(),
+      // A connection's prepared statements die with it.
+      destroy: (connection) => {
+        for (const prepared of this.#prepared.get(connection)?.values() ?? []) prepared.destroySync();
+        this.#prepared.delete(connection);
+        connection.closeSync();
+      },
       description: this.description,
     });
-    return this.#pool;
+    return { instance, pool };
   }
 
   async #openInstance(): Promise<DuckDBInstance> {
@@ -272,7 +389,6 @@ export class DuckDbSqlTool implements SqlToolV1 {
     try {
       return await DuckDBInstance.create(path, settings);
     } catch (error) {
-      this.#instance = undefined;
       throw new SqlToolError(
         "unreachable",
         `${this.description}: cannot open the database: ${describeError(error)}`,
@@ -282,6 +398,36 @@ export class DuckDbSqlTool implements SqlToolV1 {
       );
     }
   }
+}
+
+/**
+ * A statement interrupted by its timeout or its caller: the error to report, and a mark
+ * that its connection is replaced rather than reused (an interrupt may land after the
+ * statement ended and hit the connection's next one).
+ */
+class InterruptedError extends Error {
+  constructor(readonly reported: SqlToolError) {
+    super(reported.message);
+  }
+}
+
+/**
+ * DuckDB's words for a failure beyond the statement: the database file failing under it
+ * (`IO Error`), a database DuckDB invalidated after a fatal or internal error, a closed instance.
+ */
+const DATABASE_FAILURE = /^(IO|FATAL|INTERNAL) Error|has been invalidated|instance closed/;
+/** A connection that was closed under its statement. */
+const CONNECTION_FAILURE = /connection disconnected|connection closed|^Failed to execute prepared statement$/;
+
+/** How much a failed statement broke, from the driver's error. */
+function failureScope(error: unknown): FailureScope {
+  if (error instanceof InterruptedError) return "connection";
+  const cause = error instanceof SqlToolError && error.cause !== undefined ? error.cause : error;
+  if (error instanceof SqlToolError && error.code !== "query-failed") return "statement";
+  const message = describeError(cause);
+  if (DATABASE_FAILURE.test(message)) return "database";
+  if (CONNECTION_FAILURE.test(message)) return "connection";
+  return "statement";
 }
 
 /** Binds one coerced parameter; the SQL casts declared ones, so text binds are parsed by DuckDB itself. */

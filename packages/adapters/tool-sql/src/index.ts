@@ -1,3 +1,4 @@
+export { type ConnectionRetryOptions, DEFAULT_CONNECTION_RETRY } from "./connection-retry.js";
 export { type CreateSqlToolOptions, createSqlTool } from "./create-sql-tool.js";
 export { DuckDbSqlTool, type DuckDbSqlToolOptions } from "./duckdb-sql-tool.js";
 export {

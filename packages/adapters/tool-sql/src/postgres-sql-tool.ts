@@ -5,6 +5,12 @@
 import { performance } from "node:perf_hooks";
 import type { JsonValue, SqlToolRequest, SqlToolResult, SqlToolV1 } from "@halo/ir";
 import pg from "pg";
+import {
+  type AttemptOutcome,
+  type ConnectionRetryOptions,
+  resolveConnectionRetry,
+  withConnectionRetry,
+} from "./connection-retry.js";
 import type { CoercedParameter } from "./parameter-types.js";
 import { postgresTextParser } from "./postgres-result-values.js";
 import { raceAbort } from "./race-abort.js";
@@ -26,6 +32,8 @@ export interface PostgresSqlToolOptions {
   readonly idleTimeoutMs?: number;
   /** `application_name` the server shows in `pg_stat_activity` (default `halo`). */
   readonly applicationName?: string;
+  /** Retries of a statement whose connection was lost, on a fresh connection (default 3 attempts, 100 ms → 1 s). */
+  readonly retry?: ConnectionRetryOptions;
 }
 
 // One round trip opens the transaction and pins the settings the result parsers rely on.
@@ -36,10 +44,34 @@ const transactionSettings = (statementTimeoutMs: number): string =>
   "SET LOCAL extra_float_digits = 1; SET LOCAL bytea_output = 'hex'";
 
 const QUERY_CANCELED = "57014";
+/**
+ * SQLSTATEs of a backend going away or not there yet: 57P01 admin_shutdown
+ * (`pg_terminate_backend`, a fast shutdown), 57P02 crash_shutdown, 57P03 cannot_connect_now
+ * (starting up, shutting down), 57P05 idle_session_timeout, and class 08 (connection exception).
+ */
+const CONNECTION_SQLSTATE = /^(57P0[1235]|08[0-9A-Z]{3})$/;
+/** Socket errors of a connection that broke or could not be made. */
+const CONNECTION_ERRNOS = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "ECONNABORTED",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ETIMEDOUT",
+  "ENOTCONN",
+]);
+/** What `pg` rejects a query with when the client-side read guard fires (`query_timeout`). */
+const READ_TIMEOUT_MESSAGE = "Query read timeout";
 
 /**
  * `SqlToolV1` over PostgreSQL. `doCheck()` connects once and names `user@host:port/database`
  * (never the password) when the server cannot be reached within the connection timeout.
+ *
+ * Faults: every pooled connection has an `'error'` listener from the moment it is made, so a
+ * backend that goes away (terminated, server stopped) never becomes an unhandled error event.
+ * A statement whose connection was lost is run again on a fresh connection (see `retry`);
+ * broken connections leave the pool, so it recovers by itself when the server is back.
  */
 export class PostgresSqlTool implements SqlToolV1 {
   readonly specificationVersion = "v1";
@@ -49,6 +81,8 @@ export class PostgresSqlTool implements SqlToolV1 {
   readonly #url: string;
   readonly #statementTimeoutMs: number;
   readonly #connectionTimeoutMs: number;
+  readonly #readTimeoutMs: number;
+  readonly #retry: Required<ConnectionRetryOptions>;
   readonly #pool: pg.Pool;
   #closed = false;
 
@@ -74,26 +108,44 @@ export class PostgresSqlTool implements SqlToolV1 {
         );
       }
     }
+    this.#retry = resolveConnectionRetry(options.retry, `PostgresSqlTool (${this.description})`);
     this.#url = url;
     this.#statementTimeoutMs = statementTimeoutMs;
     this.#connectionTimeoutMs = connectionTimeoutMs;
+    // The server ends a statement at statement_timeout; this client-side guard only catches a
+    // server that stopped answering altogether (frozen, or a dead peer that sent no reset).
+    this.#readTimeoutMs = statementTimeoutMs + connectionTimeoutMs;
     this.#pool = new pg.Pool({
       connectionString: url,
       max: poolSize,
       connectionTimeoutMillis: connectionTimeoutMs,
       idleTimeoutMillis: idleTimeoutMs,
+      query_timeout: this.#readTimeoutMs,
+      keepAlive: true,
       application_name: applicationName,
       allowExitOnIdle: true,
       types: {
         getTypeParser: ((oid: number) => postgresTextParser(oid)) as pg.CustomTypesConfig["getTypeParser"],
       },
     });
-    // An idle connection dropped by the server must not crash the process; the next query reconnects.
-    this.#pool.on("error", () => {});
+    // An idle connection dropped by the server: the pool has already discarded it.
+    this.#pool.on("error", ignoreConnectionError);
+    // pg-pool listens to a client's errors only while it sits idle; a checked-out client whose
+    // backend goes away emits 'error' itself, which would end the process without a listener.
+    // Its statement fails through its own promise, and the broken client is discarded on release.
+    this.#pool.on("connect", (client) => {
+      client.on("error", ignoreConnectionError);
+    });
   }
 
   async doCheck(): Promise<void> {
-    const client = await this.#connect(undefined);
+    if (this.#closed) throw this.#closedError();
+    let client: pg.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (error) {
+      throw this.#connectError(error);
+    }
     try {
       await client.query("SELECT 1");
       client.release();
@@ -110,7 +162,6 @@ export class PostgresSqlTool implements SqlToolV1 {
     const startMs = performance.now();
     const statement = buildPositionalStatement(request, "postgres");
     const signal = options?.signal;
-    const client = await this.#connect(signal);
     const query: pg.QueryArrayConfig & { queryMode: "extended" } = {
       text: statement.sql,
       values: statement.parameters.map(toDriverValue),
@@ -118,21 +169,16 @@ export class PostgresSqlTool implements SqlToolV1 {
       // Extended protocol even without parameters: it refuses several statements in one text.
       queryMode: "extended",
     };
+    // The connection of the current attempt, whose statement an abort cancels.
+    let current: pg.PoolClient | undefined;
     const run = async (): Promise<SqlToolResult> => {
-      let result: pg.QueryArrayResult;
-      try {
-        await client.query(transactionSettings(this.#statementTimeoutMs));
-        result = await client.query(query);
-        await client.query("COMMIT");
-      } catch (error) {
-        const healthy = await client.query("ROLLBACK").then(
-          () => true,
-          () => false,
-        );
-        client.release(healthy ? undefined : true);
-        throw this.#queryError(error, signal);
-      }
-      client.release();
+      const result = await withConnectionRetry(
+        () =>
+          this.#attempt(query, signal, (client) => {
+            current = client;
+          }),
+        { retry: this.#retry, description: this.description, signal, isClosed: () => this.#closed },
+      );
       const rows = result.rows as JsonValue[][];
       return {
         rows: rowObjects(
@@ -145,7 +191,7 @@ export class PostgresSqlTool implements SqlToolV1 {
     };
     return raceAbort(run(), signal, () => {
       // `processID` is set by pg's Client from the server's BackendKeyData but missing from its types.
-      this.#cancelBackend((client as pg.PoolClient & { processID?: number }).processID);
+      this.#cancelBackend((current as (pg.PoolClient & { processID?: number }) | undefined)?.processID);
       return abortedError(this.description);
     });
   }
@@ -156,18 +202,68 @@ export class PostgresSqlTool implements SqlToolV1 {
     await this.#pool.end();
   }
 
-  async #connect(signal: AbortSignal | undefined): Promise<pg.PoolClient> {
-    if (this.#closed) throw new SqlToolError("closed", `${this.description}: the SQL tool is closed`);
-    if (signal?.aborted) throw abortedError(this.description);
+  /** One try of a statement on a pooled connection; says whether a fresh connection may succeed. */
+  async #attempt(
+    query: pg.QueryArrayConfig,
+    signal: AbortSignal | undefined,
+    onClient: (client: pg.PoolClient) => void,
+  ): Promise<AttemptOutcome<pg.QueryArrayResult>> {
+    if (this.#closed) return { ok: false, error: this.#closedError(), retryable: false };
+    if (signal?.aborted) return { ok: false, error: abortedError(this.description), retryable: false };
+    let client: pg.PoolClient;
     try {
-      return await this.#pool.connect();
+      client = await this.#pool.connect();
     } catch (error) {
-      throw new SqlToolError(
-        "unreachable",
-        `${this.description}: cannot connect within ${this.#connectionTimeoutMs} ms: ${describeConnectError(error)}`,
-        { cause: error },
-      );
+      // Refused or cut off while connecting (server down, starting, stopping) fails fast: worth
+      // another try. A connection timeout already waited its full bound: not retried here.
+      return {
+        ok: false,
+        error: this.#connectError(error),
+        retryable: isConnectionFailure(error) && !isConnectTimeout(error),
+      };
     }
+    onClient(client);
+    try {
+      await client.query(transactionSettings(this.#statementTimeoutMs));
+      const result = await client.query(query);
+      await client.query("COMMIT");
+      client.release();
+      return { ok: true, value: result };
+    } catch (error) {
+      const lost = isConnectionFailure(error);
+      // A lost or unanswering connection is not reused (nor asked to roll back: it would wait again).
+      const healthy =
+        !lost &&
+        !isReadTimeout(error) &&
+        (await client.query("ROLLBACK").then(
+          () => true,
+          () => false,
+        ));
+      client.release(healthy ? undefined : true);
+      if (lost) {
+        return {
+          ok: false,
+          error: new SqlToolError(
+            "connection-lost",
+            `${this.description}: the connection was lost during the statement: ${describeError(error)}`,
+            { cause: error },
+          ),
+          retryable: true,
+        };
+      }
+      return { ok: false, error: this.#queryError(error, signal), retryable: false };
+    }
+  }
+
+  #connectError(error: unknown): SqlToolError {
+    const reason = isConnectTimeout(error)
+      ? `cannot connect within ${this.#connectionTimeoutMs} ms`
+      : `cannot connect: ${describeConnectError(error)}`;
+    return new SqlToolError("unreachable", `${this.description}: ${reason}`, { cause: error });
+  }
+
+  #closedError(): SqlToolError {
+    return new SqlToolError("closed", `${this.description}: the SQL tool is closed`);
   }
 
   #queryError(error: unknown, signal: AbortSignal | undefined): SqlToolError {
@@ -177,6 +273,13 @@ export class PostgresSqlTool implements SqlToolV1 {
       return new SqlToolError(
         "timeout",
         `${this.description}: the statement ran longer than the statement timeout of ${this.#statementTimeoutMs} ms`,
+        { cause: error },
+      );
+    }
+    if (isReadTimeout(error)) {
+      return new SqlToolError(
+        "timeout",
+        `${this.description}: the server did not answer within ${this.#readTimeoutMs} ms`,
         { cause: error },
       );
     }
@@ -190,7 +293,7 @@ export class PostgresSqlTool implements SqlToolV1 {
       connectionString: this.#url,
       connectionTimeoutMillis: this.#connectionTimeoutMs,
     });
-    canceller.on("error", () => {});
+    canceller.on("error", ignoreConnectionError);
     canceller
       .connect()
       .then(() => canceller.query("SELECT pg_cancel_backend($1)", [processId]))
@@ -198,6 +301,31 @@ export class PostgresSqlTool implements SqlToolV1 {
       .finally(() => canceller.end().catch(() => undefined));
   }
 }
+
+/** Whether `error` says the connection broke or could not be made (as opposed to the statement failing). */
+export function isConnectionFailure(error: unknown): boolean {
+  if (error instanceof AggregateError) return error.errors.some(isConnectionFailure);
+  if (typeof error !== "object" || error === null) return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (typeof code === "string" && (CONNECTION_SQLSTATE.test(code) || CONNECTION_ERRNOS.has(code)))
+    return true;
+  // pg's own wording for a socket that ended, or a client that already saw its connection fail.
+  return (
+    typeof message === "string" &&
+    (message.startsWith("Connection terminated") || message.includes("is not queryable"))
+  );
+}
+
+/** pg-pool's error when connecting took longer than `connectionTimeoutMillis`. */
+function isConnectTimeout(error: unknown): boolean {
+  return error instanceof Error && error.message.includes("connection timeout");
+}
+
+function isReadTimeout(error: unknown): boolean {
+  return error instanceof Error && error.message === READ_TIMEOUT_MESSAGE;
+}
+
+function ignoreConnectionError(): void {}
 
 /** `user@host:port/database` of a PostgreSQL URL, without the password. */
 export function describePostgresUrl(url: string): string {

@@ -1,6 +1,7 @@
 /**
  * What went wrong in a SQL tool call, so the runtime can record it in that query's result
- * (and decide whether a retry can help: `unreachable` and `timeout` may, the others will not).
+ * (and decide whether a retry can help: `unreachable` and `timeout` may, the others will not;
+ * `connection-lost` comes after the tool's own retries on fresh connections).
  */
 export type SqlToolErrorCode =
   /** The SQL text could not be scanned (unterminated literal, positional `$1` parameter, …). */
@@ -13,6 +14,8 @@ export type SqlToolErrorCode =
   | "not-found"
   /** The database could not be opened or connected to. */
   | "unreachable"
+  /** The connection (or the DuckDB database) was lost during the statement, on every attempt. */
+  | "connection-lost"
   /** The statement ran longer than the statement timeout. */
   | "timeout"
   /** The caller aborted the call. */

@@ -18,6 +18,7 @@ describe("startTestPostgres", () => {
     const url = inject("postgresUrl");
     const server = await startTestPostgres({ environment: { HALO_TEST_POSTGRES_URL: url } });
     expect(server).toMatchObject({ url, source: "environment" });
+    await expect(server.stopServer()).rejects.toThrow(/shared: tests may not stop or start it/);
     await server.stop();
     // Stopping an environment server leaves it running.
     expect((await withClient(url, (client) => client.query("SELECT 1 AS one"))).rows).toEqual([{ one: 1 }]);
@@ -44,7 +45,7 @@ describe("startTestPostgres", () => {
     );
   });
 
-  it("starts a throwaway cluster on a free loopback port and removes it on stop", async () => {
+  it("starts a throwaway cluster on a free loopback port, stops and starts it on that port, removes it on stop", async () => {
     const server = await startTestPostgres({ environment: { PATH: process.env["PATH"] } });
     started.push(server);
     expect(server.source).toBe("cluster");
@@ -53,6 +54,9 @@ describe("startTestPostgres", () => {
     await withClient(schema.url, (client) =>
       client.query("CREATE TABLE t (x int); INSERT INTO t VALUES (7)"),
     );
+    await server.stopServer();
+    await expect(withClient(server.url, (client) => client.query("SELECT 1"))).rejects.toThrow();
+    await server.startServer();
     const rows = await withClient(schema.url, (client) =>
       client.query("SELECT x, current_schema() AS s FROM t"),
     );
@@ -64,6 +68,8 @@ describe("startTestPostgres", () => {
     );
     const directory = (dataDirectory.rows[0] as { d: string }).d;
     expect(existsSync(directory)).toBe(true);
+    // stop() also removes a cluster that stopServer() already stopped.
+    await server.stopServer();
     await server.stop();
     started.pop();
     expect(existsSync(directory)).toBe(false);

@@ -4,7 +4,7 @@
  * stop). It never skips: without a server or server binaries it fails and says how to get one.
  */
 import { execFile, execFileSync } from "node:child_process";
-import { accessSync, constants, readdirSync, readFileSync } from "node:fs";
+import { accessSync, constants, existsSync, readdirSync, readFileSync } from "node:fs";
 import { chown, mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -20,6 +20,14 @@ export interface TestPostgres {
   readonly source: "environment" | "cluster";
   /** Stops and removes a started cluster (nothing for an environment server). */
   stop(): Promise<void>;
+  /**
+   * Shuts the server down as `pg_ctl stop -m fast` does (every backend terminated), keeping the
+   * cluster so `startServer()` brings it back on the same port. Fault tests only; rejects for
+   * an environment server, which these tests may not stop.
+   */
+  stopServer(): Promise<void>;
+  /** Starts a cluster stopped by `stopServer()` again, on the same port; resolves once it accepts connections. */
+  startServer(): Promise<void>;
 }
 
 /** Where to look for a server or its binaries; defaults to `process.env`. */
@@ -27,6 +35,12 @@ export interface StartTestPostgresOptions {
   readonly environment?: Readonly<Record<string, string | undefined>>;
   /** Directories searched for initdb and pg_ctl after PATH (default: Debian's `/usr/lib/postgresql/<version>/bin`). */
   readonly fallbackBinDirectories?: readonly string[];
+  /**
+   * Always start a throwaway cluster of this caller's own, even when HALO_TEST_POSTGRES_URL is
+   * set: for fault tests that stop and start the server (which would break every other test
+   * sharing it).
+   */
+  readonly ownCluster?: boolean;
 }
 
 const INSTALL_HINT =
@@ -43,9 +57,22 @@ const COMMAND_TIMEOUT_MS = 120_000;
 export async function startTestPostgres(options: StartTestPostgresOptions = {}): Promise<TestPostgres> {
   const environment = options.environment ?? process.env;
   const givenUrl = environment["HALO_TEST_POSTGRES_URL"];
-  if (givenUrl !== undefined && givenUrl.trim().length > 0) {
+  if (options.ownCluster !== true && givenUrl !== undefined && givenUrl.trim().length > 0) {
     await checkReachable(givenUrl, "HALO_TEST_POSTGRES_URL");
-    return { url: givenUrl, source: "environment", stop: async () => {} };
+    const refuse = (): Promise<void> =>
+      Promise.reject(
+        new Error(
+          "The PostgreSQL server of HALO_TEST_POSTGRES_URL is shared: tests may not stop or start it " +
+            "(start one with startTestPostgres({ ownCluster: true }))",
+        ),
+      );
+    return {
+      url: givenUrl,
+      source: "environment",
+      stop: async () => {},
+      stopServer: refuse,
+      startServer: refuse,
+    };
   }
   const binDirectory = findServerBinaries(
     environment,
@@ -169,13 +196,9 @@ async function startCluster(binDirectory: string): Promise<TestPostgres> {
     );
   }
 
-  let port = 0;
-  let lastError: unknown;
-  // A free port can be taken between probing and binding; a few attempts make that race harmless.
-  for (let attempt = 0; attempt < 3 && port === 0; attempt += 1) {
-    const candidate = await freeLoopbackPort();
-    const serverOptions = [
-      `-c port=${candidate}`,
+  const serverOptions = (port: number): string =>
+    [
+      `-c port=${port}`,
       "-c listen_addresses=127.0.0.1",
       `-c unix_socket_directories='${directory}'`,
       "-c fsync=off",
@@ -184,19 +207,16 @@ async function startCluster(binDirectory: string): Promise<TestPostgres> {
       "-c max_connections=100",
       "-c shared_buffers=32MB",
     ].join(" ");
+  const startServer = (port: number): Promise<void> =>
+    run("pg_ctl", ["-D", dataDirectory, "-l", logFile, "-w", "-t", "60", "-o", serverOptions(port), "start"]);
+
+  let port = 0;
+  let lastError: unknown;
+  // A free port can be taken between probing and binding; a few attempts make that race harmless.
+  for (let attempt = 0; attempt < 3 && port === 0; attempt += 1) {
+    const candidate = await freeLoopbackPort();
     try {
-      await run("pg_ctl", [
-        "-D",
-        dataDirectory,
-        "-l",
-        logFile,
-        "-w",
-        "-t",
-        "60",
-        "-o",
-        serverOptions,
-        "start",
-      ]);
+      await startServer(candidate);
       port = candidate;
     } catch (error) {
       lastError = error;
@@ -237,10 +257,24 @@ async function startCluster(binDirectory: string): Promise<TestPostgres> {
     source: "cluster",
     stop: async () => {
       try {
-        await stopServer();
+        // Already stopped by stopServer() is fine: the directory still goes.
+        await stopServer().catch((error: unknown) => {
+          if (!existsSync(join(dataDirectory, "postmaster.pid"))) return;
+          throw error;
+        });
       } finally {
         process.removeListener("exit", stopOnExit);
         await removeDirectory();
+      }
+    },
+    stopServer,
+    startServer: async () => {
+      try {
+        await startServer(port);
+      } catch (error) {
+        throw new Error(
+          `Could not start the throwaway PostgreSQL cluster again on port ${port}: ${errorText(error)}\n${readTail(logFile)}`,
+        );
       }
     },
   };
