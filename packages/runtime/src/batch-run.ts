@@ -26,6 +26,7 @@ import type { ExecutionPlan } from "@halo/optimizer";
 import type { BatchFigures } from "@halo/protocol";
 import { BatchedDispatcher } from "./batched-dispatcher.js";
 import type { ExecutorWorker } from "./executor-worker.js";
+import { LivenessMonitor } from "./liveness-monitor.js";
 import type { LlmCall, LlmRequest } from "./llm-call.js";
 import { errorMessage, type LlmDispatcher, type LlmHost } from "./llm-dispatcher.js";
 import { PerQueryDispatcher } from "./per-query-dispatcher.js";
@@ -47,6 +48,10 @@ export interface BatchRunSetup {
   readonly isTransientToolError: (error: unknown) => boolean;
   readonly toolConcurrency: ToolConcurrency;
   readonly healthTimeoutMs: number;
+  /** An executor with calls in flight that answers no health probe for this long is lost. */
+  readonly executorTimeoutMs: number;
+  /** Generate deadline = max(floorMs, factor × the plan's estimate of the call). */
+  readonly generateDeadline: GenerateDeadline;
   readonly gatherWindowMs: number;
   readonly workStealing: boolean;
   readonly epochBarriers: boolean;
@@ -54,6 +59,14 @@ export interface BatchRunSetup {
   readonly events: EventStream;
   readonly sink: ResultSink;
   readonly signal?: AbortSignal;
+}
+
+/** How Generate deadlines derive from the plan's estimate of each call. */
+export interface GenerateDeadline {
+  /** Multiplies the estimate: estimates are means of a cost model, and the machine may be loaded. */
+  readonly factor: number;
+  /** Shortest deadline, for calls the plan prices at almost nothing. */
+  readonly floorMs: number;
 }
 
 interface Counters {
@@ -90,6 +103,7 @@ export class BatchRun implements LlmHost {
   private readonly workflow: CompiledWorkflow;
   private readonly operators = new Map<string, Operator>();
   private readonly dispatcher: LlmDispatcher;
+  private readonly liveness: LivenessMonitor;
   private readonly tools: ToolRunner;
   private readonly notReadyCounts = new Map<string, number>();
   private readonly llmCalls = new Map<string, LlmCall>();
@@ -150,6 +164,11 @@ export class BatchRun implements LlmHost {
             workStealing: setup.workStealing,
             epochBarriers: setup.epochBarriers,
           });
+    this.liveness = new LivenessMonitor({
+      workers: setup.workers,
+      executorTimeoutMs: setup.executorTimeoutMs,
+      onUnresponsive: (worker, reason) => this.dispatcher.declareLost(worker, reason),
+    });
     this.tools = new ToolRunner({
       tools: setup.tools,
       concurrency: setup.toolConcurrency,
@@ -221,6 +240,7 @@ export class BatchRun implements LlmHost {
       this.settle = resolve;
     });
     if (todo.length > 0 && !this.signal.aborted) {
+      this.liveness.start();
       // Queries start while the executors load their first models: tools run meanwhile.
       const starting = this.dispatcher.start();
       this.pending.push(...todo);
@@ -230,6 +250,7 @@ export class BatchRun implements LlmHost {
       await done;
     }
     this.dispatcher.stop();
+    this.liveness.stop();
     await this.sinkChain;
     const makespanMs = this.nowMs() - startedMs;
     if (this.fatal !== undefined) throw this.fatal;
@@ -243,7 +264,15 @@ export class BatchRun implements LlmHost {
     if (this.controller.signal.aborted) return;
     this.controller.abort(reason);
     this.dispatcher.stop();
+    this.liveness.stop();
     this.settle?.();
+  }
+
+  generateDeadlineMs(operator: string, items: number, worker: ExecutorWorker): number {
+    // Per-query mode: the executor batches this call with the others in flight to it.
+    const queued = this.mode === "per-query" ? Math.max(items, worker.inFlight) : items;
+    const { factor, floorMs } = this.setup.generateDeadline;
+    return Math.max(floorMs, Math.ceil(factor * this.schedule.estimatedCallMs(operator, queued)));
   }
 
   notReady(operator: string): number {

@@ -6,13 +6,19 @@
 import type { CompiledWorkflow, QueryContext } from "@halo/ir";
 import type { ExecutionPlan } from "@halo/optimizer";
 import { createExecutorClient, type ExecutorClient, type ExecutorClientOptions } from "@halo/protocol";
-import { BatchRun } from "./batch-run.js";
+import { BatchRun, type GenerateDeadline } from "./batch-run.js";
 import { ExecutorWorker } from "./executor-worker.js";
 import { MemoryResultSink, type ResultSink } from "./result-sink.js";
 import { DEFAULT_RETRY_POLICY, isTransientToolError, type RetryPolicy } from "./retry-policy.js";
 import type { RunSummary } from "./run-summary.js";
 import { EventStream, type RuntimeEvent } from "./runtime-events.js";
 import { DEFAULT_TOOL_CONCURRENCY, type RuntimeTools, type ToolConcurrency } from "./tool-runner.js";
+
+/** Default of `ProcessorOptions.executorTimeoutMs`. */
+export const DEFAULT_EXECUTOR_TIMEOUT_MS = 10_000;
+
+/** Default of `ProcessorOptions.generateDeadline`. */
+export const DEFAULT_GENERATE_DEADLINE: GenerateDeadline = { factor: 10, floorMs: 60_000 };
 
 /** Tuning of a Processor; every field has a default. */
 export interface ProcessorOptions {
@@ -36,6 +42,16 @@ export interface ProcessorOptions {
   readonly epochBarriers?: boolean;
   /** Deadline of the health probe that decides whether a failing executor is lost (default 3 s). */
   readonly healthTimeoutMs?: number;
+  /**
+   * An executor with calls in flight that answers no health probe for this
+   * long is lost: its calls are cancelled and requeued on the others (default 10 s).
+   */
+  readonly executorTimeoutMs?: number;
+  /**
+   * Generate deadlines: max(floorMs, factor × the plan's estimate of the call)
+   * (default factor 10, floor 60 s). A deadline hit is a transient failure, retried.
+   */
+  readonly generateDeadline?: Partial<GenerateDeadline>;
   /** How long to wait for each executor to answer before the run starts (default 10 s). */
   readonly connectTimeoutMs?: number;
   /** Options of the clients the Processor creates for executor addresses. */
@@ -139,6 +155,8 @@ export class Processor {
         isTransientToolError: this.options.isTransientToolError ?? isTransientToolError,
         toolConcurrency: { ...DEFAULT_TOOL_CONCURRENCY, ...this.options.toolConcurrency },
         healthTimeoutMs: this.options.healthTimeoutMs ?? 3_000,
+        executorTimeoutMs: this.options.executorTimeoutMs ?? DEFAULT_EXECUTOR_TIMEOUT_MS,
+        generateDeadline: { ...DEFAULT_GENERATE_DEADLINE, ...this.options.generateDeadline },
         gatherWindowMs: this.options.gatherWindowMs ?? 50,
         workStealing: this.options.workStealing ?? true,
         epochBarriers: this.options.epochBarriers ?? false,
