@@ -61,6 +61,14 @@ export interface BatchRunSetup {
   readonly signal?: AbortSignal;
 }
 
+/** A query failed before planning (its prompt fits no worker, say): it gets a failed record and never runs. */
+export interface RejectedQuery {
+  readonly queryId: string;
+  /** The operator the failure is reported on. */
+  readonly operator: string;
+  readonly message: string;
+}
+
 /** How Generate deadlines derive from the plan's estimate of each call. */
 export interface GenerateDeadline {
   /** Multiplies the estimate: estimates are means of a cost model, and the machine may be loaded. */
@@ -216,13 +224,19 @@ export class BatchRun implements LlmHost {
   }
 
   /** Runs the queries (those already in the sink are skipped) and resolves with the summary. */
-  async execute(queries: readonly QueryContext[]): Promise<RunSummary> {
+  async execute(
+    queries: readonly QueryContext[],
+    rejected: readonly RejectedQuery[] = [],
+  ): Promise<RunSummary> {
     const finishedIds = this.setup.sink.finishedIds ?? new Set<string>();
-    const todo = queries.filter((query) => !finishedIds.has(query.id));
-    const skipped = queries.length - todo.length;
-    this.toRun = todo.length;
+    const unfinished = queries.filter((query) => !finishedIds.has(query.id));
+    const skipped = queries.length - unfinished.length;
+    const rejectedById = new Map(rejected.map((entry) => [entry.queryId, entry]));
+    const todo = unfinished.filter((query) => !rejectedById.has(query.id));
+    const refused = unfinished.filter((query) => rejectedById.has(query.id));
+    this.toRun = unfinished.length;
     for (const operator of this.workflow.operators) {
-      if (operator.kind !== "input") this.notReadyCounts.set(operator.id, todo.length);
+      if (operator.kind !== "input") this.notReadyCounts.set(operator.id, unfinished.length);
     }
     this.publish({
       type: "run-started",
@@ -239,6 +253,14 @@ export class BatchRun implements LlmHost {
     const done = new Promise<void>((resolve) => {
       this.settle = resolve;
     });
+    // Queries rejected before planning get their failed record first; they never run.
+    for (const query of refused) {
+      const { operator, message } = rejectedById.get(query.id)!;
+      this.active += 1;
+      const run = new QueryRun(query, this.workflow, this.nowMs());
+      this.publish({ type: "query-started", atMs: this.nowMs(), queryId: query.id });
+      this.fail(run, operator, message);
+    }
     if (todo.length > 0 && !this.signal.aborted) {
       this.liveness.start();
       // Queries start while the executors load their first models: tools run meanwhile.

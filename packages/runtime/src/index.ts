@@ -1,4 +1,4 @@
-export type { GenerateDeadline } from "./batch-run.js";
+export type { GenerateDeadline, RejectedQuery } from "./batch-run.js";
 export { ConcurrencyPool } from "./concurrency-pool.js";
 export {
   type MeasuredProfile,

@@ -6,7 +6,7 @@
 import type { CompiledWorkflow, QueryContext } from "@halo/ir";
 import type { ExecutionPlan } from "@halo/optimizer";
 import { createExecutorClient, type ExecutorClient, type ExecutorClientOptions } from "@halo/protocol";
-import { BatchRun, type GenerateDeadline } from "./batch-run.js";
+import { BatchRun, type GenerateDeadline, type RejectedQuery } from "./batch-run.js";
 import { ExecutorWorker } from "./executor-worker.js";
 import { MemoryResultSink, type ResultSink } from "./result-sink.js";
 import { DEFAULT_RETRY_POLICY, isTransientToolError, type RetryPolicy } from "./retry-policy.js";
@@ -81,6 +81,11 @@ export interface RunOptions {
   readonly sink?: ResultSink;
   /** Aborting stops the run: unfinished queries get no record, so a resumed run redoes them. */
   readonly signal?: AbortSignal;
+  /**
+   * Queries failed before planning (e.g. `findOversizedPrompts` of `@halo/optimizer`): each gets a
+   * failed record with this operator and message and never runs; the plan need not include them.
+   */
+  readonly rejected?: readonly RejectedQuery[];
 }
 
 /** The configuration does not fit together (plan vs workflow, executors, tools); lists every problem. */
@@ -165,7 +170,7 @@ export class Processor {
         sink: options.sink ?? new MemoryResultSink(),
         ...(options.signal ? { signal: options.signal } : {}),
       });
-      return await run.execute(queries);
+      return await run.execute(queries, options.rejected);
     } finally {
       if (owned) for (const client of clients) client.close();
       this.events$.close();
