@@ -61,6 +61,14 @@ export interface BatchRunSetup {
   readonly signal?: AbortSignal;
 }
 
+/** The result sink failed (disk full, say): the run stops; records already appended stay. */
+export class ResultWriteError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ResultWriteError";
+  }
+}
+
 /** A query failed before planning (its prompt fits no worker, say): it gets a failed record and never runs. */
 export interface RejectedQuery {
   readonly queryId: string;
@@ -401,7 +409,9 @@ export class BatchRun implements LlmHost {
     this.sinkChain = this.sinkChain
       .then(() => this.setup.sink.append(record))
       .catch((error: unknown) => {
-        this.fatal ??= new Error(`cannot write the result of query "${run.id}": ${errorMessage(error)}`);
+        this.fatal ??= new ResultWriteError(`cannot write the result of query "${run.id}": ${errorMessage(error)}`, {
+          cause: error,
+        });
         this.abort(this.fatal);
       });
     this.publish({

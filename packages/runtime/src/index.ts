@@ -1,4 +1,4 @@
-export type { GenerateDeadline, RejectedQuery } from "./batch-run.js";
+export { type GenerateDeadline, type RejectedQuery, ResultWriteError } from "./batch-run.js";
 export { ConcurrencyPool } from "./concurrency-pool.js";
 export {
   type MeasuredProfile,

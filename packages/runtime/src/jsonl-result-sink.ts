@@ -134,6 +134,10 @@ export class JsonlResultSink implements ResultSink {
     if (this.timer) clearInterval(this.timer);
     try {
       await this.flush();
+    } catch (error) {
+      // A write that failed was reported to its appender already; closing must not report it twice.
+      if (error !== this.failure) throw error;
+      this.compact = false;
     } finally {
       await this.handle.close();
     }

@@ -162,9 +162,13 @@ export class PostgresSqlTool implements SqlToolV1 {
     try {
       return await this.#pool.connect();
     } catch (error) {
+      // Refused is an answer that came at once: saying "within N ms" would send the user hunting a timeout.
+      const refused = (error as { code?: unknown }).code === "ECONNREFUSED";
       throw new SqlToolError(
         "unreachable",
-        `${this.description}: cannot connect within ${this.#connectionTimeoutMs} ms: ${describeConnectError(error)}`,
+        refused
+          ? `${this.description}: connection refused (${describeConnectError(error)})`
+          : `${this.description}: cannot connect within ${this.#connectionTimeoutMs} ms: ${describeConnectError(error)}`,
         { cause: error },
       );
     }
