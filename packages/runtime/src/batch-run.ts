@@ -409,9 +409,12 @@ export class BatchRun implements LlmHost {
     this.sinkChain = this.sinkChain
       .then(() => this.setup.sink.append(record))
       .catch((error: unknown) => {
-        this.fatal ??= new ResultWriteError(`cannot write the result of query "${run.id}": ${errorMessage(error)}`, {
-          cause: error,
-        });
+        this.fatal ??= new ResultWriteError(
+          `cannot write the result of query "${run.id}": ${errorMessage(error)}`,
+          {
+            cause: error,
+          },
+        );
         this.abort(this.fatal);
       });
     this.publish({

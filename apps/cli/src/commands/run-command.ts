@@ -11,7 +11,8 @@ import {
   planBatch,
   strategyNames,
 } from "@halo/optimizer";
-import type { DeviceProfile } from "@halo/profiles";
+import { type DeviceProfile, deriveModelProfile } from "@halo/profiles";
+import { ExecutorCallError } from "@halo/protocol";
 import {
   ExecutorUnavailableError,
   Processor,
@@ -200,7 +201,9 @@ export async function runWorkflow(
       profile =
         flags.profile !== undefined
           ? await loadProfileReference(flags.profile, "--profile", process.cwd())
-          : await measureExecutorProfile(remote, models, (message) => io.stderr(`halo run: ${message}\n`));
+          : await measureExecutorProfile(remote, models, (message) =>
+              io.stderr(`halo run: ${message}\n`),
+            ).catch(rethrowUnknownModel);
     } else {
       if (engine === "llamacpp") {
         await prepareLocalModels(models, modelMap, (model) =>
@@ -208,7 +211,8 @@ export async function runWorkflow(
         );
       }
       const simProfile = flags.profile ?? "builtin:h100";
-      if (engine === "sim") await loadProfileReference(simProfile, "--profile", process.cwd());
+      if (engine === "sim")
+        checkSimModels(models, await loadProfileReference(simProfile, "--profile", process.cwd()));
       io.stderr(`halo run: starting ${localCount} local ${engine} executor(s), ${threads} thread(s) each\n`);
       local = await startLocalExecutors({
         count: localCount,
@@ -232,7 +236,7 @@ export async function runWorkflow(
           ...(flags.models === undefined ? {} : { modelsPath: flags.models }),
           models,
           onProgress: (message) => io.stderr(`halo run: ${message}\n`),
-        });
+        }).catch(rethrowUnknownModel);
         profile = measured.profile;
       }
     }
@@ -329,6 +333,28 @@ export async function runWorkflow(
       }
     }
   }
+}
+
+/** Sim executors serve a model from the profile's entry or one derived from the parameter count in its name. */
+function checkSimModels(models: readonly string[], profile: DeviceProfile): void {
+  const unknown = models.filter(
+    (model) => !Object.hasOwn(profile.models, model) && deriveModelProfile(profile, model) === undefined,
+  );
+  if (unknown.length > 0) {
+    throw new InvalidInputError(
+      `no model serves ${unknown.map((model) => `"${model}"`).join(", ")}: not in the sim profile "${profile.device}" (--profile) and no parameter count in the name (like -7B)`,
+    );
+  }
+}
+
+/** An executor that does not know a model of the workflow is bad input (the workflow or the deployment names it wrongly). */
+function rethrowUnknownModel(error: unknown): never {
+  const cause = error instanceof Error && error.cause !== undefined ? error.cause : error;
+  for (const candidate of [error, cause]) {
+    if (candidate instanceof ExecutorCallError && candidate.errorCode === "unknown-model")
+      throw new InvalidInputError(`an executor does not serve a model of the workflow: ${candidate.details}`);
+  }
+  throw error;
 }
 
 async function makePlan(path: string, options: Parameters<typeof planBatch>[0]): Promise<ExecutionPlan> {

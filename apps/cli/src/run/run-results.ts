@@ -42,7 +42,9 @@ export async function openRunResults(path: string, mode: RunResultsMode): Promis
     throw new InvalidInputError("--retry-failed reruns the failed records of --out: use it with --resume");
   }
   if (mode.resume && mode.overwrite) {
-    throw new InvalidInputError("--resume and --overwrite exclude each other: keep the results or replace them");
+    throw new InvalidInputError(
+      "--resume and --overwrite exclude each other: keep the results or replace them",
+    );
   }
   const parquet = extension === ".parquet";
   const journal = parquet ? `${path}.jsonl` : path;
