@@ -20,6 +20,8 @@ export class ExecutorWorker {
   busy = false;
   /** Per-query mode: Generate calls in flight. */
   inFlight = 0;
+  /** When the executor last sent anything on a call (performance.now() ms): a streaming executor is alive. */
+  lastHeardMs = performance.now();
   /** Generate items in flight (reported as requeued when the worker is lost). */
   runningItems = 0;
   /** Model loads and Generate calls in flight, in either mode (what the liveness monitor watches). */

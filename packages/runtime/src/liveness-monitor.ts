@@ -3,7 +3,8 @@
  * hung host) keeps its TCP connection open, so its calls would hang until
  * their deadlines; the monitor probes each working executor's gRPC health
  * service and declares it lost when a probe goes unanswered, so that its calls
- * are cancelled and requeued elsewhere exactly as for a killed executor.
+ * are cancelled and requeued elsewhere exactly as for a killed executor. An
+ * executor that still streams events on a call counts as answering.
  */
 import { GrpcStatus } from "@halo/protocol";
 import type { ExecutorWorker } from "./executor-worker.js";
@@ -72,6 +73,8 @@ export class LivenessMonitor {
         () => undefined,
         (error: unknown) => {
           if (this.stopped || !worker.alive || !NO_ANSWER.has(grpcStatusOf(error) ?? -1)) return;
+          // Events still arriving on a call mean a live executor whose event loop is merely busy.
+          if (performance.now() - worker.lastHeardMs < this.options.executorTimeoutMs) return;
           const waitedMs = Math.round(performance.now() - sentAtMs);
           const detail = error instanceof Error ? error.message : String(error);
           this.options.onUnresponsive(

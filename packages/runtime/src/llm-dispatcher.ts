@@ -200,6 +200,7 @@ export abstract class DispatcherBase implements LlmDispatcher {
         signal: worker.callSignal(this.host.signal),
         deadlineMs,
       })) {
+        worker.lastHeardMs = performance.now();
         this.onGenerateEvent(event, byId, worker, () => {
           failedItems += 1;
         });

@@ -18,7 +18,9 @@ import { DEFAULT_TOOL_CONCURRENCY, type RuntimeTools, type ToolConcurrency } fro
 export const DEFAULT_EXECUTOR_TIMEOUT_MS = 10_000;
 
 /** Default of `ProcessorOptions.generateDeadline`. */
-export const DEFAULT_GENERATE_DEADLINE: GenerateDeadline = { factor: 10, floorMs: 60_000 };
+// Generous: a frozen executor is the liveness probe's job; the deadline only bounds a live executor
+// that never finishes, and retrying a call that was merely slow (a loaded CPU) wastes its work.
+export const DEFAULT_GENERATE_DEADLINE: GenerateDeadline = { factor: 20, floorMs: 120_000 };
 
 /** Tuning of a Processor; every field has a default. */
 export interface ProcessorOptions {
@@ -49,7 +51,7 @@ export interface ProcessorOptions {
   readonly executorTimeoutMs?: number;
   /**
    * Generate deadlines: max(floorMs, factor × the plan's estimate of the call)
-   * (default factor 10, floor 60 s). A deadline hit is a transient failure, retried.
+   * (default factor 20, floor 120 s). A deadline hit is a transient failure, retried.
    */
   readonly generateDeadline?: Partial<GenerateDeadline>;
   /** How long to wait for each executor to answer before the run starts (default 10 s). */
