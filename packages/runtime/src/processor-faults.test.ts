@@ -70,7 +70,7 @@ describe("a frozen executor", () => {
     try {
       const reference = await runOnProcesses(workflow, queries, http, undefined);
       // A frozen process keeps its sockets open: only a probe that goes unanswered reveals it.
-      const frozen = await runOnProcesses(workflow, queries, http, "worker-1", "SIGSTOP", 2_000);
+      const frozen = await runOnProcesses(workflow, queries, http, "worker-1", "SIGSTOP", 4_000);
       frozen.sidecars[1]!.child.kill("SIGCONT");
       expect(frozen.summary.executorsLost).toEqual(["worker-1"]);
       const lost = frozen.events.find((event) => event.type === "executor-lost") as

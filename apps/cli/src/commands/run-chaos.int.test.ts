@@ -199,7 +199,7 @@ describe("chaos: executors", () => {
       second.child.kill("SIGCONT");
       const { code, wallMs } = await run.exited;
       console.info(
-        `chaos SIGSTOP: lost ${lostAtMs - stoppedAtMs} ms after SIGSTOP (timeout 3 s); run ${wallMs} ms`,
+        `chaos SIGSTOP: lost ${lostAtMs - stoppedAtMs} ms after SIGSTOP (timeout 5 s); run ${wallMs} ms`,
       );
       expect(code, run.stderr()).toBe(0);
       expect(wallMs).toBeLessThan(RUN_BOUND_MS);
@@ -221,7 +221,7 @@ describe("chaos: executors", () => {
     async () => {
       const only = await startExecutor("0.05");
       const out = join(directory, "sigstop-only.jsonl");
-      const run = spawnHalo(chainRun(files, [only.address], out, "--executor-timeout", "3"));
+      const run = spawnHalo(chainRun(files, [only.address], out, "--executor-timeout", "5"));
       await run.stderrMatch(/48 queries, strategy/);
       await new Promise((resolve) => setTimeout(resolve, 500));
       const stoppedAtMs = Date.now();
