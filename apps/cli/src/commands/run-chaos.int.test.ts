@@ -186,7 +186,7 @@ describe("chaos: executors", () => {
           [first.address, second.address],
           out,
           "--executor-timeout",
-          "3",
+          "5",
           "--summary",
           summaryPath,
         ),
