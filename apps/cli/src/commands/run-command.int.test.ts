@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { DuckDBInstance } from "@duckdb/node-api";
 import type { RunSummary } from "@halo/runtime";
 import { createTestSchema, startTestPostgres, type TestPostgres } from "@halo/tool-sql/test";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 
 // Real processes: the built CLI (`dist/bin.js`, run `pnpm build` first — turbo's test task
 // does), simulated executors in their own processes, DuckDB and a real PostgreSQL.
@@ -17,8 +17,9 @@ const ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
 const EXAMPLE = join(ROOT, "examples", "tpch-diamond.yaml");
 const QUERIES = join(ROOT, "examples", "queries.jsonl");
 const QUERY_COUNT = 38;
-/** Generous: each test spawns several runs, and a loaded 2-core machine makes each take tens of seconds. */
-const RUN_TEST_TIMEOUT_MS = 300_000;
+
+// Generous: each test spawns several runs, and a loaded 2-core machine makes each take tens of seconds.
+vi.setConfig({ testTimeout: 300_000 });
 
 let directory: string;
 let database: string;
@@ -96,42 +97,38 @@ const simRun = (out: string, db: string, ...extra: string[]) => [
 let reference: Map<string, unknown>;
 
 describe("halo run on local simulated executors", () => {
-  it(
-    "runs the example over DuckDB and over PostgreSQL (Parquet out) with the same answers",
-    async () => {
-      const jsonl = join(directory, "duckdb.jsonl");
-      const summaryPath = join(directory, "duckdb-summary.json");
-      const duckdbRun = halo(simRun(jsonl, database, "--summary", summaryPath));
-      expectOk(duckdbRun);
-      expect(duckdbRun.stdout).toContain(`halo run tpch-diamond: ${QUERY_COUNT} ok, 0 failed`);
-      expect(duckdbRun.stderr).toContain("starting 2 local sim executor(s)");
-      const fromDuckdb = await records(jsonl);
-      expect(fromDuckdb).toHaveLength(QUERY_COUNT);
-      expect(fromDuckdb.every((record) => record.ok && typeof record.outputs.answer === "string")).toBe(true);
-      const summary = JSON.parse(await readFile(summaryPath, "utf8")) as RunSummary;
-      expect(summary.queries.ok).toBe(QUERY_COUNT);
-      expect(summary.tools.coalesced).toBeGreaterThan(0);
-      reference = outputsById(fromDuckdb);
+  it("runs the example over DuckDB and over PostgreSQL (Parquet out) with the same answers", async () => {
+    const jsonl = join(directory, "duckdb.jsonl");
+    const summaryPath = join(directory, "duckdb-summary.json");
+    const duckdbRun = halo(simRun(jsonl, database, "--summary", summaryPath));
+    expectOk(duckdbRun);
+    expect(duckdbRun.stdout).toContain(`halo run tpch-diamond: ${QUERY_COUNT} ok, 0 failed`);
+    expect(duckdbRun.stderr).toContain("starting 2 local sim executor(s)");
+    const fromDuckdb = await records(jsonl);
+    expect(fromDuckdb).toHaveLength(QUERY_COUNT);
+    expect(fromDuckdb.every((record) => record.ok && typeof record.outputs.answer === "string")).toBe(true);
+    const summary = JSON.parse(await readFile(summaryPath, "utf8")) as RunSummary;
+    expect(summary.queries.ok).toBe(QUERY_COUNT);
+    expect(summary.tools.coalesced).toBeGreaterThan(0);
+    reference = outputsById(fromDuckdb);
 
-      const parquet = join(directory, "postgres.parquet");
-      expectOk(halo(simRun(parquet, postgresUrl)));
-      const instance = await DuckDBInstance.create(":memory:");
-      const connection = await instance.connect();
-      const rows = (
-        await connection.runAndReadAll(
-          `SELECT id, ok, CAST(outputs AS VARCHAR) FROM read_parquet('${parquet.replaceAll("'", "''")}') ORDER BY id`,
-        )
-      ).getRows();
-      connection.closeSync();
-      instance.closeSync();
-      expect(rows).toHaveLength(QUERY_COUNT);
-      for (const [id, ok, outputs] of rows) {
-        expect(ok).toBe(true);
-        expect(JSON.parse(String(outputs))).toEqual(reference.get(String(id)));
-      }
-    },
-    RUN_TEST_TIMEOUT_MS,
-  );
+    const parquet = join(directory, "postgres.parquet");
+    expectOk(halo(simRun(parquet, postgresUrl)));
+    const instance = await DuckDBInstance.create(":memory:");
+    const connection = await instance.connect();
+    const rows = (
+      await connection.runAndReadAll(
+        `SELECT id, ok, CAST(outputs AS VARCHAR) FROM read_parquet('${parquet.replaceAll("'", "''")}') ORDER BY id`,
+      )
+    ).getRows();
+    connection.closeSync();
+    instance.closeSync();
+    expect(rows).toHaveLength(QUERY_COUNT);
+    for (const [id, ok, outputs] of rows) {
+      expect(ok).toBe(true);
+      expect(JSON.parse(String(outputs))).toEqual(reference.get(String(id)));
+    }
+  });
 });
 
 /** Starts `halo executor serve --engine sim` and resolves with its address once it listens. */
@@ -201,99 +198,91 @@ function alive(pid: number): boolean {
 }
 
 describe("halo run faults", () => {
-  it(
-    "an executor SIGKILLed mid-batch: the batch completes on the other, every query exactly once",
-    async () => {
-      // Slower simulated devices (time scale 0.05): the batch runs for seconds.
-      const first = await startExecutor("0.05");
-      const second = await startExecutor("0.05");
-      const out = join(directory, "killed-executor.jsonl");
-      const summaryPath = join(directory, "killed-executor-summary.json");
-      const run = spawnHalo([
-        "run",
-        EXAMPLE,
-        "--queries",
-        QUERIES,
-        "--db",
-        database,
-        "--executors",
-        `${first.address},${second.address}`,
-        "--profile",
-        "builtin:h100",
-        "--out",
-        out,
-        "--summary",
-        summaryPath,
-      ]);
-      await waitFor(() => run.stderr().includes(`${QUERY_COUNT} queries, strategy dp`), "the run to start");
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      second.child.kill("SIGKILL");
-      const { code } = await run.exited;
-      expect(code, run.stderr()).toBe(0);
-      expect(run.stderr()).toContain("executor worker-1");
-      const written = await records(out);
-      expect(written).toHaveLength(QUERY_COUNT);
-      expect(new Set(written.map((record) => record.id)).size).toBe(QUERY_COUNT);
-      expect(written.every((record) => record.ok)).toBe(true);
-      const summary = JSON.parse(await readFile(summaryPath, "utf8")) as RunSummary;
-      expect(summary.executorsLost).toEqual(["worker-1"]);
-      expect(outputsById(written)).toEqual(reference);
-    },
-    RUN_TEST_TIMEOUT_MS,
-  );
+  it("an executor SIGKILLed mid-batch: the batch completes on the other, every query exactly once", async () => {
+    // Slower simulated devices (time scale 0.05): the batch runs for seconds.
+    const first = await startExecutor("0.05");
+    const second = await startExecutor("0.05");
+    const out = join(directory, "killed-executor.jsonl");
+    const summaryPath = join(directory, "killed-executor-summary.json");
+    const run = spawnHalo([
+      "run",
+      EXAMPLE,
+      "--queries",
+      QUERIES,
+      "--db",
+      database,
+      "--executors",
+      `${first.address},${second.address}`,
+      "--profile",
+      "builtin:h100",
+      "--out",
+      out,
+      "--summary",
+      summaryPath,
+    ]);
+    await waitFor(() => run.stderr().includes(`${QUERY_COUNT} queries, strategy dp`), "the run to start");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    second.child.kill("SIGKILL");
+    const { code } = await run.exited;
+    expect(code, run.stderr()).toBe(0);
+    expect(run.stderr()).toContain("executor worker-1");
+    const written = await records(out);
+    expect(written).toHaveLength(QUERY_COUNT);
+    expect(new Set(written.map((record) => record.id)).size).toBe(QUERY_COUNT);
+    expect(written.every((record) => record.ok)).toBe(true);
+    const summary = JSON.parse(await readFile(summaryPath, "utf8")) as RunSummary;
+    expect(summary.executorsLost).toEqual(["worker-1"]);
+    expect(outputsById(written)).toEqual(reference);
+  });
 
-  it(
-    "halo run SIGKILLed mid-batch leaves no executor behind; --resume completes it with the same answers",
-    async () => {
-      // A device with cheap loads and slow decoding in batches of 4: results arrive over seconds.
-      const profile = join(directory, "slow-device.json");
-      await writeFile(
-        profile,
-        JSON.stringify({
-          profileVersion: 1,
-          device: "slow test device",
-          source: "made up for the resume test",
-          memoryBytes: 1e12,
-          transferBytesPerSecond: 1e9,
-          transferFixedMs: 1,
-          models: {
-            "test/Slow-14B": {
-              parameterCount: 14e9,
-              weightsBytes: 28e9,
-              loadMs: 20,
-              kvBytesPerToken: 1e5,
-              contextLength: 8192,
-              maxBatchSequences: 4,
-              prefill: { fixedMs: 1, msPerToken: 0.01 },
-              decode: { stepFixedMs: 15, stepMsPerSequence: 0.1, stepMsPerContextToken: 0 },
-            },
+  it("halo run SIGKILLed mid-batch leaves no executor behind; --resume completes it with the same answers", async () => {
+    // A device with cheap loads and slow decoding in batches of 4: results arrive over seconds.
+    const profile = join(directory, "slow-device.json");
+    await writeFile(
+      profile,
+      JSON.stringify({
+        profileVersion: 1,
+        device: "slow test device",
+        source: "made up for the resume test",
+        memoryBytes: 1e12,
+        transferBytesPerSecond: 1e9,
+        transferFixedMs: 1,
+        models: {
+          "test/Slow-14B": {
+            parameterCount: 14e9,
+            weightsBytes: 28e9,
+            loadMs: 20,
+            kvBytesPerToken: 1e5,
+            contextLength: 8192,
+            maxBatchSequences: 4,
+            prefill: { fixedMs: 1, msPerToken: 0.01 },
+            decode: { stepFixedMs: 15, stepMsPerSequence: 0.1, stepMsPerContextToken: 0 },
           },
-        }),
-      );
-      const out = join(directory, "interrupted.jsonl");
-      const slow = (...extra: string[]) =>
-        simRun(out, database, "--profile", profile, ...extra).map((flag) => (flag === "0.001" ? "1" : flag));
-      const run = spawnHalo(slow());
-      await waitFor(async () => (await lineCount(out)) >= 3, "the first results");
-      run.child.kill("SIGKILL");
-      await run.exited;
-      const pids = [...run.stderr().matchAll(/\(pid (\d+)\)/g)].map((match) => Number(match[1]));
-      expect(pids).toHaveLength(2);
-      // The local executors notice their parent is gone (their stdin closes) and exit.
-      await waitFor(() => pids.every((pid) => !alive(pid)), "the local executors to exit", 20_000);
-      const before = await lineCount(out);
-      expect(before).toBeLessThan(QUERY_COUNT);
-      const resumed = halo(slow("--resume"));
-      expectOk(resumed);
-      expect(resumed.stderr).toMatch(/already done, skipped/);
-      const written = await records(out);
-      expect(written).toHaveLength(QUERY_COUNT);
-      expect(new Set(written.map((record) => record.id)).size).toBe(QUERY_COUNT);
-      expect(outputsById(written)).toEqual(reference);
-      const again = halo(slow("--resume"));
-      expectOk(again);
-      expect(again.stdout).toContain(`all ${QUERY_COUNT} queries already have results`);
-    },
-    RUN_TEST_TIMEOUT_MS,
-  );
+        },
+      }),
+    );
+    const out = join(directory, "interrupted.jsonl");
+    const slow = (...extra: string[]) =>
+      simRun(out, database, "--profile", profile, ...extra).map((flag) => (flag === "0.001" ? "1" : flag));
+    const run = spawnHalo(slow());
+    await waitFor(async () => (await lineCount(out)) >= 3, "the first results");
+    run.child.kill("SIGKILL");
+    await run.exited;
+    const pids = [...run.stderr().matchAll(/\(pid (\d+)\)/g)].map((match) => Number(match[1]));
+    expect(pids).toHaveLength(2);
+    // The local executors notice their parent is gone (their stdin closes) and exit.
+    await waitFor(() => pids.every((pid) => !alive(pid)), "the local executors to exit", 20_000);
+    const before = await lineCount(out);
+    expect(before).toBeLessThan(QUERY_COUNT);
+    const resumed = halo(slow("--resume"));
+    expectOk(resumed);
+    expect(resumed.stderr).toMatch(/already done, skipped/);
+    const written = await records(out);
+    expect(written).toHaveLength(QUERY_COUNT);
+    expect(new Set(written.map((record) => record.id)).size).toBe(QUERY_COUNT);
+    expect(outputsById(written)).toEqual(reference);
+    const again = halo(slow("--resume"));
+    expectOk(again);
+    expect(again.stdout).toContain(`all ${QUERY_COUNT} queries already have results`);
+  });
 });
