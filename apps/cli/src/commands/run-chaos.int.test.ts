@@ -239,6 +239,7 @@ describe("chaos: executors", () => {
         CHAIN_QUERIES.map((query) => query.id),
       );
       const failed = written.filter((record) => !record.ok);
+      console.info(`chaos SIGSTOP (only executor): ${failed.length} of ${written.length} queries failed`);
       expect(failed.length).toBeGreaterThan(0);
       for (const record of failed)
         expect(record.error!.message).toMatch(/every executor is lost.*stopped answering/);
