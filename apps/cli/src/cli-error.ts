@@ -4,6 +4,8 @@ export const ExitCode = {
   failure: 1,
   /** The user's input (workflow, queries, flags, files) is invalid. */
   invalidInput: 2,
+  /** `halo run`: the run finished, but some or all queries failed (their records say why). */
+  queriesFailed: 3,
 } as const;
 
 /** An error the CLI reports as a message (no stack trace) with a chosen exit code. */

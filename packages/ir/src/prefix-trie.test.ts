@@ -49,14 +49,35 @@ describe("PrefixTrie", () => {
     expect(trie.has("")).toBe(true);
   });
 
-  it("stays iterative on long chains", () => {
+  // No timing here: the chain is deeper than this process's stack allows a recursion to go (measured
+  // first, with a minimal recursive function), so a recursive walk would throw RangeError. The
+  // timeout is generous because building the chain costs O(depth²) character comparisons.
+  it("stays iterative on chains deeper than the stack", () => {
+    const depth = recursionLimit() + 1_000;
     const trie = new PrefixTrie();
-    let text = "";
-    for (let index = 0; index < 5000; index += 1) {
-      text += "x";
-      trie.insert(text);
-    }
-    expect(trie.statistics()).toMatchObject({ distinctStrings: 5000, uniqueChars: 5000 });
-    expect(trie.statistics().longestSharedPrefix).toHaveLength(4999);
-  });
+    // Longest first: each insert splits one edge, so the build visits few nodes, yet ends with one node per length.
+    for (let length = depth; length >= 1; length -= 1) trie.insert("x".repeat(length));
+    const longest = "x".repeat(depth);
+    trie.insert(longest);
+    expect(trie.has(longest)).toBe(true);
+    expect(trie.matchLength(`${longest}y`)).toBe(depth);
+    const statistics = trie.statistics();
+    expect(statistics).toMatchObject({ distinctStrings: depth, uniqueChars: depth });
+    expect(statistics.longestSharedPrefix).toHaveLength(depth - 1);
+  }, 120_000);
 });
+
+/** How deep a minimal recursive function can go on this thread's stack. */
+function recursionLimit(): number {
+  let frames = 0;
+  const descend = (): number => {
+    frames += 1;
+    return descend() + 1;
+  };
+  try {
+    descend();
+  } catch {
+    // RangeError: the stack is full; `frames` is how deep it went.
+  }
+  return frames;
+}

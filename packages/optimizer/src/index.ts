@@ -73,6 +73,12 @@ export {
   lowerBoundTables,
   remainingLowerBound,
 } from "./lower-bound.js";
+export {
+  findOversizedPrompts,
+  type OversizedPrompt,
+  type OversizedPromptOptions,
+  PROMPT_TOO_LONG,
+} from "./oversized-prompts.js";
 export type { PlanBatchOptions, PlannedBatch } from "./plan-batch.js";
 export { planBatch } from "./plan-batch.js";
 export type { PlanMetadata } from "./plan-builder.js";

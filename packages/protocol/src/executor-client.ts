@@ -64,10 +64,43 @@ export interface RetryOptions {
 
 export const DEFAULT_RETRY: RetryOptions = { maxAttempts: 4, initialBackoffMs: 50, maxBackoffMs: 1_000 };
 
+/**
+ * HTTP/2 keepalive pings of a client channel: a peer that stops answering
+ * (frozen process, dropped network) fails the channel's calls with UNAVAILABLE
+ * after `timeMs + timeoutMs` instead of leaving them hanging until their deadline.
+ */
+export interface KeepaliveOptions {
+  /** Interval between pings (default 10 s; executors permit pings every 5 s). */
+  readonly timeMs: number;
+  /** How long a ping may go unanswered before the connection is dropped (default 5 s). */
+  readonly timeoutMs: number;
+  /** Ping idle connections too, so a lost executor is noticed before the next call (default true). */
+  readonly permitWithoutCalls: boolean;
+}
+
+export const DEFAULT_KEEPALIVE: KeepaliveOptions = {
+  timeMs: 10_000,
+  timeoutMs: 5_000,
+  permitWithoutCalls: true,
+};
+
+/** The grpc-js channel options of a keepalive setting. */
+export function keepaliveChannelOptions(keepalive: Partial<KeepaliveOptions> = {}): ChannelOptions {
+  const options = { ...DEFAULT_KEEPALIVE, ...keepalive };
+  return {
+    "grpc.keepalive_time_ms": options.timeMs,
+    "grpc.keepalive_timeout_ms": options.timeoutMs,
+    "grpc.keepalive_permit_without_calls": options.permitWithoutCalls ? 1 : 0,
+  };
+}
+
 export interface ExecutorClientOptions {
   /** Per-method deadlines overriding DEFAULT_DEADLINES_MS. */
   readonly deadlinesMs?: Partial<Record<ExecutorMethod, number>>;
   readonly retry?: Partial<RetryOptions>;
+  /** Keepalive pings (default DEFAULT_KEEPALIVE). */
+  readonly keepalive?: Partial<KeepaliveOptions>;
+  /** Raw grpc-js channel options; they override everything above. */
   readonly channelOptions?: ChannelOptions;
   /** TLS (trusting `tlsCaPem`) and/or a bearer token; default plaintext without a token, for loopback executors. */
   readonly security?: ExecutorConnectionSecurity;
@@ -114,6 +147,7 @@ export function createExecutorClient(address: string, options: ExecutorClientOpt
   const channelOptions: ChannelOptions = {
     "grpc.max_receive_message_length": DEFAULT_MAX_MESSAGE_BYTES,
     "grpc.max_send_message_length": DEFAULT_MAX_MESSAGE_BYTES,
+    ...keepaliveChannelOptions(options.keepalive),
     ...options.channelOptions,
   };
   const security = options.security;

@@ -47,6 +47,22 @@ export interface GrpcServerHandle {
 /** Messages up to 64 MiB: long prompts and KV chunks exceed gRPC's 4 MiB default. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
+/**
+ * Server keepalive: the server pings idle clients (a vanished client's calls
+ * are cancelled) and accepts the clients' own pings every 5 s or more, with or
+ * without calls in flight (servers that enforce a ping policy otherwise answer
+ * frequent pings with GOAWAY "too_many_pings"; the second and third keys are
+ * the names gRPC C-core servers read, kept so proxies and ports agree).
+ */
+export const SERVER_KEEPALIVE_OPTIONS: ChannelOptions = {
+  "grpc.keepalive_time_ms": 30_000,
+  "grpc.keepalive_timeout_ms": 10_000,
+  "grpc.keepalive_permit_without_calls": 1,
+  "grpc.http2.min_ping_interval_without_data_ms": 5_000,
+  "grpc.http2.min_time_between_pings_ms": 5_000,
+  "grpc.http2.max_ping_strikes": 0,
+};
+
 /** Starts a gRPC server: plaintext and open unless `security` asks for TLS and/or a bearer token. */
 export async function startGrpcServer(options: StartGrpcServerOptions): Promise<GrpcServerHandle> {
   const host = options.host ?? "127.0.0.1";
@@ -56,6 +72,7 @@ export async function startGrpcServer(options: StartGrpcServerOptions): Promise<
   const server = new Server({
     "grpc.max_receive_message_length": DEFAULT_MAX_MESSAGE_BYTES,
     "grpc.max_send_message_length": DEFAULT_MAX_MESSAGE_BYTES,
+    ...SERVER_KEEPALIVE_OPTIONS,
     ...options.channelOptions,
     interceptors,
   });

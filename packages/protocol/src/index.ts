@@ -24,11 +24,14 @@ export {
 export {
   createExecutorClient,
   DEFAULT_DEADLINES_MS,
+  DEFAULT_KEEPALIVE,
   DEFAULT_RETRY,
   type ExecutorCallOptions,
   type ExecutorClient,
   type ExecutorClientOptions,
   type ExecutorMethod,
+  type KeepaliveOptions,
+  keepaliveChannelOptions,
   type RetryOptions,
 } from "./executor-client.js";
 export {
@@ -82,6 +85,7 @@ export {
   DEFAULT_MAX_MESSAGE_BYTES,
   type GrpcServerHandle,
   type GrpcServiceBinding,
+  SERVER_KEEPALIVE_OPTIONS,
   type StartGrpcServerOptions,
   startGrpcServer,
 } from "./grpc-server.js";

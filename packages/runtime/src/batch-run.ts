@@ -26,6 +26,7 @@ import type { ExecutionPlan } from "@halo/optimizer";
 import type { BatchFigures } from "@halo/protocol";
 import { BatchedDispatcher } from "./batched-dispatcher.js";
 import type { ExecutorWorker } from "./executor-worker.js";
+import { LivenessMonitor } from "./liveness-monitor.js";
 import type { LlmCall, LlmRequest } from "./llm-call.js";
 import { errorMessage, type LlmDispatcher, type LlmHost } from "./llm-dispatcher.js";
 import { PerQueryDispatcher } from "./per-query-dispatcher.js";
@@ -47,6 +48,10 @@ export interface BatchRunSetup {
   readonly isTransientToolError: (error: unknown) => boolean;
   readonly toolConcurrency: ToolConcurrency;
   readonly healthTimeoutMs: number;
+  /** An executor with calls in flight that answers no health probe for this long is lost. */
+  readonly executorTimeoutMs: number;
+  /** Generate deadline = max(floorMs, factor × the plan's estimate of the call). */
+  readonly generateDeadline: GenerateDeadline;
   readonly gatherWindowMs: number;
   readonly workStealing: boolean;
   readonly epochBarriers: boolean;
@@ -54,6 +59,30 @@ export interface BatchRunSetup {
   readonly events: EventStream;
   readonly sink: ResultSink;
   readonly signal?: AbortSignal;
+}
+
+/** The result sink failed (disk full, say): the run stops; records already appended stay. */
+export class ResultWriteError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ResultWriteError";
+  }
+}
+
+/** A query failed before planning (its prompt fits no worker, say): it gets a failed record and never runs. */
+export interface RejectedQuery {
+  readonly queryId: string;
+  /** The operator the failure is reported on. */
+  readonly operator: string;
+  readonly message: string;
+}
+
+/** How Generate deadlines derive from the plan's estimate of each call. */
+export interface GenerateDeadline {
+  /** Multiplies the estimate: estimates are means of a cost model, and the machine may be loaded. */
+  readonly factor: number;
+  /** Shortest deadline, for calls the plan prices at almost nothing. */
+  readonly floorMs: number;
 }
 
 interface Counters {
@@ -90,6 +119,7 @@ export class BatchRun implements LlmHost {
   private readonly workflow: CompiledWorkflow;
   private readonly operators = new Map<string, Operator>();
   private readonly dispatcher: LlmDispatcher;
+  private readonly liveness: LivenessMonitor;
   private readonly tools: ToolRunner;
   private readonly notReadyCounts = new Map<string, number>();
   private readonly llmCalls = new Map<string, LlmCall>();
@@ -150,6 +180,11 @@ export class BatchRun implements LlmHost {
             workStealing: setup.workStealing,
             epochBarriers: setup.epochBarriers,
           });
+    this.liveness = new LivenessMonitor({
+      workers: setup.workers,
+      executorTimeoutMs: setup.executorTimeoutMs,
+      onUnresponsive: (worker, reason) => this.dispatcher.declareLost(worker, reason),
+    });
     this.tools = new ToolRunner({
       tools: setup.tools,
       concurrency: setup.toolConcurrency,
@@ -197,13 +232,19 @@ export class BatchRun implements LlmHost {
   }
 
   /** Runs the queries (those already in the sink are skipped) and resolves with the summary. */
-  async execute(queries: readonly QueryContext[]): Promise<RunSummary> {
+  async execute(
+    queries: readonly QueryContext[],
+    rejected: readonly RejectedQuery[] = [],
+  ): Promise<RunSummary> {
     const finishedIds = this.setup.sink.finishedIds ?? new Set<string>();
-    const todo = queries.filter((query) => !finishedIds.has(query.id));
-    const skipped = queries.length - todo.length;
-    this.toRun = todo.length;
+    const unfinished = queries.filter((query) => !finishedIds.has(query.id));
+    const skipped = queries.length - unfinished.length;
+    const rejectedById = new Map(rejected.map((entry) => [entry.queryId, entry]));
+    const todo = unfinished.filter((query) => !rejectedById.has(query.id));
+    const refused = unfinished.filter((query) => rejectedById.has(query.id));
+    this.toRun = unfinished.length;
     for (const operator of this.workflow.operators) {
-      if (operator.kind !== "input") this.notReadyCounts.set(operator.id, todo.length);
+      if (operator.kind !== "input") this.notReadyCounts.set(operator.id, unfinished.length);
     }
     this.publish({
       type: "run-started",
@@ -220,7 +261,16 @@ export class BatchRun implements LlmHost {
     const done = new Promise<void>((resolve) => {
       this.settle = resolve;
     });
+    // Queries rejected before planning get their failed record first; they never run.
+    for (const query of refused) {
+      const { operator, message } = rejectedById.get(query.id)!;
+      this.active += 1;
+      const run = new QueryRun(query, this.workflow, this.nowMs());
+      this.publish({ type: "query-started", atMs: this.nowMs(), queryId: query.id });
+      this.fail(run, operator, message);
+    }
     if (todo.length > 0 && !this.signal.aborted) {
+      this.liveness.start();
       // Queries start while the executors load their first models: tools run meanwhile.
       const starting = this.dispatcher.start();
       this.pending.push(...todo);
@@ -230,6 +280,7 @@ export class BatchRun implements LlmHost {
       await done;
     }
     this.dispatcher.stop();
+    this.liveness.stop();
     await this.sinkChain;
     const makespanMs = this.nowMs() - startedMs;
     if (this.fatal !== undefined) throw this.fatal;
@@ -243,7 +294,15 @@ export class BatchRun implements LlmHost {
     if (this.controller.signal.aborted) return;
     this.controller.abort(reason);
     this.dispatcher.stop();
+    this.liveness.stop();
     this.settle?.();
+  }
+
+  generateDeadlineMs(operator: string, items: number, worker: ExecutorWorker): number {
+    // Per-query mode: the executor batches this call with the others in flight to it.
+    const queued = this.mode === "per-query" ? Math.max(items, worker.inFlight) : items;
+    const { factor, floorMs } = this.setup.generateDeadline;
+    return Math.max(floorMs, Math.ceil(factor * this.schedule.estimatedCallMs(operator, queued)));
   }
 
   notReady(operator: string): number {
@@ -350,7 +409,12 @@ export class BatchRun implements LlmHost {
     this.sinkChain = this.sinkChain
       .then(() => this.setup.sink.append(record))
       .catch((error: unknown) => {
-        this.fatal ??= new Error(`cannot write the result of query "${run.id}": ${errorMessage(error)}`);
+        this.fatal ??= new ResultWriteError(
+          `cannot write the result of query "${run.id}": ${errorMessage(error)}`,
+          {
+            cause: error,
+          },
+        );
         this.abort(this.fatal);
       });
     this.publish({

@@ -460,14 +460,14 @@ export class BatchedDispatcher extends DispatcherBase {
     }
     let bytes = 0;
     try {
-      const chunks = source.client.exportKv(key, { signal: this.host.signal });
+      const chunks = source.client.exportKv(key, { signal: source.callSignal(this.host.signal) });
       const counted = (async function* () {
         for await (const chunk of chunks) {
           bytes += chunk.byteLength;
           yield chunk;
         }
       })();
-      await worker.client.importKv(key, model, counted, { signal: this.host.signal });
+      await worker.client.importKv(key, model, counted, { signal: worker.callSignal(this.host.signal) });
       worker.residentPrefixes.add(key);
       report(true, bytes);
     } catch (error) {

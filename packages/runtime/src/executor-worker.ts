@@ -20,6 +20,12 @@ export class ExecutorWorker {
   busy = false;
   /** Per-query mode: Generate calls in flight. */
   inFlight = 0;
+  /** When the executor last sent anything on a call (performance.now() ms): a streaming executor is alive. */
+  lastHeardMs = performance.now();
+  /** Generate items in flight (reported as requeued when the worker is lost). */
+  runningItems = 0;
+  /** Model loads and Generate calls in flight, in either mode (what the liveness monitor watches). */
+  activeCalls = 0;
   /** The model the worker last loaded or ran. */
   currentModel: string | undefined;
   readonly loadedModels = new Set<string>();
@@ -30,6 +36,8 @@ export class ExecutorWorker {
   /** No new work before this time (ms since the run started), after a transient failure. */
   backoffUntilMs = 0;
   readonly figures: WorkerFigures = { batches: 0, items: 0, busyMs: 0, modelLoads: 0, loadMs: 0 };
+  /** Aborted when the worker is declared lost: cancels every call still in flight to it. */
+  private readonly lost = new AbortController();
 
   constructor(
     readonly id: string,
@@ -38,6 +46,21 @@ export class ExecutorWorker {
 
   get address(): string {
     return this.client.address;
+  }
+
+  /** Whether a call (Generate, model load, KV migration) to the executor is in flight. */
+  get working(): boolean {
+    return this.busy || this.inFlight > 0 || this.activeCalls > 0;
+  }
+
+  /** The signal of a call to this executor: the run's signal, or the worker being declared lost. */
+  callSignal(runSignal: AbortSignal): AbortSignal {
+    return AbortSignal.any([runSignal, this.lost.signal]);
+  }
+
+  /** Cancels the calls in flight (the worker was declared lost; their work is requeued elsewhere). */
+  cancelCalls(reason: string): void {
+    this.lost.abort(new Error(reason));
   }
 
   /** Connects and reads the executor's limits and loaded models; throws when it is unreachable. */
@@ -60,8 +83,14 @@ export class ExecutorWorker {
   }
 
   /** Loads a model (a no-op in the executor when already loaded) and records what it unloaded. */
-  async loadModel(model: string, signal?: AbortSignal): Promise<LoadModelResponse> {
-    const response = await this.client.loadModel(model, signal ? { signal } : {});
+  async loadModel(model: string, runSignal: AbortSignal): Promise<LoadModelResponse> {
+    this.activeCalls += 1;
+    let response: LoadModelResponse;
+    try {
+      response = await this.client.loadModel(model, { signal: this.callSignal(runSignal) });
+    } finally {
+      this.activeCalls -= 1;
+    }
     for (const unloaded of response.unloaded) this.loadedModels.delete(unloaded);
     this.loadedModels.add(model);
     this.currentModel = model;

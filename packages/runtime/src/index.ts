@@ -1,3 +1,4 @@
+export { type GenerateDeadline, type RejectedQuery, ResultWriteError } from "./batch-run.js";
 export { ConcurrencyPool } from "./concurrency-pool.js";
 export {
   type MeasuredProfile,
@@ -17,6 +18,8 @@ export {
 export { nonNegativeLeastSquares } from "./least-squares.js";
 export { type PlannedStep, PlanSchedule } from "./plan-schedule.js";
 export {
+  DEFAULT_EXECUTOR_TIMEOUT_MS,
+  DEFAULT_GENERATE_DEADLINE,
   ExecutorUnavailableError,
   Processor,
   type ProcessorConfig,

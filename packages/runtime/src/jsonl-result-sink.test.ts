@@ -86,6 +86,35 @@ describe("JsonlResultSink", () => {
     });
   });
 
+  it("resume keeps failed records and skips them; retryFailed reruns them and keeps the latest record", async () => {
+    const path = join(directory, "retry.jsonl");
+    const first = await JsonlResultSink.open(path);
+    for (const entry of [record("a"), record("b", false), record("c", false)]) await first.append(entry);
+    await first.close();
+    const kept = await JsonlResultSink.open(path, { resume: true });
+    expect([...kept.finishedIds].sort()).toEqual(["a", "b", "c"]);
+    expect(kept.keptFailed).toBe(2);
+    await kept.close();
+    const retried = await JsonlResultSink.open(path, { resume: true, retryFailed: true });
+    expect([...retried.finishedIds]).toEqual(["a"]);
+    expect(retried.keptFailed).toBe(0);
+    await retried.append(record("b"));
+    // Before close the file holds both records of b: a crash here leaves the later one winning.
+    expect((await readResultRecords(path)).map((entry) => [entry.id, entry.ok])).toEqual([
+      ["a", true],
+      ["c", false],
+      ["b", true],
+    ]);
+    await retried.append(record("c", false));
+    await retried.close();
+    const lines = (await readFile(path, "utf8")).trim().split("\n");
+    expect(lines.map((line) => JSON.parse(line).id)).toEqual(["a", "b", "c"]);
+    expect((await readResultRecords(path)).map((entry) => entry.ok)).toEqual([true, true, false]);
+    // A record after an ok record of the same query is still corruption.
+    await appendFile(path, `${JSON.stringify(record("a", false))}\n`);
+    await expect(recoverResults(path)).rejects.toThrow(/:4: a second record of query "a"/);
+  });
+
   it("syncs appended records in the background", async () => {
     const path = join(directory, "synced.jsonl");
     const sink = await JsonlResultSink.open(path, { fsyncIntervalMs: 1 });

@@ -18,6 +18,8 @@ export interface LlmHost {
   readonly retry: RetryPolicy;
   /** Deadline of the health probe after a failed call. */
   readonly healthTimeoutMs: number;
+  /** Deadline of a Generate call of `items` calls of `operator` on `worker`, from the plan's estimate. */
+  generateDeadlineMs(operator: string, items: number, worker: ExecutorWorker): number;
   /** Send the static prefix as a shared prefix (the executor caches its KV). */
   readonly prefixSharing: boolean;
   readonly migration: boolean;
@@ -42,6 +44,8 @@ export interface LlmDispatcher {
   submit(call: LlmCall): void;
   /** Readiness or liveness changed: dispatch what can run now. */
   pump(): void;
+  /** The worker stopped answering: it is lost, its calls in flight are cancelled and requeued. */
+  declareLost(worker: ExecutorWorker, reason: string): void;
   stop(): void;
 }
 
@@ -61,6 +65,14 @@ export abstract class DispatcherBase implements LlmDispatcher {
 
   stop(): void {
     this.stopped = true;
+  }
+
+  declareLost(worker: ExecutorWorker, reason: string): void {
+    if (!worker.alive || this.stopped) return;
+    this.markLost(worker, reason, worker.runningItems);
+    // The cancelled calls settle as "lost" (the worker is no longer alive) and go back to the queues.
+    worker.cancelCalls(reason);
+    this.pump();
   }
 
   protected liveWorkers(): ExecutorWorker[] {
@@ -180,8 +192,15 @@ export abstract class DispatcherBase implements LlmDispatcher {
     let failedItems = 0;
     let figures: BatchFigures | undefined;
     let failure: unknown;
+    const deadlineMs = this.host.generateDeadlineMs(operator, calls.length, worker);
+    worker.activeCalls += 1;
+    worker.runningItems += calls.length;
     try {
-      for await (const event of worker.client.generate(input, { signal: this.host.signal })) {
+      for await (const event of worker.client.generate(input, {
+        signal: worker.callSignal(this.host.signal),
+        deadlineMs,
+      })) {
+        worker.lastHeardMs = performance.now();
         this.onGenerateEvent(event, byId, worker, () => {
           failedItems += 1;
         });
@@ -189,6 +208,9 @@ export abstract class DispatcherBase implements LlmDispatcher {
       }
     } catch (error) {
       failure = error;
+    } finally {
+      worker.activeCalls -= 1;
+      worker.runningItems -= calls.length;
     }
     const wallMs = this.host.nowMs() - startedMs;
     worker.figures.busyMs += wallMs;

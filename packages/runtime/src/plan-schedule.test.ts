@@ -75,6 +75,41 @@ describe("PlanSchedule", () => {
   });
 });
 
+describe("PlanSchedule.estimatedCallMs", () => {
+  it("prices a call from the plan's estimate of one engine batch (a wave), the longest over the operator's steps", () => {
+    const slow = {
+      ...step("x", "a", "m1"),
+      waves: 2,
+      estimate: { ...step("x", "a", "m1").estimate, prefillMs: 400, decodeMs: 3_600 },
+    };
+    const fast = {
+      ...step("x", "b", "m1"),
+      estimate: { ...step("x", "b", "m1").estimate, prefillMs: 100, decodeMs: 900 },
+    };
+    const schedule = new PlanSchedule({
+      planVersion: 1,
+      workflow: "w",
+      queryCount: 16,
+      strategy: "test",
+      solveMs: 0,
+      disabledOptimizations: [],
+      workers: ["a", "b"].map((id) => ({ id, device: "d", memoryBytes: 1 })),
+      epochs: [{ index: 0, startMs: 0, endMs: 1, steps: [slow, fast], preloads: [] }],
+      cpuOperators: [],
+      estimatedMakespanMs: 1,
+      toolPoolBoundMs: 0,
+      lowerBoundMs: 0,
+      modelLoads: 0,
+      warnings: [],
+    });
+    // Step "a": 4,000 ms over 2 waves of 8 sequences = 2,000 ms a wave (longer than "b"'s 1,000 ms).
+    expect(schedule.estimatedCallMs("x", 1)).toBe(2_000);
+    expect(schedule.estimatedCallMs("x", 8)).toBe(2_000);
+    expect(schedule.estimatedCallMs("x", 9)).toBe(4_000);
+    expect(schedule.estimatedCallMs("unplanned", 4)).toBe(0);
+  });
+});
+
 function step(operator: string, worker: string, model: string) {
   return {
     operator,

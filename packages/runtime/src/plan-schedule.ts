@@ -33,12 +33,19 @@ export class PlanSchedule {
   private readonly byWorker = new Map<string, PlannedStep[]>();
   private readonly byOperator = new Map<string, Set<string>>();
   private readonly priorities = new Map<string, number>();
+  /** Per operator, the plan's longest estimate of one engine batch (a wave) and its batch size. */
+  private readonly waveEstimates = new Map<string, { readonly waveMs: number; readonly batchSize: number }>();
 
   constructor(plan: ExecutionPlan) {
     for (const worker of plan.workers) this.byWorker.set(worker.id, []);
     let priority = 0;
     for (const epoch of plan.epochs) {
       for (const step of epoch.steps) {
+        const { prefillMs, decodeMs, migrateMs } = step.estimate;
+        const waveMs = (prefillMs + decodeMs + migrateMs) / Math.max(1, step.waves);
+        const known = this.waveEstimates.get(step.operator);
+        if (!known || waveMs > known.waveMs)
+          this.waveEstimates.set(step.operator, { waveMs, batchSize: step.batchSize });
         const steps = this.byWorker.get(step.worker);
         if (!steps) continue;
         // A worker planned twice for one operator keeps its first (highest-priority) step.
@@ -56,6 +63,17 @@ export class PlanSchedule {
         priority += 1;
       }
     }
+  }
+
+  /**
+   * The plan's estimate of running `items` calls of `operator` in one Generate
+   * call: one engine batch's estimate per `batchSize` items (0 when the plan
+   * does not list the operator).
+   */
+  estimatedCallMs(operator: string, items: number): number {
+    const estimate = this.waveEstimates.get(operator);
+    if (!estimate) return 0;
+    return estimate.waveMs * Math.max(1, Math.ceil(items / Math.max(1, estimate.batchSize)));
   }
 
   /** The worker's steps, highest priority first. */

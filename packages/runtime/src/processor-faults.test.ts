@@ -62,6 +62,33 @@ describe("a lost executor", () => {
   });
 });
 
+describe("a frozen executor", () => {
+  it("SIGSTOPped mid-batch: declared lost by the health probe, its calls requeued, every query ok once", async () => {
+    const workflow = compileWorkflow(DIAMOND_YAML);
+    const queries = diamondQueries(40);
+    const http = new HttpTool({ allowHosts: [] });
+    try {
+      const reference = await runOnProcesses(workflow, queries, http, undefined);
+      // A frozen process keeps its sockets open: only a probe that goes unanswered reveals it.
+      const frozen = await runOnProcesses(workflow, queries, http, "worker-1", "SIGSTOP", 4_000);
+      frozen.sidecars[1]!.child.kill("SIGCONT");
+      expect(frozen.summary.executorsLost).toEqual(["worker-1"]);
+      const lost = frozen.events.find((event) => event.type === "executor-lost") as
+        | Extract<RuntimeEvent, { type: "executor-lost" }>
+        | undefined;
+      expect(lost?.reason).toMatch(/stopped answering/);
+      expect(lost!.requeuedCalls).toBeGreaterThan(0);
+      expect(frozen.records).toHaveLength(40);
+      expect(new Set(frozen.records.map((record) => record.id)).size).toBe(40);
+      expect(frozen.records.every((record) => record.ok)).toBe(true);
+      const byId = new Map(reference.records.map((record) => [record.id, record.outputs]));
+      for (const record of frozen.records) expect(record.outputs).toEqual(byId.get(record.id));
+    } finally {
+      await http.close();
+    }
+  }, 60_000);
+});
+
 describe("executor failures without failover", () => {
   it("losing the only executor fails every query with one record each", async () => {
     const workflow = compileWorkflow(DIAMOND_YAML);
@@ -97,7 +124,7 @@ describe("executor failures without failover", () => {
     }
   });
 
-  it("a Generate call past its deadline is retried with backoff, then fails its queries", async () => {
+  it("a Generate call past its deadline (derived from the plan) is retried with backoff, then fails its queries", async () => {
     const executors = await startSimExecutors(1, { timeScale: 0.05 });
     const chain = compileWorkflow(`
 graph:
@@ -120,7 +147,7 @@ graph:
           retry: { maxAttempts: 2, initialBackoffMs: 10, maxBackoffMs: 20 },
           // No Generate call can finish within 1 ms (the simulated engine's answers may be as short as
           // 3 tokens, so a deadline near the decode time would make the test depend on the pseudo-text).
-          clientOptions: { deadlinesMs: { generate: 1 } },
+          generateDeadline: { factor: 0, floorMs: 1 },
           onEvent: (event) => events.push(event),
         },
       });
@@ -193,6 +220,8 @@ async function runOnProcesses(
   queries: ReturnType<typeof diamondQueries>,
   http: HttpTool,
   victim: string | undefined,
+  fault: "SIGKILL" | "SIGSTOP" = "SIGKILL",
+  executorTimeoutMs?: number,
 ) {
   const sidecars = [await startSidecarProcess(), await startSidecarProcess()];
   processes.push(...sidecars);
@@ -207,18 +236,19 @@ async function runOnProcesses(
     tools: { sql, http },
     options: {
       healthTimeoutMs: 1_000,
+      ...(executorTimeoutMs === undefined ? {} : { executorTimeoutMs }),
       onEvent: (event) => {
         events.push(event);
         if (!killed && event.type === "batch-dispatched" && event.worker === victim) {
           killed = true;
-          sidecars[Number(victim!.slice("worker-".length))]!.child.kill("SIGKILL");
+          sidecars[Number(victim!.slice("worker-".length))]!.child.kill(fault);
         }
       },
     },
   });
   const sink = new MemoryResultSink();
   const summary = await processor.run(queries, { sink });
-  return { summary, records: sink.records, events };
+  return { summary, records: sink.records, events, sidecars };
 }
 
 /** A workflow whose HTTP report decides each query's fate: 500, a timeout, a 503 that heals, or a good answer. */

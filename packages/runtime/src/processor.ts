@@ -6,13 +6,21 @@
 import type { CompiledWorkflow, QueryContext } from "@halo/ir";
 import type { ExecutionPlan } from "@halo/optimizer";
 import { createExecutorClient, type ExecutorClient, type ExecutorClientOptions } from "@halo/protocol";
-import { BatchRun } from "./batch-run.js";
+import { BatchRun, type GenerateDeadline, type RejectedQuery } from "./batch-run.js";
 import { ExecutorWorker } from "./executor-worker.js";
 import { MemoryResultSink, type ResultSink } from "./result-sink.js";
 import { DEFAULT_RETRY_POLICY, isTransientToolError, type RetryPolicy } from "./retry-policy.js";
 import type { RunSummary } from "./run-summary.js";
 import { EventStream, type RuntimeEvent } from "./runtime-events.js";
 import { DEFAULT_TOOL_CONCURRENCY, type RuntimeTools, type ToolConcurrency } from "./tool-runner.js";
+
+/** Default of `ProcessorOptions.executorTimeoutMs`. */
+export const DEFAULT_EXECUTOR_TIMEOUT_MS = 10_000;
+
+/** Default of `ProcessorOptions.generateDeadline`. */
+// Generous: a frozen executor is the liveness probe's job; the deadline only bounds a live executor
+// that never finishes, and retrying a call that was merely slow (a loaded CPU) wastes its work.
+export const DEFAULT_GENERATE_DEADLINE: GenerateDeadline = { factor: 20, floorMs: 120_000 };
 
 /** Tuning of a Processor; every field has a default. */
 export interface ProcessorOptions {
@@ -36,6 +44,16 @@ export interface ProcessorOptions {
   readonly epochBarriers?: boolean;
   /** Deadline of the health probe that decides whether a failing executor is lost (default 3 s). */
   readonly healthTimeoutMs?: number;
+  /**
+   * An executor with calls in flight that answers no health probe for this
+   * long is lost: its calls are cancelled and requeued on the others (default 10 s).
+   */
+  readonly executorTimeoutMs?: number;
+  /**
+   * Generate deadlines: max(floorMs, factor × the plan's estimate of the call)
+   * (default factor 20, floor 120 s). A deadline hit is a transient failure, retried.
+   */
+  readonly generateDeadline?: Partial<GenerateDeadline>;
   /** How long to wait for each executor to answer before the run starts (default 10 s). */
   readonly connectTimeoutMs?: number;
   /** Options of the clients the Processor creates for executor addresses. */
@@ -65,6 +83,11 @@ export interface RunOptions {
   readonly sink?: ResultSink;
   /** Aborting stops the run: unfinished queries get no record, so a resumed run redoes them. */
   readonly signal?: AbortSignal;
+  /**
+   * Queries failed before planning (e.g. `findOversizedPrompts` of `@halo/optimizer`): each gets a
+   * failed record with this operator and message and never runs; the plan need not include them.
+   */
+  readonly rejected?: readonly RejectedQuery[];
 }
 
 /** The configuration does not fit together (plan vs workflow, executors, tools); lists every problem. */
@@ -139,6 +162,8 @@ export class Processor {
         isTransientToolError: this.options.isTransientToolError ?? isTransientToolError,
         toolConcurrency: { ...DEFAULT_TOOL_CONCURRENCY, ...this.options.toolConcurrency },
         healthTimeoutMs: this.options.healthTimeoutMs ?? 3_000,
+        executorTimeoutMs: this.options.executorTimeoutMs ?? DEFAULT_EXECUTOR_TIMEOUT_MS,
+        generateDeadline: { ...DEFAULT_GENERATE_DEADLINE, ...this.options.generateDeadline },
         gatherWindowMs: this.options.gatherWindowMs ?? 50,
         workStealing: this.options.workStealing ?? true,
         epochBarriers: this.options.epochBarriers ?? false,
@@ -147,7 +172,7 @@ export class Processor {
         sink: options.sink ?? new MemoryResultSink(),
         ...(options.signal ? { signal: options.signal } : {}),
       });
-      return await run.execute(queries);
+      return await run.execute(queries, options.rejected);
     } finally {
       if (owned) for (const client of clients) client.close();
       this.events$.close();

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { DuckDBInstance } from "@duckdb/node-api";
 import type { RunSummary } from "@halo/runtime";
 import { createTestSchema, startTestPostgres, type TestPostgres } from "@halo/tool-sql/test";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 
 // Real processes: the built CLI (`dist/bin.js`, run `pnpm build` first — turbo's test task
 // does), simulated executors in their own processes, DuckDB and a real PostgreSQL.
@@ -17,6 +17,9 @@ const ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
 const EXAMPLE = join(ROOT, "examples", "tpch-diamond.yaml");
 const QUERIES = join(ROOT, "examples", "queries.jsonl");
 const QUERY_COUNT = 38;
+
+// Generous: each test spawns several runs, and a loaded 2-core machine makes each take tens of seconds.
+vi.setConfig({ testTimeout: 300_000 });
 
 let directory: string;
 let database: string;

@@ -3,6 +3,7 @@ import type { HttpToolV1, LlmOperator, SqlToolV1 } from "@halo/ir";
 import {
   disabledOptimizations,
   type ExecutionPlan,
+  findOversizedPrompts,
   getStrategy,
   OPTIMIZATION_NAMES,
   PlanningError,
@@ -10,15 +11,18 @@ import {
   planBatch,
   strategyNames,
 } from "@halo/optimizer";
-import type { DeviceProfile } from "@halo/profiles";
+import { type DeviceProfile, deriveModelProfile } from "@halo/profiles";
+import { ExecutorCallError } from "@halo/protocol";
 import {
   ExecutorUnavailableError,
   Processor,
   ProcessorConfigurationError,
+  type RejectedQuery,
+  ResultWriteError,
   type RunSummary,
 } from "@halo/runtime";
 import type { Command } from "commander";
-import { CliError, InvalidInputError } from "../cli-error.js";
+import { CliError, ExitCode, InvalidInputError } from "../cli-error.js";
 import { numberFlag, positiveInteger } from "../cli-flags.js";
 import type { CommandIo } from "../io.js";
 import { type LocalEngine, type LocalExecutors, startLocalExecutors } from "../run/local-executors.js";
@@ -54,6 +58,9 @@ export interface RunFlags {
   readonly disable?: string;
   readonly profile?: string;
   readonly resume?: boolean;
+  readonly retryFailed?: boolean;
+  readonly overwrite?: boolean;
+  readonly executorTimeout: string;
   readonly httpAllow?: string;
   readonly latencyScale: string;
   readonly timeScale: string;
@@ -68,8 +75,8 @@ export interface RunFlags {
   readonly executorTokenFile?: string;
 }
 
-/** Exit code of a run stopped by Ctrl-C (128 + SIGINT). */
-const INTERRUPTED_EXIT_CODE = 130;
+/** Exit codes of a run stopped by a signal: 128 + the signal's number. */
+const SIGNAL_EXIT_CODES: Readonly<Record<"SIGINT" | "SIGTERM", number>> = { SIGINT: 130, SIGTERM: 143 };
 
 /**
  * `halo run <workflow> --queries <file>`: plans the batch for the executors
@@ -116,6 +123,12 @@ export async function runWorkflow(
     positiveInteger,
     "an integer >= 1",
   );
+  const executorTimeoutSeconds = numberFlag(
+    "--executor-timeout",
+    flags.executorTimeout,
+    (value) => value > 0,
+    "a number of seconds > 0",
+  );
   const remote = flags.executors === undefined ? undefined : parseExecutorList(flags.executors);
   if (!remote && (flags.tlsCa !== undefined || flags.executorTokenFile !== undefined)) {
     throw new InvalidInputError(
@@ -141,8 +154,10 @@ export async function runWorkflow(
   let results: RunResults | undefined;
   let local: LocalExecutors | undefined;
   const interrupt = new AbortController();
-  const onSignal = () => {
-    io.stderr("\nhalo run: interrupted; stopping (Ctrl-C again to exit at once)\n");
+  let interruptExitCode: number = SIGNAL_EXIT_CODES.SIGINT;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interruptExitCode = signal === "SIGTERM" ? SIGNAL_EXIT_CODES.SIGTERM : SIGNAL_EXIT_CODES.SIGINT;
+    io.stderr(`\nhalo run: ${signal}: stopping (Ctrl-C again to exit at once)\n`);
     interrupt.abort(new Error("interrupted"));
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
@@ -157,7 +172,11 @@ export async function runWorkflow(
     if (sql) cleanups.push(() => sql!.close());
     http = createHttpTool(workflow, flags.httpAllow, latencyScale);
     if (http) cleanups.push(() => http!.close());
-    results = await openRunResults(flags.out, flags.resume ?? false);
+    results = await openRunResults(flags.out, {
+      resume: flags.resume ?? false,
+      retryFailed: flags.retryFailed ?? false,
+      overwrite: flags.overwrite ?? false,
+    });
     const opened = results;
     cleanups.push(() => opened.finish());
     const finished = results.sink.finishedIds;
@@ -167,10 +186,22 @@ export async function runWorkflow(
         `halo run: ${results.journal}: cut off a torn last line (${results.sink.resumed.truncatedBytes} bytes)\n`,
       );
     }
+    if (results.sink.keptFailed > 0) {
+      io.stderr(
+        `halo run: kept ${results.sink.keptFailed} failed record(s) of ${results.path} (not rerun; --resume --retry-failed reruns them)\n`,
+      );
+    }
+    const keptFailed = results.sink.keptFailed;
     if (remaining.length === 0) {
       io.stdout(
         `halo run ${workflow.name}: all ${queries.length} queries already have results in ${results.path}\n`,
       );
+      if (keptFailed > 0) {
+        throw new CliError(
+          `${keptFailed} of ${queries.length} queries have failed records in ${results.path} (--resume --retry-failed reruns them)`,
+          ExitCode.queriesFailed,
+        );
+      }
       return undefined;
     }
 
@@ -186,7 +217,7 @@ export async function runWorkflow(
               models,
               (message) => io.stderr(`halo run: ${message}\n`),
               clientOptions,
-            );
+            ).catch(rethrowUnknownModel);
     } else {
       if (engine === "llamacpp") {
         await prepareLocalModels(models, modelMap, (model) =>
@@ -194,7 +225,8 @@ export async function runWorkflow(
         );
       }
       const simProfile = flags.profile ?? "builtin:h100";
-      if (engine === "sim") await loadProfileReference(simProfile, "--profile", process.cwd());
+      if (engine === "sim")
+        checkSimModels(models, await loadProfileReference(simProfile, "--profile", process.cwd()));
       io.stderr(`halo run: starting ${localCount} local ${engine} executor(s), ${threads} thread(s) each\n`);
       local = await startLocalExecutors({
         count: localCount,
@@ -219,19 +251,40 @@ export async function runWorkflow(
           ...(flags.models === undefined ? {} : { modelsPath: flags.models }),
           models,
           onProgress: (message) => io.stderr(`halo run: ${message}\n`),
-        });
+        }).catch(rethrowUnknownModel);
         profile = measured.profile;
       }
     }
-    if (interrupt.signal.aborted)
-      throw new CliError("interrupted before the run started", INTERRUPTED_EXIT_CODE);
+    if (interrupt.signal.aborted) throw new CliError("interrupted before the run started", interruptExitCode);
 
     const workers: PlanningWorker[] = addresses.map((address, index) => ({
       id: `worker-${index}`,
       profile,
       address,
     }));
-    const plan = await makePlan(path, { workflow, queries: remaining, workers, strategy, disabled });
+    // A query whose prompt fits no worker fails alone, before planning: it must not sink the batch's plan.
+    const rejected: RejectedQuery[] = findOversizedPrompts({ workflow, queries: remaining, workers }).map(
+      (entry) => ({ queryId: entry.queryId, operator: entry.operator, message: entry.message }),
+    );
+    for (const entry of rejected) io.stderr(`halo run: query "${entry.queryId}": ${entry.message}\n`);
+    const rejectedIds = new Set(rejected.map((entry) => entry.queryId));
+    const planned = remaining.filter((query) => !rejectedIds.has(query.id));
+    if (planned.length === 0) {
+      for (const entry of rejected) {
+        await results.sink.append({
+          id: entry.queryId,
+          ok: false,
+          outputs: {},
+          operators: {},
+          error: { operator: entry.operator, message: entry.message },
+        });
+      }
+      throw new CliError(
+        `every one of the ${rejected.length} queries left to run failed before planning (prompt-too-long); records in ${results.path}`,
+        ExitCode.queriesFailed,
+      );
+    }
+    const plan = await makePlan(path, { workflow, queries: planned, workers, strategy, disabled });
     if (flags.planOut) await writeFile(flags.planOut, `${JSON.stringify(plan, null, 2)}\n`);
 
     const progress = new RunProgress(io, io.isTty && flags.progress);
@@ -246,6 +299,7 @@ export async function runWorkflow(
           toolConcurrency,
           queryConcurrency,
           ...(remote ? { clientOptions } : {}),
+          executorTimeoutMs: executorTimeoutSeconds * 1000,
           ...(flags.progress ? { onEvent: (event) => progress.observe(event) } : {}),
         },
       });
@@ -255,10 +309,14 @@ export async function runWorkflow(
     }
     let summary: RunSummary;
     try {
-      summary = await processor.run(queries, { sink: results.sink, signal: interrupt.signal });
+      summary = await processor.run(queries, { sink: results.sink, signal: interrupt.signal, rejected });
     } catch (error) {
       if (error instanceof ExecutorUnavailableError) {
         throw new InvalidInputError(`${remote ? "--executors" : "local executors"}: ${error.message}`);
+      }
+      if (error instanceof ResultWriteError) {
+        // Disk full and the like: the records already written stay, and --resume completes the run later.
+        throw new CliError(`${error.message}; the records written before stay in ${results.journal}`);
       }
       throw error;
     } finally {
@@ -269,7 +327,14 @@ export async function runWorkflow(
     if (summary.aborted) {
       throw new CliError(
         `interrupted: ${summary.queries.unfinished} queries unfinished; rerun with --resume to complete them`,
-        INTERRUPTED_EXIT_CODE,
+        interruptExitCode,
+      );
+    }
+    if (summary.queries.failed + keptFailed > 0) {
+      const kept = keptFailed > 0 ? `, and ${keptFailed} failed record(s) kept from before` : "";
+      throw new CliError(
+        `${summary.queries.failed} of ${summary.queries.total - summary.queries.skipped} queries failed${kept} (records in ${results.path}; --resume --retry-failed reruns them)`,
+        ExitCode.queriesFailed,
       );
     }
     return summary;
@@ -284,6 +349,28 @@ export async function runWorkflow(
       }
     }
   }
+}
+
+/** Sim executors serve a model from the profile's entry or one derived from the parameter count in its name. */
+function checkSimModels(models: readonly string[], profile: DeviceProfile): void {
+  const unknown = models.filter(
+    (model) => !Object.hasOwn(profile.models, model) && deriveModelProfile(profile, model) === undefined,
+  );
+  if (unknown.length > 0) {
+    throw new InvalidInputError(
+      `no model serves ${unknown.map((model) => `"${model}"`).join(", ")}: not in the sim profile "${profile.device}" (--profile) and no parameter count in the name (like -7B)`,
+    );
+  }
+}
+
+/** An executor that does not know a model of the workflow is bad input (the workflow or the deployment names it wrongly). */
+function rethrowUnknownModel(error: unknown): never {
+  const cause = error instanceof Error && error.cause !== undefined ? error.cause : error;
+  for (const candidate of [error, cause]) {
+    if (candidate instanceof ExecutorCallError && candidate.errorCode === "unknown-model")
+      throw new InvalidInputError(`an executor does not serve a model of the workflow: ${candidate.details}`);
+  }
+  throw error;
 }
 
 async function makePlan(path: string, options: Parameters<typeof planBatch>[0]): Promise<ExecutionPlan> {
@@ -334,7 +421,17 @@ export const registerRunCommand: RegisterCommand = (program: Command, io: Comman
       "--profile <file|builtin:name>",
       "device profile to plan with (default: measured once for local llama.cpp executors and cached; builtin:h100 for sim)",
     )
-    .option("--resume", "keep the results already in --out and run only the queries missing there")
+    .option(
+      "--resume",
+      "keep the results already in --out and run only the queries missing there (failed records are kept, not rerun)",
+    )
+    .option("--retry-failed", "with --resume: rerun the queries whose record failed; the latest record wins")
+    .option("--overwrite", "replace an existing --out (without it, an existing --out is refused)")
+    .option(
+      "--executor-timeout <s>",
+      "an executor that answers no health probe for this long while calls are in flight is lost; its calls move to the others",
+      "10",
+    )
     .option("--http-allow <host,...>", "hosts HTTP tools may call (default: the hosts the workflow names)")
     .option("--latency-scale <f>", "multiply HTTP latency injection and padding", "1")
     .option("--time-scale <f>", "sim engine: wall time per simulated time", "0.01")

@@ -1,6 +1,7 @@
 /** Executors given on the command line (`--executors host:port,…`): parsed, checked, profiled. */
 import { X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
+import { connect } from "node:net";
 import type { DeviceProfile } from "@halo/profiles";
 import {
   createExecutorClient,
@@ -107,6 +108,9 @@ export async function checkExecutorsReachable(
 ): Promise<void> {
   await Promise.all(
     addresses.map(async (address) => {
+      // gRPC keeps retrying a refused connection until the deadline: a plain TCP connect says "refused" at once.
+      const refused = await connectionRefused(address, timeoutMs);
+      if (refused) throw new InvalidInputError(`${flag}: executor ${address} is not reachable: ${refused}`);
       const client = createExecutorClient(address, options.clientOptions);
       let served: string[];
       try {
@@ -158,4 +162,24 @@ export async function measureExecutorProfile(
   } finally {
     for (const client of clients) client.close();
   }
+}
+
+/** "connection refused (…)" when a TCP connection to `host:port` is refused, else undefined (it connected, or timed out). */
+function connectionRefused(address: string, timeoutMs: number): Promise<string | undefined> {
+  const colon = address.lastIndexOf(":");
+  const host = address.slice(0, colon).replace(/^\[|\]$/g, "");
+  const port = Number(address.slice(colon + 1));
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (result: string | undefined) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(result);
+    };
+    const timer = setTimeout(() => done(undefined), timeoutMs);
+    socket.once("connect", () => done(undefined));
+    socket.once("error", (error: NodeJS.ErrnoException) =>
+      done(error.code === "ECONNREFUSED" ? `connection refused (${error.message})` : undefined),
+    );
+  });
 }
