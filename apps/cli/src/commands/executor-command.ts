@@ -48,15 +48,6 @@ export interface ServeExecutorOptions {
   readonly trust?: ExecutorTrustOptions;
   /** Model names served besides the model map's (or the engine's defaults): `--allow-models`. */
   readonly allowModels?: readonly string[];
-}
-
-/** `--tls-cert`, `--tls-key`, `--token-file`, `--insecure`: paths are read when serving starts. */
-export interface ExecutorTrustOptions {
-  readonly tlsCertPath?: string;
-  readonly tlsKeyPath?: string;
-  readonly tokenPath?: string;
-  /** Serve a non-loopback host without TLS or without a token (a warning says so). */
-  readonly insecure: boolean;
   /** llamacpp: the llama.cpp build (`off`: CPU; `cuda`, `vulkan`, `metal`, `auto`). */
   readonly gpu: "off" | "auto" | "cuda" | "vulkan" | "metal";
   /** llamacpp: layers offloaded to the GPU (a count, `auto` or `max`; default auto with a GPU). */
@@ -73,6 +64,15 @@ export interface ExecutorTrustOptions {
   readonly openaiApiKeyEnv: string;
   /** openai engine: most requests in flight to that server. */
   readonly openaiMaxConcurrency?: number;
+}
+
+/** `--tls-cert`, `--tls-key`, `--token-file`, `--insecure`: paths are read when serving starts. */
+export interface ExecutorTrustOptions {
+  readonly tlsCertPath?: string;
+  readonly tlsKeyPath?: string;
+  readonly tokenPath?: string;
+  /** Serve a non-loopback host without TLS or without a token (a warning says so). */
+  readonly insecure: boolean;
 }
 
 /** Creates the engine named by `--engine`. Engines load lazily: llama.cpp only when asked for. */
@@ -418,6 +418,8 @@ async function readServerSecurity(trust: ExecutorTrustOptions): Promise<ServerSe
   }
   if (!tls && token === undefined) return undefined;
   return { ...(tls ? { tls } : {}), ...(token !== undefined ? { token } : {}) };
+}
+
 const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(["127.0.0.1", "::1", "localhost"]);
 
 /** The OpenAI endpoint's options: its token read from the file, refused beyond loopback without one. */
