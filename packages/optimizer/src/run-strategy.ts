@@ -1,4 +1,3 @@
-import { initialState } from "./epoch-model.js";
 import type { ExecutionPlan } from "./execution-plan.js";
 import { initialTimedState } from "./list-schedule.js";
 import {
@@ -15,6 +14,7 @@ import {
   type PlanningProblem,
 } from "./planning-problem.js";
 import { indexProblem } from "./problem-index.js";
+import { initialState } from "./search-state.js";
 import type { PlanningStrategy, StrategyOptions } from "./strategies/planning-strategy.js";
 import { DEFAULT_STRATEGY, getStrategy } from "./strategy-registry.js";
 import { validatePlan } from "./validate-plan.js";

@@ -1,6 +1,4 @@
 import { contextKvBytes, llmRequestCount, llmShardCost, retainedContextFraction } from "../cost-model.js";
-import type { Epoch, EpochAssignment } from "../epoch-model.js";
-import { initialState } from "../epoch-model.js";
 import { lowerBoundTables, remainingLowerBound } from "../lower-bound.js";
 import {
   type LinearConstraint,
@@ -11,6 +9,8 @@ import {
 } from "../milp-solvers.js";
 import type { DisabledOptimizations } from "../planning-problem.js";
 import { bit, type ProblemIndex } from "../problem-index.js";
+import type { Epoch, EpochAssignment } from "../search-state.js";
+import { initialState } from "../search-state.js";
 import { timingTables } from "../timing-tables.js";
 import { greedyStrategy } from "./greedy-strategy.js";
 import type { PlanningStrategy, StrategyOptions, StrategyResult } from "./planning-strategy.js";

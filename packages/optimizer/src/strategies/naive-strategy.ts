@@ -1,6 +1,6 @@
-import type { Epoch, EpochAssignment } from "../epoch-model.js";
 import { lowerBoundTables } from "../lower-bound.js";
 import { bit } from "../problem-index.js";
+import type { Epoch, EpochAssignment } from "../search-state.js";
 import type { PlanningStrategy } from "./planning-strategy.js";
 
 /**

@@ -1,4 +1,4 @@
-import type { Epoch } from "../epoch-model.js";
+import type { Epoch } from "../search-state.js";
 import type { PlanningStrategy } from "./planning-strategy.js";
 
 /**

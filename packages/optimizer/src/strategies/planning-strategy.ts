@@ -1,6 +1,6 @@
-import type { EpochSchedule } from "../epoch-model.js";
 import type { DisabledOptimizations } from "../planning-problem.js";
 import type { ProblemIndex } from "../problem-index.js";
+import type { EpochSchedule } from "../search-state.js";
 
 /** Options every strategy receives; strategy-specific ones are read by name (see each strategy's doc). */
 export interface StrategyOptions {

@@ -1,5 +1,5 @@
-import type { Epoch, EpochAssignment } from "../epoch-model.js";
 import { bit } from "../problem-index.js";
+import type { Epoch, EpochAssignment } from "../search-state.js";
 import type { PlanningStrategy } from "./planning-strategy.js";
 
 /**
