@@ -19,7 +19,7 @@ import {
   type WorkerState,
   withoutServedContexts,
 } from "./search-state.js";
-import { priceTools, type ToolPrice, toolTimings } from "./tool-price.js";
+import { priceTools, toolTimings } from "./tool-price.js";
 
 /**
  * The epoch model every strategy is priced with. A schedule is a sequence of

@@ -117,8 +117,10 @@ export type {
   StrategyOptions,
   StrategyResult,
 } from "./strategies/planning-strategy.js";
+export { PLANNING_STRATEGY_SPECIFICATION_VERSION } from "./strategies/planning-strategy.js";
 export { roundRobinTopologicalStrategy } from "./strategies/round-robin-topological-strategy.js";
 export {
+  assertPlanningStrategy,
   BUILTIN_STRATEGIES,
   DEFAULT_STRATEGY,
   getStrategy,

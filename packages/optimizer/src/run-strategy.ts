@@ -16,7 +16,7 @@ import {
 import { indexProblem } from "./problem-index.js";
 import { initialState } from "./search-state.js";
 import type { PlanningStrategy, StrategyOptions } from "./strategies/planning-strategy.js";
-import { DEFAULT_STRATEGY, getStrategy } from "./strategy-registry.js";
+import { assertPlanningStrategy, DEFAULT_STRATEGY, getStrategy } from "./strategy-registry.js";
 import { validatePlan } from "./validate-plan.js";
 
 /** Options of `runStrategy`: the strategy, the ablations, and the strategy's own options. */
@@ -43,6 +43,8 @@ export async function runStrategy(
     typeof options.strategy === "object"
       ? options.strategy
       : getStrategy(options.strategy ?? DEFAULT_STRATEGY);
+  // A strategy object may come from outside the registry: check the contract before running it.
+  assertPlanningStrategy(strategy);
   const requested = toDisabled(options.disabled);
   const index = indexProblem(problem);
   const startedMs = performance.now();

@@ -57,6 +57,7 @@ const EPSILON_MS = 1e-6;
  * Deterministic.
  */
 export const epochDpStrategy: PlanningStrategy = {
+  specificationVersion: "v1",
   name: "dp",
   description:
     "dynamic programming in continuous time: placements, beam, local improvement, then best-first with bounds and dominance",

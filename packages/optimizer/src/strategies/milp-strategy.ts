@@ -37,6 +37,7 @@ export const DEFAULT_MILP_TIME_LIMIT_MS = 30_000;
  * every strategy; the solver's own objective and gap are reported beside.
  */
 export const milpStrategy: PlanningStrategy = {
+  specificationVersion: "v1",
   name: "milp",
   description: "continuous-time makespan MILP oracle (glpk.js or HiGHS), time-limited, reports the gap",
   plan(index, options) {

@@ -12,6 +12,7 @@ import type { PlanningStrategy } from "./planning-strategy.js";
  * operators between them.
  */
 export const minSwitchStrategy: PlanningStrategy = {
+  specificationVersion: "v1",
   name: "minswitch",
   description: "keep each worker on its model while that model has work; fewest switches",
   plan(index, options) {

@@ -11,6 +11,7 @@ import type { PlanningStrategy } from "./planning-strategy.js";
  * migration. An operator's requests are spread over the workers of its model.
  */
 export const naiveStrategy: PlanningStrategy = {
+  specificationVersion: "v1",
   name: "naive",
   description:
     "per-query orchestration: static model placement, no batching, sharing, coalescing or migration",
