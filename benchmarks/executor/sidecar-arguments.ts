@@ -1,3 +1,5 @@
+import { parseArgs } from "node:util";
+
 /** How a benchmark sidecar process runs its engine. */
 export interface SidecarOptions {
   readonly threads: number;
@@ -23,34 +25,44 @@ export function sidecarArguments(options: SidecarOptions): string[] {
   return args;
 }
 
-/** Reads the arguments `sidecarArguments` writes; throws naming a missing or bad one. */
+/** Reads the arguments `sidecarArguments` writes (with `node:util` `parseArgs`); throws naming a missing or bad one. */
 export function parseSidecarArguments(argv: readonly string[]): SidecarOptions {
-  const values = new Map<string, string>();
-  for (const argument of argv) {
-    const match = /^--([a-z-]+)=(.*)$/.exec(argument);
-    if (!match) throw new Error(`sidecar: unexpected argument "${argument}"`);
-    values.set(match[1]!, match[2]!);
+  let values: Record<string, string | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        threads: { type: "string" },
+        "context-size": { type: "string" },
+        "max-sequences": { type: "string" },
+        "automatic-prefix-reuse": { type: "string" },
+        "memory-budget-bytes": { type: "string" },
+        models: { type: "string" },
+      },
+    }));
+  } catch (error) {
+    throw new Error(`sidecar: ${(error as Error).message}`);
   }
   const integer = (name: string): number => {
-    const text = values.get(name);
+    const text = values[name];
     const value = Number(text);
     if (text === undefined || !Number.isSafeInteger(value) || value < 1) {
       throw new Error(`sidecar: --${name} must be a positive integer (got ${text})`);
     }
     return value;
   };
-  const budget = values.get("memory-budget-bytes");
   const models =
-    values
-      .get("models")
-      ?.split(",")
-      .filter((name) => name.length > 0) ?? [];
+    values["models"]?.split(",").filter((name) => name.length > 0) ?? [];
   return {
     threads: integer("threads"),
     contextSize: integer("context-size"),
     maxSequences: integer("max-sequences"),
-    automaticPrefixReuse: values.get("automatic-prefix-reuse") !== "false",
-    ...(budget === undefined ? {} : { memoryBudgetBytes: integer("memory-budget-bytes") }),
+    automaticPrefixReuse: values["automatic-prefix-reuse"] !== "false",
+    ...(values["memory-budget-bytes"] === undefined
+      ? {}
+      : { memoryBudgetBytes: integer("memory-budget-bytes") }),
     ...(models.length > 0 ? { models } : {}),
   };
 }

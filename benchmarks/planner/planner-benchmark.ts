@@ -7,6 +7,7 @@ import {
   type SolverReport,
 } from "@halo/optimizer";
 import { identicalWorkers, randomProblem, workloadShapeProblem } from "@halo/optimizer/test";
+import { randomPlannerInstances } from "@halo/optimizer/testing";
 import { loadWorkload } from "../workloads/load-workload.js";
 import { WORKLOADS } from "../workloads/workload-registry.js";
 
@@ -190,19 +191,10 @@ export async function optimalityInstances(
       instances.push({ name: `${workload.id}-${workload.name}×${workers}`, problem });
     }
   }
-  for (let index = 0; index < config.randomInstances; index++) {
-    const llmOperators = 6 + (index % 9);
-    const workers = 2 + (index % 3);
-    const modelCount = 1 + (Math.floor(index / 3) % 3);
-    const problem = randomProblem({
-      seed: 1000 + index,
-      queries: config.queries,
-      workers,
-      llmOperators,
-      modelCount,
-    });
-    instances.push({ name: `random-${1000 + index} ${llmOperators}ops×${workers}`, problem });
-  }
+  // The seeded random DAGs come from @halo/optimizer/testing, so researchers plan on the same instances.
+  instances.push(
+    ...randomPlannerInstances({ queries: config.queries, randomInstances: config.randomInstances }),
+  );
   return instances;
 }
 

@@ -1,19 +1,18 @@
+import { EpochPriceCache } from "./epoch-price-cache.js";
+import { assignmentSpanMs, evaluateEpoch } from "./epoch-pricing.js";
+import type { LowerBoundTables } from "./lower-bound.js";
+import { type DisabledOptimizations, PlanningError } from "./planning-problem.js";
+import type { ProblemIndex } from "./problem-index.js";
 import {
-  assignmentSpanMs,
   type Epoch,
   type EpochAssignment,
-  EpochPriceCache,
   type EpochSchedule,
-  evaluateEpoch,
   initialState,
   isPreload,
   type PreloadAssignment,
   readyOperators,
   type SearchState,
-} from "./epoch-model.js";
-import type { LowerBoundTables } from "./lower-bound.js";
-import { type DisabledOptimizations, PlanningError } from "./planning-problem.js";
-import type { ProblemIndex } from "./problem-index.js";
+} from "./search-state.js";
 
 /**
  * Epoch-building rules of the greedy baseline (whose plan also seeds the

@@ -13,32 +13,9 @@ export {
   toolLatencyMs,
   toolPoolWorkMs,
 } from "./cost-model.js";
-export type {
-  AppliedEpoch,
-  ContextHolding,
-  Epoch,
-  EpochAssignment,
-  EpochOutcome,
-  EpochSchedule,
-  OperatorAssignment,
-  PreloadAssignment,
-  PricedPreload,
-  PricedShard,
-  PricedTool,
-  SearchState,
-  WorkerState,
-} from "./epoch-model.js";
-export {
-  applyEpoch,
-  canonicalKey,
-  EpochPriceCache,
-  evaluateEpoch,
-  initialState,
-  isPreload,
-  poolBoundMs,
-  readyOperators,
-  scheduleEpochsMs,
-} from "./epoch-model.js";
+export { EpochPriceCache } from "./epoch-price-cache.js";
+export type { AppliedEpoch } from "./epoch-pricing.js";
+export { applyEpoch, evaluateEpoch, scheduleEpochsMs } from "./epoch-pricing.js";
 export type { Estimate, EstimateOptions } from "./estimator.js";
 export { ESTIMATOR_DEFAULTS, estimateProblem, syntheticQueries } from "./estimator.js";
 export type {
@@ -112,6 +89,21 @@ export type { ProblemIndex } from "./problem-index.js";
 export { indexProblem } from "./problem-index.js";
 export type { RunStrategyOptions } from "./run-strategy.js";
 export { runStrategy } from "./run-strategy.js";
+export type {
+  ContextHolding,
+  Epoch,
+  EpochAssignment,
+  EpochOutcome,
+  EpochSchedule,
+  OperatorAssignment,
+  PreloadAssignment,
+  PricedPreload,
+  PricedShard,
+  PricedTool,
+  SearchState,
+  WorkerState,
+} from "./search-state.js";
+export { canonicalKey, initialState, isPreload, readyOperators } from "./search-state.js";
 export {
   DEFAULT_BEAM_WIDTH,
   DEFAULT_MAX_EXPANDED_STATES,
@@ -131,8 +123,10 @@ export type {
   StrategyOptions,
   StrategyResult,
 } from "./strategies/planning-strategy.js";
+export { PLANNING_STRATEGY_SPECIFICATION_VERSION } from "./strategies/planning-strategy.js";
 export { roundRobinTopologicalStrategy } from "./strategies/round-robin-topological-strategy.js";
 export {
+  assertPlanningStrategy,
   BUILTIN_STRATEGIES,
   DEFAULT_STRATEGY,
   getStrategy,
@@ -141,4 +135,5 @@ export {
 } from "./strategy-registry.js";
 export type { TimingEdge, TimingTables } from "./timing-tables.js";
 export { timingTables } from "./timing-tables.js";
+export { poolBoundMs } from "./tool-price.js";
 export { planProblems, validatePlan } from "./validate-plan.js";

@@ -1,17 +1,16 @@
+import type { EpochPriceCache } from "./epoch-price-cache.js";
+import { applyEpoch, evaluateEpoch } from "./epoch-pricing.js";
+import type { DisabledOptimizations } from "./planning-problem.js";
+import type { ProblemIndex } from "./problem-index.js";
 import {
-  applyEpoch,
   type Epoch,
   type EpochOutcome,
-  type EpochPriceCache,
   type EpochSchedule,
-  evaluateEpoch,
   initialState,
   type PricedPreload,
   type PricedShard,
   type SearchState,
-} from "./epoch-model.js";
-import type { DisabledOptimizations } from "./planning-problem.js";
-import type { ProblemIndex } from "./problem-index.js";
+} from "./search-state.js";
 import { type TimingTables, timingTables } from "./timing-tables.js";
 
 /**

@@ -1,8 +1,8 @@
 import { llmRequestCount, llmShardCost, toolLatencyMs, toolPoolWorkMs } from "./cost-model.js";
-import type { SearchState } from "./epoch-model.js";
 import type { TimedState } from "./list-schedule.js";
 import type { DisabledOptimizations } from "./planning-problem.js";
 import { bit, type ProblemIndex } from "./problem-index.js";
+import type { SearchState } from "./search-state.js";
 import { type TimingTables, timingTables } from "./timing-tables.js";
 
 /**

@@ -1,8 +1,8 @@
-import type { OperatorAssignment } from "./epoch-model.js";
 import { initialTimedState } from "./list-schedule.js";
 import type { ContinuousBoundTables } from "./lower-bound.js";
 import type { DisabledOptimizations } from "./planning-problem.js";
 import type { ProblemIndex } from "./problem-index.js";
+import type { OperatorAssignment } from "./search-state.js";
 import { appendStep, PriceCaches, rootNode, splitSizes, type TimedNode } from "./timed-search.js";
 
 /**

@@ -1,5 +1,5 @@
 import { toolCallCount, toolPoolWorkMs } from "./cost-model.js";
-import { applyEpoch, type EpochSchedule, initialState, isPreload, poolBoundMs } from "./epoch-model.js";
+import { applyEpoch } from "./epoch-pricing.js";
 import {
   type ExecutionPlan,
   PLAN_VERSION,
@@ -10,7 +10,9 @@ import {
 import { listSchedule } from "./list-schedule.js";
 import { type DisabledOptimizations, disabledOptimizationNames, PlanningError } from "./planning-problem.js";
 import type { ProblemIndex } from "./problem-index.js";
+import { type EpochSchedule, initialState, isPreload } from "./search-state.js";
 import type { SearchReport, SolverReport } from "./strategies/planning-strategy.js";
+import { poolBoundMs } from "./tool-price.js";
 
 /** What the wrapper knows about a strategy run besides its schedule. */
 export interface PlanMetadata {

@@ -1,4 +1,3 @@
-import { initialState } from "./epoch-model.js";
 import type { ExecutionPlan } from "./execution-plan.js";
 import { initialTimedState } from "./list-schedule.js";
 import {
@@ -15,8 +14,9 @@ import {
   type PlanningProblem,
 } from "./planning-problem.js";
 import { indexProblem } from "./problem-index.js";
+import { initialState } from "./search-state.js";
 import type { PlanningStrategy, StrategyOptions } from "./strategies/planning-strategy.js";
-import { DEFAULT_STRATEGY, getStrategy } from "./strategy-registry.js";
+import { assertPlanningStrategy, DEFAULT_STRATEGY, getStrategy } from "./strategy-registry.js";
 import { validatePlan } from "./validate-plan.js";
 
 /** Options of `runStrategy`: the strategy, the ablations, and the strategy's own options. */
@@ -43,6 +43,8 @@ export async function runStrategy(
     typeof options.strategy === "object"
       ? options.strategy
       : getStrategy(options.strategy ?? DEFAULT_STRATEGY);
+  // A strategy object may come from outside the registry: check the contract before running it.
+  assertPlanningStrategy(strategy);
   const requested = toDisabled(options.disabled);
   const index = indexProblem(problem);
   const startedMs = performance.now();

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { isPreload, type OperatorAssignment } from "./epoch-model.js";
 import { listScheduleMakespanMs } from "./list-schedule.js";
 import { continuousBoundTables } from "./lower-bound.js";
 import { modelPlacementSchedules } from "./model-placement-schedules.js";
@@ -10,6 +9,7 @@ import {
 } from "./planning-problem.js";
 import { indexProblem } from "./problem-index.js";
 import { improveSchedule } from "./schedule-improvement.js";
+import { isPreload, type OperatorAssignment } from "./search-state.js";
 import type { StrategyResult } from "./strategies/planning-strategy.js";
 import { roundRobinTopologicalStrategy } from "./strategies/round-robin-topological-strategy.js";
 import { identicalWorkers, randomProblem } from "./test/index.js";

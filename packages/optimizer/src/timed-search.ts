@@ -1,8 +1,10 @@
-import { applyStep, EpochPriceCache, type OperatorAssignment } from "./epoch-model.js";
+import { EpochPriceCache } from "./epoch-price-cache.js";
+import { applyStep } from "./epoch-pricing.js";
 import { advanceClock, type TimedState } from "./list-schedule.js";
 import { type ContinuousBoundTables, continuousLowerBoundMs } from "./lower-bound.js";
 import type { DisabledOptimizations } from "./planning-problem.js";
 import type { ProblemIndex } from "./problem-index.js";
+import type { OperatorAssignment } from "./search-state.js";
 
 /**
  * The search space of the DP in continuous time: a plan is built by appending

@@ -1,7 +1,7 @@
 import { toolBatchMs, toolLatencyMs } from "./cost-model.js";
-import { poolBoundMs } from "./epoch-model.js";
 import type { DisabledOptimizations } from "./planning-problem.js";
 import type { ProblemIndex } from "./problem-index.js";
+import { poolBoundMs } from "./tool-price.js";
 
 /**
  * The tool side of continuous time, shared by the list scheduler (which

@@ -3,7 +3,6 @@ import { dirname, resolve } from "node:path";
 import type { QueryContext } from "@halo/ir";
 import {
   disabledOptimizations,
-  getStrategy,
   OPTIMIZATION_NAMES,
   PlanningError,
   type PlanningWorker,
@@ -22,6 +21,7 @@ import { type Command, Option } from "commander";
 import { parse as parseYaml } from "yaml";
 import { InvalidInputError } from "../cli-error.js";
 import type { CommandIo } from "../io.js";
+import { resolveStrategyFlag } from "../strategy-module.js";
 import { loadQueriesOrFail, loadWorkflowOrFail, printWarnings } from "../workflow-input.js";
 import type { RegisterCommand } from "./index.js";
 
@@ -50,7 +50,11 @@ export const registerPlanCommand: RegisterCommand = (program: Command, io: Comma
     .requiredOption("--queries <N|file>", "a number of synthetic queries, or a query file (.jsonl or .csv)")
     .requiredOption("--workers <N|file>", "a number of identical workers, or a workers YAML file")
     .option("--profile <file|builtin:name>", "device profile of workers that name none", "builtin:h100")
-    .option("--strategy <name>", `planning strategy (${strategyNames().join(", ")})`, "dp")
+    .option(
+      "--strategy <name>",
+      `planning strategy (${strategyNames().join(", ")}) or a module ./my-strategy.mjs`,
+      "dp",
+    )
     .option(
       "--disable <names>",
       `comma-separated optimizations to turn off (${OPTIMIZATION_NAMES.join(", ")})`,
@@ -59,12 +63,7 @@ export const registerPlanCommand: RegisterCommand = (program: Command, io: Comma
     .addOption(new Option("--solver <name>", "MILP solver").choices(["glpk", "highs"]).default("glpk"))
     .option("--time-limit-ms <ms>", "time limit of the dp search / MILP solver")
     .action(async (path: string, options: PlanOptions) => {
-      let strategy: string;
-      try {
-        strategy = getStrategy(options.strategy).name;
-      } catch (error) {
-        throw new InvalidInputError(`--strategy: ${(error as Error).message}`);
-      }
+      const strategy = await resolveStrategyFlag(options.strategy);
       const disabled = parseDisabled(options.disable);
       const timeLimitMs = parseTimeLimit(options.timeLimitMs);
       const { workflow, warnings } = await loadWorkflowOrFail(path);

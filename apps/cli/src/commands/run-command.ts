@@ -4,7 +4,6 @@ import {
   disabledOptimizations,
   type ExecutionPlan,
   findOversizedPrompts,
-  getStrategy,
   OPTIMIZATION_NAMES,
   PlanningError,
   type PlanningWorker,
@@ -41,6 +40,7 @@ import { loadRunQueries } from "../run/run-queries.js";
 import { openRunResults, type RunResults } from "../run/run-results.js";
 import { formatRunSummary } from "../run/run-summary-text.js";
 import { createHttpTool, openSqlTool } from "../run/run-tools.js";
+import { resolveStrategyFlag } from "../strategy-module.js";
 import { loadWorkflowOrFail, printWarnings } from "../workflow-input.js";
 import type { RegisterCommand } from "./index.js";
 
@@ -88,12 +88,7 @@ export async function runWorkflow(
   flags: RunFlags,
   io: CommandIo,
 ): Promise<RunSummary | undefined> {
-  let strategy: string;
-  try {
-    strategy = getStrategy(flags.strategy).name;
-  } catch (error) {
-    throw new InvalidInputError(`--strategy: ${(error as Error).message}`);
-  }
+  const strategy = await resolveStrategyFlag(flags.strategy);
   const disabled = parseDisabled(flags.disable);
   if (flags.executors !== undefined && flags.local !== undefined) {
     throw new InvalidInputError(
@@ -415,7 +410,11 @@ export const registerRunCommand: RegisterCommand = (program: Command, io: Comman
     .option("--models <model-map.yaml>", "local llama.cpp executors: which GGUF serves each model")
     .option("--db <duckdb file | postgres URL>", "database of the workflow's SQL")
     .option("--out <file>", "results: .jsonl (appended durably) or .parquet", "results.jsonl")
-    .option("--strategy <name>", `planning strategy (${strategyNames().join(", ")})`, "dp")
+    .option(
+      "--strategy <name>",
+      `planning strategy (${strategyNames().join(", ")}) or a module ./my-strategy.mjs`,
+      "dp",
+    )
     .option("--disable <names>", `optimizations to turn off (${OPTIMIZATION_NAMES.join(", ")})`)
     .option(
       "--profile <file|builtin:name>",

@@ -1,4 +1,3 @@
-import { type EpochSchedule, isPreload, type OperatorAssignment } from "../epoch-model.js";
 import { initialTimedState, listSchedule, listScheduleMakespanMs, readyMs } from "../list-schedule.js";
 import { continuousBoundTables } from "../lower-bound.js";
 import { modelPlacementSchedules } from "../model-placement-schedules.js";
@@ -6,6 +5,7 @@ import type { DisabledOptimizations } from "../planning-problem.js";
 import { PriorityQueue } from "../priority-queue.js";
 import { bit, type ProblemIndex } from "../problem-index.js";
 import { improveSchedule } from "../schedule-improvement.js";
+import { type EpochSchedule, isPreload, type OperatorAssignment } from "../search-state.js";
 import {
   appendStep,
   DominanceMemo,
@@ -57,6 +57,7 @@ const EPSILON_MS = 1e-6;
  * Deterministic.
  */
 export const epochDpStrategy: PlanningStrategy = {
+  specificationVersion: "v1",
   name: "dp",
   description:
     "dynamic programming in continuous time: placements, beam, local improvement, then best-first with bounds and dominance",

@@ -8,6 +8,7 @@ import type { PlanningStrategy } from "./planning-strategy.js";
  * workers then join the slowest operator while that shortens it.
  */
 export const greedyStrategy: PlanningStrategy = {
+  specificationVersion: "v1",
   name: "greedy",
   description: "urgent operators first, each on its fastest free worker; idle workers split the slowest",
   plan(index, options) {

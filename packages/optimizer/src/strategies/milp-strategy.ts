@@ -1,6 +1,4 @@
 import { contextKvBytes, llmRequestCount, llmShardCost, retainedContextFraction } from "../cost-model.js";
-import type { Epoch, EpochAssignment } from "../epoch-model.js";
-import { initialState } from "../epoch-model.js";
 import { lowerBoundTables, remainingLowerBound } from "../lower-bound.js";
 import {
   type LinearConstraint,
@@ -11,6 +9,8 @@ import {
 } from "../milp-solvers.js";
 import type { DisabledOptimizations } from "../planning-problem.js";
 import { bit, type ProblemIndex } from "../problem-index.js";
+import type { Epoch, EpochAssignment } from "../search-state.js";
+import { initialState } from "../search-state.js";
 import { timingTables } from "../timing-tables.js";
 import { greedyStrategy } from "./greedy-strategy.js";
 import type { PlanningStrategy, StrategyOptions, StrategyResult } from "./planning-strategy.js";
@@ -37,6 +37,7 @@ export const DEFAULT_MILP_TIME_LIMIT_MS = 30_000;
  * every strategy; the solver's own objective and gap are reported beside.
  */
 export const milpStrategy: PlanningStrategy = {
+  specificationVersion: "v1",
   name: "milp",
   description: "continuous-time makespan MILP oracle (glpk.js or HiGHS), time-limited, reports the gap",
   plan(index, options) {

@@ -1,7 +1,7 @@
 import { readyByPriority, scheduleByRule } from "../epoch-heuristics.js";
-import type { EpochAssignment, SearchState } from "../epoch-model.js";
 import { type LowerBoundTables, lowerBoundTables } from "../lower-bound.js";
 import { bit, type ProblemIndex } from "../problem-index.js";
+import type { EpochAssignment, SearchState } from "../search-state.js";
 import type { PlanningStrategy } from "./planning-strategy.js";
 
 /**
@@ -12,6 +12,7 @@ import type { PlanningStrategy } from "./planning-strategy.js";
  * operators between them.
  */
 export const minSwitchStrategy: PlanningStrategy = {
+  specificationVersion: "v1",
   name: "minswitch",
   description: "keep each worker on its model while that model has work; fewest switches",
   plan(index, options) {

@@ -1,6 +1,6 @@
-import type { Epoch, EpochAssignment } from "../epoch-model.js";
 import { lowerBoundTables } from "../lower-bound.js";
 import { bit } from "../problem-index.js";
+import type { Epoch, EpochAssignment } from "../search-state.js";
 import type { PlanningStrategy } from "./planning-strategy.js";
 
 /**
@@ -11,6 +11,7 @@ import type { PlanningStrategy } from "./planning-strategy.js";
  * migration. An operator's requests are spread over the workers of its model.
  */
 export const naiveStrategy: PlanningStrategy = {
+  specificationVersion: "v1",
   name: "naive",
   description:
     "per-query orchestration: static model placement, no batching, sharing, coalescing or migration",

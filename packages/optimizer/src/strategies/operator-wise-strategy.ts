@@ -1,4 +1,4 @@
-import type { Epoch } from "../epoch-model.js";
+import type { Epoch } from "../search-state.js";
 import type { PlanningStrategy } from "./planning-strategy.js";
 
 /**
@@ -6,6 +6,7 @@ import type { PlanningStrategy } from "./planning-strategy.js";
  * every worker that can hold its model, with a barrier after each operator.
  */
 export const operatorWiseStrategy: PlanningStrategy = {
+  specificationVersion: "v1",
   name: "opwise",
   description: "one operator at a time, split over all workers, barrier between operators",
   plan(index) {

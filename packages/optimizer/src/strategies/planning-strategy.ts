@@ -1,6 +1,6 @@
-import type { EpochSchedule } from "../epoch-model.js";
 import type { DisabledOptimizations } from "../planning-problem.js";
 import type { ProblemIndex } from "../problem-index.js";
+import type { EpochSchedule } from "../search-state.js";
 
 /** Options every strategy receives; strategy-specific ones are read by name (see each strategy's doc). */
 export interface StrategyOptions {
@@ -65,13 +65,31 @@ export interface StrategyResult {
   readonly search?: SearchReport;
 }
 
+/** The version of the `PlanningStrategy` contract this package implements; a strategy declares the one it was written for. */
+export const PLANNING_STRATEGY_SPECIFICATION_VERSION = "v1";
+
 /**
- * A planning strategy: maps LLM operators to workers and orders them into
- * epochs. Strategies are swappable by name through the registry; every one
- * runs through `runStrategy`, which times, prices and validates it.
+ * A planning strategy, version 1 (the public contract research code
+ * implements): maps LLM operators to workers and orders them into epochs.
+ *
+ * `plan` receives the indexed problem (`ProblemIndex`: `llm` operators in
+ * topological order with their statistics, `llmAncestors` bitmasks,
+ * `modelOn[worker][operator]` — undefined where the worker cannot serve the
+ * operator — and `problem.workers`) and returns an `EpochSchedule`: epochs of
+ * `{operator, workers}` steps (operator = position in `llm`; an operator only
+ * after all its LLM ancestors, in an earlier epoch; a worker at most once per
+ * epoch). Tool operators are placed by the wrapper. Only the framework calls
+ * `plan`, through `runStrategy`, which times it, prices the schedule with the
+ * cost model and validates the plan. Strategies are swappable by name through
+ * the registry (`registerStrategy`). A change that breaks existing strategies
+ * bumps `specificationVersion`.
  */
 export interface PlanningStrategy {
+  /** Contract version: `"v1"`. */
+  readonly specificationVersion: typeof PLANNING_STRATEGY_SPECIFICATION_VERSION;
+  /** Registry name (`halo plan --strategy <name>`); a plugged-in strategy with a built-in's name replaces it. */
   readonly name: string;
+  /** One line for `--help` and reports. */
   readonly description: string;
   plan(problem: ProblemIndex, options: StrategyOptions): StrategyResult | Promise<StrategyResult>;
 }

@@ -1,5 +1,5 @@
-import type { Epoch, EpochAssignment } from "../epoch-model.js";
 import { bit } from "../problem-index.js";
+import type { Epoch, EpochAssignment } from "../search-state.js";
 import type { PlanningStrategy } from "./planning-strategy.js";
 
 /**
@@ -8,6 +8,7 @@ import type { PlanningStrategy } from "./planning-strategy.js";
  * when an operator depends on one of the current epoch or its worker is taken.
  */
 export const roundRobinTopologicalStrategy: PlanningStrategy = {
+  specificationVersion: "v1",
   name: "rr-topo",
   description: "round-robin over workers in topological order",
   plan(index) {

@@ -1,8 +1,8 @@
-import type { EpochSchedule } from "../epoch-model.js";
-import { readyOperators } from "../epoch-model.js";
 import { advanceTimed, initialTimedState, type TimedState } from "../list-schedule.js";
 import type { DisabledOptimizations } from "../planning-problem.js";
 import type { ProblemIndex } from "../problem-index.js";
+import type { EpochSchedule } from "../search-state.js";
+import { readyOperators } from "../search-state.js";
 
 /**
  * The optimum of the continuous-time model by exhaustive search, for tests:

@@ -1,19 +1,25 @@
 import { kvTransferMs } from "@halo/profiles";
-import {
-  contextKvBytes,
-  type KvAction,
-  llmRequestCount,
-  llmShardCost,
-  prefixKvBytes,
-  retainedContextFraction,
-  type ShardCost,
-  splitRequests,
-  toolBatchMs,
-  toolLatencyMs,
-  toolPoolWorkMs,
-} from "./cost-model.js";
+import { type KvAction, llmRequestCount, llmShardCost, splitRequests } from "./cost-model.js";
+import { type AssignmentPrice, type EpochPriceCache, memoOf } from "./epoch-price-cache.js";
 import type { DisabledOptimizations } from "./planning-problem.js";
 import { bit, type ProblemIndex } from "./problem-index.js";
+import {
+  type Epoch,
+  type EpochOutcome,
+  type EpochSchedule,
+  inheritingChildMasks,
+  initialState,
+  isPreload,
+  loadedState,
+  nextWorkerState,
+  type OperatorAssignment,
+  type PricedPreload,
+  type PricedShard,
+  type SearchState,
+  type WorkerState,
+  withoutServedContexts,
+} from "./search-state.js";
+import { priceTools, toolTimings } from "./tool-price.js";
 
 /**
  * The epoch model every strategy is priced with. A schedule is a sequence of
@@ -24,262 +30,6 @@ import { bit, type ProblemIndex } from "./problem-index.js";
  * the makespan is the sum of the epochs. The cost depends only on the done set
  * and the workers' states, which is what makes the DP over states exact.
  */
-
-/**
- * One operator of an epoch: LLM operator position and the workers its
- * requests are split over (distinct indexes; among workers in the same state
- * the earlier listed takes the remainder of the split — strategies list them
- * ascending, the DP sooner free first).
- */
-export interface OperatorAssignment {
-  readonly operator: number;
-  readonly workers: readonly number[];
-}
-
-/** Workers idle in an epoch that load a model for a later one (the runtime preloads when idle). */
-export interface PreloadAssignment {
-  readonly preload: string;
-  readonly workers: readonly number[];
-}
-
-export type EpochAssignment = OperatorAssignment | PreloadAssignment;
-
-/** True for a preload. */
-export function isPreload(assignment: EpochAssignment): assignment is PreloadAssignment {
-  return "preload" in assignment;
-}
-
-/** What one epoch runs: at least one operator (distinct operators, disjoint worker sets), and preloads. */
-export type Epoch = readonly EpochAssignment[];
-
-/** A strategy's result before pricing: epochs in order. */
-export type EpochSchedule = readonly Epoch[];
-
-/** KV a worker keeps between steps. */
-export interface WorkerState {
-  /** Loaded model, or null before the first load. */
-  readonly model: string | null;
-  /** Shared-prefix keys whose KV is resident (for the loaded model), sorted. */
-  readonly prefixes: readonly string[];
-  readonly prefixBytes: number;
-  /** Per-request context KV left by the worker's last step for children that inherit it (if still held). */
-  readonly context: ContextHolding | null;
-  /**
-   * Every per-request context KV the worker holds, by operator: kept while the
-   * worker keeps its model and some child that inherits it is not done.
-   */
-  readonly contexts: readonly ContextHolding[];
-  /** Canonical text of this state (for symmetry and memoization). */
-  readonly key: string;
-}
-
-/** Context KV an operator left on a worker: the share of its requests whose KV is held, and its bytes. */
-export interface ContextHolding {
-  readonly operator: number;
-  readonly share: number;
-  readonly bytes: number;
-}
-
-/** A search state: LLM operators done and every worker's state. */
-export interface SearchState {
-  readonly done: bigint;
-  readonly workers: readonly WorkerState[];
-}
-
-/** A priced shard: one operator's requests on one worker in one epoch. */
-export interface PricedShard {
-  readonly operator: number;
-  readonly worker: number;
-  readonly requests: number;
-  readonly cost: ShardCost;
-  /** Tool latency waited before the shard starts (the first epoch's input tools). */
-  readonly fillMs: number;
-  /** Tool latency after the shard before its results are complete (pipeline tail). */
-  readonly tailMs: number;
-  /** Worker holding the migrated KV, when some was migrated. */
-  readonly migrateFrom?: number;
-  /** Resident KV (prefixes + context) on the worker while the shard runs. */
-  readonly residentKvBytes: number;
-}
-
-/** A tool operator run during an epoch. */
-export interface PricedTool {
-  readonly tool: number;
-  /** When its first call can start, relative to the epoch's start. */
-  readonly startOffsetMs: number;
-  /** Pool busy time of all its calls. */
-  readonly workMs: number;
-  /** Time until its last call finishes, relative to the epoch's start. */
-  readonly endOffsetMs: number;
-}
-
-/** A priced preload: a worker loading a model during an epoch. */
-export interface PricedPreload {
-  readonly worker: number;
-  readonly model: string;
-  readonly loadMs: number;
-}
-
-/** The price of one epoch from a state. */
-export interface EpochOutcome {
-  readonly costMs: number;
-  readonly next: SearchState;
-  readonly shards: readonly PricedShard[];
-  readonly tools: readonly PricedTool[];
-  readonly preloads: readonly PricedPreload[];
-}
-
-const EMPTY_WORKER: WorkerState = {
-  model: null,
-  prefixes: [],
-  prefixBytes: 0,
-  context: null,
-  contexts: [],
-  key: "-",
-};
-
-/** Every worker empty, nothing done. */
-export function initialState(index: ProblemIndex): SearchState {
-  return { done: 0n, workers: index.problem.workers.map(() => EMPTY_WORKER) };
-}
-
-/** Canonical key: identical workers (same class) with identical states are interchangeable. */
-export function canonicalKey(index: ProblemIndex, state: SearchState): string {
-  const byClass = new Map<number, string[]>();
-  state.workers.forEach((worker, position) => {
-    const workerClass = index.workerClass[position]!;
-    let keys = byClass.get(workerClass);
-    if (!keys) {
-      keys = [];
-      byClass.set(workerClass, keys);
-    }
-    keys.push(worker.key);
-  });
-  const parts = [state.done.toString(36)];
-  for (const workerClass of [...byClass.keys()].sort((left, right) => left - right)) {
-    parts.push(byClass.get(workerClass)!.sort().join(";"));
-  }
-  return parts.join("|");
-}
-
-/** LLM operators whose LLM ancestors are all done and that are not done themselves, ascending. */
-export function readyOperators(index: ProblemIndex, done: bigint): number[] {
-  const ready: number[] = [];
-  for (let position = 0; position < index.llm.length; position++) {
-    if ((done & bit(position)) !== 0n) continue;
-    if ((index.llmAncestors[position]! & ~done) === 0n) ready.push(position);
-  }
-  return ready;
-}
-
-/** Tool operators whose LLM ancestors are all done by the end of the epoch and were not all done before it. */
-function toolsRunIn(index: ProblemIndex, done: bigint, after: bigint): boolean[] {
-  return index.toolLlmAncestors.map((ancestors) => {
-    const runnableAfter = (ancestors & ~after) === 0n;
-    if (!runnableAfter) return false;
-    return done === 0n || (ancestors & ~done) !== 0n;
-  });
-}
-
-/** The shards of one assignment from a state, and the states its workers end in (tails added per epoch). */
-interface AssignmentPrice {
-  readonly shards: readonly PricedShard[];
-  readonly nextStates: readonly (readonly [number, WorkerState])[];
-}
-
-/** The tools an epoch unlocks (depends only on the done set before and after it). */
-interface ToolPrice {
-  readonly runs: readonly boolean[];
-  /** Tail tool chain per LLM operator of the epoch. */
-  readonly tailOf: (operator: number) => number;
-  readonly chainDown: (tool: number) => number;
-  readonly chainUp: (tool: number) => number;
-  readonly tools: readonly PricedTool[];
-  readonly initialPoolBusy: ReadonlyMap<string, number>;
-  readonly unlockedPoolBusy: ReadonlyMap<string, number>;
-  readonly initialToolsMs: number;
-}
-
-/**
- * Memoizes the parts of epoch prices from one state: an assignment's shards do
- * not depend on the other operators of the epoch, and the tools only on the
- * done sets. The DP prices many epochs from each state through one cache.
- */
-export class EpochPriceCache {
-  readonly assignments = new Map<string, AssignmentPrice | null>();
-  readonly tools = new Map<bigint, ToolPrice>();
-  private groups: string[] | undefined;
-
-  constructor(readonly state: SearchState) {}
-
-  /** Per worker: the key of its group of interchangeable workers (same class, same state). */
-  groupKeys(index: ProblemIndex): readonly string[] {
-    this.groups ??= this.state.workers.map(
-      (worker, position) => `${index.workerClass[position]}|${worker.key}`,
-    );
-    return this.groups;
-  }
-}
-
-function toolCostMs(index: ProblemIndex, tool: number, disabled: DisabledOptimizations): number {
-  const statistics = index.tools[tool]!.statistics;
-  return disabled.pipelining
-    ? toolBatchMs(statistics, index.toolConcurrency[tool]!, disabled)
-    : toolLatencyMs(statistics);
-}
-
-function priceTools(
-  index: ProblemIndex,
-  done: bigint,
-  after: bigint,
-  disabled: DisabledOptimizations,
-): ToolPrice {
-  const runs = toolsRunIn(index, done, after);
-  // Longest tool chains: downward from a tool through tools of this epoch, upward for the first epoch's input tools.
-  const downMemo = new Map<number, number>();
-  const chainDown = (tool: number): number => {
-    const known = downMemo.get(tool);
-    if (known !== undefined) return known;
-    let longest = 0;
-    for (const child of index.toolToolChildren[tool]!) {
-      if (runs[child]) longest = Math.max(longest, chainDown(child));
-    }
-    const value = toolCostMs(index, tool, disabled) + longest;
-    downMemo.set(tool, value);
-    return value;
-  };
-  const upMemo = new Map<number, number>();
-  const chainUp = (tool: number): number => {
-    const known = upMemo.get(tool);
-    if (known !== undefined) return known;
-    let longest = 0;
-    for (const parent of index.toolToolParents[tool]!) longest = Math.max(longest, chainUp(parent));
-    const value = toolCostMs(index, tool, disabled) + longest;
-    upMemo.set(tool, value);
-    return value;
-  };
-  const tailOf = (operator: number) => {
-    let tailMs = 0;
-    for (const tool of index.llmToolChildren[operator]!)
-      if (runs[tool]) tailMs = Math.max(tailMs, chainDown(tool));
-    return tailMs;
-  };
-  const initialPoolBusy = new Map<string, number>();
-  const unlockedPoolBusy = new Map<string, number>();
-  const tools: PricedTool[] = [];
-  let initialToolsMs = 0;
-  for (let tool = 0; tool < index.tools.length; tool++) {
-    if (!runs[tool]) continue;
-    const operator = index.tools[tool]!;
-    const workMs = toolPoolWorkMs(operator.statistics, index.toolConcurrency[tool]!, disabled);
-    const initial = index.toolLlmAncestors[tool] === 0n;
-    const busy = initial ? initialPoolBusy : unlockedPoolBusy;
-    busy.set(operator.pool, (busy.get(operator.pool) ?? 0) + workMs);
-    if (initial) initialToolsMs = Math.max(initialToolsMs, chainUp(tool));
-    tools.push({ tool, startOffsetMs: 0, workMs, endOffsetMs: 0 });
-  }
-  return { runs, tailOf, chainDown, chainUp, tools, initialPoolBusy, unlockedPoolBusy, initialToolsMs };
-}
 
 /** An epoch's steps priced from a state and the state after it (no tools, no epoch length). */
 export interface AppliedEpoch {
@@ -429,11 +179,6 @@ export function evaluateEpoch(
   return { costMs, next: applied.next, shards, tools, preloads };
 }
 
-/** A worker that just loaded `model`: nothing resident yet. */
-function loadedState(model: string): WorkerState {
-  return { model, prefixes: [], prefixBytes: 0, context: null, contexts: [], key: `${model}[]` };
-}
-
 /**
  * The slowest shard of one assignment run from `state` (tool fill included,
  * tool tails not), or Infinity when it does not fit: a quick score for
@@ -465,81 +210,6 @@ export function assignmentSpanMs(
   let span = 0;
   for (const shard of price.shards) span = Math.max(span, shard.fillMs + shard.cost.totalMs);
   return span;
-}
-
-/** Start and end of each tool of the epoch, relative to its start (for plans). */
-function toolTimings(
-  index: ProblemIndex,
-  toolPrice: ToolPrice,
-  shards: readonly PricedShard[],
-  costMs: number,
-  disabled: DisabledOptimizations,
-): PricedTool[] {
-  return toolPrice.tools.map((tool) => {
-    if (index.toolLlmAncestors[tool.tool] === 0n) {
-      return { ...tool, startOffsetMs: 0, endOffsetMs: toolPrice.chainUp(tool.tool) };
-    }
-    const ancestors = index.toolLlmAncestors[tool.tool]!;
-    let startOffsetMs = disabled.pipelining ? 0 : Number.POSITIVE_INFINITY;
-    let lastParentEndMs = 0;
-    for (const shard of shards) {
-      const endMs = shard.fillMs + shard.cost.totalMs;
-      if (disabled.pipelining) {
-        startOffsetMs = Math.max(startOffsetMs, endMs);
-      } else if ((ancestors & bit(shard.operator)) !== 0n) {
-        startOffsetMs = Math.min(startOffsetMs, shard.fillMs);
-        lastParentEndMs = Math.max(lastParentEndMs, endMs);
-      }
-    }
-    if (!Number.isFinite(startOffsetMs)) startOffsetMs = 0;
-    const endOffsetMs = Math.max(startOffsetMs, lastParentEndMs) + toolPrice.chainDown(tool.tool);
-    return { ...tool, startOffsetMs, endOffsetMs: Math.min(costMs, endOffsetMs) };
-  });
-}
-
-interface PriceMemo {
-  readonly shards: Map<string, ShardCost | null>;
-  readonly states: Map<string, WorkerState>;
-  /**
-   * Whole prices of one operator on one worker that depend on that worker's
-   * state only (no KV to migrate, no inherited context held anywhere), by the
-   * state object (states are shared through `states`) and operator × worker.
-   */
-  readonly alone: WeakMap<WorkerState, Map<number, AssignmentPrice | null>>;
-  /** Shard prices by the worker's state object, then operator, class and split. */
-  readonly shardsByState: WeakMap<WorkerState, Map<string, ShardCost | null>>;
-  /** Successor states by the worker's state object, then operator, class and requests. */
-  readonly nextByState: WeakMap<WorkerState, Map<string, WorkerState>>;
-}
-
-const priceMemos = new WeakMap<ProblemIndex, Map<string, PriceMemo>>();
-
-const disabledKeys = new WeakMap<DisabledOptimizations, string>();
-
-/** Shard prices and successor worker states per problem and disabled set (pure functions of their keys). */
-function memoOf(index: ProblemIndex, disabled: DisabledOptimizations): PriceMemo {
-  let byDisabled = priceMemos.get(index);
-  if (!byDisabled) {
-    byDisabled = new Map();
-    priceMemos.set(index, byDisabled);
-  }
-  let key = disabledKeys.get(disabled);
-  if (key === undefined) {
-    key = `${+disabled.prefixSharing}${+disabled.coalescing}${+disabled.migration}${+disabled.pipelining}${+disabled.batching}`;
-    disabledKeys.set(disabled, key);
-  }
-  let memo = byDisabled.get(key);
-  if (!memo) {
-    memo = {
-      shards: new Map(),
-      states: new Map(),
-      alone: new WeakMap(),
-      shardsByState: new WeakMap(),
-      nextByState: new WeakMap(),
-    };
-    byDisabled.set(key, memo);
-  }
-  return memo;
 }
 
 /** Prices one operator's shards from the epoch's start state; undefined when a shard does not fit in memory. */
@@ -827,102 +497,6 @@ function migrationSource(
     return holder < 0 ? undefined : holder;
   }
   return undefined;
-}
-
-/** The worker's state after running `position`: model loaded, prefix resident, context kept if it fits. */
-function nextWorkerState(
-  index: ProblemIndex,
-  previous: WorkerState,
-  position: number,
-  share: number,
-  modelLoaded: boolean,
-  disabled: DisabledOptimizations,
-  worker: number,
-): WorkerState {
-  const operator = index.llm[position]!;
-  const model = index.modelOn[worker]![position]!;
-  const memoryBytes = index.problem.workers[worker]!.profile.memoryBytes;
-  let prefixes = modelLoaded ? previous.prefixes : [];
-  let prefixBytes = modelLoaded ? previous.prefixBytes : 0;
-  const statistics = operator.statistics;
-  if (
-    !disabled.prefixSharing &&
-    statistics.sharedPrefixTokens > 0 &&
-    !prefixes.includes(statistics.prefixKey)
-  ) {
-    const bytes = prefixKvBytes(model, statistics);
-    if (model.weightsBytes + prefixBytes + bytes <= memoryBytes) {
-      prefixes = [...prefixes, statistics.prefixKey].sort();
-      prefixBytes += bytes;
-    }
-  }
-  let context: ContextHolding | null = null;
-  let contexts = modelLoaded ? previous.contexts : [];
-  if (!disabled.prefixSharing && index.hasInheritingChild[position]) {
-    const requests = llmRequestCount(statistics, disabled) * share;
-    const bytes = contextKvBytes(model, statistics, requests);
-    const kept = retainedContextFraction(memoryBytes, model, prefixBytes, bytes);
-    if (kept > 0) {
-      context = { operator: position, share: share * kept, bytes: bytes * kept };
-      contexts = [...contexts.filter((held) => held.operator !== position), context].sort(
-        (left, right) => left.operator - right.operator,
-      );
-    }
-  }
-  return makeWorkerState(operator.model, prefixes, prefixBytes, context, contexts);
-}
-
-function makeWorkerState(
-  model: string,
-  prefixes: readonly string[],
-  prefixBytes: number,
-  context: ContextHolding | null,
-  contexts: readonly ContextHolding[],
-): WorkerState {
-  const held = contexts.map((entry) => `${entry.operator}@${entry.share.toFixed(6)}`).join("+");
-  return { model, prefixes, prefixBytes, context, contexts, key: `${model}[${prefixes.join(",")}]${held}` };
-}
-
-/** Per LLM operator: the mask of its children that inherit its context. */
-const inheritingChildren = new WeakMap<ProblemIndex, readonly bigint[]>();
-
-function inheritingChildMasks(index: ProblemIndex): readonly bigint[] {
-  let masks = inheritingChildren.get(index);
-  if (!masks) {
-    const result = index.llm.map(() => 0n);
-    index.llm.forEach((operator, position) => {
-      const inherited = operator.statistics.inheritedContext;
-      const parent = inherited && inherited.tokens > 0 ? index.llmPosition.get(inherited.from) : undefined;
-      if (parent !== undefined) result[parent] = result[parent]! | bit(position);
-    });
-    masks = result;
-    inheritingChildren.set(index, masks);
-  }
-  return masks;
-}
-
-/** The worker without the contexts no child needs any more once `done` is done (canonical states). */
-function withoutServedContexts(index: ProblemIndex, worker: WorkerState, done: bigint): WorkerState {
-  if (worker.contexts.length === 0) return worker;
-  const masks = inheritingChildMasks(index);
-  const contexts = worker.contexts.filter((held) => (masks[held.operator]! & ~done) !== 0n);
-  if (contexts.length === worker.contexts.length) return worker;
-  const context = worker.context && contexts.includes(worker.context) ? worker.context : null;
-  return makeWorkerState(worker.model!, worker.prefixes, worker.prefixBytes, context, contexts);
-}
-
-/**
- * The busiest CPU pool's total time over the batch: with pipelining, tools
- * overlap inference, so this bounds the makespan as a whole (makespan =
- * max(Σ epochs, pool bound)); without it the epochs' tool phases already pay it.
- */
-export function poolBoundMs(index: ProblemIndex, disabled: DisabledOptimizations): number {
-  const busy = new Map<string, number>();
-  index.tools.forEach((operator, tool) => {
-    const workMs = toolPoolWorkMs(operator.statistics, index.toolConcurrency[tool]!, disabled);
-    busy.set(operator.pool, (busy.get(operator.pool) ?? 0) + workMs);
-  });
-  return Math.max(0, ...busy.values());
 }
 
 /**

@@ -1,0 +1,158 @@
+#!/usr/bin/env node
+// The packaging test: do the public packages work outside the workspace?
+// 1. Packs every public package with pnpm (so `workspace:*` becomes the real version; prepack adds LICENSE).
+// 2. Installs the tarballs with plain npm into a fresh folder under the OS temp dir (third-party
+//    dependencies come from the npm registry; node-llama-cpp's GPU and other-platform builds are
+//    overridden with an empty local package, as the workspace's pnpm `ignoredOptionalDependencies` does).
+// 3. Runs there: a plan with a strategy defined in the consumer's script (@halo/ir + @halo/optimizer),
+//    a small batch with @halo/runtime on an @halo/engine-sim executor it starts, `npx halo --help`,
+//    `halo validate`, and `tsc --noEmit` on a consumer .ts file.
+// Needs the packages built (`npm test` bootstraps first). `--keep` keeps the temp folder.
+import { spawnSync } from "node:child_process";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { pnpmCommand } from "../pnpm.mjs";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const fixtures = join(dirname(fileURLToPath(import.meta.url)), "package-test");
+const keep = process.argv.includes("--keep");
+const started = performance.now();
+const timings = [];
+
+function step(name, action) {
+  const stepStarted = performance.now();
+  console.log(`[package-test] ${name}`);
+  const result = action();
+  timings.push(`${name}: ${((performance.now() - stepStarted) / 1000).toFixed(1)} s`);
+  return result;
+}
+
+function run(command, args, options) {
+  const result = spawnSync(command, args, {
+    encoding: "utf8",
+    ...options,
+    env: { ...process.env, ...options.env },
+  });
+  if (result.error) throw result.error;
+  if (result.status !== 0) {
+    const output = `${result.stdout ?? ""}${result.stderr ?? ""}`.trim().split("\n").slice(-40).join("\n");
+    throw new Error(`${command} ${args.join(" ")} (in ${options.cwd}) exited ${result.status}:\n${output}`);
+  }
+  return result.stdout ?? "";
+}
+
+/** Workspace packages that are published (no `private`), from the pnpm workspace folders. */
+function publicPackages() {
+  const folders = [];
+  for (const parent of ["packages", "packages/adapters", "apps"]) {
+    for (const entry of readdirSync(join(root, parent), { withFileTypes: true })) {
+      if (entry.isDirectory()) folders.push(join(root, parent, entry.name));
+    }
+  }
+  folders.push(join(root, "benchmarks"));
+  return folders
+    .filter((folder) => existsSync(join(folder, "package.json")))
+    .map((folder) => ({ folder, manifest: JSON.parse(readFileSync(join(folder, "package.json"), "utf8")) }))
+    .filter(({ manifest }) => manifest.private !== true);
+}
+
+const consumer = mkdtempSync(join(tmpdir(), "halo-package-test-"));
+const tarballs = join(consumer, "tarballs");
+mkdirSync(tarballs);
+try {
+  const packages = publicPackages();
+  const pnpm = pnpmCommand();
+  step(`pack ${packages.length} public packages`, () => {
+    // One recursive pnpm call: each package's prepack/postpack runs, workspace:* is rewritten.
+    const filters = packages.flatMap(({ manifest }) => ["--filter", manifest.name]);
+    run(pnpm.command, [...pnpm.prefix, "-r", ...filters, "pack", "--pack-destination", tarballs], {
+      cwd: root,
+    });
+  });
+  const files = readdirSync(tarballs).filter((name) => name.endsWith(".tgz"));
+  if (files.length !== packages.length)
+    throw new Error(`expected ${packages.length} tarballs, got ${files.join(", ")}`);
+
+  step("install the tarballs with npm", () => {
+    const dependencies = {};
+    for (const { manifest } of packages) {
+      const file = files.find(
+        (name) => name === `${manifest.name.replace("@", "").replace("/", "-")}-${manifest.version}.tgz`,
+      );
+      if (!file) throw new Error(`no tarball for ${manifest.name}`);
+      dependencies[manifest.name] = `file:tarballs/${file}`;
+    }
+    // The workspace's pins for the consumer's own tooling.
+    const rootManifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+    dependencies["@types/node"] = rootManifest.devDependencies["@types/node"];
+    // node-llama-cpp lists every platform's and GPU's build as optional; keep only the CPU one (as the workspace does).
+    const workspaceYaml = readFileSync(join(root, "pnpm-workspace.yaml"), "utf8");
+    const ignored = [...workspaceYaml.matchAll(/^\s+-\s+"(@node-llama-cpp\/[^"]+)"/gm)].map(
+      (match) => match[1],
+    );
+    mkdirSync(join(consumer, "empty-optional"));
+    writeFileSync(
+      join(consumer, "empty-optional", "package.json"),
+      '{"name":"empty-optional","version":"1.0.0"}\n',
+    );
+    const overrides = Object.fromEntries(ignored.map((name) => [name, "file:./empty-optional"]));
+    writeFileSync(
+      join(consumer, "package.json"),
+      `${JSON.stringify({ name: "halo-consumer", private: true, type: "module", dependencies, overrides }, null, 2)}\n`,
+    );
+    // Install scripts off, as in the workspace (pnpm skips dependency build scripts; prebuilt binaries suffice).
+    run("npm", ["install", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"], {
+      cwd: consumer,
+    });
+    if (existsSync(join(consumer, "node_modules", "@node-llama-cpp", "linux-x64-cuda", "bin"))) {
+      throw new Error("the CUDA build of node-llama-cpp was installed");
+    }
+  });
+
+  for (const name of readdirSync(fixtures)) cpSync(join(fixtures, name), join(consumer, name));
+  step("plan with a strategy defined by the consumer (@halo/ir + @halo/optimizer)", () => {
+    const output = run(process.execPath, ["plan-with-strategy.mjs"], { cwd: consumer });
+    if (!output.includes("one-at-a-time")) throw new Error(`plan output lacks the strategy:\n${output}`);
+    console.log(output.trim().split("\n").slice(0, 4).join("\n"));
+  });
+  step("run a batch with @halo/runtime on an @halo/engine-sim executor", () => {
+    console.log(run(process.execPath, ["run-batch-on-sim.mjs"], { cwd: consumer }).trim());
+  });
+  step("npx halo --help; halo validate", () => {
+    const help = run("npx", ["--no-install", "halo", "--help"], { cwd: consumer });
+    if (!help.includes("Usage: halo")) throw new Error(`unexpected help:\n${help}`);
+    const validate = run("npx", ["--no-install", "halo", "validate", "workflow.yaml"], { cwd: consumer });
+    console.log(validate.trim().split("\n")[0]);
+  });
+  step("tsc --noEmit on a consumer .ts file", () => {
+    writeFileSync(
+      join(consumer, "tsconfig.json"),
+      `${JSON.stringify({ compilerOptions: { strict: true, module: "nodenext", moduleResolution: "nodenext", target: "es2022", noEmit: true, types: ["node"] }, files: ["consumer.ts"] }, null, 2)}\n`,
+    );
+    // The workspace's TypeScript (the pinned version), resolving types from the consumer's node_modules.
+    run(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"], {
+      cwd: consumer,
+    });
+  });
+  console.log(
+    `[package-test] ok in ${((performance.now() - started) / 1000).toFixed(1)} s (${timings.join("; ")})`,
+  );
+} catch (error) {
+  console.error(`[package-test] FAILED: ${error.message}`);
+  if (!keep) console.error(`[package-test] rerun with --keep to inspect the consumer folder`);
+  process.exitCode = 1;
+} finally {
+  if (keep) console.log(`[package-test] consumer folder kept: ${consumer}`);
+  else rmSync(consumer, { recursive: true, force: true });
+}
