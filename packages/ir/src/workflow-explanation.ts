@@ -4,15 +4,9 @@
  * queries — instances, coalescing groups and prefix sharing. Built once as plain
  * data, then rendered as text, Mermaid or JSON (a plan section can be added the same way).
  */
-import {
-  type CompiledWorkflow,
-  type ConsolidatedBatch,
-  countTokens,
-  type HttpLatency,
-  type OperatorConsolidation,
-  type OperatorKind,
-  type WorkflowProblem,
-} from "@halo/ir";
+import type { ConsolidatedBatch, OperatorConsolidation } from "./batch-consolidation.js";
+import { countTokens } from "./token-count.js";
+import type { CompiledWorkflow, HttpLatency, OperatorKind, WorkflowProblem } from "./types.js";
 
 export interface ExplainedOperator {
   readonly id: string;
