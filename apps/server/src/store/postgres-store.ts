@@ -96,7 +96,11 @@ export class PostgresStore implements ServerStore {
     );
   }
 
-  async appendBatchQueries(batchId: string, firstSeq: number, queries: readonly QueryContext[]): Promise<void> {
+  async appendBatchQueries(
+    batchId: string,
+    firstSeq: number,
+    queries: readonly QueryContext[],
+  ): Promise<void> {
     if (queries.length === 0) return;
     await this.transaction(async (client) => {
       // One multi-row INSERT per chunk: a round trip per query would dominate large uploads.
@@ -176,11 +180,10 @@ export class PostgresStore implements ServerStore {
         ],
       );
       const completed = rows.filter((row) => row.ok).length;
-      await client.query("UPDATE batches SET completed = completed + $1, failed = failed + $2 WHERE id = $3", [
-        completed,
-        rows.length - completed,
-        batchId,
-      ]);
+      await client.query(
+        "UPDATE batches SET completed = completed + $1, failed = failed + $2 WHERE id = $3",
+        [completed, rows.length - completed, batchId],
+      );
     });
   }
 
@@ -219,7 +222,9 @@ export class PostgresStore implements ServerStore {
   }
 
   async getOnlineQuery(id: string): Promise<OnlineQuery | undefined> {
-    const { rows } = await this.pool.query<OnlineQueryRow>("SELECT * FROM online_queries WHERE id = $1", [id]);
+    const { rows } = await this.pool.query<OnlineQueryRow>("SELECT * FROM online_queries WHERE id = $1", [
+      id,
+    ]);
     return rows[0] && onlineQueryFromRow(rows[0]);
   }
 

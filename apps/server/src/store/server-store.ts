@@ -31,7 +31,11 @@ export type BatchStatus =
   | "cancelled";
 
 /** Statuses a batch never leaves. */
-export const TERMINAL_BATCH_STATUSES: ReadonlySet<BatchStatus> = new Set(["completed", "failed", "cancelled"]);
+export const TERMINAL_BATCH_STATUSES: ReadonlySet<BatchStatus> = new Set([
+  "completed",
+  "failed",
+  "cancelled",
+]);
 
 /** One problem of a failed batch's input (line and field when known). */
 export interface BatchError {

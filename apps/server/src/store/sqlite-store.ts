@@ -81,7 +81,11 @@ export class SqliteStore implements ServerStore {
       .run(batch.id, batch.workflow, batch.inputFormat, JSON.stringify(batch.metadata), batch.createdAt);
   }
 
-  async appendBatchQueries(batchId: string, firstSeq: number, queries: readonly QueryContext[]): Promise<void> {
+  async appendBatchQueries(
+    batchId: string,
+    firstSeq: number,
+    queries: readonly QueryContext[],
+  ): Promise<void> {
     const insert = this.db.prepare(
       "INSERT INTO batch_queries (batch_id, seq, query_id, context) VALUES (?, ?, ?, ?)",
     );

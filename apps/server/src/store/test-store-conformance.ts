@@ -43,7 +43,13 @@ export function describeStoreConformance(name: string, initializer: StoreInitial
     });
 
     it("walks a batch through its states and keeps each result once", async () => {
-      await store.createBatch({ id: "batch_1", workflow: "w", inputFormat: "jsonl", metadata: { k: "v" }, createdAt: 100 });
+      await store.createBatch({
+        id: "batch_1",
+        workflow: "w",
+        inputFormat: "jsonl",
+        metadata: { k: "v" },
+        createdAt: 100,
+      });
       expect(await store.getBatch("batch_1")).toMatchObject({
         status: "validating",
         requestCounts: { total: 0, completed: 0, failed: 0 },
@@ -83,7 +89,13 @@ export function describeStoreConformance(name: string, initializer: StoreInitial
     });
 
     it("rejects a duplicate query id within a batch and deletes a failed upload's queries", async () => {
-      await store.createBatch({ id: "batch_2", workflow: "w", inputFormat: "csv", metadata: {}, createdAt: 1 });
+      await store.createBatch({
+        id: "batch_2",
+        workflow: "w",
+        inputFormat: "csv",
+        metadata: {},
+        createdAt: 1,
+      });
       await store.appendBatchQueries("batch_2", 0, [{ id: "q1", context: {} }]);
       await expect(store.appendBatchQueries("batch_2", 1, [{ id: "q1", context: {} }])).rejects.toThrow();
       await store.deleteBatchQueries("batch_2");
@@ -101,7 +113,11 @@ export function describeStoreConformance(name: string, initializer: StoreInitial
     });
 
     it("lists batches newest first", async () => {
-      for (const [id, createdAt] of [["b1", 1], ["b3", 3], ["b2", 2]] as const) {
+      for (const [id, createdAt] of [
+        ["b1", 1],
+        ["b3", 3],
+        ["b2", 2],
+      ] as const) {
         await store.createBatch({ id, workflow: "w", inputFormat: "jsonl", metadata: {}, createdAt });
       }
       expect((await store.listBatches(2)).map((batch) => batch.id)).toEqual(["b3", "b2"]);
@@ -109,9 +125,15 @@ export function describeStoreConformance(name: string, initializer: StoreInitial
     });
 
     it("keeps online queries and their first result", async () => {
-      expect(await store.createOnlineQuery({ id: "o1", workflow: "w", context: { a: 1 }, createdAt: 5 })).toBe(true);
-      expect(await store.createOnlineQuery({ id: "o1", workflow: "w", context: { a: 2 }, createdAt: 6 })).toBe(false);
-      expect(await store.createOnlineQuery({ id: "o2", workflow: "w", context: {}, createdAt: 7 })).toBe(true);
+      expect(
+        await store.createOnlineQuery({ id: "o1", workflow: "w", context: { a: 1 }, createdAt: 5 }),
+      ).toBe(true);
+      expect(
+        await store.createOnlineQuery({ id: "o1", workflow: "w", context: { a: 2 }, createdAt: 6 }),
+      ).toBe(false);
+      expect(await store.createOnlineQuery({ id: "o2", workflow: "w", context: {}, createdAt: 7 })).toBe(
+        true,
+      );
       expect((await store.unfinishedOnlineQueries()).map((query) => query.id)).toEqual(["o1", "o2"]);
       await store.finishOnlineQuery("o1", record("o1"), 9);
       await store.finishOnlineQuery("o1", record("o1", false), 10);
