@@ -228,7 +228,16 @@ export function createApp(context: AppContext): OpenAPIHono {
   });
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   app.get("/docs", (c) => c.html(docsHtml()));
-  app.get("/", (c) => c.html(dashboardHtml()));
+  app.get("/", async (c) => {
+    // Open servers render their state into the page; with tokens the page loads it with the user's token.
+    const authRequired = context.tokens.length > 0;
+    const [workflows, batches, executors] = authRequired
+      ? [[], [], []]
+      : await Promise.all([store.listWorkflows(), store.listBatches(50), context.executors()]);
+    return c.html(
+      dashboardHtml({ workflows, batches, executors, online: scheduler.onlineFigures(), authRequired }),
+    );
+  });
 
   // ------------------------------------------------------------ workflows
   app.openapi(

@@ -104,7 +104,7 @@ export class ServerMetrics {
     });
     const busyByWorker = this.busyByWorker;
     const lastScrape = this.lastScrape;
-    this.utilization = new Gauge({
+    new Gauge({
       name: "halo_executor_utilization",
       help: "Busy share of each executor since the previous scrape (0..1)",
       labelNames: ["worker"],
