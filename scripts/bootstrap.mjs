@@ -8,6 +8,7 @@ import { runPnpm } from "./pnpm.mjs";
 // better-sqlite3 (the server's store) compiles with node-gyp when no prebuilt binary can be
 // fetched (offline); point node-gyp at this Node's own headers instead of downloading them.
 const nodePrefix = dirname(dirname(process.execPath));
+// biome-ignore lint/suspicious/noUndeclaredEnvVars: read by node-gyp under pnpm install, not by a turbo task
 if (!process.env.npm_config_nodedir && existsSync(join(nodePrefix, "include", "node", "node.h"))) {
   process.env.npm_config_nodedir = nodePrefix;
 }

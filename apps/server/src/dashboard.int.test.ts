@@ -60,7 +60,8 @@ describe("the dashboard in chromium", () => {
     await page.goto(`${test.url}/`);
     await waitForText(page.locator("#workflows"), "two-step");
     await waitForCount(page.locator("#executors tr"), 2);
-    await page.waitForFunction(() => document.body.dataset["live"] === "true");
+    // Browser-side expressions as strings: this package compiles without the DOM library.
+    await page.waitForFunction("document.body.dataset.live === 'true'");
     const queries = Array.from({ length: 60 }, (_, index) =>
       JSON.stringify({ id: `ui-${index}`, user_query: `question ${index % 5}` }),
     ).join("\n");
@@ -74,10 +75,9 @@ describe("the dashboard in chromium", () => {
     await row.locator(".batch-link").click();
     await page.waitForSelector("#timeline svg rect");
     await page.waitForSelector("#planned img");
-    await page.waitForFunction(() => {
-      const image = document.querySelector("#planned img") as HTMLImageElement | null;
-      return image !== null && image.complete && image.naturalWidth > 0;
-    });
+    await page.waitForFunction(
+      "(() => { const image = document.querySelector('#planned img'); return image && image.complete && image.naturalWidth > 0; })()",
+    );
     await mkdir(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, "dashboard.png"), fullPage: true });
     await page.close();
