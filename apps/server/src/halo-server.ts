@@ -15,7 +15,7 @@ import { createApp, type RequestLimits } from "./server-app.js";
 import { ServerMetrics } from "./server-metrics.js";
 import type { ServerStore } from "./store/server-store.js";
 import { type BatchOptions, type OnlineOptions, WorkScheduler } from "./work-scheduler.js";
-import { type ToolProvider, WorkflowRegistry } from "./workflow-registry.js";
+import { type ToolProvider, type WorkflowPreparer, WorkflowRegistry } from "./workflow-registry.js";
 
 /** How to run a server. */
 export interface HaloServerOptions {
@@ -25,6 +25,8 @@ export interface HaloServerOptions {
   /** The device profile the planner prices plans with. */
   readonly profile: DeviceProfile;
   readonly tools: ToolProvider;
+  /** Adjusts each compiled workflow before it runs (default: none). */
+  readonly prepareWorkflow?: WorkflowPreparer;
   /** Default `127.0.0.1`. */
   readonly host?: string;
   /** Default 0 (any free port). */
@@ -86,7 +88,7 @@ export async function startHaloServer(options: HaloServerOptions): Promise<HaloS
     address,
   }));
   const hub = new EventHub();
-  const registry = new WorkflowRegistry(options.store, options.tools);
+  const registry = new WorkflowRegistry(options.store, options.tools, options.prepareWorkflow);
   let scheduler: WorkScheduler | undefined;
   const metrics = new ServerMetrics({
     onlineQueued: () => scheduler?.queueFigures().onlineQueued ?? 0,

@@ -19,4 +19,4 @@ export type {
 } from "./store/server-store.js";
 export { SqliteStore } from "./store/sqlite-store.js";
 export type { BatchOptions, OnlineOptions } from "./work-scheduler.js";
-export type { ToolProvider } from "./workflow-registry.js";
+export type { ToolProvider, WorkflowPreparer } from "./workflow-registry.js";

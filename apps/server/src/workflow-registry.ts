@@ -26,12 +26,19 @@ export type RegistrationResult =
   | { readonly ok: true; readonly registered: RegisteredWorkflow; readonly created: boolean }
   | { readonly ok: false; readonly problems: readonly WorkflowProblem[] };
 
+/**
+ * Adjusts a compiled workflow before it runs (e.g. a benchmark scaling HTTP
+ * latencies to a simulated clock); the identity by default.
+ */
+export type WorkflowPreparer = (workflow: CompiledWorkflow) => CompiledWorkflow;
+
 export class WorkflowRegistry {
   private readonly compiled = new Map<string, RegisteredWorkflow>();
 
   constructor(
     private readonly store: ServerStore,
     private readonly toolsFor: ToolProvider,
+    private readonly prepare: WorkflowPreparer = (workflow) => workflow,
   ) {}
 
   /** Compiles and stores a workflow (a new version replaces the old under its name). */
@@ -39,9 +46,10 @@ export class WorkflowRegistry {
     const file = format === "json" ? "workflow.json" : "workflow.yaml";
     const result = loadWorkflowText(source, { file });
     if (!result.ok) return { ok: false, problems: result.problems };
+    const workflow = this.prepare(result.workflow);
     let tools: RuntimeTools;
     try {
-      tools = await this.toolsFor(result.workflow);
+      tools = await this.toolsFor(workflow);
     } catch (error) {
       return {
         ok: false,
@@ -54,7 +62,7 @@ export class WorkflowRegistry {
         ],
       };
     }
-    const name = result.workflow.name;
+    const name = workflow.name;
     const existing = await this.store.getWorkflow(name);
     const stored: StoredWorkflow = {
       name,
@@ -65,7 +73,7 @@ export class WorkflowRegistry {
     };
     await this.store.putWorkflow(stored);
     const previous = this.compiled.get(name);
-    const registered = { stored, workflow: result.workflow, warnings: result.warnings, tools };
+    const registered = { stored, workflow, warnings: result.warnings, tools };
     this.compiled.set(name, registered);
     if (previous) await closeTools(previous.tools);
     return { ok: true, registered, created: existing === undefined };
@@ -79,8 +87,9 @@ export class WorkflowRegistry {
     if (!stored) return undefined;
     const result = loadWorkflowText(stored.source, { file: `workflow ${name}` });
     if (!result.ok) return undefined;
-    const tools = await this.toolsFor(result.workflow);
-    const registered = { stored, workflow: result.workflow, warnings: result.warnings, tools };
+    const workflow = this.prepare(result.workflow);
+    const tools = await this.toolsFor(workflow);
+    const registered = { stored, workflow, warnings: result.warnings, tools };
     this.compiled.set(name, registered);
     return registered;
   }
