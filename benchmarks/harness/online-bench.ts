@@ -300,7 +300,9 @@ export async function runOnlineBench(
       const executors = await environment.startExecutors();
       let runner: OnlineSystemRunner | undefined;
       try {
-        const httpMode = { baseUrl: dataApi.url, mode: "padded" as const };
+        // Latency injection only: the reference data API is one Node process whose own CPU time, on a small machine,
+        // would cap both systems alike (measured: ~0.7 queries/s wall for either); the latency means stay.
+        const httpMode = { baseUrl: dataApi.url, mode: "sleep" as const };
         const input: OnlineSystemInput = {
           addresses: executors.addresses,
           workflow: withHttpMode(compiled, { ...httpMode, latencyScale: settings.latencyScale * ts }),
