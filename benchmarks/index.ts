@@ -57,6 +57,25 @@ export type {
 export { describeMachine, runWorkloadBench } from "./harness/bench-run.js";
 export type { BenchSystem } from "./harness/bench-systems.js";
 export { BENCH_SYSTEM_NAMES, BENCH_SYSTEMS, parseSystems } from "./harness/bench-systems.js";
+export {
+  naiveOnlineSystem,
+  type OnlineBenchEnvironment,
+  type OnlineBenchResult,
+  type OnlineBenchSettings,
+  type OnlineBenchSystem,
+  type OnlineRateResult,
+  type OnlineSystemInput,
+  type OnlineSystemResult,
+  type OnlineSystemRunner,
+  runOnlineBench,
+} from "./harness/online-bench.js";
+export {
+  ONLINE_README_END,
+  ONLINE_README_START,
+  renderOnlineChart,
+  renderOnlineReport,
+  writeOnlineReport,
+} from "./harness/online-bench-report.js";
 export { loadWorkload } from "./workloads/load-workload.js";
 export type { HttpModeName, HttpModeOptions } from "./workloads/with-http-mode.js";
 export { withHttpMode } from "./workloads/with-http-mode.js";

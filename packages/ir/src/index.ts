@@ -140,6 +140,16 @@ export type {
   ToolCallOptions,
 } from "./workflow-builder.js";
 export { WorkflowBuilder, workflow } from "./workflow-builder.js";
+export {
+  type ExplainedBatch,
+  type ExplainedOperator,
+  explainWorkflow,
+  renderExplanationJson,
+  renderExplanationMermaid,
+  renderExplanationText,
+  summaryLine,
+  type WorkflowExplanation,
+} from "./workflow-explanation.js";
 export type { DataEdgeAttributes, OperatorNodeAttributes } from "./workflow-graph.js";
 export {
   ancestorsOf,

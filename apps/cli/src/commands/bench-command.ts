@@ -26,6 +26,7 @@ import { prepareLocalModels, readModelMap } from "../run/local-models.js";
 import { localDeviceProfile } from "../run/local-profile.js";
 import { loadProfileReference } from "../run/profile-reference.js";
 import type { RegisterCommand } from "./index.js";
+import { type OnlineBenchFlags, runOnlineBenchCommand } from "./online-bench-command.js";
 
 /** Flags of `halo bench` as commander hands them over. */
 export interface BenchFlags {
@@ -349,7 +350,22 @@ export const registerBenchCommand: RegisterCommand = (program: Command, io: Comm
     .option("--results-dir <dir>", "where result files and reports go (default benchmarks/results)")
     .option("--tag <name>", "name of the run set, prefixed to the result files (e.g. scale)")
     .option("--report", "only regenerate the reports (markdown, SVG, README block) from the result files")
-    .action(async (flags: BenchFlags) => {
+    .option(
+      "--online",
+      "the online benchmark: Poisson arrivals at increasing --rates against naive and the server (sim)",
+    )
+    .option("--rates <list>", "--online: arrival rates, queries per device second", "0.25,0.5,1,2,4,8")
+    .option("--duration <s>", "--online: arrivals per rate, in device seconds", "120")
+    .option("--slo-multiplier <k>", "--online: SLO = k × naive's unloaded single-query latency (p95)", "5")
+    .action(async (flags: BenchFlags & Partial<OnlineBenchFlags> & { online?: boolean }) => {
+      if (flags.online) {
+        const online = flags as BenchFlags & OnlineBenchFlags;
+        const commandLine =
+          `halo bench --online --engine ${online.engine} --workload ${online.workload} --local ${online.local ?? "4"} ` +
+          `--time-scale ${online.timeScale} --rates ${online.rates} --duration ${online.duration} --slo-multiplier ${online.sloMultiplier}`;
+        await runOnlineBenchCommand(online, io, commandLine);
+        return;
+      }
       if (flags.report) {
         const directory = flags.resultsDir ?? benchResultsDirectory();
         const readme = flags.resultsDir === undefined ? join(directory, "..", "README.md") : undefined;

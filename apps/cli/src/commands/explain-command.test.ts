@@ -2,10 +2,10 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { WorkflowExplanation } from "@halo/ir";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../main.js";
 import { recordingIo } from "../test-io.js";
-import type { WorkflowExplanation } from "../workflow-explanation.js";
 
 const repository = (path: string): string => fileURLToPath(new URL(`../../../../${path}`, import.meta.url));
 const example = repository("examples/tpch-diamond.yaml");

@@ -1,15 +1,15 @@
-import { consolidateBatch } from "@halo/ir";
-import { type Command, Option } from "commander";
-import { InvalidInputError } from "../cli-error.js";
-import type { CommandIo } from "../io.js";
-import { explainPlanFile } from "../plan-explain.js";
 import {
+  consolidateBatch,
   explainWorkflow,
   renderExplanationJson,
   renderExplanationMermaid,
   renderExplanationText,
   type WorkflowExplanation,
-} from "../workflow-explanation.js";
+} from "@halo/ir";
+import { type Command, Option } from "commander";
+import { InvalidInputError } from "../cli-error.js";
+import type { CommandIo } from "../io.js";
+import { explainPlanFile } from "../plan-explain.js";
 import { loadQueriesOrFail, loadWorkflowOrFail, printWarnings } from "../workflow-input.js";
 import type { RegisterCommand } from "./index.js";
 

@@ -8,6 +8,7 @@ import { registerModelsCommand } from "./models-command.js";
 import { registerPlanCommand } from "./plan-command.js";
 import { registerProfileCommand } from "./profile-command.js";
 import { registerRunCommand } from "./run-command.js";
+import { registerServeCommand } from "./serve-command.js";
 import { registerValidateCommand } from "./validate-command.js";
 
 /** A subcommand module: adds itself to the program. One file per command in this folder. */
@@ -19,6 +20,7 @@ export const commands: readonly RegisterCommand[] = [
   registerExplainCommand,
   registerPlanCommand,
   registerRunCommand,
+  registerServeCommand,
   registerProfileCommand,
   registerModelsCommand,
   registerExecutorCommand,

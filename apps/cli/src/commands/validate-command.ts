@@ -1,6 +1,6 @@
+import { summaryLine } from "@halo/ir";
 import type { Command } from "commander";
 import type { CommandIo } from "../io.js";
-import { summaryLine } from "../workflow-explanation.js";
 import { loadWorkflowOrFail, printWarnings } from "../workflow-input.js";
 import type { RegisterCommand } from "./index.js";
 

@@ -4,18 +4,10 @@
  * queries — instances, coalescing groups and prefix sharing. Built once as plain
  * data, then rendered as text, Mermaid or JSON (a plan section can be added the same way).
  */
-import {
-  type CompiledWorkflow,
-  type ConsolidatedBatch,
-  countTokens,
-  describeNameSource,
-  type HttpLatency,
-  type NameSource,
-  nameSources,
-  type OperatorConsolidation,
-  type OperatorKind,
-  type WorkflowProblem,
-} from "@halo/ir";
+import type { ConsolidatedBatch, OperatorConsolidation } from "./batch-consolidation.js";
+import { countTokens } from "./token-count.js";
+import type { CompiledWorkflow, HttpLatency, OperatorKind, WorkflowProblem } from "./types.js";
+import { describeNameSource, type NameSource, nameSources } from "./name-sources.js";
 
 export interface ExplainedOperator {
   readonly id: string;
