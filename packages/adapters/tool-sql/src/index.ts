@@ -15,3 +15,7 @@ export {
 export { describePostgresUrl, PostgresSqlTool, type PostgresSqlToolOptions } from "./postgres-sql-tool.js";
 export { buildPositionalStatement, type PositionalStatement, type SqlDialect } from "./sql-statement.js";
 export { SqlToolError, type SqlToolErrorCode } from "./sql-tool-error.js";
+// Result conversion, for clients that run SQL themselves yet need rows in the same JSON shape (the benchmarks' LangGraph peer).
+export { duckDbValueToJson } from "./duckdb-result-values.js";
+export { postgresTextParser } from "./postgres-result-values.js";
+export { type JsonRow, rowObjects } from "./result-values.js";
