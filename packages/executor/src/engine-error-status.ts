@@ -10,6 +10,7 @@ export const STATUS_FOR_ENGINE_ERROR: Readonly<Record<EngineErrorCode, GrpcStatu
   "invalid-json-schema": GrpcStatus.INVALID_ARGUMENT,
   "over-limits": GrpcStatus.INVALID_ARGUMENT,
   "invalid-kv": GrpcStatus.DATA_LOSS,
+  unsupported: GrpcStatus.UNIMPLEMENTED,
   internal: GrpcStatus.INTERNAL,
 };
 
@@ -18,6 +19,7 @@ const ENGINE_ERROR_FOR_STATUS: Partial<Record<GrpcStatus, EngineErrorCode>> = {
   [GrpcStatus.NOT_FOUND]: "not-found",
   [GrpcStatus.INVALID_ARGUMENT]: "over-limits",
   [GrpcStatus.DATA_LOSS]: "invalid-kv",
+  [GrpcStatus.UNIMPLEMENTED]: "unsupported",
 };
 
 /**

@@ -121,6 +121,8 @@ export type EngineErrorCode =
   | "invalid-kv"
   | "over-limits"
   | "not-found"
+  /** The engine cannot do this at all (see `EngineInfo.capabilities`). */
+  | "unsupported"
   | "internal";
 
 /** Thrown by engines for bad input; the sidecar maps `code` to a gRPC status. */

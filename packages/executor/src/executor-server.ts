@@ -23,6 +23,11 @@ import { EngineLock } from "./engine-lock.js";
 import { EngineError, type EngineInfo, type EngineV1, type KvEntryInfo } from "./engine-v1.js";
 import { validateGenerateRequest } from "./generate-request-validation.js";
 import { KvStore } from "./kv-store.js";
+import {
+  type OpenAiEndpointHandle,
+  type OpenAiEndpointOptions,
+  startOpenAiEndpoint,
+} from "./openai-endpoint.js";
 
 /** The gRPC service name reported by health checks. */
 export const EXECUTOR_SERVICE_NAME = "halo.executor.v1.Executor";
@@ -41,6 +46,8 @@ export interface ExecutorServerOptions {
    * largest model.
    */
   readonly kvBudgetBytes?: number;
+  /** Also serve the OpenAI HTTP API (`/v1/chat/completions`, `/v1/models`) over the same scheduler. */
+  readonly openai?: OpenAiEndpointOptions;
 }
 
 /** A running executor sidecar. */
@@ -49,6 +56,8 @@ export interface ExecutorServerHandle {
   readonly address: string;
   readonly host: string;
   readonly port: number;
+  /** The OpenAI endpoint, when `openai` was given: `url` + `/v1` is the OpenAI `baseURL`. */
+  readonly openai?: Pick<OpenAiEndpointHandle, "url" | "host" | "port">;
   /** Counters of the sidecar (queue, batches, evictions). */
   stats(): SidecarStats;
   /**
@@ -232,17 +241,44 @@ export async function createExecutorServer(options: ExecutorServerOptions): Prom
     },
   };
 
-  const server = await startGrpcServer({
-    host: options.host ?? "127.0.0.1",
-    port: options.port ?? 0,
-    services: [{ definition: ExecutorService, implementation }, health.binding],
-  });
+  // HTTP requests enter the same scheduler as gRPC Generate calls, so both merge into engine batches.
+  const openai = options.openai
+    ? await startOpenAiEndpoint(
+        {
+          models: () => info.models,
+          submit(input, sink) {
+            const prefix = input.sharedPrefix;
+            if (prefix && !kvStore.claimText(prefix.key, digest(prefix.text))) {
+              throw new EngineError(
+                "internal",
+                `shared prefix key "${prefix.key}" already names another text`,
+              );
+            }
+            return scheduler.submit(input, sink);
+          },
+        },
+        options.openai,
+      )
+    : undefined;
+
+  let server: Awaited<ReturnType<typeof startGrpcServer>>;
+  try {
+    server = await startGrpcServer({
+      host: options.host ?? "127.0.0.1",
+      port: options.port ?? 0,
+      services: [{ definition: ExecutorService, implementation }, health.binding],
+    });
+  } catch (error) {
+    await openai?.close(0);
+    throw error;
+  }
 
   let closed: Promise<void> | undefined;
   return {
     address: server.address,
     host: server.host,
     port: server.port,
+    ...(openai ? { openai: { url: openai.url, host: openai.host, port: openai.port } } : {}),
     stats: sidecarStats,
     close(graceMs = 30_000) {
       closed ??= (async () => {
@@ -250,7 +286,7 @@ export async function createExecutorServer(options: ExecutorServerOptions): Prom
         health.setStatus("", "not-serving");
         health.setStatus(EXECUTOR_SERVICE_NAME, "not-serving");
         health.close();
-        await server.shutdown(graceMs);
+        await Promise.all([server.shutdown(graceMs), openai?.close(graceMs)]);
         await scheduler.whenIdle();
         await engine.close();
       })();

@@ -1,5 +1,13 @@
 export { type BatchLimits, estimateItemTokens, planBatch } from "./batch-planner.js";
 export type { BatchingOptions, SchedulerStats } from "./batch-scheduler.js";
+export {
+  ASSISTANT_TURN,
+  type ChatPromptMessage,
+  type ChatRole,
+  parseChatPrompt,
+  type RenderedChatPrompt,
+  renderChatPrompt,
+} from "./chat-prompt.js";
 export { engineErrorFromCall, STATUS_FOR_ENGINE_ERROR, statusForError } from "./engine-error-status.js";
 export {
   type BatchFigures,
@@ -27,4 +35,11 @@ export {
   type ExecutorServerOptions,
 } from "./executor-server.js";
 export { KvStore, type TrackedKvEntry } from "./kv-store.js";
+export {
+  type OpenAiEndpointBackend,
+  type OpenAiEndpointHandle,
+  type OpenAiEndpointOptions,
+  prefixKeyOf,
+  startOpenAiEndpoint,
+} from "./openai-endpoint.js";
 export { createRemoteEngine } from "./remote-engine.js";

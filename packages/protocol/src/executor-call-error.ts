@@ -11,6 +11,7 @@ const ERROR_CODES: ReadonlySet<string> = new Set<ExecutorErrorCode>([
   "invalid-kv",
   "over-limits",
   "not-found",
+  "unsupported",
   "internal",
 ]);
 

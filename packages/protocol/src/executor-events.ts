@@ -16,6 +16,7 @@ export type ExecutorErrorCode =
   | "invalid-kv"
   | "over-limits"
   | "not-found"
+  | "unsupported"
   | "internal";
 
 /** One item of a Generate batch, as a caller writes it. */
@@ -68,6 +69,7 @@ const WIRE_CODES: Readonly<Record<ExecutorErrorCode, ErrorCode>> = {
   "invalid-kv": ErrorCode.ERROR_CODE_INVALID_KV,
   "over-limits": ErrorCode.ERROR_CODE_OVER_LIMITS,
   "not-found": ErrorCode.ERROR_CODE_NOT_FOUND,
+  unsupported: ErrorCode.ERROR_CODE_UNSUPPORTED,
   internal: ErrorCode.ERROR_CODE_INTERNAL,
 };
 

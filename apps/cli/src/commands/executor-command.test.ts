@@ -41,6 +41,15 @@ describe("halo executor serve: bad input", () => {
     [["--engine", "sim", "--time-scale", "-1"], "--time-scale: expected a number >= 0"],
     [["--engine", "sim", "--kv-budget-bytes", "lots"], "--kv-budget-bytes"],
     [["--engine", "sim", "--profile", "builtin:nope"], '--profile: no built-in profile "builtin:nope"'],
+    [["--engine", "sim", "--openai-port", "http"], "--openai-port: expected a port 0–65535"],
+    [
+      ["--engine", "sim", "--openai-port", "0", "--openai-host", "0.0.0.0"],
+      "beyond loopback the OpenAI endpoint needs --openai-token-file",
+    ],
+    [
+      ["--engine", "sim", "--openai-port", "0", "--openai-token-file", "/nonexistent/halo-token"],
+      "--openai-token-file: cannot read /nonexistent/halo-token",
+    ],
   ])("rejects %j with exit 2", async (flags, message) => {
     const io = captureIo();
     expect(await runCli(["executor", "serve", ...flags], io)).toBe(2);
@@ -101,6 +110,35 @@ describe("serveExecutor", () => {
       .split("\n")
       .map((line) => (JSON.parse(line) as { event: string }).event);
     expect(events).toEqual(["listening", "draining", "stopped"]);
+  });
+
+  it("also serves the OpenAI API with --openai-port, behind the token of --openai-token-file", async () => {
+    await writeFile(join(directory, "token"), "cli-token\n");
+    const io = captureIo();
+    const stop = new AbortController();
+    const serving = serveExecutor(
+      { ...defaults, openaiPort: 0, openaiTokenFile: join(directory, "token") },
+      io,
+      stop.signal,
+    );
+    await expect.poll(() => io.out(), { timeout: 10_000 }).toContain('"listening"');
+    const { openai } = JSON.parse(io.out().split("\n")[0]!) as { openai: string };
+    expect(openai).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/);
+    expect((await fetch(`${openai}/models`)).status).toBe(401);
+    const response = await fetch(`${openai}/chat/completions`, {
+      method: "POST",
+      headers: { authorization: "Bearer cli-token", "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "Qwen/Qwen3-14B",
+        messages: [{ role: "user", content: "Hi" }],
+        max_tokens: 4,
+      }),
+    });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { usage: { completion_tokens: number } };
+    expect(body.usage.completion_tokens).toBeGreaterThan(0);
+    stop.abort();
+    await serving;
   });
 
   it("reports a port it cannot bind", async () => {

@@ -35,6 +35,12 @@ export interface ServeExecutorOptions {
    * executor ran before; see @halo/engine-llamacpp).
    */
   readonly automaticPrefixReuse: boolean;
+  /** Also serve the OpenAI HTTP API on this port (0: a free one). */
+  readonly openaiPort?: number;
+  /** Interface of the OpenAI endpoint (default loopback). */
+  readonly openaiHost: string;
+  /** File holding the bearer token the OpenAI endpoint requires (required beyond loopback). */
+  readonly openaiTokenFile?: string;
 }
 
 /** Creates the engine named by `--engine`. Engines load lazily: llama.cpp only when asked for. */
@@ -184,6 +190,7 @@ export async function serveExecutor(
       `--engine: unknown engine "${options.engine}" (one of: ${Object.keys(ENGINE_FACTORIES).join(", ")})`,
     );
   }
+  const openai = options.openaiPort === undefined ? undefined : await openAiEndpointOptions(options);
   const engine = await factory(options);
   let server: Awaited<ReturnType<typeof createExecutorServer>>;
   try {
@@ -192,6 +199,7 @@ export async function serveExecutor(
       host: options.host,
       port: options.port,
       batching: { windowMs: options.batchWindowMs },
+      ...(openai ? { openai } : {}),
       ...(options.kvBudgetBytes !== undefined ? { kvBudgetBytes: options.kvBudgetBytes } : {}),
     });
   } catch (error) {
@@ -204,6 +212,7 @@ export async function serveExecutor(
     event: "listening",
     address: server.address,
     port: server.port,
+    ...(server.openai ? { openai: `${server.openai.url}/v1` } : {}),
     engine: options.engine,
     pid: process.pid,
   });
@@ -211,6 +220,34 @@ export async function serveExecutor(
   announce(io, { event: "draining", graceMs: options.drainMs });
   await server.close(options.drainMs);
   announce(io, { event: "stopped", address: server.address });
+}
+
+const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(["127.0.0.1", "::1", "localhost"]);
+
+/** The OpenAI endpoint's options: its token read from the file, refused beyond loopback without one. */
+async function openAiEndpointOptions(options: ServeExecutorOptions) {
+  let bearerToken: string | undefined;
+  if (options.openaiTokenFile !== undefined) {
+    try {
+      bearerToken = (await readFile(options.openaiTokenFile, "utf8")).trim();
+    } catch (error) {
+      throw new InvalidInputError(
+        `--openai-token-file: cannot read ${options.openaiTokenFile}: ${(error as Error).message}`,
+      );
+    }
+    if (bearerToken === "")
+      throw new InvalidInputError(`--openai-token-file: ${options.openaiTokenFile} is empty`);
+  }
+  if (!LOOPBACK_HOSTS.has(options.openaiHost) && bearerToken === undefined) {
+    throw new InvalidInputError(
+      `--openai-host ${options.openaiHost}: beyond loopback the OpenAI endpoint needs --openai-token-file`,
+    );
+  }
+  return {
+    host: options.openaiHost,
+    port: options.openaiPort,
+    ...(bearerToken !== undefined ? { bearerToken } : {}),
+  };
 }
 
 interface RawServeFlags {
@@ -225,6 +262,9 @@ interface RawServeFlags {
   readonly batchWindowMs: string;
   readonly drainMs: string;
   readonly automaticPrefixReuse?: boolean;
+  readonly openaiPort?: string;
+  readonly openaiHost?: string;
+  readonly openaiTokenFile?: string;
 }
 
 function number(flag: string, text: string, check: (value: number) => boolean, expected: string): number {
@@ -270,6 +310,18 @@ export function serveOptionsFromFlags(flags: RawServeFlags): ServeExecutorOption
     batchWindowMs: number("--batch-window-ms", flags.batchWindowMs, (value) => value >= 0, "a number >= 0"),
     drainMs: number("--drain-ms", flags.drainMs, (value) => value >= 0, "a number >= 0"),
     automaticPrefixReuse: flags.automaticPrefixReuse === true,
+    ...(flags.openaiPort !== undefined
+      ? {
+          openaiPort: number(
+            "--openai-port",
+            flags.openaiPort,
+            (value) => integer(value) && value >= 0 && value <= 65_535,
+            "a port 0–65535",
+          ),
+        }
+      : {}),
+    openaiHost: flags.openaiHost ?? "127.0.0.1",
+    ...(flags.openaiTokenFile !== undefined ? { openaiTokenFile: flags.openaiTokenFile } : {}),
   };
 }
 
@@ -298,6 +350,15 @@ export const registerExecutorCommand: RegisterCommand = (program: Command, io: C
     .option(
       "--automatic-prefix-reuse",
       "llamacpp: reuse the KV a sequence still holds from earlier calls (off by default: greedy answers would depend on what ran before)",
+    )
+    .option(
+      "--openai-port <port>",
+      "also serve the OpenAI HTTP API (/v1/chat/completions, /v1/completions, /v1/models) on this port; 0 picks a free one",
+    )
+    .option("--openai-host <host>", "interface of the OpenAI endpoint", "127.0.0.1")
+    .option(
+      "--openai-token-file <path>",
+      "require `Authorization: Bearer <token>` on the OpenAI endpoint (the file holds the token; required beyond loopback)",
     )
     .action(async (flags: RawServeFlags) => {
       const options = serveOptionsFromFlags(flags);

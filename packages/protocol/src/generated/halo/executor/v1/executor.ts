@@ -85,6 +85,8 @@ export enum ErrorCode {
   ERROR_CODE_OVER_LIMITS = 5,
   ERROR_CODE_NOT_FOUND = 6,
   ERROR_CODE_INTERNAL = 7,
+  /** ERROR_CODE_UNSUPPORTED - The engine cannot do this at all (e.g. KV export on an engine behind an HTTP API). */
+  ERROR_CODE_UNSUPPORTED = 8,
   UNRECOGNIZED = -1,
 }
 
@@ -114,6 +116,9 @@ export function errorCodeFromJSON(object: any): ErrorCode {
     case 7:
     case "ERROR_CODE_INTERNAL":
       return ErrorCode.ERROR_CODE_INTERNAL;
+    case 8:
+    case "ERROR_CODE_UNSUPPORTED":
+      return ErrorCode.ERROR_CODE_UNSUPPORTED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -139,6 +144,8 @@ export function errorCodeToJSON(object: ErrorCode): string {
       return "ERROR_CODE_NOT_FOUND";
     case ErrorCode.ERROR_CODE_INTERNAL:
       return "ERROR_CODE_INTERNAL";
+    case ErrorCode.ERROR_CODE_UNSUPPORTED:
+      return "ERROR_CODE_UNSUPPORTED";
     case ErrorCode.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
