@@ -64,7 +64,9 @@ function barsOf(set: BenchRunSet): Bar[] {
     ordered.forEach((key, index) => {
       const color =
         shades && ordered.length > 1
-          ? shades[Math.min(shades.length - 1, Math.round((index * (shades.length - 1)) / (ordered.length - 1)))]!
+          ? shades[
+              Math.min(shades.length - 1, Math.round((index * (shades.length - 1)) / (ordered.length - 1)))
+            ]!
           : (COLORS[name] ?? "#444");
       bars.push({ key, color });
     });
@@ -76,7 +78,9 @@ function barsOf(set: BenchRunSet): Bar[] {
 export function benchChartSvg(set: BenchRunSet): string {
   const bars = barsOf(set);
   const values = set.results.flatMap((result) =>
-    result.systems.map((system) => speedupOf(result, system)).filter((value): value is number => value !== undefined),
+    result.systems
+      .map((system) => speedupOf(result, system))
+      .filter((value): value is number => value !== undefined),
   );
   const top = Math.max(1, Math.ceil(Math.max(1, ...values)));
   const barWidth = 14;

@@ -296,14 +296,18 @@ export function timelineTable(result: WorkloadBenchResult): string | undefined {
     .filter((system): system is SystemResult => system !== undefined && system.operators.length > 0);
   if (compared.length === 0) return undefined;
   const scale = result.settings.timeScale;
-  const operators = [...new Set(compared.flatMap((system) => system.operators.map((entry) => entry.operator)))];
+  const operators = [
+    ...new Set(compared.flatMap((system) => system.operators.map((entry) => entry.operator))),
+  ];
   const header = [
     "operator",
     "kind",
     ...compared.map((system) => `${runLabel(result, system)}: first start – last end s (mean s)`),
   ];
   const rows = operators.map((operator) => {
-    const kind = compared.flatMap((system) => system.operators).find((entry) => entry.operator === operator)!.kind;
+    const kind = compared
+      .flatMap((system) => system.operators)
+      .find((entry) => entry.operator === operator)!.kind;
     return [
       operator,
       kind,
@@ -334,7 +338,8 @@ export function renderRunSetReport(set: BenchRunSet): string {
   for (const result of set.results) {
     parts.push(`## ${result.workload.id} ${result.workload.name}`, "", detailTable(result));
     const timelines = timelineTable(result);
-    if (timelines !== undefined) parts.push("Per-operator timelines (device time since the run started):", "", timelines);
+    if (timelines !== undefined)
+      parts.push("Per-operator timelines (device time since the run started):", "", timelines);
   }
   return `${parts.join("\n")}`;
 }

@@ -26,10 +26,10 @@ import {
   type WorkloadBenchResult,
 } from "./bench-result.js";
 import type { BenchSystem } from "./bench-systems.js";
-import { startDataApiProcess } from "./data-api-process.js";
-import { round } from "./run-observer.js";
 import { bestRunIndex, parseConcurrencySweep, resolveSweep } from "./concurrency-sweep.js";
+import { startDataApiProcess } from "./data-api-process.js";
 import { runLanggraph } from "./run-langgraph.js";
+import { round } from "./run-observer.js";
 import { runSystem } from "./run-system.js";
 
 /** Executors one system runs on. */
@@ -161,7 +161,10 @@ export async function runWorkloadBench(
             ...httpMode,
             latencyScale: settings.latencyScale * settings.timeScale,
           });
-          const planningWorkflow = withHttpMode(compiled, { ...httpMode, latencyScale: settings.latencyScale });
+          const planningWorkflow = withHttpMode(compiled, {
+            ...httpMode,
+            latencyScale: settings.latencyScale,
+          });
           executors = await environment.startExecutors();
           progress(`${label}: running ${queries.length} queries on ${executors.addresses.length} executors`);
           const common = {
@@ -240,7 +243,9 @@ export async function runWorkloadBench(
 export function markBestSettings(systems: readonly SystemResult[]): SystemResult[] {
   const marked = [...systems];
   for (const name of new Set(systems.filter((system) => system.sweep).map((system) => system.system))) {
-    const indices = systems.flatMap((system, index) => (system.system === name && system.sweep ? [index] : []));
+    const indices = systems.flatMap((system, index) =>
+      system.system === name && system.sweep ? [index] : [],
+    );
     const best = bestRunIndex(indices.map((index) => systems[index]!));
     indices.forEach((index, position) => {
       const system = systems[index]!;

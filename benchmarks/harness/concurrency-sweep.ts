@@ -18,13 +18,17 @@ export function parseConcurrencySweep(text: string, flag: string): ConcurrencySe
     .split(",")
     .map((entry) => entry.trim().toLowerCase())
     .filter((entry) => entry.length > 0);
-  if (entries.length === 0) throw new BenchInputError(`${flag}: name at least one setting (e.g. 16,64,256,all)`);
+  if (entries.length === 0)
+    throw new BenchInputError(`${flag}: name at least one setting (e.g. 16,64,256,all)`);
   const settings: ConcurrencySetting[] = [];
   for (const entry of entries) {
     if (entry === "all") settings.push("all");
     else if (/^\d+$/.test(entry) && Number(entry) >= 1 && Number.isSafeInteger(Number(entry)))
       settings.push(Number(entry));
-    else throw new BenchInputError(`${flag}: expected queries in flight (an integer >= 1) or all (got "${entry}")`);
+    else
+      throw new BenchInputError(
+        `${flag}: expected queries in flight (an integer >= 1) or all (got "${entry}")`,
+      );
   }
   return settings;
 }

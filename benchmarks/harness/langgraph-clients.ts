@@ -95,17 +95,20 @@ export class ChatClient {
     endpoint.sent += 1;
     try {
       await this.#options.ready?.get(endpoint.baseUrl);
-      const message = await model.invoke([new SystemMessage(request.system), new HumanMessage(request.user)], {
-        seed: request.seed,
-        ...(request.jsonSchema
-          ? {
-              response_format: {
-                type: "json_schema",
-                json_schema: { name: "output", schema: request.jsonSchema, strict: true },
-              },
-            }
-          : {}),
-      });
+      const message = await model.invoke(
+        [new SystemMessage(request.system), new HumanMessage(request.user)],
+        {
+          seed: request.seed,
+          ...(request.jsonSchema
+            ? {
+                response_format: {
+                  type: "json_schema",
+                  json_schema: { name: "output", schema: request.jsonSchema, strict: true },
+                },
+              }
+            : {}),
+        },
+      );
       const text = typeof message.content === "string" ? message.content : JSON.stringify(message.content);
       const usage = message.usage_metadata;
       return {
@@ -177,7 +180,9 @@ export class DuckDbPeerClient implements PeerSqlClient {
       });
       const reader = await prepared.runAndReadAll();
       const types = reader.columnTypes();
-      const rows = reader.getRows().map((row) => row.map((value, index) => duckDbValueToJson(value, types[index]!)));
+      const rows = reader
+        .getRows()
+        .map((row) => row.map((value, index) => duckDbValueToJson(value, types[index]!)));
       return rowObjects(reader.columnNames(), rows) as JsonValue;
     } finally {
       this.#release(connection);
@@ -269,7 +274,8 @@ export async function fetchJson(request: HttpRequest, seed: string): Promise<Jso
       sleptMs: latency.ms,
     };
   }
-  const targetMs = latency.mode === "padded" ? samplePaddedLatencyMs(latency.meanMs, createSeededRandom(seed)) : 0;
+  const targetMs =
+    latency.mode === "padded" ? samplePaddedLatencyMs(latency.meanMs, createSeededRandom(seed)) : 0;
   const url = new URL(request.url);
   for (const [name, value] of Object.entries(request.params)) url.searchParams.append(name, value);
   const response = await fetch(url, {
@@ -279,7 +285,8 @@ export async function fetchJson(request: HttpRequest, seed: string): Promise<Jso
     signal: AbortSignal.timeout(latency.timeoutMs),
   });
   const text = await response.text();
-  if (!response.ok) throw new Error(`${request.method} ${url.pathname}: HTTP ${response.status}: ${text.slice(0, 200)}`);
+  if (!response.ok)
+    throw new Error(`${request.method} ${url.pathname}: HTTP ${response.status}: ${text.slice(0, 200)}`);
   const body = JSON.parse(text) as JsonValue;
   const remainingMs = targetMs - (performance.now() - startMs);
   if (remainingMs > 0) await sleep(remainingMs);

@@ -222,9 +222,7 @@ export function translateWorkflow(
     const outputs = state.results[operatorId];
     if (!outputs) throw new Error(`operator "${operatorId}" has not finished`);
     const scope =
-      operatorId === workflow.inputOperator
-        ? outputs
-        : operatorScope(inputsOf(state, operatorId), outputs);
+      operatorId === workflow.inputOperator ? outputs : operatorScope(inputsOf(state, operatorId), outputs);
     memo.set(operatorId, scope);
     return scope;
   };

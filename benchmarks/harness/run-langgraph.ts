@@ -7,7 +7,7 @@
  * model where they hold all), and measured like the other systems.
  */
 import { performance } from "node:perf_hooks";
-import { canonicalJson, type CompiledWorkflow, type QueryContext } from "@halo/ir";
+import { type CompiledWorkflow, canonicalJson, type QueryContext } from "@halo/ir";
 import { type PlanningWorker, planBatch } from "@halo/optimizer";
 import type { DeviceProfile } from "@halo/profiles";
 import { createExecutorClient } from "@halo/protocol";
@@ -53,7 +53,9 @@ export async function runLanggraph(
 ): Promise<{ result: SystemResult; outputs: Map<string, string> }> {
   const { workflow, queries, settings } = input;
   if (input.openaiBaseUrls.length !== input.addresses.length) {
-    throw new Error("langgraph: every executor needs its OpenAI endpoint (executors started without --openai-port)");
+    throw new Error(
+      "langgraph: every executor needs its OpenAI endpoint (executors started without --openai-port)",
+    );
   }
   const models = [
     ...new Set(workflow.operators.flatMap((operator) => (operator.kind === "llm" ? [operator.model] : []))),
@@ -165,7 +167,10 @@ export async function runLanggraph(
       ...(record.error === undefined ? {} : { error: { operator: "", message: record.error } }),
     });
     outputs.set(query.id, canonicalJson({ ok: record.ok, outputs: record.outputs }));
-    if (record.ok) toolInstances += workflow.operators.filter((operator) => operator.kind !== "input" && operator.kind !== "llm").length;
+    if (record.ok)
+      toolInstances += workflow.operators.filter(
+        (operator) => operator.kind !== "input" && operator.kind !== "llm",
+      ).length;
   });
   const firstError = records.find((record) => record.error !== undefined)?.error?.message;
 
