@@ -176,6 +176,18 @@ export function httpLatencySeed(request: Extract<OperatorRequest, { kind: "http"
   return requestKey({ ...request, url: `${url.pathname}${url.search}` });
 }
 
+/**
+ * The most nodes one LangGraph superstep runs for one query: a node runs in
+ * the step after its last parent, so the steps are the workflow's
+ * topological generations. LangGraph.js (1.7.3) applies a run's
+ * `maxConcurrency` to the tasks of each step as well, and with fewer slots
+ * than tasks it ends the run early, returning an incomplete state without an
+ * error — so a batch's `maxConcurrency` must be at least this.
+ */
+export function widestStep(workflow: CompiledWorkflow): number {
+  return Math.max(1, ...workflow.levels.map((level) => level.length));
+}
+
 /** A node name for every operator (LangGraph forbids names equal to state keys and a few characters). */
 function nodeNamesOf(workflow: CompiledWorkflow): Map<string, string> {
   const names = new Map<string, string>();

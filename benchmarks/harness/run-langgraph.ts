@@ -21,7 +21,7 @@ import {
   type PeerSqlClient,
   PostgresPeerClient,
 } from "./langgraph-clients.js";
-import { translateWorkflow } from "./langgraph-translator.js";
+import { translateWorkflow, widestStep } from "./langgraph-translator.js";
 import { mainThreadCpuMs } from "./main-thread-cpu.js";
 import { analyzeRecords, RunObserver, round } from "./run-observer.js";
 import { compareOutputs, everyExecutorHoldsAll, executorStats, RssSampler } from "./run-system.js";
@@ -55,6 +55,11 @@ export async function runLanggraph(
   if (input.openaiBaseUrls.length !== input.addresses.length) {
     throw new Error(
       "langgraph: every executor needs its OpenAI endpoint (executors started without --openai-port)",
+    );
+  }
+  if (input.queriesInFlight < widestStep(workflow)) {
+    throw new Error(
+      `langgraph: maxConcurrency ${input.queriesInFlight} is below the ${widestStep(workflow)} nodes one step of ${workflow.name} runs at once; LangGraph.js would end such runs early without an error`,
     );
   }
   const models = [
