@@ -55,8 +55,9 @@ export function resolveSweep(settings: readonly ConcurrencySetting[], queries: n
   for (const setting of settings) {
     const limit = setting === "all" ? queries : Math.min(setting, queries);
     const current = byLimit.get(limit);
-    // `all` names a run best when a number and `all` coincide.
-    if (current === undefined || setting === "all") byLimit.set(limit, String(setting));
+    // `all` names a run best when a number and `all` coincide; else the largest number.
+    if (current === undefined || setting === "all" || (current !== "all" && setting > Number(current)))
+      byLimit.set(limit, String(setting));
   }
   return [...byLimit.entries()]
     .sort(([left], [right]) => left - right)
