@@ -129,6 +129,15 @@ export interface CompiledLanggraph {
 
 type Results = Record<string, JsonObject>;
 
+/** The retries of tool nodes: those of `@halo/runtime`'s default policy (LLM calls: ChatOpenAI's own). */
+const TOOL_RETRY_POLICY = {
+  maxAttempts: 3,
+  initialInterval: 100,
+  backoffFactor: 2,
+  maxInterval: 2_000,
+  logWarning: false,
+};
+
 const mergeResults = (left: Results, right: Results): Results => ({ ...left, ...right });
 
 /** The graph state: the query and, per finished operator, its outputs. */
@@ -263,7 +272,10 @@ export function translateWorkflow(
     addNode(
       name: string,
       action: (state: State) => Promise<Partial<State>> | Partial<State>,
-      options?: { cachePolicy?: { keyFunc?: (args: unknown[]) => string } },
+      options?: {
+        cachePolicy?: { keyFunc?: (args: unknown[]) => string };
+        retryPolicy?: typeof TOOL_RETRY_POLICY;
+      },
     ): void;
     addEdge(from: string | string[], to: string): void;
     compile(options: { cache?: BaseCache }): CompiledLanggraph;
@@ -318,6 +330,8 @@ export function translateWorkflow(
               };
         graph.addNode(name, (state) => timed(state, operator.id, () => run(state)), {
           ...(cachePolicy ? { cachePolicy } : {}),
+          // Failed tool calls are retried as Halo's runtime retries them (3 attempts, 100 ms doubling to 2 s).
+          retryPolicy: TOOL_RETRY_POLICY,
         });
       }
     }
