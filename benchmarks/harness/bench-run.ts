@@ -154,7 +154,10 @@ export async function runWorkloadBench(
         const dataApi = await startDataApiProcess(dataset.path);
         let executors: BenchExecutors | undefined;
         try {
-          const httpMode = { baseUrl: dataApi.url, mode: settings.http };
+          // Sleep mode contacts nothing, and its answer names the URL: the workloads' own URL keeps
+          // prompts (and outputs) the same across runs, whose data APIs listen on different ports.
+          const httpMode =
+            settings.http === "sleep" ? { mode: settings.http } : { baseUrl: dataApi.url, mode: settings.http };
           // Latency means are device time: on a scaled clock they pass as fast as the executors' work,
           // and the planner, whose profile is device time, sees them unscaled.
           const workflow = withHttpMode(compiled, {

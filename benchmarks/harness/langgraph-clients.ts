@@ -268,7 +268,7 @@ export async function fetchJson(request: HttpRequest, seed: string): Promise<Jso
     return {
       skipped: true,
       mode: "sleep",
-      method: request.method.toUpperCase(),
+      method: request.method.trim().toUpperCase(),
       url: request.url,
       params: { ...request.params },
       sleptMs: latency.ms,
