@@ -157,7 +157,9 @@ export async function runWorkloadBench(
           // Sleep mode contacts nothing, and its answer names the URL: the workloads' own URL keeps
           // prompts (and outputs) the same across runs, whose data APIs listen on different ports.
           const httpMode =
-            settings.http === "sleep" ? { mode: settings.http } : { baseUrl: dataApi.url, mode: settings.http };
+            settings.http === "sleep"
+              ? { mode: settings.http }
+              : { baseUrl: dataApi.url, mode: settings.http };
           // Latency means are device time: on a scaled clock they pass as fast as the executors' work,
           // and the planner, whose profile is device time, sees them unscaled.
           const workflow = withHttpMode(compiled, {

@@ -163,7 +163,9 @@ describe("the LangGraph translation of a workflow", () => {
           { maxConcurrency: 2 },
           { returnExceptions: true },
         );
-        part.forEach((query, index) => results.set(query.id, answers[index]));
+        part.forEach((query, index) => {
+          results.set(query.id, answers[index]);
+        });
       }
       const records = QUERIES.map((query) => translated.recordOf(query, results.get(query.id)));
       for (const record of records) {
