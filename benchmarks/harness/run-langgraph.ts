@@ -57,11 +57,9 @@ export async function runLanggraph(
       "langgraph: every executor needs its OpenAI endpoint (executors started without --openai-port)",
     );
   }
-  if (input.queriesInFlight < widestStep(workflow)) {
-    throw new Error(
-      `langgraph: maxConcurrency ${input.queriesInFlight} is below the ${widestStep(workflow)} nodes one step of ${workflow.name} runs at once; LangGraph.js would end such runs early without an error`,
-    );
-  }
+  // LangGraph.js applies maxConcurrency to each superstep too and ends a run early when a step has more
+  // nodes than that (see widestStep): a smaller setting is raised to the widest step.
+  const maxConcurrency = Math.max(input.queriesInFlight, widestStep(workflow));
   const models = [
     ...new Set(workflow.operators.flatMap((operator) => (operator.kind === "llm" ? [operator.model] : []))),
   ];
@@ -135,7 +133,7 @@ export async function runLanggraph(
   try {
     results = await translated.graph.batch(
       translated.inputsOf(queries),
-      { maxConcurrency: input.queriesInFlight, recursionLimit: workflow.operators.length + 10 },
+      { maxConcurrency, recursionLimit: workflow.operators.length + 10 },
       { returnExceptions: true },
     );
   } finally {
