@@ -2,12 +2,16 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { benchChartSvg } from "./bench-chart-svg.js";
 import {
   BENCH_README_END,
   BENCH_README_START,
   readBenchResults,
+  renderRunSetReport,
   spliceReadmeBlock,
   summaryTable,
+  sweepCell,
+  timelineTable,
   writeBenchReports,
 } from "./bench-report.js";
 import type { SystemResult, WorkloadBenchResult } from "./bench-result.js";
@@ -114,10 +118,10 @@ describe("bench reports", () => {
     const table = summaryTable(sets[0]!);
     const lines = table.trim().split("\n");
     expect(lines[0]).toBe(
-      "| workload | queries | latency scale | naive tool share | naive s | halo s | halo vs naive | halo vs opwise | halo ÷ lower bound | naive ÷ halo's lower bound | outputs = naive |",
+      "| workload | queries | latency scale | naive tool share | naive s (queries in flight: s) | halo s | halo vs best naive | halo vs opwise | halo ÷ lower bound | naive ÷ halo's lower bound | outputs = naive |",
     );
-    expect(lines[2]).toBe("| w1 One | 10 | 1 | 30 % | 4.0 | 1.0 | 4.00× | – | 1.25 | 5.00× | halo all |");
-    expect(lines[3]).toBe("| w2 Two | 10 | 1 | 30 % | 4.0 | 2.0 | 2.00× | – | 2.50 | 5.00× | halo all |");
+    expect(lines[2]).toBe("| w1 One | 10 | 1 | 30 % | 64: 4.0 | 1.0 | 4.00× | – | 1.25 | 5.00× | halo all |");
+    expect(lines[3]).toBe("| w2 Two | 10 | 1 | 30 % | 64: 4.0 | 2.0 | 2.00× | – | 2.50 | 5.00× | halo all |");
   });
 
   it("write the markdown report, the SVG chart and the README block", async () => {
@@ -151,6 +155,82 @@ describe("bench reports", () => {
         ),
       ),
     ).toBe(text);
+  });
+});
+
+/** A version 2 result: naive and langgraph swept, halo once. */
+function sweptResult(): WorkloadBenchResult {
+  const base = result("w4", "Four", 1000);
+  const swept = (name: string, makespanMs: number, inFlight: number, best: boolean): SystemResult => ({
+    ...system(name, makespanMs, 2000),
+    sweep: { setting: inFlight === 10 ? "all" : String(inFlight), queriesInFlight: inFlight, best },
+    operators: [
+      { operator: "answer", kind: "llm", instances: 10, firstStartMs: 100, lastEndMs: 900, meanMs: 50 },
+    ],
+  });
+  const halo: SystemResult = {
+    ...system("halo", 1000, 2000),
+    speedupVsLanggraph: 3,
+    operators: [
+      { operator: "answer", kind: "llm", instances: 10, firstStartMs: 200, lastEndMs: 500, meanMs: 40 },
+      { operator: "lookup", kind: "sql", instances: 10, firstStartMs: 0, lastEndMs: 150, meanMs: 5 },
+    ],
+  };
+  return {
+    ...base,
+    resultVersion: 2,
+    settings: {
+      ...base.settings,
+      queryConcurrency: undefined,
+      naiveConcurrency: "4,all",
+      langgraphConcurrency: "4,all",
+    },
+    systems: [
+      swept("naive", 4000, 4, false),
+      swept("naive", 2000, 10, true),
+      swept("langgraph", 3000, 4, true),
+      { ...swept("langgraph", 3500, 10, false), queries: { ok: 8, failed: 2 } },
+      halo,
+    ],
+  };
+}
+
+describe("reports of swept systems", () => {
+  it("show every setting, the best in bold, and ratios against the best", () => {
+    const set = { key: "sim-peers", engine: "sim", tag: "peers", results: [sweptResult()] };
+    expect(sweepCell(set.results[0]!, "naive")).toBe("4: 4.0 · **all: 2.0**");
+    expect(sweepCell(set.results[0]!, "langgraph")).toBe("**4: 3.0** · all: 3.5 (2 failed)");
+    const lines = summaryTable(set).trim().split("\n");
+    expect(lines[0]).toBe(
+      "| workload | queries | latency scale | naive tool share | naive s (queries in flight: s) | langgraph s (queries in flight: s) | halo s | halo vs best naive | halo vs best langgraph | halo vs opwise | halo ÷ lower bound | naive ÷ halo's lower bound | outputs = naive |",
+    );
+    expect(lines[2]).toContain("| 1.0 | 2.00× | 3.00× | – |");
+    const report = renderRunSetReport(set);
+    expect(report).toContain(
+      "naive swept over 4,all queries in flight, langgraph over 4,all (maxConcurrency)",
+    );
+    expect(report).toContain("| naive (all) | best | 2.0 |");
+    expect(report).toContain("| langgraph (4) | best | 3.0 |");
+    // Per-operator timelines of halo and each peer's best setting, in device seconds (time scale 0.5).
+    const timelines = timelineTable(set.results[0]!)!;
+    expect(timelines.split("\n")[0]).toBe(
+      "| operator | kind | halo: first start – last end s (mean s) | naive (all): first start – last end s (mean s) | langgraph (4): first start – last end s (mean s) |",
+    );
+    expect(timelines).toContain("| answer | llm | 0.4 – 1.0 (0.08) | 0.2 – 1.8 (0.10) | 0.2 – 1.8 (0.10) |");
+    expect(timelines).toContain("| lookup | sql | 0.0 – 0.3 (0.01) | – | – |");
+    const svg = benchChartSvg(set);
+    // One bar per run (2 naive, 2 langgraph, halo), the best settings outlined and starred.
+    expect(svg.match(/<rect x="[\d.]+" y="[\d.]+" width="12"/g)).toHaveLength(5);
+    expect(svg).toContain("w4 naive all (best): 1.00×");
+    expect(svg).toContain("w4 naive 4: 0.50×");
+    expect(svg).toContain("w4 langgraph 4 (best): 0.67×");
+    expect(svg.match(/stroke="#000"/g)).toHaveLength(2);
+    expect(svg.match(/>★</g)).toHaveLength(2);
+  });
+
+  it("read version 1 files as a single naive setting", () => {
+    const set = { key: "sim", engine: "sim", results: [result("w1", "One", 1000)] };
+    expect(sweepCell(set.results[0]!, "naive")).toBe("64: 4.0");
   });
 });
 

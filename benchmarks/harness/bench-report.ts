@@ -9,8 +9,8 @@ import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { benchChartSvg } from "./bench-chart-svg.js";
 import {
-  BENCH_RESULT_VERSION,
   type BenchRunSet,
+  READABLE_BENCH_RESULT_VERSIONS,
   type SystemResult,
   type WorkloadBenchResult,
 } from "./bench-result.js";
@@ -49,7 +49,7 @@ function isBenchResult(value: unknown): value is WorkloadBenchResult {
   return (
     typeof value === "object" &&
     value !== null &&
-    (value as { resultVersion?: unknown }).resultVersion === BENCH_RESULT_VERSION &&
+    READABLE_BENCH_RESULT_VERSIONS.includes((value as { resultVersion?: number }).resultVersion ?? -1) &&
     Array.isArray((value as { systems?: unknown }).systems)
   );
 }
@@ -74,20 +74,62 @@ function systemsOf(set: BenchRunSet): string[] {
   return BENCH_SYSTEM_NAMES.filter((name) => present.has(name));
 }
 
+/** A system's run to compare with: the best setting of a swept system, else its only run. */
 function find(result: WorkloadBenchResult, name: string): SystemResult | undefined {
-  return result.systems.find((system) => system.system === name);
+  const runs = result.systems.filter((system) => system.system === name);
+  return runs.find((system) => system.sweep?.best) ?? runs[0];
 }
 
-/** The summary table: one row per workload, device makespans in seconds and Halo's ratios. */
+/** The runs of a system, each labelled with its setting (`naive (64)`) when it was swept. */
+function runsOf(result: WorkloadBenchResult, name: string): SystemResult[] {
+  return result.systems.filter((system) => system.system === name);
+}
+
+/** Queries in flight of a per-query run: its sweep setting, or the v1 files' one naive setting. */
+function inFlightOf(result: WorkloadBenchResult, system: SystemResult): string | undefined {
+  if (system.sweep) return system.sweep.setting;
+  if (system.system === "naive" && result.settings.queryConcurrency !== undefined)
+    return String(result.settings.queryConcurrency);
+  return undefined;
+}
+
+/** `naive (64)`, `langgraph (all) best`, `halo`. */
+export function runLabel(result: WorkloadBenchResult, system: SystemResult): string {
+  const inFlight = inFlightOf(result, system);
+  return inFlight === undefined ? system.system : `${system.system} (${inFlight})`;
+}
+
+/**
+ * A swept system's makespans in one cell, setting by setting (the best in
+ * bold): `16: 415 · 64: 104 · **all: 50.3**`.
+ */
+export function sweepCell(result: WorkloadBenchResult, name: string): string {
+  const runs = runsOf(result, name);
+  if (runs.length === 0) return "–";
+  const best = find(result, name);
+  return runs
+    .map((run) => {
+      const inFlight = inFlightOf(result, run);
+      const text = `${inFlight === undefined ? "" : `${inFlight}: `}${seconds(run.deviceMakespanMs)}${run.queries.failed > 0 ? ` (${run.queries.failed} failed)` : ""}`;
+      return runs.length > 1 && run === best ? `**${text}**` : text;
+    })
+    .join(" · ");
+}
+
+const SWEPT = new Set(["naive", "langgraph"]);
+
+/** The summary table: one row per workload, device makespans in seconds and Halo's ratios (against each peer's best setting). */
 export function summaryTable(set: BenchRunSet): string {
   const systems = systemsOf(set);
+  const hasLanggraph = systems.includes("langgraph");
   const header = [
     "workload",
     "queries",
     "latency scale",
     "naive tool share",
-    ...systems.map((name) => `${name} s`),
-    "halo vs naive",
+    ...systems.map((name) => (SWEPT.has(name) ? `${name} s (queries in flight: s)` : `${name} s`)),
+    "halo vs best naive",
+    ...(hasLanggraph ? ["halo vs best langgraph"] : []),
     "halo vs opwise",
     "halo ÷ lower bound",
     "naive ÷ halo's lower bound",
@@ -103,7 +145,7 @@ export function summaryTable(set: BenchRunSet): string {
         : compared
             .map((system) => {
               const outputs = system.outputsVsNaive!;
-              return `${system.system} ${outputs.allEqual ? "all" : `${outputs.equal}/${outputs.equal + outputs.different}`}`;
+              return `${runLabel(result, system)} ${outputs.allEqual ? "all" : `${outputs.equal}/${outputs.equal + outputs.different}`}`;
             })
             .join(", ");
     return [
@@ -112,10 +154,12 @@ export function summaryTable(set: BenchRunSet): string {
       String(result.settings.latencyScale),
       naive ? percent(naive.toolShare) : "–",
       ...systems.map((name) => {
+        if (SWEPT.has(name)) return sweepCell(result, name);
         const system = find(result, name);
         return system ? seconds(system.deviceMakespanMs) : "–";
       }),
       times(halo?.speedupVsNaive),
+      ...(hasLanggraph ? [times(halo?.speedupVsLanggraph)] : []),
       times(halo?.speedupVsOpwise),
       halo ? halo.lowerBoundRatio.toFixed(2) : "–",
       // The speedup over naive of a halo run that reached its plan's lower bound.
@@ -131,13 +175,15 @@ export function summaryTable(set: BenchRunSet): string {
 /** The detail table of one workload: one row per system. */
 export function detailTable(result: WorkloadBenchResult): string {
   const header = [
-    "system",
+    "system (queries in flight)",
+    "best",
     "makespan s",
     "queries/s",
     "ok/failed",
     "prefilled tokens",
     "cached tokens",
     "LLM calls",
+    "tool calls / instances",
     "items per call",
     "items per engine batch",
     "model loads",
@@ -155,13 +201,15 @@ export function detailTable(result: WorkloadBenchResult): string {
     const engineBatches = system.executors.reduce((total, executor) => total + executor.engineBatches, 0);
     const items = system.executors.reduce((total, executor) => total + executor.items, 0);
     return [
-      system.system,
+      runLabel(result, system),
+      system.sweep ? (system.sweep.best ? "best" : "") : "",
       seconds(system.deviceMakespanMs),
       system.queriesPerSecond.toFixed(2),
       `${system.queries.ok}/${system.queries.failed}`,
       integer(system.tokens.prefilled),
       integer(system.tokens.cached),
       integer(system.llm.calls),
+      `${integer(system.tools.calls)} / ${integer(system.tools.instances)}`,
       system.llm.meanCallItems.toFixed(1),
       engineBatches > 0 ? (items / engineBatches).toFixed(1) : "–",
       String(system.modelLoads),
@@ -199,6 +247,23 @@ function markdownTable(header: readonly string[], rows: readonly (readonly strin
   return `${lines.join("\n")}\n`;
 }
 
+/** How the per-query systems were swept (or, in version 1 files, the one naive setting). */
+function sweepDescription(set: BenchRunSet): string {
+  const { settings } = set.results[0]!;
+  const present = new Set(set.results.flatMap((result) => result.systems.map((system) => system.system)));
+  const parts: string[] = [];
+  if (present.has("naive")) {
+    parts.push(
+      settings.naiveConcurrency !== undefined
+        ? `naive swept over ${settings.naiveConcurrency} queries in flight`
+        : `naive keeps ${settings.queryConcurrency ?? 64} queries in flight`,
+    );
+  }
+  if (present.has("langgraph") && settings.langgraphConcurrency !== undefined)
+    parts.push(`langgraph over ${settings.langgraphConcurrency} (maxConcurrency)`);
+  return parts.length === 0 ? "" : `${parts.join(", ")}; ratios are against each one's best setting.`;
+}
+
 /** How a run set was measured, in one paragraph. */
 export function runSetDescription(set: BenchRunSet): string {
   const first = set.results[0]!;
@@ -214,10 +279,47 @@ export function runSetDescription(set: BenchRunSet): string {
     `${engine}; ${distinct(set.results.map((result) => result.settings.queries))} queries per workload; ` +
     `HTTP ${settings.http}, latency scale ${distinct(set.results.map((result) => result.settings.latencyScale))} (per workload in the table); ` +
     `SQL on ${settings.dbBackend}; tool slots SQL ${settings.toolConcurrency.sql}, HTTP ${settings.toolConcurrency.http}; ` +
-    `naive keeps ${settings.queryConcurrency} queries in flight. Machine: ${machine.cores} × ${machine.cpu}, ` +
+    `${sweepDescription(set)} Machine: ${machine.cores} × ${machine.cpu}, ` +
     `${machine.memoryGiB} GiB, Node ${machine.node}. Measured ${[...new Set(dates)].join(", ")}. ` +
     `${commands.length === 1 ? "Command" : "Commands"}: ${commands.join(", ")}.`
   );
+}
+
+/**
+ * Where the time goes: per operator, when its first instance started and its
+ * last ended and its mean duration (device seconds), for halo and the best
+ * setting of each peer.
+ */
+export function timelineTable(result: WorkloadBenchResult): string | undefined {
+  const compared = ["halo", "naive", "langgraph"]
+    .map((name) => find(result, name))
+    .filter((system): system is SystemResult => system !== undefined && system.operators.length > 0);
+  if (compared.length === 0) return undefined;
+  const scale = result.settings.timeScale;
+  const operators = [
+    ...new Set(compared.flatMap((system) => system.operators.map((entry) => entry.operator))),
+  ];
+  const header = [
+    "operator",
+    "kind",
+    ...compared.map((system) => `${runLabel(result, system)}: first start – last end s (mean s)`),
+  ];
+  const rows = operators.map((operator) => {
+    const kind = compared
+      .flatMap((system) => system.operators)
+      .find((entry) => entry.operator === operator)!.kind;
+    return [
+      operator,
+      kind,
+      ...compared.map((system) => {
+        const entry = system.operators.find((candidate) => candidate.operator === operator);
+        if (!entry) return "–";
+        const at = (ms: number) => (ms / scale / 1000).toFixed(1);
+        return `${at(entry.firstStartMs)} – ${at(entry.lastEndMs)} (${(entry.meanMs / scale / 1000).toFixed(2)})`;
+      }),
+    ];
+  });
+  return markdownTable(header, rows);
 }
 
 /** The markdown report of a run set. */
@@ -227,7 +329,7 @@ export function renderRunSetReport(set: BenchRunSet): string {
     "",
     runSetDescription(set),
     "",
-    "Device makespans in seconds; ratios are naive's (or opwise's) makespan ÷ halo's.",
+    "Device makespans in seconds; ratios are the compared system's makespan (a swept system's best setting, in bold) ÷ halo's.",
     "",
     summaryTable(set),
     `![speedup over naive](${reportBaseName(set)}.svg)`,
@@ -235,6 +337,9 @@ export function renderRunSetReport(set: BenchRunSet): string {
   ];
   for (const result of set.results) {
     parts.push(`## ${result.workload.id} ${result.workload.name}`, "", detailTable(result));
+    const timelines = timelineTable(result);
+    if (timelines !== undefined)
+      parts.push("Per-operator timelines (device time since the run started):", "", timelines);
   }
   return `${parts.join("\n")}`;
 }

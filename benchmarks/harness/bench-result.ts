@@ -4,8 +4,15 @@
  * executors, data and queries, plus where and how it was measured.
  */
 
-/** Result file format version. */
-export const BENCH_RESULT_VERSION = 1;
+/**
+ * Result file format version. 2: the per-query systems are swept over
+ * queries in flight (one entry per setting, `sweep`), ratios are against the
+ * best setting, and the `langgraph` peer. Files of version 1 are read too.
+ */
+export const BENCH_RESULT_VERSION = 2;
+
+/** Result file versions the reports read. */
+export const READABLE_BENCH_RESULT_VERSIONS: readonly number[] = [1, 2];
 
 /** The engines `halo bench` runs on. */
 export type BenchEngine = "llamacpp" | "sim";
@@ -37,8 +44,11 @@ export interface BenchSettings {
   readonly dbBackend: "duckdb" | "postgres";
   readonly datasetScale: number;
   readonly seed: number;
-  /** Per-query mode: queries in flight. */
-  readonly queryConcurrency: number;
+  /** Version 1 files: the one queries-in-flight setting of `naive`. */
+  readonly queryConcurrency?: number;
+  /** The queries-in-flight sweep of `naive` and of `langgraph`, as given (`16,64,256,all`). */
+  readonly naiveConcurrency?: string;
+  readonly langgraphConcurrency?: string;
   readonly toolConcurrency: { readonly sql: number; readonly http: number };
   /** Longest wait for a fuller micro-batch, in device ms (wall ms × timeScale at run time). */
   readonly gatherWindowMs: number;
@@ -83,7 +93,9 @@ export interface SystemResult {
   readonly disabledOptimizations: readonly string[];
   readonly mode: string;
   readonly epochBarriers: boolean;
-  /** Naive: how models were placed (`replicated`: every executor serves every model; `planned`: the naive strategy's placement). */
+  /** A swept system's setting: queries in flight (`setting` as given), and whether it was the sweep's best. */
+  readonly sweep?: { readonly setting: string; readonly queriesInFlight: number; readonly best: boolean };
+  /** Naive and langgraph: how models were placed (`replicated`: every executor serves every model; `planned`: the naive strategy's placement). */
   readonly deployment?: string;
   readonly queries: { readonly ok: number; readonly failed: number };
   /** Wall time from the first dispatch to the last record. */
@@ -159,14 +171,18 @@ export interface SystemResult {
     readonly peakRssBytes: number;
   };
   readonly operators: readonly OperatorTimeline[];
-  /** Device makespan of naive ÷ this system's (absent when naive did not run). */
+  /** The first failed query's error, when queries failed (langgraph). */
+  readonly firstError?: string;
+  /** Device makespan of naive's best setting ÷ this system's (absent when naive did not run). */
   readonly speedupVsNaive?: number;
   readonly speedupVsOpwise?: number;
+  /** Device makespan of langgraph's best setting ÷ this system's (absent when langgraph did not run). */
+  readonly speedupVsLanggraph?: number;
 }
 
 /** One result file. */
 export interface WorkloadBenchResult {
-  readonly resultVersion: typeof BENCH_RESULT_VERSION;
+  readonly resultVersion: 1 | typeof BENCH_RESULT_VERSION;
   readonly workload: {
     readonly id: string;
     readonly name: string;

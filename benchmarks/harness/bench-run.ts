@@ -26,13 +26,17 @@ import {
   type WorkloadBenchResult,
 } from "./bench-result.js";
 import type { BenchSystem } from "./bench-systems.js";
+import { bestRunIndex, parseConcurrencySweep, resolveSweep } from "./concurrency-sweep.js";
 import { startDataApiProcess } from "./data-api-process.js";
+import { runLanggraph } from "./run-langgraph.js";
 import { round } from "./run-observer.js";
 import { runSystem } from "./run-system.js";
 
 /** Executors one system runs on. */
 export interface BenchExecutors {
   readonly addresses: readonly string[];
+  /** Their OpenAI-compatible endpoints (`http://host:port/v1`), in the same order, when they serve one (langgraph needs them). */
+  readonly openaiBaseUrls?: readonly string[];
   /** Stops them (the next system gets fresh ones). */
   stop(): Promise<void>;
 }
@@ -110,6 +114,9 @@ export async function runWorkloadBench(
   const compiled = await loadWorkload(workload);
 
   let sqlTarget = dataset.path;
+  // The naive and langgraph sweeps are checked before anything runs.
+  parseConcurrencySweep(settings.naiveConcurrency ?? "16,64,256,all", "--naive-concurrency");
+  parseConcurrencySweep(settings.langgraphConcurrency ?? "16,64,256,all", "--langgraph-concurrency");
   if (settings.dbBackend === "postgres") {
     if (options.postgresUrl === undefined) throw new Error("dbBackend postgres needs a postgresUrl");
     progress("loading the dataset into PostgreSQL");
@@ -131,41 +138,74 @@ export async function runWorkloadBench(
   try {
     await sql.doCheck();
     for (const system of options.systems) {
-      const dataApi = await startDataApiProcess(dataset.path);
-      let executors: BenchExecutors | undefined;
-      try {
-        const httpMode = { baseUrl: dataApi.url, mode: settings.http };
-        // Latency means are device time: on a scaled clock they pass as fast as the executors' work,
-        // and the planner, whose profile is device time, sees them unscaled.
-        const workflow = withHttpMode(compiled, {
-          ...httpMode,
-          latencyScale: settings.latencyScale * settings.timeScale,
-        });
-        const planningWorkflow = withHttpMode(compiled, { ...httpMode, latencyScale: settings.latencyScale });
-        executors = await environment.startExecutors();
-        progress(
-          `${system.name}: running ${queries.length} queries on ${executors.addresses.length} executors`,
-        );
-        const { result, outputs } = await runSystem({
-          system,
-          workflow,
-          planningWorkflow,
-          queries,
-          addresses: executors.addresses,
-          profile: environment.profile,
-          tools: { sql, http },
-          settings: fullSettings,
-          ...(naiveOutputs ? { naiveOutputs } : {}),
-        });
-        if (system.name === "naive") naiveOutputs = outputs;
-        systems.push(result);
-        progress(
-          `${system.name}: makespan ${(result.deviceMakespanMs / 1000).toFixed(1)} s, ${result.queries.ok} ok, ` +
-            `${result.queries.failed} failed${result.outputsVsNaive ? `, outputs = naive: ${result.outputsVsNaive.equal}/${queries.length}` : ""}`,
-        );
-      } finally {
-        await executors?.stop();
-        await dataApi.stop();
+      const sweep =
+        system.sweep === undefined
+          ? [undefined]
+          : resolveSweep(
+              parseConcurrencySweep(
+                (system.sweep === "naive" ? settings.naiveConcurrency : settings.langgraphConcurrency) ??
+                  "16,64,256,all",
+                system.sweep === "naive" ? "--naive-concurrency" : "--langgraph-concurrency",
+              ),
+              queries.length,
+            );
+      for (const setting of sweep) {
+        const label = setting === undefined ? system.name : `${system.name} (${setting.setting} in flight)`;
+        const dataApi = await startDataApiProcess(dataset.path);
+        let executors: BenchExecutors | undefined;
+        try {
+          // Sleep mode contacts nothing, and its answer names the URL: the workloads' own URL keeps
+          // prompts (and outputs) the same across runs, whose data APIs listen on different ports.
+          const httpMode =
+            settings.http === "sleep"
+              ? { mode: settings.http }
+              : { baseUrl: dataApi.url, mode: settings.http };
+          // Latency means are device time: on a scaled clock they pass as fast as the executors' work,
+          // and the planner, whose profile is device time, sees them unscaled.
+          const workflow = withHttpMode(compiled, {
+            ...httpMode,
+            latencyScale: settings.latencyScale * settings.timeScale,
+          });
+          const planningWorkflow = withHttpMode(compiled, {
+            ...httpMode,
+            latencyScale: settings.latencyScale,
+          });
+          executors = await environment.startExecutors();
+          progress(`${label}: running ${queries.length} queries on ${executors.addresses.length} executors`);
+          const common = {
+            system,
+            workflow,
+            planningWorkflow,
+            queries,
+            addresses: executors.addresses,
+            profile: environment.profile,
+            settings: fullSettings,
+            ...(naiveOutputs ? { naiveOutputs } : {}),
+            ...(setting === undefined
+              ? {}
+              : { queriesInFlight: setting.queriesInFlight, sweepSetting: setting.setting }),
+          };
+          const { result, outputs } =
+            system.runner === "langgraph"
+              ? await runLanggraph({
+                  ...common,
+                  queriesInFlight: setting?.queriesInFlight ?? queries.length,
+                  sweepSetting: setting?.setting ?? "all",
+                  openaiBaseUrls: executors.openaiBaseUrls ?? [],
+                  sqlTarget,
+                })
+              : await runSystem({ ...common, tools: { sql, http } });
+          // The first naive run is the reference every other run's outputs are compared with.
+          if (system.name === "naive" && naiveOutputs === undefined) naiveOutputs = outputs;
+          systems.push(result);
+          progress(
+            `${label}: makespan ${(result.deviceMakespanMs / 1000).toFixed(1)} s, ${result.queries.ok} ok, ` +
+              `${result.queries.failed} failed${result.outputsVsNaive ? `, outputs = naive: ${result.outputsVsNaive.equal}/${queries.length}` : ""}`,
+          );
+        } finally {
+          await executors?.stop();
+          await dataApi.stop();
+        }
       }
     }
   } finally {
@@ -190,7 +230,7 @@ export async function runWorkloadBench(
     machine,
     settings: fullSettings,
     dataset: { name: dataset.dataset, scale: dataset.scale, seed: dataset.seed },
-    systems: withSpeedups(systems),
+    systems: withSpeedups(markBestSettings(systems)),
   };
   if (options.resultsDirectory !== undefined) {
     await mkdir(options.resultsDirectory, { recursive: true });
@@ -204,18 +244,47 @@ export async function runWorkloadBench(
   return result;
 }
 
-/** Adds each system's speedup over naive and opwise (device makespans). */
-function withSpeedups(systems: readonly SystemResult[]): SystemResult[] {
-  const makespanOf = (name: string) => systems.find((system) => system.system === name)?.deviceMakespanMs;
+/** Marks the best setting of each swept system (see `bestRunIndex`). */
+export function markBestSettings(systems: readonly SystemResult[]): SystemResult[] {
+  const marked = [...systems];
+  for (const name of new Set(systems.filter((system) => system.sweep).map((system) => system.system))) {
+    const indices = systems.flatMap((system, index) =>
+      system.system === name && system.sweep ? [index] : [],
+    );
+    const best = bestRunIndex(indices.map((index) => systems[index]!));
+    indices.forEach((index, position) => {
+      const system = systems[index]!;
+      marked[index] = { ...system, sweep: { ...system.sweep!, best: position === best } };
+    });
+  }
+  return marked;
+}
+
+/** A system's run to compare with: its best setting when swept, else its only run. */
+export function representativeRun(systems: readonly SystemResult[], name: string): SystemResult | undefined {
+  const runs = systems.filter((system) => system.system === name);
+  return runs.find((system) => system.sweep?.best) ?? runs[0];
+}
+
+/** Adds each system's speedup over naive, opwise and langgraph (device makespans; best settings of swept ones). */
+export function withSpeedups(systems: readonly SystemResult[]): SystemResult[] {
+  const makespanOf = (name: string) => representativeRun(systems, name)?.deviceMakespanMs;
   const naive = makespanOf("naive");
   const opwise = makespanOf("opwise");
-  return systems.map((system) => ({
-    ...system,
-    ...(naive !== undefined && system.deviceMakespanMs > 0
-      ? { speedupVsNaive: round(naive / system.deviceMakespanMs, 3) }
-      : {}),
-    ...(opwise !== undefined && system.deviceMakespanMs > 0
-      ? { speedupVsOpwise: round(opwise / system.deviceMakespanMs, 3) }
-      : {}),
-  }));
+  const langgraph = makespanOf("langgraph");
+  const ratio = (reference: number | undefined, system: SystemResult) =>
+    reference !== undefined && system.deviceMakespanMs > 0
+      ? round(reference / system.deviceMakespanMs, 3)
+      : undefined;
+  return systems.map((system) => {
+    const vsNaive = ratio(naive, system);
+    const vsOpwise = ratio(opwise, system);
+    const vsLanggraph = ratio(langgraph, system);
+    return {
+      ...system,
+      ...(vsNaive === undefined ? {} : { speedupVsNaive: vsNaive }),
+      ...(vsOpwise === undefined ? {} : { speedupVsOpwise: vsOpwise }),
+      ...(vsLanggraph === undefined ? {} : { speedupVsLanggraph: vsLanggraph }),
+    };
+  });
 }

@@ -1,6 +1,7 @@
 /**
- * The systems `halo bench` compares (DESIGN §9): the per-query baseline, the
- * operator-at-a-time baseline, Halo, and Halo with one optimization disabled.
+ * The systems `halo bench` compares (DESIGN §9, §10): the per-query baseline,
+ * the LangGraph.js peer, the operator-at-a-time baseline, Halo, and Halo with
+ * one optimization disabled.
  */
 import { BenchInputError } from "./bench-input-error.js";
 
@@ -16,6 +17,10 @@ export interface BenchSystem {
   readonly disabled: readonly string[];
   /** Epochs are barriers at run time (`ProcessorOptions.epochBarriers`). */
   readonly epochBarriers: boolean;
+  /** What executes it: Halo's Processor, or the workflow translated into a LangGraph.js graph. */
+  readonly runner: "processor" | "langgraph";
+  /** Which queries-in-flight sweep it runs (one run per setting), if any. */
+  readonly sweep?: "naive" | "langgraph";
 }
 
 /** Every system, in report order. */
@@ -27,6 +32,19 @@ export const BENCH_SYSTEMS: readonly BenchSystem[] = Object.freeze([
     strategy: "naive",
     disabled: [],
     epochBarriers: false,
+    runner: "processor",
+    sweep: "naive",
+  },
+  {
+    name: "langgraph",
+    description:
+      "the workflow as a LangGraph.js StateGraph (one node per operator), ChatOpenAI against the executors' OpenAI endpoints (naive's static deployment), DuckDB/PostgreSQL and fetch clients, graph.batch with maxConcurrency, node caching on tool nodes",
+    // The naive strategy only places the models (the deployment); LangGraph runs the queries.
+    strategy: "naive",
+    disabled: [],
+    epochBarriers: false,
+    runner: "langgraph",
+    sweep: "langgraph",
   },
   {
     name: "opwise",
@@ -34,6 +52,7 @@ export const BENCH_SYSTEMS: readonly BenchSystem[] = Object.freeze([
     strategy: "opwise",
     disabled: ["pipelining"],
     epochBarriers: true,
+    runner: "processor",
   },
   {
     name: "halo",
@@ -41,6 +60,7 @@ export const BENCH_SYSTEMS: readonly BenchSystem[] = Object.freeze([
     strategy: "dp",
     disabled: [],
     epochBarriers: false,
+    runner: "processor",
   },
   {
     name: "halo-no-sharing",
@@ -48,6 +68,7 @@ export const BENCH_SYSTEMS: readonly BenchSystem[] = Object.freeze([
     strategy: "dp",
     disabled: ["prefix-sharing"],
     epochBarriers: false,
+    runner: "processor",
   },
   {
     name: "halo-no-coalescing",
@@ -55,6 +76,7 @@ export const BENCH_SYSTEMS: readonly BenchSystem[] = Object.freeze([
     strategy: "dp",
     disabled: ["coalescing"],
     epochBarriers: false,
+    runner: "processor",
   },
   {
     name: "halo-no-migration",
@@ -62,6 +84,7 @@ export const BENCH_SYSTEMS: readonly BenchSystem[] = Object.freeze([
     strategy: "dp",
     disabled: ["migration"],
     epochBarriers: false,
+    runner: "processor",
   },
   {
     name: "halo-no-pipelining",
@@ -69,6 +92,7 @@ export const BENCH_SYSTEMS: readonly BenchSystem[] = Object.freeze([
     strategy: "dp",
     disabled: ["pipelining"],
     epochBarriers: false,
+    runner: "processor",
   },
 ] satisfies BenchSystem[]);
 

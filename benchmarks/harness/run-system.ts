@@ -32,6 +32,10 @@ export interface SystemRunInput {
   readonly settings: BenchSettings;
   /** Per query id, naive's canonical `{ok, outputs}` (absent: not compared). */
   readonly naiveOutputs?: ReadonlyMap<string, string>;
+  /** Per-query systems: queries in flight of this run (default 64). */
+  readonly queriesInFlight?: number;
+  /** A swept system's setting, recorded in the result. */
+  readonly sweepSetting?: string;
 }
 
 /** A system's result and its outputs (for the comparison with naive). */
@@ -85,7 +89,7 @@ export async function runSystem(input: SystemRunInput): Promise<SystemRunOutput>
     tools: input.tools,
     options: {
       toolConcurrency: settings.toolConcurrency,
-      queryConcurrency: settings.queryConcurrency,
+      queryConcurrency: input.queriesInFlight ?? 64,
       gatherWindowMs: settings.gatherWindowMs * settings.timeScale,
       epochBarriers: system.epochBarriers,
       onEvent: observer.onEvent,
@@ -142,6 +146,9 @@ export async function runSystem(input: SystemRunInput): Promise<SystemRunOutput>
     disabledOptimizations: summary.disabledOptimizations,
     mode: summary.mode,
     epochBarriers: system.epochBarriers,
+    ...(input.sweepSetting === undefined || input.queriesInFlight === undefined
+      ? {}
+      : { sweep: { setting: input.sweepSetting, queriesInFlight: input.queriesInFlight, best: false } }),
     ...(deployment === undefined ? {} : { deployment }),
     queries: { ok: summary.queries.ok, failed: summary.queries.failed },
     makespanMs: round(summary.makespanMs),
@@ -207,7 +214,8 @@ export function compareOutputs(
   };
 }
 
-async function everyExecutorHoldsAll(
+/** Whether every executor can keep every one of `models` loaded at once (then each serves all of them). */
+export async function everyExecutorHoldsAll(
   addresses: readonly string[],
   models: readonly string[],
 ): Promise<boolean> {
@@ -232,7 +240,8 @@ async function everyExecutorHoldsAll(
   );
 }
 
-async function executorStats(address: string): Promise<StatsResponse> {
+/** An executor's Stats. */
+export async function executorStats(address: string): Promise<StatsResponse> {
   const client = createExecutorClient(address);
   try {
     return await client.stats({ deadlineMs: 10_000 });
@@ -242,7 +251,7 @@ async function executorStats(address: string): Promise<StatsResponse> {
 }
 
 /** Samples the process's resident set size while a run lasts. */
-class RssSampler {
+export class RssSampler {
   private peak = process.memoryUsage.rss();
   private readonly timer = setInterval(() => this.sample(), 250);
 

@@ -53,3 +53,27 @@ export function replicateModels(plan: ExecutionPlan): ExecutionPlan {
   });
   return { ...plan, epochs: epochs.filter((epoch) => epoch.steps.length > 0) };
 }
+
+/**
+ * The static deployment of a plan as a LangGraph user runs it: per model, the
+ * workers that serve it (those its operators are planned on), in worker order.
+ * A model the plan does not place is served by every worker.
+ */
+export function modelWorkers(plan: ExecutionPlan, models: readonly string[]): Map<string, string[]> {
+  const order = plan.workers.map((worker) => worker.id);
+  const placed = new Map<string, Set<string>>();
+  for (const step of plan.epochs.flatMap((epoch) => epoch.steps)) {
+    let workers = placed.get(step.model);
+    if (!workers) {
+      workers = new Set();
+      placed.set(step.model, workers);
+    }
+    workers.add(step.worker);
+  }
+  return new Map(
+    models.map((model) => {
+      const workers = placed.get(model);
+      return [model, workers ? order.filter((worker) => workers.has(worker)) : [...order]];
+    }),
+  );
+}

@@ -40,7 +40,7 @@ describe("halo bench on engine-sim", () => {
         "--queries",
         "8",
         "--systems",
-        "naive,opwise,halo,halo-no-coalescing",
+        "naive,langgraph,opwise,halo,halo-no-coalescing",
         "--time-scale",
         "0.02",
         "--results-dir",
@@ -50,7 +50,7 @@ describe("halo bench on engine-sim", () => {
     );
     expect(run.status, run.stderr).toBe(0);
     const result = JSON.parse(await readFile(join(results, "sim-w5.json"), "utf8")) as WorkloadBenchResult;
-    expect(result.resultVersion).toBe(1);
+    expect(result.resultVersion).toBe(2);
     expect(result.workload.id).toBe("w5");
     expect(result.engine).toBe("sim");
     expect(result.commandLine).toContain("halo bench --workload w5 --queries 8");
@@ -63,14 +63,21 @@ describe("halo bench on engine-sim", () => {
     expect(result.machine.cores).toBeGreaterThan(0);
     expect(result.systems.map((system) => system.system)).toEqual([
       "naive",
+      "langgraph",
       "opwise",
       "halo",
       "halo-no-coalescing",
     ]);
-    const [naive, opwise, halo] = result.systems;
+    const [naive, langgraph, opwise, halo, noCoalescing] = result.systems;
     expect(naive!.mode).toBe("per-query");
     expect(naive!.deployment).toBe("planned");
     expect(naive!.outputsVsNaive).toBeUndefined();
+    // 16, 64, 256 and all in flight all mean the 8 queries: one run each, the best by definition.
+    expect(naive!.sweep).toEqual({ setting: "all", queriesInFlight: 8, best: true });
+    expect(langgraph!.sweep).toEqual({ setting: "all", queriesInFlight: 8, best: true });
+    expect(langgraph!.strategy).toBe("langgraph");
+    expect(langgraph!.llm.calls).toBe(8 * 7);
+    expect(halo!.speedupVsLanggraph).toBeCloseTo(langgraph!.deviceMakespanMs / halo!.deviceMakespanMs, 2);
     expect(opwise!.epochBarriers).toBe(true);
     expect(opwise!.disabledOptimizations).toContain("pipelining");
     for (const system of result.systems) {
@@ -88,8 +95,8 @@ describe("halo bench on engine-sim", () => {
         expect(system.outputsVsNaive).toMatchObject({ allEqual: true, equal: 8 });
     }
     // Halo coalesces identical calls; without coalescing every instance is a call.
-    expect(halo!.llm.calls).toBeLessThanOrEqual(result.systems[3]!.llm.calls);
-    expect(result.systems[3]!.llm.calls).toBe(result.systems[3]!.llm.instances);
+    expect(halo!.llm.calls).toBeLessThanOrEqual(noCoalescing!.llm.calls);
+    expect(noCoalescing!.llm.calls).toBe(noCoalescing!.llm.instances);
     expect(run.stdout).toContain("w5 TPCH-Trident (8 queries, sim)");
     const files = await readdir(results);
     expect(files.sort()).toEqual(["sim-bench.md", "sim-bench.svg", "sim-w5.json"]);

@@ -34,6 +34,11 @@ describe("halo bench: bad input", () => {
     [["--http", "slow"], "--http: expected padded or live or sleep"],
     [["--engine", "sim", "--models", "m.yaml"], "--models: only the llamacpp engine"],
     [["--tag", "Big Run"], "--tag: expected lowercase letters"],
+    [
+      ["--naive-concurrency", "16,0"],
+      '--naive-concurrency: expected queries in flight (an integer >= 1) or all (got "0")',
+    ],
+    [["--langgraph-concurrency", "many"], "--langgraph-concurrency: expected queries in flight"],
   ])("rejects %j with exit 2 before any work", async (flags, message) => {
     const io = recordingIo();
     const saved = process.env["HALO_BENCH_POSTGRES_URL"];

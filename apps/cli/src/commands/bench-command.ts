@@ -6,7 +6,10 @@ import {
   type BenchSettings,
   type BenchSystem,
   benchResultsDirectory,
+  DEFAULT_CONCURRENCY_SWEEP,
   findWorkload,
+  formatConcurrencySweep,
+  parseConcurrencySweep,
   parseSystems,
   runWorkloadBench,
   WORKLOAD_MODELS,
@@ -44,7 +47,8 @@ export interface BenchFlags {
   readonly http: string;
   readonly datasetScale: string;
   readonly seed: string;
-  readonly queryConcurrency: string;
+  readonly naiveConcurrency: string;
+  readonly langgraphConcurrency: string;
   readonly sqlConcurrency: string;
   readonly httpConcurrency: string;
   readonly gatherWindowMs: string;
@@ -74,6 +78,18 @@ function choice<T extends string>(flag: string, text: string, allowed: readonly 
     throw new InvalidInputError(`${flag}: expected ${allowed.join(" or ")} (got "${text}")`);
   }
   return text as T;
+}
+
+const DEFAULT_SWEEP = formatConcurrencySweep(DEFAULT_CONCURRENCY_SWEEP);
+
+/** A queries-in-flight sweep flag, checked and written back in its normal form (`16,64,256,all`). */
+function sweepFlag(flag: string, text: string): string {
+  try {
+    return formatConcurrencySweep(parseConcurrencySweep(text, flag));
+  } catch (error) {
+    if (error instanceof BenchInputError) throw new InvalidInputError(error.message);
+    throw error;
+  }
 }
 
 function parseWorkloads(list: string): WorkloadDefinition[] {
@@ -143,12 +159,8 @@ export function benchOptionsFromFlags(flags: BenchFlags): BenchOptions {
       (value) => Number.isSafeInteger(value) && value >= 0,
       "an integer >= 0",
     ),
-    queryConcurrency: numberFlag(
-      "--query-concurrency",
-      flags.queryConcurrency,
-      positiveInteger,
-      "an integer >= 1",
-    ),
+    naiveConcurrency: sweepFlag("--naive-concurrency", flags.naiveConcurrency),
+    langgraphConcurrency: sweepFlag("--langgraph-concurrency", flags.langgraphConcurrency),
     toolConcurrency: {
       sql: numberFlag("--sql-concurrency", flags.sqlConcurrency, positiveInteger, "an integer >= 1"),
       http: numberFlag("--http-concurrency", flags.httpConcurrency, positiveInteger, "an integer >= 1"),
@@ -179,7 +191,12 @@ export function benchOptionsFromFlags(flags: BenchFlags): BenchOptions {
     ...(dbBackend !== "duckdb" ? [`--db-backend ${dbBackend}`] : []),
     ...(settings.datasetScale !== 0.01 ? [`--dataset-scale ${settings.datasetScale}`] : []),
     ...(settings.seed !== 1 ? [`--seed ${settings.seed}`] : []),
-    ...(settings.queryConcurrency !== 64 ? [`--query-concurrency ${settings.queryConcurrency}`] : []),
+    ...(settings.naiveConcurrency !== DEFAULT_SWEEP
+      ? [`--naive-concurrency ${settings.naiveConcurrency}`]
+      : []),
+    ...(settings.langgraphConcurrency !== DEFAULT_SWEEP
+      ? [`--langgraph-concurrency ${settings.langgraphConcurrency}`]
+      : []),
     ...(settings.toolConcurrency.sql !== 4 ? [`--sql-concurrency ${settings.toolConcurrency.sql}`] : []),
     ...(settings.toolConcurrency.http !== 1024
       ? [`--http-concurrency ${settings.toolConcurrency.http}`]
@@ -219,8 +236,11 @@ async function prepareEnvironment(
   } else {
     simProfile = options.profile ?? "builtin:h100";
   }
+  // The langgraph peer talks to the executors over their OpenAI endpoints.
+  const openai = options.systems.some((system) => system.runner === "langgraph");
   const startExecutors = () =>
     startLocalExecutors({
+      ...(openai ? { openai: true } : {}),
       count: settings.executors,
       engine: settings.engine,
       threads: settings.threads,
@@ -298,16 +318,22 @@ export function formatWorkloadResult(result: WorkloadBenchResult): string {
   ];
   for (const system of result.systems) {
     const ratios = [
-      system.speedupVsNaive === undefined ? undefined : `${system.speedupVsNaive.toFixed(2)}× naive`,
+      system.speedupVsNaive === undefined ? undefined : `${system.speedupVsNaive.toFixed(2)}× best naive`,
+      system.system !== "langgraph" && system.speedupVsLanggraph !== undefined
+        ? `${system.speedupVsLanggraph.toFixed(2)}× best langgraph`
+        : undefined,
       system.system !== "opwise" && system.speedupVsOpwise !== undefined
         ? `${system.speedupVsOpwise.toFixed(2)}× opwise`
         : undefined,
     ].filter((part) => part !== undefined);
+    const name = system.sweep
+      ? `${system.system} (${system.sweep.setting})${system.sweep.best ? " best" : ""}`
+      : system.system;
     const outputs = system.outputsVsNaive
       ? `, outputs = naive ${system.outputsVsNaive.equal}/${system.outputsVsNaive.equal + system.outputsVsNaive.different}`
       : "";
     lines.push(
-      `  ${system.system.padEnd(20)} ${(system.deviceMakespanMs / 1000).toFixed(1).padStart(8)} s` +
+      `  ${name.padEnd(24)} ${(system.deviceMakespanMs / 1000).toFixed(1).padStart(8)} s` +
         `${ratios.length > 0 ? `  (${ratios.join(", ")})` : ""}, ${system.queries.ok} ok, ${system.queries.failed} failed${outputs}`,
     );
   }
@@ -319,7 +345,7 @@ export const registerBenchCommand: RegisterCommand = (program: Command, io: Comm
   program
     .command("bench")
     .description(
-      "benchmark: run naive, opwise, halo and its ablations on workloads W1–W6 on the same executors, data and queries",
+      "benchmark: run naive, langgraph, opwise, halo and its ablations on workloads W1–W6 on the same executors, data and queries",
     )
     .option("--workload <ids>", "w1…w6, comma-separated, or all", "all")
     .option("--queries <N>", "queries per workload", "64")
@@ -335,11 +361,20 @@ export const registerBenchCommand: RegisterCommand = (program: Command, io: Comm
     .option("--http <mode>", "HTTP operators: padded (request + latency) | live | sleep", "padded")
     .option("--dataset-scale <s>", "scale of the generated datasets", "0.01")
     .option("--seed <n>", "seed of datasets and queries", "1")
-    .option("--query-concurrency <N>", "naive: queries in flight", "64")
+    .option(
+      "--naive-concurrency <list>",
+      "naive: queries in flight, one run per setting (ratios use the best)",
+      "16,64,256,all",
+    )
+    .option(
+      "--langgraph-concurrency <list>",
+      "langgraph: graph.batch maxConcurrency, one run per setting (ratios use the best)",
+      "16,64,256,all",
+    )
     .option("--sql-concurrency <N>", "SQL statements at once", "4")
     .option(
       "--http-concurrency <N>",
-      "HTTP calls at once (high enough that naive's calls never wait for a slot: 64 queries × 3 calls)",
+      "HTTP calls at once (high enough that naive's calls never wait for a slot)",
       "1024",
     )
     .option("--gather-window-ms <ms>", "longest wait for a fuller micro-batch (device time)", "50")

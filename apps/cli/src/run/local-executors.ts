@@ -33,6 +33,8 @@ export interface LocalExecutorOptions {
   readonly maxLoadedModels?: number;
   /** The sidecars' merging of concurrent calls (default: the executor's, 3 ms / 10 ms). */
   readonly batching?: { readonly windowMs: number; readonly maxCollectMs: number };
+  /** Each sidecar also serves the OpenAI API on a free loopback port. */
+  readonly openai?: boolean;
   /** Longest wait for a sidecar's listening line (default 120 s: a first llama.cpp start is slow). */
   readonly startTimeoutMs?: number;
 }
@@ -40,6 +42,8 @@ export interface LocalExecutorOptions {
 /** Running local sidecars. */
 export interface LocalExecutors {
   readonly addresses: readonly string[];
+  /** With `openai`: each sidecar's OpenAI base URL (`http://127.0.0.1:port/v1`), in the same order. */
+  readonly openaiBaseUrls?: readonly string[];
   readonly pids: readonly number[];
   /** Stops every sidecar (SIGTERM, then SIGKILL after `graceMs`); safe to call twice. */
   stop(graceMs?: number): Promise<void>;
@@ -72,10 +76,11 @@ export async function startLocalExecutors(options: LocalExecutorOptions): Promis
     throw (failure as PromiseRejectedResult).reason;
   }
   const listening = started.map(
-    (result) => (result as PromiseFulfilledResult<{ address: string; pid: number }>).value,
+    (result) => (result as PromiseFulfilledResult<{ address: string; pid: number; openai?: string }>).value,
   );
   return {
     addresses: listening.map((entry) => entry.address),
+    ...(options.openai ? { openaiBaseUrls: listening.map((entry) => entry.openai ?? "") } : {}),
     pids: listening.map((entry) => entry.pid),
     stop,
   };
@@ -89,6 +94,7 @@ function sidecarArguments(options: LocalExecutorOptions): string[] {
   if (options.serve && options.serve.length > 0) flags.push("--serve", options.serve.join(","));
   if (options.maxLoadedModels !== undefined)
     flags.push("--max-loaded-models", String(options.maxLoadedModels));
+  if (options.openai) flags.push("--openai-port", "0");
   if (options.batching) {
     flags.push("--batch-window-ms", String(options.batching.windowMs));
     flags.push("--max-collect-ms", String(options.batching.maxCollectMs));
@@ -99,7 +105,7 @@ function sidecarArguments(options: LocalExecutorOptions): string[] {
 function startOne(
   options: LocalExecutorOptions,
   children: ChildProcess[],
-): Promise<{ address: string; pid: number }> {
+): Promise<{ address: string; pid: number; openai?: string }> {
   const child = spawn(process.execPath, [SIDECAR_MAIN, ...sidecarArguments(options)], {
     stdio: ["pipe", "pipe", "pipe"],
   });
@@ -119,7 +125,7 @@ function startOne(
     }, timeoutMs);
     const lines = createInterface({ input: child.stdout! });
     lines.on("line", (line) => {
-      let event: { event?: unknown; address?: unknown; pid?: unknown };
+      let event: { event?: unknown; address?: unknown; pid?: unknown; openai?: unknown };
       try {
         event = JSON.parse(line) as typeof event;
       } catch {
@@ -130,6 +136,7 @@ function startOne(
         resolve({
           address: event.address,
           pid: typeof event.pid === "number" ? event.pid : (child.pid ?? -1),
+          ...(typeof event.openai === "string" ? { openai: event.openai } : {}),
         });
       }
     });

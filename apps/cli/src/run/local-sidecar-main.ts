@@ -7,7 +7,7 @@
  * on what its sequence decoded before (see `@halo/engine-llamacpp`).
  *
  * argv: --engine llamacpp|sim --threads N [--models map.yaml] [--profile ref] [--time-scale f] [--serve a,b]
- *       [--max-loaded-models N] [--batch-window-ms ms --max-collect-ms ms]
+ *       [--max-loaded-models N] [--batch-window-ms ms --max-collect-ms ms] [--openai-port P]
  */
 import { parseArgs } from "node:util";
 import { createExecutorServer, type EngineV1 } from "@halo/executor";
@@ -55,11 +55,14 @@ async function main(): Promise<void> {
       "max-loaded-models": { type: "string" },
       "batch-window-ms": { type: "string" },
       "max-collect-ms": { type: "string" },
+      "openai-port": { type: "string" },
     },
   });
   const engine = await createEngine(values);
   const server = await createExecutorServer({
     engine,
+    // Also the OpenAI API on loopback (the bench's langgraph peer talks to it).
+    ...(values["openai-port"] === undefined ? {} : { openai: { port: Number(values["openai-port"]) } }),
     ...(values["batch-window-ms"] === undefined
       ? {}
       : {
@@ -85,7 +88,7 @@ async function main(): Promise<void> {
   process.stdin.on("error", () => stop(0));
   process.stdin.resume();
   process.stdout.write(
-    `${JSON.stringify({ event: "listening", address: server.address, port: server.port, engine: values.engine, pid: process.pid })}\n`,
+    `${JSON.stringify({ event: "listening", address: server.address, port: server.port, ...(server.openai ? { openai: `${server.openai.url}/v1` } : {}), engine: values.engine, pid: process.pid })}\n`,
   );
 }
 
