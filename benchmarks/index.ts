@@ -57,6 +57,22 @@ export type {
 export { describeMachine, markBestSettings, runWorkloadBench, withSpeedups } from "./harness/bench-run.js";
 export type { BenchSystem } from "./harness/bench-systems.js";
 export { BENCH_SYSTEM_NAMES, BENCH_SYSTEMS, parseSystems } from "./harness/bench-systems.js";
+export type { ConcurrencySetting, ResolvedSetting } from "./harness/concurrency-sweep.js";
+export {
+  bestRunIndex,
+  DEFAULT_CONCURRENCY_SWEEP,
+  formatConcurrencySweep,
+  parseConcurrencySweep,
+  resolveSweep,
+} from "./harness/concurrency-sweep.js";
+export type {
+  ChatRequest,
+  ChatUsage,
+  LanggraphCalls,
+  LanggraphQueryRecord,
+  TranslatedWorkflow,
+} from "./harness/langgraph-translator.js";
+export { translateWorkflow } from "./harness/langgraph-translator.js";
 export {
   naiveOnlineSystem,
   type OnlineBenchEnvironment,
@@ -76,22 +92,6 @@ export {
   renderOnlineReport,
   writeOnlineReport,
 } from "./harness/online-bench-report.js";
-export type { ConcurrencySetting, ResolvedSetting } from "./harness/concurrency-sweep.js";
-export {
-  bestRunIndex,
-  DEFAULT_CONCURRENCY_SWEEP,
-  formatConcurrencySweep,
-  parseConcurrencySweep,
-  resolveSweep,
-} from "./harness/concurrency-sweep.js";
-export type {
-  ChatRequest,
-  ChatUsage,
-  LanggraphCalls,
-  LanggraphQueryRecord,
-  TranslatedWorkflow,
-} from "./harness/langgraph-translator.js";
-export { translateWorkflow } from "./harness/langgraph-translator.js";
 export { loadWorkload } from "./workloads/load-workload.js";
 export type { HttpModeName, HttpModeOptions } from "./workloads/with-http-mode.js";
 export { withHttpMode } from "./workloads/with-http-mode.js";

@@ -53,8 +53,7 @@ export function parseSidecarArguments(argv: readonly string[]): SidecarOptions {
     }
     return value;
   };
-  const models =
-    values["models"]?.split(",").filter((name) => name.length > 0) ?? [];
+  const models = values["models"]?.split(",").filter((name) => name.length > 0) ?? [];
   return {
     threads: integer("threads"),
     contextSize: integer("context-size"),
