@@ -5,9 +5,9 @@
  * data, then rendered as text, Mermaid or JSON (a plan section can be added the same way).
  */
 import type { ConsolidatedBatch, OperatorConsolidation } from "./batch-consolidation.js";
+import { describeNameSource, type NameSource, nameSources } from "./name-sources.js";
 import { countTokens } from "./token-count.js";
 import type { CompiledWorkflow, HttpLatency, OperatorKind, WorkflowProblem } from "./types.js";
-import { describeNameSource, type NameSource, nameSources } from "./name-sources.js";
 
 export interface ExplainedOperator {
   readonly id: string;
