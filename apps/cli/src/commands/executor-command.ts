@@ -22,6 +22,8 @@ export interface ServeExecutorOptions {
   readonly threads: number;
   /** Model map YAML (which GGUF serves each name; for sim, which names to serve). */
   readonly modelsPath?: string;
+  /** llamacpp: tokens per sequence, prompt plus generated (default: the engine's, 2048). */
+  readonly contextSize?: number;
   /** `builtin:<name>` or a profile JSON file (sim only). */
   readonly profile: string;
   readonly timeScale: number;
@@ -46,6 +48,7 @@ interface LlamaCppModule {
     readonly modelMap?: unknown;
     readonly threads: number;
     readonly automaticPrefixReuse?: boolean;
+    readonly contextSize?: number;
   }) => EngineV1;
   readonly loadModelMap: (path: string) => Promise<unknown>;
   readonly ModelMapError: new (...parameters: never[]) => Error;
@@ -90,6 +93,7 @@ export const ENGINE_FACTORIES: Readonly<Record<string, EngineFactory>> = {
       modelMap,
       threads: options.threads,
       automaticPrefixReuse: options.automaticPrefixReuse,
+      ...(options.contextSize === undefined ? {} : { contextSize: options.contextSize }),
     });
   },
 };
@@ -219,6 +223,7 @@ interface RawServeFlags {
   readonly port: string;
   readonly threads: string;
   readonly models?: string;
+  readonly contextSize?: string;
   readonly profile: string;
   readonly timeScale: string;
   readonly kvBudgetBytes?: string;
@@ -255,6 +260,16 @@ export function serveOptionsFromFlags(flags: RawServeFlags): ServeExecutorOption
     ),
     threads: number("--threads", flags.threads, (value) => integer(value) && value >= 1, "an integer >= 1"),
     ...(flags.models !== undefined ? { modelsPath: flags.models } : {}),
+    ...(flags.contextSize !== undefined
+      ? {
+          contextSize: number(
+            "--context-size",
+            flags.contextSize,
+            (value) => integer(value) && value >= 64,
+            "an integer >= 64",
+          ),
+        }
+      : {}),
     profile: flags.profile,
     timeScale: number("--time-scale", flags.timeScale, (value) => value >= 0, "a number >= 0"),
     ...(flags.kvBudgetBytes !== undefined
@@ -286,6 +301,10 @@ export const registerExecutorCommand: RegisterCommand = (program: Command, io: C
     .option(
       "--models <model-map.yaml>",
       "model map: which GGUF serves each model name (sim: the names to serve)",
+    )
+    .option(
+      "--context-size <tokens>",
+      "llamacpp: tokens per sequence, prompt plus generated (default 2048; at most the model's trained context)",
     )
     .option("--profile <profile>", "sim: device profile, builtin:<name> or a JSON file", "builtin:h100")
     .option("--time-scale <factor>", "sim: wall time per simulated time", "0.01")
