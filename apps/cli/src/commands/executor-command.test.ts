@@ -7,7 +7,7 @@ import { runCli } from "../main.js";
 import { recordingIo as captureIo } from "../test-io.js";
 import { type ServeExecutorOptions, serveExecutor, serveOptionsFromFlags } from "./executor-command.js";
 
-const defaults: ServeExecutorOptions = serveOptionsFromFlags({
+const rawDefaults = {
   engine: "sim",
   host: "127.0.0.1",
   port: "0",
@@ -16,7 +16,8 @@ const defaults: ServeExecutorOptions = serveOptionsFromFlags({
   timeScale: "0.001",
   batchWindowMs: "3",
   drainMs: "5000",
-});
+};
+const defaults: ServeExecutorOptions = serveOptionsFromFlags(rawDefaults);
 
 let directory: string;
 beforeAll(async () => {
@@ -40,6 +41,8 @@ describe("halo executor serve: bad input", () => {
     [["--engine", "sim", "--threads", "0"], "--threads: expected an integer >= 1"],
     [["--engine", "sim", "--time-scale", "-1"], "--time-scale: expected a number >= 0"],
     [["--engine", "sim", "--kv-budget-bytes", "lots"], "--kv-budget-bytes"],
+    [["--engine", "llamacpp", "--context-size", "2k"], "--context-size: expected an integer >= 64"],
+    [["--engine", "llamacpp", "--context-size", "63"], "--context-size: expected an integer >= 64"],
     [["--engine", "sim", "--profile", "builtin:nope"], '--profile: no built-in profile "builtin:nope"'],
     [["--engine", "sim", "--openai-port", "http"], "--openai-port: expected a port 0–65535"],
     [["--engine", "llamacpp", "--gpu", "tpu"], "--gpu: expected one of off, auto, cuda, vulkan, metal"],
@@ -60,6 +63,14 @@ describe("halo executor serve: bad input", () => {
     const io = captureIo();
     expect(await runCli(["executor", "serve", ...flags], io)).toBe(2);
     expect(io.err()).toContain(message);
+  });
+
+  it("takes --context-size for llama.cpp prompts longer than the 2048-token default", () => {
+    // The prototype's W6 stage-2 prompts are about 2,550 tokens: they need a larger context.
+    expect(
+      serveOptionsFromFlags({ ...rawDefaults, engine: "llamacpp", contextSize: "4096" }).contextSize,
+    ).toBe(4096);
+    expect(serveOptionsFromFlags({ ...rawDefaults, engine: "llamacpp" }).contextSize).toBeUndefined();
   });
 
   it("rejects unreadable, malformed and unservable model maps and profiles, naming the file", async () => {

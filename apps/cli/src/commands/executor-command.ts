@@ -31,6 +31,8 @@ export interface ServeExecutorOptions {
   readonly threads: number;
   /** Model map YAML (which GGUF serves each name; for sim, which names to serve). */
   readonly modelsPath?: string;
+  /** llamacpp: tokens per sequence, prompt plus generated (default: the engine's, 2048). */
+  readonly contextSize?: number;
   /** `builtin:<name>` or a profile JSON file (sim only). */
   readonly profile: string;
   readonly timeScale: number;
@@ -86,6 +88,7 @@ interface LlamaCppModule {
     readonly automaticPrefixReuse?: boolean;
     readonly gpu?: false | "auto" | "cuda" | "vulkan" | "metal";
     readonly gpuLayers?: number | "auto" | "max";
+    readonly contextSize?: number;
   }) => EngineV1;
   readonly loadModelMap: (path: string) => Promise<LlamaCppModelMap>;
   /** Starts (and checks) the llama.cpp build for a GPU before the executor announces itself. */
@@ -194,6 +197,7 @@ export const ENGINE_FACTORIES: Readonly<Record<string, EngineFactory>> = {
       automaticPrefixReuse: options.automaticPrefixReuse,
       gpu,
       ...(options.gpuLayers !== undefined ? { gpuLayers: options.gpuLayers } : {}),
+      ...(options.contextSize === undefined ? {} : { contextSize: options.contextSize }),
     });
   },
 };
@@ -454,6 +458,7 @@ interface RawServeFlags {
   readonly port: string;
   readonly threads: string;
   readonly models?: string;
+  readonly contextSize?: string;
   readonly profile: string;
   readonly timeScale: string;
   readonly kvBudgetBytes?: string;
@@ -558,6 +563,16 @@ export function serveOptionsFromFlags(flags: RawServeFlags): ServeExecutorOption
     ),
     threads: number("--threads", flags.threads, (value) => integer(value) && value >= 1, "an integer >= 1"),
     ...(flags.models !== undefined ? { modelsPath: flags.models } : {}),
+    ...(flags.contextSize !== undefined
+      ? {
+          contextSize: number(
+            "--context-size",
+            flags.contextSize,
+            (value) => integer(value) && value >= 64,
+            "an integer >= 64",
+          ),
+        }
+      : {}),
     profile: flags.profile,
     timeScale: number("--time-scale", flags.timeScale, (value) => value >= 0, "a number >= 0"),
     ...(flags.kvBudgetBytes !== undefined
@@ -637,6 +652,9 @@ export const registerExecutorCommand: RegisterCommand = (program: Command, io: C
       "clients must send this bearer token (the file's content, 16+ printable characters) with every call",
     )
     .option("--insecure", "allow a non-loopback --host without TLS or without a token (prints a warning)")
+      "--context-size <tokens>",
+      "llamacpp: tokens per sequence, prompt plus generated (default 2048; at most the model's trained context)",
+    )
     .option("--profile <profile>", "sim: device profile, builtin:<name> or a JSON file", "builtin:h100")
     .option("--time-scale <factor>", "sim: wall time per simulated time", "0.01")
     .option(

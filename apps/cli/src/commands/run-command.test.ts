@@ -88,6 +88,7 @@ describe("halo run: invalid input (exit 2, before any work)", () => {
       [["--engine", "gpu"], "--engine"],
       [["--local", "0"], "--local"],
       [["--latency-scale", "-1"], "--latency-scale"],
+      [["--context-size", "32"], "--context-size: expected an integer >= 64"],
     ];
     for (const [flags, message] of cases) {
       const result = await run(EXAMPLE, "--queries", QUERIES, ...flags);

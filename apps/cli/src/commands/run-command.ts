@@ -52,6 +52,7 @@ export interface RunFlags {
   readonly engine: string;
   readonly threads: string;
   readonly models?: string;
+  readonly contextSize?: string;
   readonly db?: string;
   readonly out: string;
   readonly strategy: string;
@@ -101,6 +102,15 @@ export async function runWorkflow(
   const engine: LocalEngine = flags.engine;
   const localCount = numberFlag("--local", flags.local ?? "2", positiveInteger, "a number of executors >= 1");
   const threads = numberFlag("--threads", flags.threads, positiveInteger, "an integer >= 1");
+  const contextSize =
+    flags.contextSize === undefined
+      ? undefined
+      : numberFlag(
+          "--context-size",
+          flags.contextSize,
+          (value) => positiveInteger(value) && value >= 64,
+          "an integer >= 64",
+        );
   const latencyScale = numberFlag(
     "--latency-scale",
     flags.latencyScale,
@@ -230,6 +240,7 @@ export async function runWorkflow(
         ...(flags.models === undefined ? {} : { modelsPath: flags.models }),
         serve: models,
         ...(engine === "sim" ? { profile: simProfile, timeScale } : {}),
+        ...(engine === "llamacpp" && contextSize !== undefined ? { contextSize } : {}),
       });
       const started = local;
       cleanups.push(() => started.stop());
@@ -408,6 +419,10 @@ export const registerRunCommand: RegisterCommand = (program: Command, io: Comman
     .option("--engine <name>", "local executors' engine: llamacpp | sim", "llamacpp")
     .option("--threads <T>", "engine threads per local executor", "1")
     .option("--models <model-map.yaml>", "local llama.cpp executors: which GGUF serves each model")
+    .option(
+      "--context-size <tokens>",
+      "local llama.cpp executors: tokens per sequence, prompt plus generated (default 2048; at most the model's trained context)",
+    )
     .option("--db <duckdb file | postgres URL>", "database of the workflow's SQL")
     .option("--out <file>", "results: .jsonl (appended durably) or .parquet", "results.jsonl")
     .option(

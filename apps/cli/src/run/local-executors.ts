@@ -21,6 +21,8 @@ export interface LocalExecutorOptions {
   readonly threads: number;
   /** llamacpp: model map YAML. */
   readonly modelsPath?: string;
+  /** llamacpp: tokens per sequence, prompt plus generated (default: the engine's, 2048). */
+  readonly contextSize?: number;
   /** sim: `builtin:<name>` or a profile file; and its time scale. */
   readonly profile?: string;
   readonly timeScale?: number;
@@ -89,6 +91,7 @@ export async function startLocalExecutors(options: LocalExecutorOptions): Promis
 function sidecarArguments(options: LocalExecutorOptions): string[] {
   const flags = ["--engine", options.engine, "--threads", String(options.threads)];
   if (options.modelsPath) flags.push("--models", options.modelsPath);
+  if (options.contextSize !== undefined) flags.push("--context-size", String(options.contextSize));
   if (options.profile) flags.push("--profile", options.profile);
   if (options.timeScale !== undefined) flags.push("--time-scale", String(options.timeScale));
   if (options.serve && options.serve.length > 0) flags.push("--serve", options.serve.join(","));

@@ -6,7 +6,7 @@
  * without automatic prefix reuse, so an item's greedy output does not depend
  * on what its sequence decoded before (see `@halo/engine-llamacpp`).
  *
- * argv: --engine llamacpp|sim --threads N [--models map.yaml] [--profile ref] [--time-scale f] [--serve a,b]
+ * argv: --engine llamacpp|sim --threads N [--models map.yaml] [--context-size T] [--profile ref] [--time-scale f] [--serve a,b]
  *       [--max-loaded-models N] [--batch-window-ms ms --max-collect-ms ms] [--openai-port P]
  */
 import { parseArgs } from "node:util";
@@ -40,7 +40,12 @@ async function createEngine(values: Record<string, string | undefined>): Promise
   });
   const modelMap =
     standIns.length > 0 ? { ...loaded, models: new Map([...(loaded?.models ?? []), ...standIns]) } : loaded;
-  return new LlamaCppEngine({ threads, automaticPrefixReuse: false, ...(modelMap ? { modelMap } : {}) });
+  return new LlamaCppEngine({
+    threads,
+    automaticPrefixReuse: false,
+    ...(modelMap ? { modelMap } : {}),
+    ...(values["context-size"] === undefined ? {} : { contextSize: Number(values["context-size"]) }),
+  });
 }
 
 async function main(): Promise<void> {
@@ -49,6 +54,7 @@ async function main(): Promise<void> {
       engine: { type: "string" },
       threads: { type: "string" },
       models: { type: "string" },
+      "context-size": { type: "string" },
       profile: { type: "string" },
       "time-scale": { type: "string" },
       serve: { type: "string" },

@@ -67,6 +67,14 @@ describe("extractRegexParams", () => {
     expect(extractRegexParams("region=atlantis", tpchConfig)["region"]).toBe("ASIA");
   });
 
+  it("matches a multi-word enum value written without its spaces, as the prototype does", () => {
+    expect(extractRegexParams("region=MIDDLEEAST year=1993", tpchConfig)["region"]).toBe("MIDDLE EAST");
+    expect(matchEnum("reg air", ["REGAIR", "RAIL"])).toBe("REGAIR");
+    expect(matchEnum("airreg", ["AIR", "AIR REG"])).toBe("AIR REG");
+    // Dropping spaces must not turn a non-match into a match.
+    expect(matchEnum("MIDDLE EASTERN", ["MIDDLE EAST"])).toBeUndefined();
+  });
+
   it("strips quotes and leaves invalid dates and non-numbers alone", () => {
     expect(extractRegexParams("name='x y' date=1995-02-30", tpchConfig)).toMatchObject({
       quoted: "x y",

@@ -85,7 +85,10 @@ function collapse(text: string): string {
   return text.trim().replace(/\s+/g, " ").toUpperCase();
 }
 
-/** Matches a value against enum options: exact (case and spacing insensitive), then a unique prefix. */
+/**
+ * Matches a value against enum options: exact (case and spacing insensitive), then
+ * equal once all spaces are dropped, then a unique prefix.
+ */
 export function matchEnum(
   value: JsonValue,
   options: readonly (string | number)[],
@@ -94,6 +97,11 @@ export function matchEnum(
   if (wanted.length === 0) return undefined;
   const exact = options.find((option) => collapse(String(option)) === wanted);
   if (exact !== undefined) return exact;
+  // The prototype's extractor also takes "MIDDLEEAST" for "MIDDLE EAST": users write
+  // multi-word enum values without the space in parameter strings.
+  const unspaced = wanted.replaceAll(" ", "");
+  const joined = options.find((option) => collapse(String(option)).replaceAll(" ", "") === unspaced);
+  if (joined !== undefined) return joined;
   const prefixed = options.filter((option) => collapse(String(option)).startsWith(wanted));
   return prefixed.length === 1 ? prefixed[0] : undefined;
 }
