@@ -652,6 +652,7 @@ export const registerExecutorCommand: RegisterCommand = (program: Command, io: C
       "clients must send this bearer token (the file's content, 16+ printable characters) with every call",
     )
     .option("--insecure", "allow a non-loopback --host without TLS or without a token (prints a warning)")
+    .option(
       "--context-size <tokens>",
       "llamacpp: tokens per sequence, prompt plus generated (default 2048; at most the model's trained context)",
     )
