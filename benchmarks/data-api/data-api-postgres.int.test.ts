@@ -36,7 +36,7 @@ afterAll(async () => {
   await dropSchema?.();
   await server?.stop();
   rmSync(directory, { recursive: true, force: true });
-}, 60_000);
+}, 300_000);
 
 async function answer(
   api: DataApi,

@@ -26,13 +26,13 @@ beforeAll(async () => {
   await generateDataset({ dataset: "tpch", scale: 0.01, seed: 3, outPath: dbPath });
   await generateDataset({ dataset: "imdb", scale: 0.002, seed: 3, outPath: dbPath });
   await generateDataset({ dataset: "finewiki", scale: 0.002, seed: 3, outPath: dbPath });
-}, 180_000);
+}, 300_000);
 
 afterAll(async () => {
   await dropSchema?.();
   await server?.stop();
   rmSync(directory, { recursive: true, force: true });
-}, 60_000);
+}, 300_000);
 
 const allTables = () => Object.values(DATASETS).flatMap((definition) => definition.tables);
 

@@ -103,7 +103,7 @@ beforeAll(async () => {
     engine: new SimEngine({ profile: H100_SIMULATED_PROFILE, timeScale: 0.001 }),
     openai: {},
   });
-}, 60_000);
+}, 300_000);
 
 afterAll(async () => {
   await executor?.close(1_000);
@@ -187,7 +187,7 @@ describe("the LangGraph translation of a workflow", () => {
     } finally {
       await sql.close();
     }
-  }, 60_000);
+  }, 300_000);
 
   it("records a failed query without failing the batch", async () => {
     const chat = new ChatClient({ endpoints: new Map([["Qwen/Qwen3-14B", [`${executor.openai!.url}/v1`]]]) });
@@ -216,5 +216,5 @@ describe("the LangGraph translation of a workflow", () => {
     } finally {
       await sql.close();
     }
-  }, 60_000);
+  }, 300_000);
 });

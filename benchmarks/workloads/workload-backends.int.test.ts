@@ -70,7 +70,7 @@ afterAll(async () => {
   await dropSchema?.();
   await server?.stop();
   rmSync(directory, { recursive: true, force: true });
-}, 60_000);
+}, 300_000);
 
 type Rows = readonly Record<string, JsonValue>[];
 const rowsOf = (value: JsonValue | undefined): Rows =>

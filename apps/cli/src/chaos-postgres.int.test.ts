@@ -175,7 +175,7 @@ beforeAll(async () => {
     throw new Error(`the clean run did not answer every query: ${run.stdout()}`);
   }
   clean = new Map(written.map((record) => [record.id, record.outputs]));
-}, 240_000);
+}, 300_000);
 
 afterEach(() => {
   for (const child of children.splice(0))
@@ -185,7 +185,7 @@ afterEach(() => {
 afterAll(async () => {
   await server?.stop();
   if (directory) await rm(directory, { recursive: true, force: true });
-}, 60_000);
+}, 300_000);
 
 describe("halo run over PostgreSQL under faults", () => {
   it("backends terminated mid-statement: those statements are retried; a query fails only when every attempt was cut, naming the cause", async () => {
@@ -221,7 +221,7 @@ describe("halo run over PostgreSQL under faults", () => {
       );
     }
     expect(elapsedMs).toBeLessThan(RUN_BOUND_MS);
-  }, 180_000);
+  }, 300_000);
 
   it("PostgreSQL restarted mid-run: statements the outage catches are retried or fail naming it; the pool recovers", async () => {
     const out = join(directory, "restarted.jsonl");
@@ -268,5 +268,5 @@ describe("halo run over PostgreSQL under faults", () => {
     expect(written.slice(answeredBeforeRestart).some((record) => record.ok)).toBe(true);
     expect(ok).toBeGreaterThan(0);
     expect(elapsedMs).toBeLessThan(RUN_BOUND_MS);
-  }, 180_000);
+  }, 300_000);
 });

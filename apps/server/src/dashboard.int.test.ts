@@ -45,7 +45,7 @@ describe("the dashboard in chromium", () => {
         "--disable-sync",
       ],
     });
-  }, 120_000);
+  }, 300_000);
 
   afterAll(async () => {
     await browser?.close();
@@ -81,7 +81,7 @@ describe("the dashboard in chromium", () => {
     await mkdir(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, "dashboard.png"), fullPage: true });
     await page.close();
-  }, 180_000);
+  }, 300_000);
 });
 
 /** Waits until the locator's first match contains `text`. */

@@ -2,12 +2,13 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
+    // Timeouts only catch hangs: tests never assert speed, and a loaded 2-core CI machine is slow.
+    testTimeout: 300_000,
+    hookTimeout: 300_000,
     include: ["src/**/*.test.ts"],
     globalSetup: ["src/test-global-setup.ts"],
     // Starting the throwaway PostgreSQL cluster (initdb + start) takes a few seconds on 2 cores.
-    hookTimeout: 60_000,
     // Tests start and stop real PostgreSQL clusters; on a loaded 2-core machine that can take well over 5 s.
-    testTimeout: 60_000,
     coverage: {
       provider: "v8",
       include: ["src/**/*.ts"],

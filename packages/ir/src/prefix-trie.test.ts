@@ -64,7 +64,7 @@ describe("PrefixTrie", () => {
     const statistics = trie.statistics();
     expect(statistics).toMatchObject({ distinctStrings: depth, uniqueChars: depth });
     expect(statistics.longestSharedPrefix).toHaveLength(depth - 1);
-  }, 120_000);
+  }, 300_000);
 });
 
 /** How deep a minimal recursive function can go on this thread's stack. */

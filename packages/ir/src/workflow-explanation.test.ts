@@ -41,5 +41,5 @@ describe("the workflow explanation", () => {
     expect(JSON.parse(renderExplanationJson(explanation))).toMatchObject({
       workflow: { name: workflow.name },
     });
-  }, 60_000);
+  }, 300_000);
 });

@@ -38,4 +38,4 @@ it("profiles an executor without KV transfer: capabilities in the profile, no tr
     await front.close(1_000);
     await back.close(1_000);
   }
-}, 120_000);
+}, 300_000);

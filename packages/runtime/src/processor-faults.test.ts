@@ -86,7 +86,7 @@ describe("a frozen executor", () => {
     } finally {
       await http.close();
     }
-  }, 60_000);
+  }, 300_000);
 });
 
 describe("executor failures without failover", () => {

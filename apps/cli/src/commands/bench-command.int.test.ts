@@ -109,5 +109,5 @@ describe("halo bench on engine-sim", () => {
     const again = recordingIo();
     expect(await runCli(["bench", "--report", "--results-dir", results], again)).toBe(0);
     expect(await readFile(join(results, "sim-bench.md"), "utf8")).toBe(report);
-  }, 240_000);
+  }, 300_000);
 });

@@ -187,5 +187,5 @@ describe("halo executor serve (child process)", () => {
     executor.child.kill("SIGTERM");
     expect((await exited)[0]).toBe(0);
     client.close();
-  }, 120_000);
+  }, 300_000);
 });

@@ -37,7 +37,7 @@ beforeAll(async () => {
   postgresUrl = schema.url;
   dropSchema = schema.drop;
   expectOk(halo(["datasets", "load", "--db", database, "--postgres", postgresUrl]));
-}, 180_000);
+}, 300_000);
 
 afterEach(() => {
   for (const child of children.splice(0))
@@ -48,7 +48,7 @@ afterAll(async () => {
   await dropSchema?.();
   await postgres?.stop();
   await rm(directory, { recursive: true, force: true });
-}, 60_000);
+}, 300_000);
 
 function halo(args: readonly string[]) {
   return spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: "utf8", timeout: 300_000 });

@@ -24,7 +24,7 @@ beforeAll(async () => {
   environment = { ...process.env, HALO_HOME: process.env.HALO_HOME ?? join(directory, "halo-home") };
   const generated = halo(["datasets", "gen", "tpch", "--scale", "0.01", "--out", database]);
   expect(generated.status, generated.stderr).toBe(0);
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   await rm(directory, { recursive: true, force: true });

@@ -170,7 +170,7 @@ beforeAll(async () => {
     join(directory, "queries.jsonl"),
     `${QUERIES.map((query, index) => JSON.stringify({ id: `q${index + 1}`, user_query: query })).join("\n")}\n`,
   );
-}, 180_000);
+}, 300_000);
 
 afterAll(async () => {
   await rm(directory, { recursive: true, force: true });

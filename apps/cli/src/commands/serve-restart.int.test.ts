@@ -137,7 +137,7 @@ describe("halo serve survives a SIGKILL in the middle of batch jobs", () => {
       );
     }
     addresses = executors.map((executor) => executor.address);
-  }, 120_000);
+  }, 300_000);
 
   afterAll(async () => {
     for (const child of children)

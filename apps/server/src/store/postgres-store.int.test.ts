@@ -9,7 +9,7 @@ const drops = new Map<ServerStore, () => Promise<void>>();
 
 beforeAll(async () => {
   server = await startTestPostgres();
-}, 180_000);
+}, 300_000);
 afterAll(async () => {
   await server?.stop();
 });

@@ -55,7 +55,7 @@ beforeAll(async () => {
     contextSize: 512,
     haloHome: directory,
   });
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   await engine?.close();

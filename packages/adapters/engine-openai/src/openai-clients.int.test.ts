@@ -112,7 +112,7 @@ describe("engine-openai against a llama.cpp executor's OpenAI endpoint", () => {
       }),
       openai: {},
     });
-  }, 120_000);
+  }, 300_000);
   afterAll(async () => {
     await server?.close(5_000);
   });
@@ -159,5 +159,5 @@ describe("engine-openai against a llama.cpp executor's OpenAI endpoint", () => {
     // Prefix warming: the first request prefilled the system prompt, the others found it cached.
     const cached = finished.map((event) => (event.type === "item-finished" ? event.figures.cachedTokens : 0));
     expect(cached.filter((tokens) => tokens > 0).length).toBeGreaterThanOrEqual(2);
-  }, 120_000);
+  }, 300_000);
 });

@@ -248,12 +248,12 @@ describe("PostgresSqlTool when the server stops and starts again", () => {
   beforeAll(async () => {
     server = await startTestPostgres({ ownCluster: true });
     postgres = new PostgresSqlTool({ url: withPassword(server.url), applicationName: "halo-fault-restart" });
-  }, 120_000);
+  }, 300_000);
 
   afterAll(async () => {
     await postgres?.close();
     await server?.stop();
-  }, 60_000);
+  }, 300_000);
 
   it("fails statements in flight and calls during the outage fast and clearly, and recovers when it returns", async () => {
     expect((await postgres.doQuery(query("SELECT 1 AS one"))).rows).toEqual([{ one: 1 }]);
