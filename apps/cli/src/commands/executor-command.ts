@@ -424,8 +424,6 @@ async function readServerSecurity(trust: ExecutorTrustOptions): Promise<ServerSe
   return { ...(tls ? { tls } : {}), ...(token !== undefined ? { token } : {}) };
 }
 
-const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(["127.0.0.1", "::1", "localhost"]);
-
 /** The OpenAI endpoint's options: its token read from the file, refused beyond loopback without one. */
 async function openAiEndpointOptions(options: ServeExecutorOptions) {
   let bearerToken: string | undefined;
@@ -440,7 +438,7 @@ async function openAiEndpointOptions(options: ServeExecutorOptions) {
     if (bearerToken === "")
       throw new InvalidInputError(`--openai-token-file: ${options.openaiTokenFile} is empty`);
   }
-  if (!LOOPBACK_HOSTS.has(options.openaiHost) && bearerToken === undefined) {
+  if (!isLoopbackHost(options.openaiHost) && bearerToken === undefined) {
     throw new InvalidInputError(
       `--openai-host ${options.openaiHost}: beyond loopback the OpenAI endpoint needs --openai-token-file`,
     );
