@@ -12,27 +12,9 @@ if [[ -x "$browser" ]]; then
   exit 0
 fi
 
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "[install-chromium] $browser not found and apt-get is not available: install Chromium with your" >&2
-  echo "[install-chromium] package manager and set HALO_CHROMIUM to its executable." >&2
-  exit 1
-fi
-
-as_root=()
-if [[ "$(id -u)" != "0" ]]; then
-  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    as_root=(sudo -n)
-  else
-    echo "[install-chromium] $browser not found; installing it needs root: run this script as root" >&2
-    echo "[install-chromium] (or with passwordless sudo), or set HALO_CHROMIUM to an installed Chromium." >&2
-    exit 1
-  fi
-fi
-
-echo "[install-chromium] $browser not found: installing the Debian 'chromium' package"
-apt_options=(-q -y -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
-${as_root[@]+"${as_root[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get "${apt_options[@]}" update </dev/null
-${as_root[@]+"${as_root[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get "${apt_options[@]}" install --no-install-recommends chromium </dev/null
+echo "[install-chromium] $browser not found"
+bash "$(dirname "$0")/apt-install.sh" install-chromium \
+  "install Chromium with your package manager and set HALO_CHROMIUM to its executable." chromium
 
 if [[ -x /usr/bin/chromium ]]; then
   echo "[install-chromium] /usr/bin/chromium ($(/usr/bin/chromium --version 2>/dev/null || echo "version unknown"))"

@@ -46,29 +46,9 @@ if directory="$(find_bin_dir)"; then
   exit 0
 fi
 
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "[install-postgres] initdb/pg_ctl not found and apt-get is not available: install the PostgreSQL server" >&2
-  echo "[install-postgres] with your package manager, set HALO_POSTGRES_BIN_DIR to its bin directory, or set" >&2
-  echo "[install-postgres] HALO_TEST_POSTGRES_URL to a server the tests may use." >&2
-  exit 1
-fi
-
-as_root=()
-if [[ "$(id -u)" != "0" ]]; then
-  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    as_root=(sudo -n)
-  else
-    echo "[install-postgres] initdb/pg_ctl not found; installing them needs root: run this script as root" >&2
-    echo "[install-postgres] (or with passwordless sudo), or set HALO_TEST_POSTGRES_URL to an existing server." >&2
-    exit 1
-  fi
-fi
-
-echo "[install-postgres] initdb/pg_ctl not found: installing the Debian 'postgresql' package"
-export DEBIAN_FRONTEND=noninteractive
-apt_options=(-q -y -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
-${as_root[@]+"${as_root[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get "${apt_options[@]}" update </dev/null
-${as_root[@]+"${as_root[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get "${apt_options[@]}" install --no-install-recommends postgresql </dev/null
+echo "[install-postgres] initdb/pg_ctl not found"
+bash "$(dirname "$0")/apt-install.sh" install-postgres \
+  "install the PostgreSQL server yourself and set HALO_POSTGRES_BIN_DIR to its bin directory, or set HALO_TEST_POSTGRES_URL to a server the tests may use." postgresql
 
 if directory="$(find_bin_dir)"; then
   report "$directory"
