@@ -388,6 +388,10 @@ export function buildOracleModel(
       constraints.push({ name: `duration_${operator}_${worker}`, terms: duration, lower: 0, upper: 0 });
       // The shard: after its model's first load, after its inputs, before the operator's end.
       if (c.loadMs > 0) {
+        // Every shard waits for a load of its model (unused shards' starts are free to wait too).
+        const least = Math.min(...workersOf.map((other) => shard(operator, other)!.loadMs));
+        const lower = Math.max(timing.releaseMs[operator]!, least);
+        bounds.set(S(operator, worker), { lower, upper: Math.max(lower, horizonMs) });
         constraints.push({
           name: `first_load_${operator}_${worker}`,
           terms: [term(S(operator, worker), 1), term(x(operator, worker), -c.loadMs)],
@@ -582,17 +586,22 @@ export function buildOracleModel(
     }
   }
 
-  // Symmetry: identical workers are interchangeable, so the first operator's workers may be the first ones.
+  // Symmetry: identical workers are interchangeable, so number them by the first operator they serve:
+  // operator j may use worker w+1 only if some operator i ≤ j uses worker w.
   const allIdentical =
     new Set(index.workerClass).size === 1 &&
     capable.every((workersOf) => workersOf.length === workers.length);
   if (allIdentical) {
     for (let worker = 0; worker + 1 < workers.length; worker++) {
-      constraints.push({
-        name: `symmetry_${worker}`,
-        terms: [term(x(0, worker), 1), term(x(0, worker + 1), -1)],
-        lower: 0,
-      });
+      for (let operator = 0; operator < operatorCount; operator++) {
+        const earlier: LinearTerm[] = [];
+        for (let first = 0; first <= operator; first++) earlier.push(term(x(first, worker), 1));
+        constraints.push({
+          name: `symmetry_${operator}_${worker}`,
+          terms: [...earlier, term(x(operator, worker + 1), -1)],
+          lower: 0,
+        });
+      }
     }
   }
   return {

@@ -142,19 +142,24 @@ function warmStart(
   symmetric: boolean,
 ): Map<string, number> {
   const start = new Map<string, number>();
-  // With identical workers the model wants the first operator on the first workers: rename them so.
+  // With identical workers the model numbers them by the first operator they serve: rename dp's so.
   const workerCount = index.problem.workers.length;
   let rename = (worker: number) => worker;
   if (symmetric) {
-    const first = schedule
-      .flatMap((epoch) => epoch)
-      .find((assignment) => !isPreload(assignment) && assignment.operator === 0);
-    if (first && !isPreload(first)) {
-      const order = [...first.workers].sort((left, right) => left - right);
-      for (let worker = 0; worker < workerCount; worker++) if (!order.includes(worker)) order.push(worker);
-      const position = new Map(order.map((worker, place) => [worker, place]));
-      rename = (worker) => position.get(worker) ?? worker;
+    const firstOperator = new Array<number>(workerCount).fill(Number.POSITIVE_INFINITY);
+    for (const epoch of schedule) {
+      for (const assignment of epoch) {
+        if (isPreload(assignment)) continue;
+        for (const worker of assignment.workers) {
+          firstOperator[worker] = Math.min(firstOperator[worker]!, assignment.operator);
+        }
+      }
     }
+    const order = Array.from({ length: workerCount }, (_, worker) => worker).sort(
+      (left, right) => firstOperator[left]! - firstOperator[right]! || left - right,
+    );
+    const position = new Map(order.map((worker, place) => [worker, place]));
+    rename = (worker) => position.get(worker) ?? worker;
   }
   const epochOf = new Array<number>(index.llm.length).fill(-1);
   schedule.forEach((epoch, position) => {
