@@ -60,9 +60,14 @@ describe("planner benchmark", () => {
     expect(results.summary.dpNeverWorseThanBaselines).toBe(true);
     for (const row of results.optimality) {
       expect(row.dpMakespanMs).toBeGreaterThanOrEqual(row.lowerBoundMs - 1e-6);
+      // The oracle's bound holds for every plan in dp's space.
+      expect(row.dpOverBound, row.instance).toBeGreaterThanOrEqual(1 - 1e-9);
+      expect(row.incumbentMs).toBeLessThanOrEqual(row.dpMakespanMs + 1e-6);
+      expect(row.boundMs).toBeLessThanOrEqual(row.incumbentMs * (1 + 1e-9));
       if (row.dpOverOptimum !== undefined)
-        expect(row.dpOverOptimum).toBeCloseTo(row.dpMakespanMs / row.milpOptimumMs!, 9);
+        expect(row.dpOverOptimum).toBeCloseTo(row.dpMakespanMs / row.optimumMs!, 9);
     }
+    expect(results.summary.dpOverBoundMin).toBeGreaterThanOrEqual(1 - 1e-9);
     const section = renderPlannerSection(results);
     expect(section.startsWith(plannerSectionStart)).toBe(true);
     expect(section.trim().endsWith(plannerSectionEnd)).toBe(true);

@@ -1,4 +1,4 @@
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import {
   type ExecutionPlan,
   estimateProblem,
@@ -32,23 +32,26 @@ export const defaultPlannerBenchmarkConfig: PlannerBenchmarkConfig = {
   queries: 1000,
   workloadWorkers: [2, 3, 4],
   randomInstances: 32,
-  glpkTimeLimitMs: 10_000,
+  glpkTimeLimitMs: 5_000,
   highsTimeLimitMs: 20_000,
   scaleOperators: [10, 20, 40, 80],
   scaleWorkers: [2, 4, 8, 16, 32, 64],
   scaleQueries: [100, 1000, 10_000],
 };
 
-/** One solver's answer on one instance. */
+/** One solver's run of the oracle (the MILP over dp's plan space) on one instance. */
 export interface MilpMeasurement {
   readonly status: SolverReport["status"];
+  /** The solver's objective on the relaxed model (its own solution, optimistic pricing). */
   readonly objectiveMs?: number;
-  readonly gap?: number;
+  /** Lower bound on every plan in dp's plan space (solver optimum or dual bound, or the combinatorial bound). */
+  readonly boundMs: number;
+  /** The best plan it knows (dp's or its own, priced by the list scheduler). */
+  readonly incumbentMs: number;
+  readonly incumbent: "dp" | "milp";
+  readonly proven: boolean;
+  readonly gap: number;
   readonly solveMs: number;
-  /** The MILP's plan priced like every plan (continuous time, the list scheduler): what the runtime would be told. */
-  readonly planMakespanMs: number;
-  /** The same plan with epochs as barriers (the epoch model's figure). */
-  readonly epochMakespanMs: number;
 }
 
 /** One optimality instance. */
@@ -60,11 +63,15 @@ export interface OptimalityRow {
   readonly models: number;
   readonly lowerBoundMs: number;
   readonly dpMakespanMs: number;
-  /** Median wall-clock solve time of `dpRuns` runs (the plans are identical: the DP is deterministic). */
+  /** Median wall-clock solve time of `DP_RUNS` runs (the plans are identical: the DP is deterministic). */
   readonly dpSolveMs: number;
   readonly dpSolveRunsMs: readonly number[];
+  /** Median CPU time (user + system, `process.cpuUsage`) of the same runs: less sensitive to a loaded machine. */
+  readonly dpCpuMs: number;
   readonly dpMode: string;
   readonly dpProven: boolean;
+  /** dp's plan splits some operator over several workers. */
+  readonly dpSplits: boolean;
   /** The dp plan with epochs as barriers (the epoch model's figure, what the previous dp optimized). */
   readonly dpEpochMakespanMs: number;
   readonly dpWholeMakespanMs: number;
@@ -77,9 +84,19 @@ export interface OptimalityRow {
   readonly bestBaseline: string;
   readonly glpk: MilpMeasurement;
   readonly highs: MilpMeasurement;
-  /** The MILP optimum when a solver proved one (HiGHS first), else undefined. */
-  readonly milpOptimumMs?: number;
-  /** dp / MILP optimum, and dp without splitting / MILP optimum. */
+  /** The oracle over both solvers: the larger bound, the best plan (dp, glpk's or HiGHS's). */
+  readonly boundMs: number;
+  readonly incumbentMs: number;
+  /** (incumbent − bound) / incumbent; proven when ≤ 0.01 %. */
+  readonly gap: number;
+  readonly proven: boolean;
+  /** The best plan splits some operator over several workers. */
+  readonly optimumSplits: boolean;
+  /** The proven optimum (the incumbent of a proven instance). */
+  readonly optimumMs?: number;
+  /** dp / bound: never below 1 (the bound holds for every plan in dp's space). */
+  readonly dpOverBound: number;
+  /** dp / proven optimum, dp (whole) / optimum, dp large budget / optimum. */
   readonly dpOverOptimum?: number;
   readonly dpWholeOverOptimum?: number;
   readonly dpLargeOverOptimum?: number;
@@ -89,8 +106,9 @@ export interface ScaleRow {
   readonly llmOperators: number;
   readonly workers: number;
   readonly queries: number;
-  /** Median of `DP_RUNS` runs. */
+  /** Median of `DP_RUNS` runs: wall clock and CPU. */
   readonly dpSolveMs: number;
+  readonly dpCpuMs: number;
   readonly dpMode: string;
   readonly dpMakespanMs: number;
   readonly greedyMakespanMs: number;
@@ -101,7 +119,13 @@ export interface PlannerBenchmarkResults {
   readonly command: string;
   /** Day of the run (UTC, YYYY-MM-DD). */
   readonly date: string;
-  readonly machine: { readonly cpus: number; readonly cpuModel: string; readonly node: string };
+  readonly machine: {
+    readonly cpus: number;
+    readonly cpuModel: string;
+    readonly node: string;
+    /** 1-minute load average at the start and the end of the run (the machine is shared). */
+    readonly loadAverage: { readonly start: number; readonly end: number };
+  };
   readonly config: PlannerBenchmarkConfig;
   readonly optimality: readonly OptimalityRow[];
   readonly scale: readonly ScaleRow[];
@@ -111,35 +135,45 @@ export interface PlannerBenchmarkResults {
 
 export interface PlannerSummary {
   readonly instances: number;
-  readonly provenByMilp: number;
-  /** Instances with a proven MILP optimum where dp ≤ 1.03 × optimum. */
+  /** Instances where the oracle's bound and best plan meet (gap ≤ 0.01 %), and of those, where that plan splits an operator. */
+  readonly proven: number;
+  readonly provenWithSplits: number;
+  /** Proven instances where dp ≤ 1.03 × optimum. */
   readonly dpWithin3Percent: number;
   readonly dpOverOptimumMax?: number;
   readonly dpOverOptimumMedian?: number;
   readonly dpWholeOverOptimumMax?: number;
   readonly dpWholeOverOptimumMedian?: number;
-  /** Proven instances where dp > 1.03 × optimum, and how many of those dp proved optimal under the epoch model. */
-  readonly dpOver3Percent: number;
-  readonly dpOver3PercentProvenByDp: number;
+  /** dp / bound over every instance (never below 1). */
+  readonly dpOverBoundMin: number;
+  readonly dpOverBoundMedian: number;
+  readonly dpOverBoundMax: number;
+  /** dp ≤ 1.03 × bound: within 3 % of optimal whether or not the optimum is proven. */
+  readonly dpWithin3PercentOfBound: number;
+  /** Gap (incumbent − bound) / incumbent of the instances not proven. */
+  readonly unprovenGapMedian?: number;
+  readonly unprovenGapMax?: number;
+  /** Instances where the oracle found a plan better than dp's, and by how much at most (dp / best). */
+  readonly oracleBeatDp: number;
+  readonly dpOverBestMax: number;
   /** Instances whose dp search ended in the beam (budget reached), and those it proved optimal. */
   readonly dpBeamInstances: number;
   readonly dpProvenInstances: number;
-  /** The same with the large budget. */
+  /** With the large budget: within 3 % of the proven optimum, and proven by dp. */
   readonly dpLargeWithin3Percent: number;
   readonly dpLargeProven: number;
   readonly dpLargeSolveMedianMs: number;
   readonly dpSolveMedianMs: number;
+  readonly dpCpuMedianMs: number;
   readonly dpSolveMaxMs: number;
-  readonly glpkOptimal: number;
-  readonly highsOptimal: number;
+  readonly glpkProven: number;
+  readonly highsProven: number;
   readonly glpkSolveMedianMs: number;
   readonly highsSolveMedianMs: number;
-  /** Both solvers optimal and their objectives within 1e-4 relative (solver tolerances). */
-  readonly solversAgree: number;
-  readonly bothOptimal: number;
   /** dp ≤ every baseline on every instance. */
   readonly dpNeverWorseThanBaselines: boolean;
   readonly scaleAt40x16Ms?: number;
+  readonly scaleAt40x16CpuMs?: number;
 }
 
 /** Median of numbers (undefined for none). */
@@ -161,21 +195,54 @@ export const LARGE_BUDGET = {
 /** Runs of dp per instance; the reported solve time is their median (the machine is shared). */
 export const DP_RUNS = 3;
 
-async function milp(
+async function oracle(
   problem: PlanningProblem,
   solver: "glpk" | "highs",
   timeLimitMs: number,
-): Promise<MilpMeasurement> {
+): Promise<{ measurement: MilpMeasurement; plan: ExecutionPlan }> {
   const plan = await runStrategy(problem, { strategy: "milp", solver, timeLimitMs });
   const report = plan.solver!;
   return {
-    status: report.status,
-    ...(report.objectiveMs === undefined ? {} : { objectiveMs: report.objectiveMs }),
-    ...(report.gap === undefined ? {} : { gap: report.gap }),
-    solveMs: report.solveMs,
-    planMakespanMs: plan.estimatedMakespanMs,
-    epochMakespanMs: plan.epochMakespanMs ?? plan.estimatedMakespanMs,
+    plan,
+    measurement: {
+      status: report.status,
+      ...(report.objectiveMs === undefined ? {} : { objectiveMs: report.objectiveMs }),
+      boundMs: report.bestBoundMs ?? 0,
+      incumbentMs: plan.estimatedMakespanMs,
+      incumbent: report.incumbent ?? "milp",
+      proven: report.proven ?? false,
+      gap: report.gap ?? 1,
+      solveMs: report.solveMs,
+    },
   };
+}
+
+/** A plan splits an operator when some epoch runs it on several workers. */
+export function planSplits(plan: ExecutionPlan): boolean {
+  return plan.epochs.some((epoch) => {
+    const seen = new Set<string>();
+    for (const step of epoch.steps) {
+      if (seen.has(step.operator)) return true;
+      seen.add(step.operator);
+    }
+    return false;
+  });
+}
+
+/** Relative gap under which bound and plan count as meeting (as the oracle's `proven`). */
+export const PROVEN_GAP = 1e-4;
+
+/** dp runs with wall-clock and CPU time. */
+async function timedDp(problem: PlanningProblem): Promise<{ plans: ExecutionPlan[]; cpuMs: number[] }> {
+  const plans: ExecutionPlan[] = [];
+  const cpuMs: number[] = [];
+  for (let run = 0; run < DP_RUNS; run++) {
+    const before = process.cpuUsage();
+    plans.push(await runStrategy(problem, { strategy: "dp" }));
+    const used = process.cpuUsage(before);
+    cpuMs.push((used.user + used.system) / 1000);
+  }
+  return { plans, cpuMs };
 }
 
 /** The optimality instances: the six workloads on 2–4 workers, then seeded random DAGs. */
@@ -203,8 +270,7 @@ async function measureOptimality(
   problem: PlanningProblem,
   config: PlannerBenchmarkConfig,
 ): Promise<OptimalityRow> {
-  const runs: ExecutionPlan[] = [];
-  for (let run = 0; run < DP_RUNS; run++) runs.push(await runStrategy(problem, { strategy: "dp" }));
+  const { plans: runs, cpuMs } = await timedDp(problem);
   const dp = runs[0]!;
   if (runs.some((plan) => plan.estimatedMakespanMs !== dp.estimatedMakespanMs)) {
     throw new Error(`${name}: dp gave different plans on the same input`);
@@ -219,10 +285,17 @@ async function measureOptimality(
   const best = baselines.reduce((left, right) =>
     right.estimatedMakespanMs < left.estimatedMakespanMs ? right : left,
   );
-  const glpk = await milp(problem, "glpk", config.glpkTimeLimitMs);
-  const highs = await milp(problem, "highs", config.highsTimeLimitMs);
-  const optimum =
-    highs.status === "optimal" ? highs.objectiveMs : glpk.status === "optimal" ? glpk.objectiveMs : undefined;
+  const glpk = await oracle(problem, "glpk", config.glpkTimeLimitMs);
+  const highs = await oracle(problem, "highs", config.highsTimeLimitMs);
+  // Both bounds hold; the best plan of all is the incumbent.
+  const boundMs = Math.max(glpk.measurement.boundMs, highs.measurement.boundMs);
+  const candidates = [dp, glpk.plan, highs.plan, large];
+  const bestPlan = candidates.reduce((left, right) =>
+    right.estimatedMakespanMs < left.estimatedMakespanMs ? right : left,
+  );
+  const incumbentMs = bestPlan.estimatedMakespanMs;
+  const gap = Math.max(0, (incumbentMs - boundMs) / incumbentMs);
+  const proven = gap <= PROVEN_GAP;
   const llm = problem.operators.filter((operator) => operator.kind === "llm");
   return {
     instance: name,
@@ -234,8 +307,10 @@ async function measureOptimality(
     dpMakespanMs: dp.estimatedMakespanMs,
     dpSolveMs: median(dpSolveRunsMs)!,
     dpSolveRunsMs,
+    dpCpuMs: median(cpuMs)!,
     dpMode: dp.search?.mode ?? "exact",
     dpProven: dp.search?.proven ?? false,
+    dpSplits: planSplits(dp),
     dpEpochMakespanMs: dp.epochMakespanMs ?? dp.estimatedMakespanMs,
     dpWholeMakespanMs: whole.estimatedMakespanMs,
     dpWholeSolveMs: whole.solveMs,
@@ -244,28 +319,34 @@ async function measureOptimality(
     dpLargeProven: large.search?.proven ?? false,
     bestBaselineMs: best.estimatedMakespanMs,
     bestBaseline: best.strategy,
-    glpk,
-    highs,
-    ...(optimum === undefined
-      ? {}
-      : {
-          milpOptimumMs: optimum,
-          dpOverOptimum: dp.estimatedMakespanMs / optimum,
-          dpWholeOverOptimum: whole.estimatedMakespanMs / optimum,
-          dpLargeOverOptimum: large.estimatedMakespanMs / optimum,
-        }),
+    glpk: glpk.measurement,
+    highs: highs.measurement,
+    boundMs,
+    incumbentMs,
+    gap,
+    proven,
+    optimumSplits: planSplits(bestPlan),
+    dpOverBound: dp.estimatedMakespanMs / boundMs,
+    ...(proven
+      ? {
+          optimumMs: incumbentMs,
+          dpOverOptimum: dp.estimatedMakespanMs / incumbentMs,
+          dpWholeOverOptimum: whole.estimatedMakespanMs / incumbentMs,
+          dpLargeOverOptimum: large.estimatedMakespanMs / incumbentMs,
+        }
+      : {}),
   };
 }
 
 async function measureScale(
   problem: PlanningProblem,
 ): Promise<Omit<ScaleRow, "llmOperators" | "workers" | "queries">> {
-  const runs: ExecutionPlan[] = [];
-  for (let run = 0; run < DP_RUNS; run++) runs.push(await runStrategy(problem, { strategy: "dp" }));
+  const { plans: runs, cpuMs } = await timedDp(problem);
   const dp = runs[0]!;
   const greedy = await runStrategy(problem, { strategy: "greedy" });
   return {
     dpSolveMs: median(runs.map((plan) => plan.solveMs))!,
+    dpCpuMs: median(cpuMs)!,
     dpMode: dp.search?.mode ?? "exact",
     dpMakespanMs: dp.estimatedMakespanMs,
     greedyMakespanMs: greedy.estimatedMakespanMs,
@@ -279,14 +360,18 @@ export async function runPlannerBenchmark(
   command: string,
   log: (line: string) => void,
 ): Promise<PlannerBenchmarkResults> {
+  const loadStart = loadavg()[0]!;
   const optimality: OptimalityRow[] = [];
   for (const { name, problem } of await optimalityInstances(config)) {
     const row = await measureOptimality(name, problem, config);
     optimality.push(row);
     log(
-      `${name}: dp ${(row.dpMakespanMs / 1000).toFixed(1)} s in ${row.dpSolveMs.toFixed(1)} ms (${row.dpMode}); ` +
-        `milp glpk ${row.glpk.status} ${row.glpk.solveMs.toFixed(0)} ms, highs ${row.highs.status} ${row.highs.solveMs.toFixed(0)} ms` +
-        (row.dpOverOptimum === undefined ? "" : `; dp/optimum ${row.dpOverOptimum.toFixed(3)}`),
+      `${name}: dp ${(row.dpMakespanMs / 1000).toFixed(1)} s in ${row.dpSolveMs.toFixed(1)} ms (${row.dpCpuMs.toFixed(1)} ms CPU, ${row.dpMode}); ` +
+        `oracle glpk ${row.glpk.status} ${row.glpk.solveMs.toFixed(0)} ms, highs ${row.highs.status} ${row.highs.solveMs.toFixed(0)} ms; ` +
+        `dp/bound ${row.dpOverBound.toFixed(3)}` +
+        (row.dpOverOptimum === undefined
+          ? `, gap ${(row.gap * 100).toFixed(1)}%`
+          : `; proven, dp/optimum ${row.dpOverOptimum.toFixed(3)}`),
     );
   }
   const scale: ScaleRow[] = [];
@@ -326,7 +411,12 @@ export async function runPlannerBenchmark(
   return {
     command,
     date: new Date().toISOString().slice(0, 10),
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "unknown", node: process.version },
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? "unknown",
+      node: process.version,
+      loadAverage: { start: loadStart, end: loadavg()[0]! },
+    },
     config,
     optimality,
     scale,
@@ -337,44 +427,47 @@ export async function runPlannerBenchmark(
 
 /** The headline figures of a run. */
 export function summarize(optimality: readonly OptimalityRow[], scale: readonly ScaleRow[]): PlannerSummary {
-  const proven = optimality.filter((row) => row.milpOptimumMs !== undefined);
+  const proven = optimality.filter((row) => row.proven);
+  const unproven = optimality.filter((row) => !row.proven);
   const ratios = proven.map((row) => row.dpOverOptimum!);
   const wholeRatios = proven.map((row) => row.dpWholeOverOptimum!);
+  const overBound = optimality.map((row) => row.dpOverBound);
+  const gaps = unproven.map((row) => row.gap);
   const dpTimes = optimality.map((row) => row.dpSolveMs);
-  const bothOptimal = optimality.filter(
-    (row) => row.glpk.status === "optimal" && row.highs.status === "optimal",
-  );
   const at40x16 = scale.find((row) => row.llmOperators === 40 && row.workers === 16);
   const optional = (name: string, value: number | undefined) =>
     value === undefined ? {} : { [name]: value };
   return {
     instances: optimality.length,
-    provenByMilp: proven.length,
+    proven: proven.length,
+    provenWithSplits: proven.filter((row) => row.optimumSplits).length,
     dpWithin3Percent: ratios.filter((ratio) => ratio <= 1.03).length,
     ...optional("dpOverOptimumMax", ratios.length > 0 ? Math.max(...ratios) : undefined),
     ...optional("dpOverOptimumMedian", median(ratios)),
     ...optional("dpWholeOverOptimumMax", wholeRatios.length > 0 ? Math.max(...wholeRatios) : undefined),
     ...optional("dpWholeOverOptimumMedian", median(wholeRatios)),
-    dpOver3Percent: proven.filter((row) => row.dpOverOptimum! > 1.03).length,
-    dpOver3PercentProvenByDp: proven.filter((row) => row.dpOverOptimum! > 1.03 && row.dpProven).length,
+    dpOverBoundMin: overBound.length > 0 ? Math.min(...overBound) : 1,
+    dpOverBoundMedian: median(overBound) ?? 1,
+    dpOverBoundMax: overBound.length > 0 ? Math.max(...overBound) : 1,
+    dpWithin3PercentOfBound: overBound.filter((ratio) => ratio <= 1.03).length,
+    ...optional("unprovenGapMedian", median(gaps)),
+    ...optional("unprovenGapMax", gaps.length > 0 ? Math.max(...gaps) : undefined),
+    oracleBeatDp: optimality.filter((row) => row.incumbentMs < row.dpMakespanMs * (1 - 1e-9)).length,
+    dpOverBestMax: Math.max(1, ...optimality.map((row) => row.dpMakespanMs / row.incumbentMs)),
     dpBeamInstances: optimality.filter((row) => row.dpMode === "beam").length,
     dpProvenInstances: optimality.filter((row) => row.dpProven).length,
     dpLargeWithin3Percent: proven.filter((row) => row.dpLargeOverOptimum! <= 1.03).length,
     dpLargeProven: optimality.filter((row) => row.dpLargeProven).length,
     dpLargeSolveMedianMs: median(optimality.map((row) => row.dpLargeSolveMs)) ?? 0,
     dpSolveMedianMs: median(dpTimes) ?? 0,
+    dpCpuMedianMs: median(optimality.map((row) => row.dpCpuMs)) ?? 0,
     dpSolveMaxMs: Math.max(0, ...dpTimes),
-    glpkOptimal: optimality.filter((row) => row.glpk.status === "optimal").length,
-    highsOptimal: optimality.filter((row) => row.highs.status === "optimal").length,
+    glpkProven: optimality.filter((row) => row.glpk.proven).length,
+    highsProven: optimality.filter((row) => row.highs.proven).length,
     glpkSolveMedianMs: median(optimality.map((row) => row.glpk.solveMs)) ?? 0,
     highsSolveMedianMs: median(optimality.map((row) => row.highs.solveMs)) ?? 0,
-    solversAgree: bothOptimal.filter(
-      (row) =>
-        Math.abs(row.glpk.objectiveMs! - row.highs.objectiveMs!) <=
-        1e-4 * Math.max(1, row.highs.objectiveMs!),
-    ).length,
-    bothOptimal: bothOptimal.length,
     dpNeverWorseThanBaselines: optimality.every((row) => row.dpMakespanMs <= row.bestBaselineMs + 1e-6),
     ...optional("scaleAt40x16Ms", at40x16?.dpSolveMs),
+    ...optional("scaleAt40x16CpuMs", at40x16?.dpCpuMs),
   };
 }

@@ -280,6 +280,12 @@ function priceAssignment(
           (worker) => worker.contexts.find((held) => held.operator === parentPosition)?.share ?? 0,
         );
   const totalParentShare = parentShares ? parentShares.reduce((sum, share) => sum + share, 0) : 0;
+  // Each shard first reuses the contexts its own worker holds; only what the holders' own shards leave
+  // can migrate (a context serves one request once).
+  const localOf = shardWorkers.map((worker, shard) =>
+    parentShares ? Math.min(counts[shard]!, parentShares[worker]! * requests) : 0,
+  );
+  const totalLocalRequests = localOf.reduce((sum, local) => sum + local, 0);
   let consumedRemoteRequests = 0;
   const shards: PricedShard[] = [];
   const nextStates: [number, WorkerState][] = [];
@@ -306,8 +312,11 @@ function priceAssignment(
       }
     }
     const ownShare = parentShares ? parentShares[worker]! : 0;
-    const localRequests = Math.min(shardRequests, ownShare * requests);
-    const availableRemote = (totalParentShare - ownShare) * requests - consumedRemoteRequests;
+    const localRequests = localOf[shard]!;
+    const availableRemote =
+      (totalParentShare - ownShare) * requests -
+      (totalLocalRequests - localRequests) -
+      consumedRemoteRequests;
     const remoteRequests = Math.max(0, Math.min(shardRequests - localRequests, availableRemote));
     // The previous step's context KV is not resident while this step runs: a child reusing it continues
     // those sequences (their KV is the batch's), and any other step evicts it (it only serves children).

@@ -37,12 +37,16 @@ export interface MilpSolution {
   readonly bestBound?: number;
   readonly values: ReadonlyMap<string, number>;
   readonly solveMs: number;
+  /** The solver proved the model infeasible. */
+  readonly infeasible?: boolean;
 }
 
 export interface MilpSolveOptions {
   readonly timeLimitMs: number;
   /** Relative gap at which to stop (0 = prove optimality). */
   readonly relativeGap: number;
+  /** A (partial) start: values of some variables (HiGHS completes it; glpk.js ignores it). */
+  readonly start?: ReadonlyMap<string, number>;
 }
 
 type GlpkInstance = Awaited<ReturnType<typeof GLPK>>;
@@ -101,7 +105,12 @@ export async function solveWithGlpk(model: MilpModel, options: MilpSolveOptions)
       solveMs,
     };
   }
-  return { status: "no-solution", values: new Map(), solveMs };
+  return {
+    status: "no-solution",
+    values: new Map(),
+    solveMs,
+    ...(status === glpk.GLP_NOFEAS ? { infeasible: true } : {}),
+  };
 }
 
 /** Solves with HiGHS from CPLEX LP text; reports the MIP dual bound. */
@@ -116,21 +125,42 @@ export async function solveWithHighs(model: MilpModel, options: MilpSolveOptions
       mip_rel_gap: options.relativeGap,
       output_flag: false,
     });
+    if (options.start && options.start.size > 0) {
+      const indices: number[] = [];
+      const values: number[] = [];
+      const known = new Set(variableNames(model));
+      for (const [name, value] of options.start) {
+        if (!known.has(name)) continue;
+        indices.push(solver.getColByName(name));
+        values.push(value);
+      }
+      try {
+        solver.setSolution({ indices, values });
+      } catch {
+        // A start HiGHS rejects only costs the head start.
+      }
+    }
     solver.run();
     const solveMs = performance.now() - started;
     const status = solver.getModelStatus();
     const codes = highs.constants.modelStatus;
     const primalStatus = Number(solver.info.get("primal_solution_status"));
+    const dualBound = Number(solver.info.get("mip_dual_bound"));
     // primal_solution_status 2 = feasible point available.
     if (status !== codes.optimal && primalStatus !== 2)
-      return { status: "no-solution", values: new Map(), solveMs };
+      return {
+        status: "no-solution",
+        values: new Map(),
+        solveMs,
+        ...(Number.isFinite(dualBound) ? { bestBound: dualBound } : {}),
+        ...(status === codes.infeasible ? { infeasible: true } : {}),
+      };
     const columns = solver.getSolution().colValue;
     const values = new Map<string, number>();
     for (const name of variableNames(model)) {
       const column = solver.getColByName(name);
       values.set(name, columns[column] ?? 0);
     }
-    const dualBound = Number(solver.info.get("mip_dual_bound"));
     return {
       status: status === codes.optimal ? "optimal" : "feasible",
       objective: solver.getObjectiveValue(),

@@ -30,11 +30,17 @@ export interface StrategyOptions {
 export interface SolverReport {
   readonly solver: "glpk" | "highs";
   readonly status: "optimal" | "feasible" | "no-solution";
-  /** The solver's objective (the MILP's continuous-time makespan), when it found a solution. */
+  /** The solver's objective (the MILP's makespan of its own solution, optimistic where pricing is not linear). */
   readonly objectiveMs?: number;
-  /** Best proven lower bound on the MILP's objective. */
+  /** A lower bound on the makespan of every plan in dp's plan space (the MILP's optimum or dual bound, or the combinatorial bound). */
   readonly bestBoundMs?: number;
-  /** (objective − bound) / objective; 0 when optimal. */
+  /** The returned plan's makespan (continuous time): the better of dp's plan and the MILP's. */
+  readonly incumbentMs?: number;
+  /** Where the returned plan came from. */
+  readonly incumbent?: "dp" | "milp";
+  /** Bound and incumbent meet (gap ≤ 0.01 %): the plan is optimal in dp's plan space. */
+  readonly proven?: boolean;
+  /** (incumbent − bound) / incumbent. */
   readonly gap?: number;
   readonly variables: number;
   readonly constraints: number;

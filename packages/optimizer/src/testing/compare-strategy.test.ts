@@ -43,7 +43,14 @@ describe("@halo/optimizer/testing", () => {
       expect(row.dpMakespanMs).toBeLessThanOrEqual(row.makespanMs * (1 + 1e-9));
       expect(row.overDp).toBeCloseTo(row.makespanMs / row.dpMakespanMs, 12);
       expect(row.milpStatus).toBeDefined();
-      if (row.milpOptimumMs !== undefined) expect(row.overOptimum).toBeGreaterThan(0);
+      // rr-topo's plans are in dp's plan space: the oracle's bound is below them, and below dp's.
+      expect(row.optimumBoundMs).toBeDefined();
+      expect(row.overBound!).toBeGreaterThanOrEqual(1 - 1e-9);
+      expect(row.dpMakespanMs / row.optimumBoundMs!).toBeGreaterThanOrEqual(1 - 1e-9);
+      if (row.milpOptimumMs !== undefined) {
+        expect(row.milpProven).toBe(true);
+        expect(row.overOptimum).toBeGreaterThanOrEqual(1 - 1e-9);
+      }
     }
   });
 
