@@ -26,3 +26,18 @@ export {
   weightBytesPerParameter,
   weightBytesPerParameterFromName,
 } from "./weight-format.js";
+export {
+  engineMemoryBytes,
+  GROUND_TRUTH_DEVICE_IDS,
+  GROUND_TRUTH_VERSION,
+  type GroundTruthDevice,
+  type GroundTruthModel,
+  groundTruthDevice,
+  kvCapacityTokens,
+  maxResidentSequences,
+  type StepWork,
+  truthStepMs,
+  truthTransferMs,
+  UnknownGroundTruthDeviceError,
+  weightBytesRead,
+} from "./ground-truth.js";
