@@ -39,7 +39,9 @@ describe("ground-truth devices", () => {
     expect(engineMemoryBytes(h100)).toBeCloseTo(80 * GiB * 0.9 - 2 * GiB, 0);
     const capacity = kvCapacityTokens(h100, qwen14);
     expect(capacity % 16).toBe(0);
-    expect(capacity * qwen14.kvBytesPerToken).toBeLessThanOrEqual(engineMemoryBytes(h100) - qwen14.weightsBytes);
+    expect(capacity * qwen14.kvBytesPerToken).toBeLessThanOrEqual(
+      engineMemoryBytes(h100) - qwen14.weightsBytes,
+    );
     // Qwen3-32B leaves little KV on 80 GiB: about 36k tokens, 59 sequences of 600 tokens.
     const qwen32 = h100.models["Qwen/Qwen3-32B"]!;
     expect(kvCapacityTokens(h100, qwen32)).toBeGreaterThan(30_000);

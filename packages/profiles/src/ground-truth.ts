@@ -123,9 +123,7 @@ export function groundTruthDevice(id: string): GroundTruthDevice {
     maxNumBatchedTokens: accelerator.maxNumBatchedTokens,
     transferBytesPerSecond: accelerator.interconnectBytesPerSecond * SERVING.transferUtilization,
     transferFixedMs: SERVING.transferFixedMs,
-    models: Object.fromEntries(
-      Object.entries(MODELS).map(([name, spec]) => [name, truthModel(spec)]),
-    ),
+    models: Object.fromEntries(Object.entries(MODELS).map(([name, spec]) => [name, truthModel(spec)])),
   };
 }
 
@@ -184,8 +182,7 @@ export function truthStepMs(device: GroundTruthDevice, model: GroundTruthModel, 
     attentionFlopsPerContextToken * (work.decodeContextTokens + work.prefillAttentionTokens);
   const computeMs = (flops / (device.bf16FlopsPerSecond * model.flopsUtilization)) * 1000;
   const bytes =
-    weightBytesRead(model, tokens) +
-    model.kvBytesPerToken * (work.decodeContextTokens + work.prefillTokens);
+    weightBytesRead(model, tokens) + model.kvBytesPerToken * (work.decodeContextTokens + work.prefillTokens);
   const memoryMs = (bytes / (device.memoryBytesPerSecond * device.bandwidthUtilization)) * 1000;
   return device.stepOverheadMs + Math.max(computeMs, memoryMs);
 }

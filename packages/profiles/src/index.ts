@@ -22,11 +22,6 @@ export {
   prefillMs,
 } from "./device-profile.js";
 export {
-  isKnownWeightFormat,
-  weightBytesPerParameter,
-  weightBytesPerParameterFromName,
-} from "./weight-format.js";
-export {
   engineMemoryBytes,
   GROUND_TRUTH_DEVICE_IDS,
   GROUND_TRUTH_VERSION,
@@ -41,3 +36,8 @@ export {
   UnknownGroundTruthDeviceError,
   weightBytesRead,
 } from "./ground-truth.js";
+export {
+  isKnownWeightFormat,
+  weightBytesPerParameter,
+  weightBytesPerParameterFromName,
+} from "./weight-format.js";
