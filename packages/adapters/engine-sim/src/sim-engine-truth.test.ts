@@ -47,7 +47,7 @@ describe("SimEngine with a ground truth", () => {
     expect(await figures(8)).not.toEqual(seven);
     const quiet = await figures(7, 0);
     // ~3 % noise: every batch within 15 % of the noiseless time, and not all equal to it.
-    seven.forEach((ms, index) => expect(Math.abs(ms / quiet[index]! - 1)).toBeLessThan(0.15));
+    for (const [index, ms] of seven.entries()) expect(Math.abs(ms / quiet[index]! - 1)).toBeLessThan(0.15);
     expect(seven.some((ms, index) => ms !== quiet[index])).toBe(true);
   });
 
@@ -96,7 +96,7 @@ describe("SimEngine with a ground truth", () => {
     const huge = item("huge", "y".repeat(4 * 12_000), 16);
     const batch = await collectBatch(sim, { model: "Qwen/Qwen3-32B", items: [huge, ...items(2, 40)] });
     expect(batch.failed.get("huge")?.code).toBe("over-limits");
-    expect(batch.failed.get("huge")?.message).toMatch(/need more KV than the 99[0-9]{2} tokens/);
+    expect(batch.failed.get("huge")?.message).toMatch(/need more KV than the 10000 tokens/);
     expect(batch.finished.size).toBe(2);
   });
 });
