@@ -49,6 +49,8 @@ function isBenchResult(value: unknown): value is WorkloadBenchResult {
   return (
     typeof value === "object" &&
     value !== null &&
+    // Online results (`online-*.json`, `kind: "online"`) have reports of their own.
+    (value as { kind?: unknown }).kind === undefined &&
     READABLE_BENCH_RESULT_VERSIONS.includes((value as { resultVersion?: number }).resultVersion ?? -1) &&
     Array.isArray((value as { systems?: unknown }).systems)
   );
@@ -132,6 +134,7 @@ export function summaryTable(set: BenchRunSet): string {
     ...(hasLanggraph ? ["halo vs best langgraph"] : []),
     "halo vs opwise",
     "halo ÷ lower bound",
+    "halo actual ÷ estimate",
     "naive ÷ halo's lower bound",
     "outputs = naive",
   ];
@@ -162,6 +165,7 @@ export function summaryTable(set: BenchRunSet): string {
       ...(hasLanggraph ? [times(halo?.speedupVsLanggraph)] : []),
       times(halo?.speedupVsOpwise),
       halo ? halo.lowerBoundRatio.toFixed(2) : "–",
+      halo?.estimateRatio === undefined ? "–" : halo.estimateRatio.toFixed(2),
       // The speedup over naive of a halo run that reached its plan's lower bound.
       halo && naive && halo.plan.lowerBoundMs > 0
         ? times(naive.deviceMakespanMs / halo.plan.lowerBoundMs)
@@ -191,6 +195,8 @@ export function detailTable(result: WorkloadBenchResult): string {
     "utilization",
     "planner ms",
     "lower bound s",
+    "estimate s",
+    "actual ÷ estimate",
     "tool share",
     "queries in flight",
     "runtime CPU",
@@ -217,6 +223,8 @@ export function detailTable(result: WorkloadBenchResult): string {
       percent(system.executorUtilization),
       integer(system.plannerMs),
       seconds(system.plan.lowerBoundMs),
+      seconds(system.plan.estimatedMakespanMs),
+      system.estimateRatio === undefined ? "–" : system.estimateRatio.toFixed(2),
       percent(system.toolShare),
       // Little's law: mean latency × throughput.
       system.deviceMakespanMs > 0
@@ -270,7 +278,7 @@ export function runSetDescription(set: BenchRunSet): string {
   const { settings, machine } = first;
   const engine =
     set.engine === "sim"
-      ? `engine-sim, ${settings.executors} simulated executors (${settings.profile}), time scale ${settings.timeScale} (makespans are device time: wall time ÷ time scale)`
+      ? `engine-sim, ${settings.devices ? `simulated devices ${settings.devices} (hidden ground truth, per-batch noise σ ${settings.noise ?? 0}); planning profile: ` : `${settings.executors} simulated executors (`}${settings.profile}${settings.devices ? "" : ")"}, time scale ${settings.timeScale} (makespans are device time: wall time ÷ time scale)`
       : `llama.cpp, ${settings.executors} executors × ${settings.threads} thread(s), synthesized stand-in models`;
   const dates = set.results.map((result) => result.date.slice(0, 10));
   const distinct = (values: readonly (string | number)[]) => [...new Set(values.map(String))].join(" / ");

@@ -54,6 +54,9 @@ export interface BenchSettings {
   readonly gatherWindowMs: number;
   /** Where the planners' device profile came from. */
   readonly profile: string;
+  /** sim with a hidden ground truth: the simulated devices (`h100:2,a100:2`) and the per-batch noise σ. */
+  readonly devices?: string;
+  readonly noise?: number;
   /** How executors were reset between systems. */
   readonly executorReset: string;
 }
@@ -135,6 +138,8 @@ export interface SystemResult {
   };
   /** deviceMakespanMs ÷ the plan's lower bound. */
   readonly lowerBoundRatio: number;
+  /** deviceMakespanMs ÷ the plan's estimated makespan (1: the plan priced the run exactly; absent in older files). */
+  readonly estimateRatio?: number;
   /**
    * Share of query time spent in tools alone: Σ over queries of the time a
    * tool of the query ran while none of its LLM calls did, ÷ Σ query latency.

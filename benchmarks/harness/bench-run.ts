@@ -46,6 +46,8 @@ export interface BenchEnvironment {
   /** Starts executors in their initial state: no model loaded, no KV cached. */
   readonly startExecutors: () => Promise<BenchExecutors>;
   readonly profile: DeviceProfile;
+  /** Per executor, when they differ (simulated devices of several kinds); else `profile` for all. */
+  readonly workerProfiles?: readonly DeviceProfile[];
   /** Where `profile` came from (for the result file). */
   readonly profileSource: string;
   readonly onProgress?: (message: string) => void;
@@ -179,6 +181,7 @@ export async function runWorkloadBench(
             queries,
             addresses: executors.addresses,
             profile: environment.profile,
+            ...(environment.workerProfiles ? { workerProfiles: environment.workerProfiles } : {}),
             settings: fullSettings,
             ...(naiveOutputs ? { naiveOutputs } : {}),
             ...(setting === undefined

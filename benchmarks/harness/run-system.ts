@@ -28,6 +28,8 @@ export interface SystemRunInput {
   /** Executors in their initial state (just started). */
   readonly addresses: readonly string[];
   readonly profile: DeviceProfile;
+  /** Per executor, when they differ (default: `profile` for every one). */
+  readonly workerProfiles?: readonly DeviceProfile[];
   readonly tools: RuntimeTools;
   readonly settings: BenchSettings;
   /** Per query id, naive's canonical `{ok, outputs}` (absent: not compared). */
@@ -54,7 +56,7 @@ export async function runSystem(input: SystemRunInput): Promise<SystemRunOutput>
   ];
   const workers: PlanningWorker[] = input.addresses.map((address, index) => ({
     id: `worker-${index}`,
-    profile: input.profile,
+    profile: input.workerProfiles?.[index] ?? input.profile,
     address,
   }));
   const planningStartedMs = performance.now();
@@ -179,6 +181,10 @@ export async function runSystem(input: SystemRunInput): Promise<SystemRunOutput>
       modelLoads: planned.modelLoads,
     },
     lowerBoundRatio: round(planned.lowerBoundMs > 0 ? deviceMakespanMs / planned.lowerBoundMs : 0, 3),
+    estimateRatio: round(
+      planned.estimatedMakespanMs > 0 ? deviceMakespanMs / planned.estimatedMakespanMs : 0,
+      3,
+    ),
     toolShare: round(figures.toolShare, 3),
     meanQueryLatencyMs: round(figures.meanQueryLatencyMs / settings.timeScale),
     ...(input.naiveOutputs ? { outputsVsNaive: compareOutputs(outputs, input.naiveOutputs) } : {}),

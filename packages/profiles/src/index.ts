@@ -22,6 +22,21 @@ export {
   prefillMs,
 } from "./device-profile.js";
 export {
+  engineMemoryBytes,
+  GROUND_TRUTH_DEVICE_IDS,
+  GROUND_TRUTH_VERSION,
+  type GroundTruthDevice,
+  type GroundTruthModel,
+  groundTruthDevice,
+  kvCapacityTokens,
+  maxResidentSequences,
+  type StepWork,
+  truthStepMs,
+  truthTransferMs,
+  UnknownGroundTruthDeviceError,
+  weightBytesRead,
+} from "./ground-truth.js";
+export {
   isKnownWeightFormat,
   weightBytesPerParameter,
   weightBytesPerParameterFromName,

@@ -58,7 +58,11 @@ describe("halo bench on engine-sim", () => {
       queries: 8,
       executors: 4,
       timeScale: 0.02,
-      profile: "builtin:h100",
+      // sim plays hidden ground-truth H100s; the planner got what halo profile measured against them.
+      devices: "h100:4",
+      profile: expect.stringMatching(
+        /^measured by halo profile against simulated h100:4 .*sim-h100-[0-9a-f]{16}\.json$/,
+      ),
     });
     expect(result.machine.cores).toBeGreaterThan(0);
     expect(result.systems.map((system) => system.system)).toEqual([
@@ -88,6 +92,7 @@ describe("halo bench on engine-sim", () => {
       expect(system.executors).toHaveLength(4);
       expect(system.executorUtilization).toBeGreaterThan(0);
       expect(system.plan.lowerBoundMs).toBeGreaterThan(0);
+      expect(system.estimateRatio).toBeCloseTo(system.deviceMakespanMs / system.plan.estimatedMakespanMs, 2);
       expect(system.runtime.peakRssBytes).toBeGreaterThan(0);
       expect(system.operators.map((operator) => operator.operator)).toContain("final_answer");
       expect(system.speedupVsNaive).toBeCloseTo(naive!.deviceMakespanMs / system.deviceMakespanMs, 2);

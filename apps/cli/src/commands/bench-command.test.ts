@@ -39,6 +39,18 @@ describe("halo bench: bad input", () => {
       '--naive-concurrency: expected queries in flight (an integer >= 1) or all (got "0")',
     ],
     [["--langgraph-concurrency", "many"], "--langgraph-concurrency: expected queries in flight"],
+    [
+      ["--engine", "sim", "--devices", "tpu:2"],
+      '--devices: "tpu:2": unknown device "tpu" (known: h100, a100, l40s)',
+    ],
+    [["--engine", "sim", "--devices", "h100:0"], '--devices: "h100:0": the count must be an integer >= 1'],
+    [["--engine", "sim", "--devices", "h100:two"], '--devices: "h100:two" is not device:count'],
+    [["--devices", "h100:2"], "--devices: only the sim engine simulates devices"],
+    [
+      ["--engine", "sim", "--devices", "h100:2", "--local", "3"],
+      "--local 3 and --devices h100:2 (2 devices) disagree",
+    ],
+    [["--engine", "sim", "--noise", "-1"], "--noise: expected a number in [0, 1)"],
   ])("rejects %j with exit 2 before any work", async (flags, message) => {
     const io = recordingIo();
     const saved = process.env["HALO_BENCH_POSTGRES_URL"];

@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import {
   type BenchEngine,
   type BenchEnvironment,
@@ -28,6 +28,16 @@ import { startLocalExecutors } from "../run/local-executors.js";
 import { prepareLocalModels, readModelMap } from "../run/local-models.js";
 import { localDeviceProfile } from "../run/local-profile.js";
 import { loadProfileReference } from "../run/profile-reference.js";
+import {
+  checkDevicesHoldModels,
+  type DeviceGroup,
+  deviceCount,
+  executorDevices,
+  formatDevices,
+  measuredSimProfiles,
+  parseDevices,
+  startSimDevices,
+} from "../run/sim-profile.js";
 import type { RegisterCommand } from "./index.js";
 import { type OnlineBenchFlags, runOnlineBenchCommand } from "./online-bench-command.js";
 
@@ -53,6 +63,9 @@ export interface BenchFlags {
   readonly httpConcurrency: string;
   readonly gatherWindowMs: string;
   readonly profile?: string;
+  /** sim: simulated devices with a hidden ground truth (`h100:2,a100:2`) and their per-batch noise σ. */
+  readonly devices?: string;
+  readonly noise?: string;
   readonly resultsDir?: string;
   readonly tag?: string;
   readonly report?: boolean;
@@ -66,6 +79,9 @@ export interface BenchOptions {
   readonly modelsPath?: string;
   readonly postgresUrl?: string;
   readonly profile?: string;
+  /** sim with a hidden ground truth: the devices (absent: the executors replay `profile`). */
+  readonly devices?: readonly DeviceGroup[];
+  readonly noise: number;
   readonly resultsDirectory: string;
   /** The README whose results block is regenerated (only for the default results folder). */
   readonly readmePath?: string;
@@ -129,6 +145,30 @@ export function benchOptionsFromFlags(flags: BenchFlags): BenchOptions {
   if (flags.models !== undefined && engine !== "llamacpp") {
     throw new InvalidInputError("--models: only the llamacpp engine reads a model map");
   }
+  if (flags.devices !== undefined && engine !== "sim") {
+    throw new InvalidInputError("--devices: only the sim engine simulates devices");
+  }
+  // sim plays ground-truth devices unless a --profile alone is given (then the executors replay it).
+  const devices =
+    engine === "sim" && (flags.devices !== undefined || flags.profile === undefined)
+      ? parseDevices(flags.devices ?? `h100:${flags.local ?? "4"}`)
+      : undefined;
+  if (
+    devices &&
+    flags.devices !== undefined &&
+    flags.local !== undefined &&
+    Number(flags.local) !== deviceCount(devices)
+  ) {
+    throw new InvalidInputError(
+      `--local ${flags.local} and --devices ${flags.devices} (${deviceCount(devices)} devices) disagree: give one of them`,
+    );
+  }
+  const noise = numberFlag(
+    "--noise",
+    flags.noise ?? "0.03",
+    (value) => value >= 0 && value < 1,
+    "a number in [0, 1)",
+  );
   const timeScale =
     engine === "sim"
       ? numberFlag("--time-scale", flags.timeScale, (value) => value > 0 && value <= 1, "a number in (0, 1]")
@@ -136,12 +176,15 @@ export function benchOptionsFromFlags(flags: BenchFlags): BenchOptions {
   const settings: BenchOptions["settings"] = {
     engine,
     queries: numberFlag("--queries", flags.queries, positiveInteger, "a number of queries >= 1"),
-    executors: numberFlag(
-      "--local",
-      flags.local ?? (engine === "sim" ? "4" : "2"),
-      (value) => positiveInteger(value) && value <= 64,
-      "1 to 64 executors",
-    ),
+    executors: devices
+      ? deviceCount(devices)
+      : numberFlag(
+          "--local",
+          flags.local ?? (engine === "sim" ? "4" : "2"),
+          (value) => positiveInteger(value) && value <= 64,
+          "1 to 64 executors",
+        ),
+    ...(devices ? { devices: formatDevices(devices), noise } : {}),
     threads: numberFlag("--threads", flags.threads, positiveInteger, "an integer >= 1"),
     timeScale,
     latencyScale: numberFlag("--latency-scale", flags.latencyScale, (value) => value >= 0, "a number >= 0"),
@@ -181,7 +224,8 @@ export function benchOptionsFromFlags(flags: BenchFlags): BenchOptions {
     "halo bench",
     `--workload ${flags.workload}`,
     `--queries ${settings.queries}`,
-    `--local ${settings.executors}`,
+    ...(devices ? [`--devices ${formatDevices(devices)}`] : [`--local ${settings.executors}`]),
+    ...(devices && noise !== 0.03 ? [`--noise ${noise}`] : []),
     `--systems ${flags.systems}`,
     `--engine ${engine}`,
     ...(settings.threads !== 1 ? [`--threads ${settings.threads}`] : []),
@@ -212,6 +256,8 @@ export function benchOptionsFromFlags(flags: BenchFlags): BenchOptions {
     ...(flags.models !== undefined ? { modelsPath: flags.models } : {}),
     ...(dbBackend === "postgres" ? { postgresUrl: postgresUrl! } : {}),
     ...(flags.profile !== undefined ? { profile: flags.profile } : {}),
+    ...(devices ? { devices } : {}),
+    noise,
     resultsDirectory,
     ...(resultsDirectory === defaultResults ? { readmePath: join(defaultResults, "..", "README.md") } : {}),
     ...(flags.tag !== undefined ? { tag: flags.tag } : {}),
@@ -228,6 +274,7 @@ async function prepareEnvironment(
   const models = [...WORKLOAD_MODELS];
   const log = (message: string) => io.stderr(`halo bench: ${message}\n`);
   let simProfile: string | undefined;
+  if (options.devices) return simDeviceEnvironment(options, options.devices, models, log);
   if (settings.engine === "llamacpp") {
     const modelMap = await readModelMap(options.modelsPath);
     await prepareLocalModels(models, modelMap, (model) =>
@@ -281,6 +328,50 @@ async function prepareEnvironment(
     }
   }
   return { startExecutors, profile, profileSource };
+}
+
+/**
+ * Simulated devices with a hidden ground truth: each system gets fresh sidecars
+ * replaying the devices' truth; the planner gets the profiles `halo profile`
+ * measured against such sidecars (or `--profile` when given), per worker.
+ */
+async function simDeviceEnvironment(
+  options: BenchOptions,
+  devices: readonly DeviceGroup[],
+  models: readonly string[],
+  log: (message: string) => void,
+): Promise<Omit<BenchEnvironment, "onProgress">> {
+  const { settings } = options;
+  checkDevicesHoldModels(devices, models);
+  const given =
+    options.profile === undefined
+      ? undefined
+      : await loadProfileReference(options.profile, "--profile", process.cwd());
+  const measured = given
+    ? undefined
+    : await measuredSimProfiles(devices, { models, noise: options.noise, noiseSeed: 1, onProgress: log });
+  const workerProfiles = executorDevices(devices).map((device) => given ?? measured!.get(device)!.profile);
+  const openai = options.systems.some((system) => system.runner === "langgraph");
+  return {
+    startExecutors: () =>
+      startSimDevices(devices, {
+        ...(openai ? { openai: true } : {}),
+        threads: settings.threads,
+        serve: models,
+        timeScale: settings.timeScale,
+        noise: options.noise,
+        noiseSeed: 1,
+        // One model resident per simulated GPU, as a serving engine holds it.
+        maxLoadedModels: 1,
+        batching: { windowMs: 3 * settings.timeScale, maxCollectMs: 10 * settings.timeScale },
+      }),
+    profile: workerProfiles[0]!,
+    workerProfiles,
+    profileSource: given
+      ? `${options.profile} (given; the executors play the hidden ground truth of ${formatDevices(devices)})`
+      : `measured by halo profile against simulated ${formatDevices(devices)} (ground truth hidden; noise σ ${options.noise}): ` +
+        [...measured!.entries()].map(([device, entry]) => `${device} ${basename(entry.path)}`).join(", "),
+  };
 }
 
 /**
@@ -380,8 +471,13 @@ export const registerBenchCommand: RegisterCommand = (program: Command, io: Comm
     .option("--gather-window-ms <ms>", "longest wait for a fuller micro-batch (device time)", "50")
     .option(
       "--profile <file|builtin:name>",
-      "planning profile (default: measured and cached; builtin:h100 for sim)",
+      "planning profile (default: measured and cached; sim: alone, the executors replay it and the planner knows the costs exactly)",
     )
+    .option(
+      "--devices <device:count,...>",
+      "sim: simulated devices whose ground truth the planner does not see (h100, a100, l40s; e.g. h100:2,a100:2; default h100 × --local)",
+    )
+    .option("--noise <sigma>", "sim devices: per-batch lognormal noise of the ground truth", "0.03")
     .option("--results-dir <dir>", "where result files and reports go (default benchmarks/results)")
     .option("--tag <name>", "name of the run set, prefixed to the result files (e.g. scale)")
     .option("--report", "only regenerate the reports (markdown, SVG, README block) from the result files")

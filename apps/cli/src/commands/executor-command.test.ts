@@ -44,6 +44,15 @@ describe("halo executor serve: bad input", () => {
     [["--engine", "llamacpp", "--context-size", "2k"], "--context-size: expected an integer >= 64"],
     [["--engine", "llamacpp", "--context-size", "63"], "--context-size: expected an integer >= 64"],
     [["--engine", "sim", "--profile", "builtin:nope"], '--profile: no built-in profile "builtin:nope"'],
+    [
+      ["--engine", "sim", "--truth", "tpu"],
+      '--truth: unknown ground-truth device "tpu" (known: h100, a100, l40s)',
+    ],
+    [["--engine", "sim", "--truth", "h100", "--noise", "2"], "--noise: expected a number in [0, 1)"],
+    [
+      ["--engine", "sim", "--truth", "h100", "--allow-models", "Qwen/Qwen3-8B"],
+      '--allow-models names "Qwen/Qwen3-8B"',
+    ],
     [["--engine", "sim", "--openai-port", "http"], "--openai-port: expected a port 0–65535"],
     [["--engine", "llamacpp", "--gpu", "tpu"], "--gpu: expected one of off, auto, cuda, vulkan, metal"],
     [["--engine", "llamacpp", "--gpu-layers", "8"], "--gpu-layers: needs --gpu"],

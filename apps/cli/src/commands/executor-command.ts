@@ -7,8 +7,11 @@ import {
   BUILTIN_PROFILES,
   type DeviceProfile,
   deriveModelProfile,
+  type GroundTruthDevice,
+  groundTruthDevice,
   ProfileValidationError,
   parseDeviceProfile,
+  UnknownGroundTruthDeviceError,
 } from "@halo/profiles";
 import {
   exposedBindProblem,
@@ -35,6 +38,10 @@ export interface ServeExecutorOptions {
   readonly contextSize?: number;
   /** `builtin:<name>` or a profile JSON file (sim only). */
   readonly profile: string;
+  /** sim: play this ground-truth device (`h100`, `a100`, `l40s`) instead of replaying `profile`, with per-batch noise σ and its seed. */
+  readonly truth?: string;
+  readonly noise?: number;
+  readonly noiseSeed?: number;
   readonly timeScale: number;
   readonly kvBudgetBytes?: number;
   readonly batchWindowMs: number;
@@ -113,6 +120,7 @@ interface LlamaCppModelMap {
 /** The engines `--engine` accepts. */
 export const ENGINE_FACTORIES: Readonly<Record<string, EngineFactory>> = {
   sim: async (options) => {
+    if (options.truth !== undefined) return truthSimEngine(options);
     const profile = await loadProfile(options.profile);
     const mapped = options.modelsPath ? await readSimModelNames(options.modelsPath, profile) : undefined;
     const allowed = options.allowModels ?? [];
@@ -237,6 +245,32 @@ function withAllowedStandIns(
     ...(modelMap?.sourcePath !== undefined ? { sourcePath: modelMap.sourcePath } : {}),
     models: new Map([...(modelMap?.models ?? []), ...added]),
   };
+}
+
+/** A sim engine playing a ground-truth device (`--truth`): the planner measures it with `halo profile`. */
+function truthSimEngine(options: ServeExecutorOptions): SimEngine {
+  let truth: GroundTruthDevice;
+  try {
+    truth = groundTruthDevice(options.truth!);
+  } catch (error) {
+    if (error instanceof UnknownGroundTruthDeviceError)
+      throw new InvalidInputError(`--truth: ${error.message}`);
+    throw error;
+  }
+  const allowed = options.allowModels ?? [];
+  const unknown = allowed.filter((name) => !truth.models[name]);
+  if (unknown.length > 0 || options.modelsPath !== undefined) {
+    throw new InvalidInputError(
+      `--truth ${truth.id}: serves its own models (${Object.keys(truth.models).join(", ")}); ${options.modelsPath !== undefined ? "--models does not apply" : `--allow-models names ${unknown.map((name) => `"${name}"`).join(", ")}`}`,
+    );
+  }
+  return new SimEngine({
+    truth,
+    noise: options.noise ?? 0.03,
+    noiseSeed: options.noiseSeed ?? 0,
+    timeScale: options.timeScale,
+    threads: options.threads,
+  });
 }
 
 /** The device profile of `--profile`: `builtin:<name>` or a JSON file. */
@@ -458,6 +492,9 @@ interface RawServeFlags {
   readonly models?: string;
   readonly contextSize?: string;
   readonly profile: string;
+  readonly truth?: string;
+  readonly noise?: string;
+  readonly noiseSeed?: string;
   readonly timeScale: string;
   readonly kvBudgetBytes?: string;
   readonly batchWindowMs: string;
@@ -572,6 +609,20 @@ export function serveOptionsFromFlags(flags: RawServeFlags): ServeExecutorOption
         }
       : {}),
     profile: flags.profile,
+    ...(flags.truth !== undefined ? { truth: flags.truth } : {}),
+    ...(flags.noise !== undefined
+      ? { noise: number("--noise", flags.noise, (value) => value >= 0 && value < 1, "a number in [0, 1)") }
+      : {}),
+    ...(flags.noiseSeed !== undefined
+      ? {
+          noiseSeed: number(
+            "--noise-seed",
+            flags.noiseSeed,
+            (value) => integer(value) && value >= 0,
+            "an integer >= 0",
+          ),
+        }
+      : {}),
     timeScale: number("--time-scale", flags.timeScale, (value) => value >= 0, "a number >= 0"),
     ...(flags.kvBudgetBytes !== undefined
       ? {
@@ -655,6 +706,12 @@ export const registerExecutorCommand: RegisterCommand = (program: Command, io: C
       "llamacpp: tokens per sequence, prompt plus generated (default 2048; at most the model's trained context)",
     )
     .option("--profile <profile>", "sim: device profile, builtin:<name> or a JSON file", "builtin:h100")
+    .option(
+      "--truth <device>",
+      "sim: play a hidden ground-truth device (h100, a100, l40s: roofline costs, finite KV cache with queueing and preemption) instead of replaying --profile; plan with a profile halo profile measures",
+    )
+    .option("--noise <sigma>", "sim --truth: per-batch lognormal noise (default 0.03)")
+    .option("--noise-seed <n>", "sim --truth: seed of the noise (default 0)")
     .option("--time-scale <factor>", "sim: wall time per simulated time", "0.01")
     .option(
       "--kv-budget-bytes <bytes>",

@@ -77,7 +77,10 @@ async function records(path: string): Promise<ResultRecord[]> {
 const outputsById = (list: readonly ResultRecord[]) =>
   new Map(list.map((record) => [record.id, record.outputs]));
 
-/** The simulated executors of `--engine sim`: fast, deterministic, the same text for the same prompt. */
+/**
+ * The simulated executors of `--engine sim` replaying the built-in profile: fast, deterministic, the
+ * same text for the same prompt. (Without --profile they play hidden ground-truth devices: below.)
+ */
 const simRun = (out: string, db: string, ...extra: string[]) => [
   "run",
   EXAMPLE,
@@ -91,6 +94,7 @@ const simRun = (out: string, db: string, ...extra: string[]) => [
   db,
   "--out",
   out,
+  ...(extra.includes("--profile") ? [] : ["--profile", "builtin:h100"]),
   ...extra,
 ];
 
@@ -196,6 +200,72 @@ function alive(pid: number): boolean {
     return false;
   }
 }
+
+describe("halo run on simulated devices with a hidden ground truth", () => {
+  it("plans from profiles measured against the devices, one per worker, and reports estimate vs actual", async () => {
+    const out = join(directory, "devices.jsonl");
+    const summaryPath = join(directory, "devices-summary.json");
+    const home = join(directory, "devices-home");
+    const args = [
+      "run",
+      EXAMPLE,
+      "--queries",
+      QUERIES,
+      "--engine",
+      "sim",
+      "--devices",
+      "h100:1,a100:1",
+      "--time-scale",
+      "0.001",
+      "--db",
+      database,
+      "--out",
+      out,
+      "--summary",
+      summaryPath,
+    ];
+    const run = spawnSync(process.execPath, [BIN, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, HALO_HOME: home },
+      encoding: "utf8",
+      timeout: 240_000,
+    });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toContain("measuring a profile of the simulated h100 with halo profile");
+    expect(run.stderr).toContain("measuring a profile of the simulated a100 with halo profile");
+    expect(run.stderr).toContain(
+      "starting h100:1,a100:1 simulated device(s) (ground truth hidden from the planner)",
+    );
+    expect(run.stderr).toMatch(
+      /planning with the measured profiles .*sim-h100-[0-9a-f]{16}\.json, .*sim-a100-[0-9a-f]{16}\.json/,
+    );
+    expect(run.stdout).toContain(`halo run tpch-diamond: ${QUERY_COUNT} ok, 0 failed`);
+    expect(run.stdout).toMatch(
+      /estimate vs actual: device makespan .* \(wall ÷ time scale 0\.001\); actual ÷ estimate \d/,
+    );
+    const summary = JSON.parse(await readFile(summaryPath, "utf8")) as RunSummary & {
+      estimateVsActual: { actualOverEstimate: number; deviceMakespanMs: number };
+    };
+    expect(summary.estimateVsActual.actualOverEstimate).toBeGreaterThan(0);
+    expect(summary.estimateVsActual.deviceMakespanMs).toBeCloseTo(summary.makespanMs / 0.001, -1);
+    // The second run finds both measured profiles in the cache.
+    const again = spawnSync(process.execPath, [BIN, ...args, "--overwrite"], {
+      cwd: ROOT,
+      env: { ...process.env, HALO_HOME: home },
+      encoding: "utf8",
+      timeout: 240_000,
+    });
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stderr).not.toContain("measuring a profile");
+    // A bad device list is invalid input naming it.
+    const bad = spawnSync(process.execPath, [BIN, ...args.slice(0, 7), "h100:2,tpu:1"], {
+      cwd: ROOT,
+      encoding: "utf8",
+    });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--devices: "tpu:1": unknown device "tpu"');
+  }, 600_000);
+});
 
 describe("halo run faults", () => {
   it("an executor SIGKILLed mid-batch: the batch completes on the other, every query exactly once", async () => {

@@ -38,8 +38,17 @@ import {
 import { RunProgress } from "../run/run-progress.js";
 import { loadRunQueries } from "../run/run-queries.js";
 import { openRunResults, type RunResults } from "../run/run-results.js";
-import { formatRunSummary } from "../run/run-summary-text.js";
+import { estimateVsActual, formatRunSummary } from "../run/run-summary-text.js";
 import { createHttpTool, openSqlTool } from "../run/run-tools.js";
+import {
+  checkDevicesHoldModels,
+  deviceCount,
+  executorDevices,
+  formatDevices,
+  measuredSimProfiles,
+  parseDevices,
+  startSimDevices,
+} from "../run/sim-profile.js";
 import { resolveStrategyFlag } from "../strategy-module.js";
 import { loadWorkflowOrFail, printWarnings } from "../workflow-input.js";
 import type { RegisterCommand } from "./index.js";
@@ -58,6 +67,9 @@ export interface RunFlags {
   readonly strategy: string;
   readonly disable?: string;
   readonly profile?: string;
+  /** sim: simulated devices with a hidden ground truth (`h100:2,a100:2`), and their per-batch noise σ. */
+  readonly devices?: string;
+  readonly noise?: string;
   readonly resume?: boolean;
   readonly retryFailed?: boolean;
   readonly overwrite?: boolean;
@@ -100,7 +112,32 @@ export async function runWorkflow(
     throw new InvalidInputError(`--engine: expected llamacpp or sim (got "${flags.engine}")`);
   }
   const engine: LocalEngine = flags.engine;
-  const localCount = numberFlag("--local", flags.local ?? "2", positiveInteger, "a number of executors >= 1");
+  let localCount = numberFlag("--local", flags.local ?? "2", positiveInteger, "a number of executors >= 1");
+  if (flags.devices !== undefined && (engine !== "sim" || flags.executors !== undefined)) {
+    throw new InvalidInputError(
+      "--devices: only for local simulated executors (--engine sim, without --executors)",
+    );
+  }
+  // The sim engine plays ground-truth devices unless a --profile alone is given (then it replays that profile).
+  const truthMode =
+    engine === "sim" &&
+    flags.executors === undefined &&
+    (flags.devices !== undefined || flags.profile === undefined);
+  const devices = truthMode ? parseDevices(flags.devices ?? `h100:${localCount}`) : undefined;
+  if (devices) {
+    if (flags.local !== undefined && flags.devices !== undefined && deviceCount(devices) !== localCount) {
+      throw new InvalidInputError(
+        `--local ${localCount} and --devices ${flags.devices} (${deviceCount(devices)} devices) disagree: give one of them`,
+      );
+    }
+    localCount = deviceCount(devices);
+  }
+  const noise = numberFlag(
+    "--noise",
+    flags.noise ?? "0.03",
+    (value) => value >= 0 && value < 1,
+    "a number in [0, 1)",
+  );
   const threads = numberFlag("--threads", flags.threads, positiveInteger, "an integer >= 1");
   const contextSize =
     flags.contextSize === undefined
@@ -212,7 +249,43 @@ export async function runWorkflow(
 
     let addresses: readonly string[];
     let profile: DeviceProfile;
-    if (remote) {
+    /** Per worker, when the workers differ (simulated devices: each device's measured profile). */
+    let workerProfiles: readonly DeviceProfile[] | undefined;
+    if (devices) {
+      checkDevicesHoldModels(devices, models);
+      const given =
+        flags.profile === undefined
+          ? undefined
+          : await loadProfileReference(flags.profile, "--profile", process.cwd());
+      const measured = given
+        ? undefined
+        : await measuredSimProfiles(devices, {
+            models,
+            noise,
+            noiseSeed: 1,
+            onProgress: (message) => io.stderr(`halo run: ${message}\n`),
+          });
+      io.stderr(
+        `halo run: starting ${formatDevices(devices)} simulated device(s) (ground truth hidden from the planner)\n`,
+      );
+      local = await startSimDevices(devices, {
+        threads,
+        serve: models,
+        timeScale,
+        noise,
+        noiseSeed: 1,
+      });
+      const started = local;
+      cleanups.push(() => started.stop());
+      addresses = started.addresses;
+      workerProfiles = executorDevices(devices).map((device) => given ?? measured!.get(device)!.profile);
+      profile = workerProfiles[0]!;
+      if (measured) {
+        io.stderr(
+          `halo run: planning with the measured profiles ${[...measured.values()].map((entry) => entry.path).join(", ")}\n`,
+        );
+      }
+    } else if (remote) {
       addresses = remote;
       profile =
         flags.profile !== undefined
@@ -265,7 +338,7 @@ export async function runWorkflow(
 
     const workers: PlanningWorker[] = addresses.map((address, index) => ({
       id: `worker-${index}`,
-      profile,
+      profile: workerProfiles?.[index] ?? profile,
       address,
     }));
     // A query whose prompt fits no worker fails alone, before planning: it must not sink the batch's plan.
@@ -328,8 +401,15 @@ export async function runWorkflow(
     } finally {
       progress.stop();
     }
-    io.stdout(formatRunSummary(summary, results.path));
-    if (flags.summary) await writeFile(flags.summary, `${JSON.stringify(summary, null, 2)}\n`);
+    // The plan's estimate is device time; a sim run's makespan is wall time × the time scale.
+    const deviceTimeScale = engine === "sim" && !remote && timeScale > 0 ? timeScale : 1;
+    io.stdout(formatRunSummary(summary, results.path, deviceTimeScale));
+    if (flags.summary) {
+      await writeFile(
+        flags.summary,
+        `${JSON.stringify({ ...summary, estimateVsActual: estimateVsActual(summary, deviceTimeScale) }, null, 2)}\n`,
+      );
+    }
     if (summary.aborted) {
       throw new CliError(
         `interrupted: ${summary.queries.unfinished} queries unfinished; rerun with --resume to complete them`,
@@ -433,8 +513,13 @@ export const registerRunCommand: RegisterCommand = (program: Command, io: Comman
     .option("--disable <names>", `optimizations to turn off (${OPTIMIZATION_NAMES.join(", ")})`)
     .option(
       "--profile <file|builtin:name>",
-      "device profile to plan with (default: measured once for local llama.cpp executors and cached; builtin:h100 for sim)",
+      "device profile to plan with (default: measured once for local executors and cached; sim: alone, the executors replay it — the planner then knows the costs exactly)",
     )
+    .option(
+      "--devices <device:count,...>",
+      "sim: simulated devices whose ground truth the planner does not see (h100, a100, l40s; e.g. h100:2,a100:2; default h100 × --local); the planner plans from a profile measured against them",
+    )
+    .option("--noise <sigma>", "sim devices: per-batch lognormal noise of the ground truth", "0.03")
     .option(
       "--resume",
       "keep the results already in --out and run only the queries missing there (failed records are kept, not rerun)",

@@ -25,6 +25,10 @@ export interface LocalExecutorOptions {
   readonly contextSize?: number;
   /** sim: `builtin:<name>` or a profile file; and its time scale. */
   readonly profile?: string;
+  /** sim: a ground-truth device (`h100`) replayed instead of a profile, with per-batch noise σ and its seed. */
+  readonly truth?: string;
+  readonly noise?: number;
+  readonly noiseSeed?: number;
   readonly timeScale?: number;
   /**
    * The model names to serve (the workflow's). sim: names the profile lacks are derived from their
@@ -93,6 +97,9 @@ function sidecarArguments(options: LocalExecutorOptions): string[] {
   if (options.modelsPath) flags.push("--models", options.modelsPath);
   if (options.contextSize !== undefined) flags.push("--context-size", String(options.contextSize));
   if (options.profile) flags.push("--profile", options.profile);
+  if (options.truth) flags.push("--truth", options.truth);
+  if (options.noise !== undefined) flags.push("--noise", String(options.noise));
+  if (options.noiseSeed !== undefined) flags.push("--noise-seed", String(options.noiseSeed));
   if (options.timeScale !== undefined) flags.push("--time-scale", String(options.timeScale));
   if (options.serve && options.serve.length > 0) flags.push("--serve", options.serve.join(","));
   if (options.maxLoadedModels !== undefined)

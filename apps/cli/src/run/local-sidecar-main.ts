@@ -6,11 +6,13 @@
  * without automatic prefix reuse, so an item's greedy output does not depend
  * on what its sequence decoded before (see `@halo/engine-llamacpp`).
  *
- * argv: --engine llamacpp|sim --threads N [--models map.yaml] [--context-size T] [--profile ref] [--time-scale f] [--serve a,b]
+ * argv: --engine llamacpp|sim --threads N [--models map.yaml] [--context-size T] [--profile ref | --truth device [--noise σ --noise-seed n]]
+ *       [--time-scale f] [--serve a,b]
  *       [--max-loaded-models N] [--batch-window-ms ms --max-collect-ms ms] [--openai-port P]
  */
 import { parseArgs } from "node:util";
 import { createExecutorServer, type EngineV1 } from "@halo/executor";
+import { groundTruthDevice } from "@halo/profiles";
 import { loadProfileReference } from "./profile-reference.js";
 
 async function createEngine(values: Record<string, string | undefined>): Promise<EngineV1> {
@@ -19,9 +21,20 @@ async function createEngine(values: Record<string, string | undefined>): Promise
   const serve = values.serve?.split(",").filter((name) => name.length > 0) ?? [];
   if (values.engine === "sim") {
     const { SimEngine } = await import("@halo/engine-sim");
-    // Names the profile lacks are derived from their parameter count.
+    // A ground truth the planner never sees, or a profile replayed as the planner reads it.
+    const costs =
+      values.truth !== undefined
+        ? {
+            truth: groundTruthDevice(values.truth),
+            noise: Number(values.noise ?? "0"),
+            noiseSeed: Number(values["noise-seed"] ?? "0"),
+          }
+        : {
+            // Names the profile lacks are derived from their parameter count.
+            profile: await loadProfileReference(values.profile ?? "builtin:h100", "--profile", process.cwd()),
+          };
     return new SimEngine({
-      profile: await loadProfileReference(values.profile ?? "builtin:h100", "--profile", process.cwd()),
+      ...costs,
       timeScale: Number(values["time-scale"] ?? "0.01"),
       threads,
       ...(serve.length > 0 ? { models: Object.fromEntries(serve.map((name) => [name, name])) } : {}),
@@ -56,6 +69,9 @@ async function main(): Promise<void> {
       models: { type: "string" },
       "context-size": { type: "string" },
       profile: { type: "string" },
+      truth: { type: "string" },
+      noise: { type: "string" },
+      "noise-seed": { type: "string" },
       "time-scale": { type: "string" },
       serve: { type: "string" },
       "max-loaded-models": { type: "string" },

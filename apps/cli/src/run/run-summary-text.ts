@@ -5,9 +5,40 @@ const integer = (value: number) => Math.round(value).toLocaleString("en-US");
 const percent = (part: number, whole: number) =>
   whole > 0 ? `${Math.round((part / whole) * 100)} %` : "0 %";
 
-/** The human-readable summary `halo run` prints at the end. */
-export function formatRunSummary(summary: RunSummary, resultsPath: string): string {
+/** The plan's estimate against the run: device makespan (wall ÷ time scale), its estimate and their ratio. */
+export interface EstimateVsActual {
+  readonly deviceMakespanMs: number;
+  readonly estimatedMakespanMs: number;
+  readonly lowerBoundMs: number;
+  /** Device makespan ÷ the plan's estimate (1 = exact; above 1: the plan was optimistic). */
+  readonly actualOverEstimate: number | null;
+  /** Device makespan ÷ the plan's lower bound. */
+  readonly actualOverLowerBound: number | null;
+}
+
+/** The plan's estimate against the run; `deviceTimeScale` is the sim engine's time scale (1 elsewhere). */
+export function estimateVsActual(summary: RunSummary, deviceTimeScale = 1): EstimateVsActual {
+  const deviceMakespanMs = summary.makespanMs / deviceTimeScale;
+  const ratio = (reference: number) =>
+    reference > 0 ? Math.round((deviceMakespanMs / reference) * 1000) / 1000 : null;
+  return {
+    deviceMakespanMs: Math.round(deviceMakespanMs),
+    estimatedMakespanMs: Math.round(summary.plan.estimatedMakespanMs),
+    lowerBoundMs: Math.round(summary.plan.lowerBoundMs),
+    actualOverEstimate: ratio(summary.plan.estimatedMakespanMs),
+    actualOverLowerBound: ratio(summary.plan.lowerBoundMs),
+  };
+}
+
+/**
+ * The human-readable summary `halo run` prints at the end. `deviceTimeScale`:
+ * the sim engine's time scale (wall time per device time), so that the
+ * makespan compares with the plan's estimate, which is device time.
+ */
+export function formatRunSummary(summary: RunSummary, resultsPath: string, deviceTimeScale = 1): string {
   const { queries, tokens, llm, tools } = summary;
+  const versus = estimateVsActual(summary, deviceTimeScale);
+  const times = (value: number | null) => (value === null ? "–" : `${value.toFixed(2)}×`);
   const lines = [
     `halo run ${summary.workflow}: ${queries.ok} ok, ${queries.failed} failed` +
       `${queries.skipped ? `, ${queries.skipped} skipped (already done)` : ""}` +
@@ -18,6 +49,8 @@ export function formatRunSummary(summary: RunSummary, resultsPath: string): stri
       `, ${summary.workers.length} executor(s)`,
     `  makespan ${formatSeconds(summary.makespanMs / 1000)}, ${summary.queriesPerSecond.toFixed(2)} queries/s` +
       ` (plan estimate ${formatSeconds(summary.plan.estimatedMakespanMs / 1000)}, lower bound ${formatSeconds(summary.plan.lowerBoundMs / 1000)})`,
+    `  estimate vs actual: ${deviceTimeScale === 1 ? "" : `device makespan ${formatSeconds(versus.deviceMakespanMs / 1000)} (wall ÷ time scale ${deviceTimeScale}); `}` +
+      `actual ÷ estimate ${times(versus.actualOverEstimate)}, actual ÷ lower bound ${times(versus.actualOverLowerBound)}`,
     `  tokens: ${integer(tokens.prompt)} prompt = ${integer(tokens.prefilled)} prefilled + ${integer(tokens.cached)} from cache (${percent(tokens.cached, tokens.prompt)}); ${integer(tokens.generated)} generated`,
     `  LLM: ${integer(llm.instances)} instances → ${integer(llm.calls)} calls (${integer(llm.coalesced)} coalesced, ${integer(llm.cached)} served from earlier calls) in ${integer(llm.batches)} batches` +
       `${llm.failedItems ? `, ${llm.failedItems} failed items` : ""}`,

@@ -1,5 +1,13 @@
 export { approximateTokenCount, CHARACTERS_PER_TOKEN } from "./approximate-tokenizer.js";
 export {
+  type BatchSequence,
+  type ContinuousBatchLimits,
+  KvCapacityError,
+  type ScheduledStep,
+  scheduleContinuousBatch,
+} from "./continuous-batch.js";
+export { BatchNoise, naturalOutputTokens } from "./device-costs.js";
+export {
   decodeKvPayload,
   encodeKvPayload,
   InvalidKvPayloadError,

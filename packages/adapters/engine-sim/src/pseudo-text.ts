@@ -85,11 +85,13 @@ export function parseJsonSchema(serialized: string): Record<string, unknown> {
 /**
  * Deterministic pseudo-text for one item, seeded by the caller (greedy items
  * are seeded by their prompt only). The text does not depend on `maxTokens`
- * except for truncation, as with a real greedy decoder.
+ * except for truncation, as with a real greedy decoder. `naturalTokens`
+ * sets the length the answer would have without `maxTokens`.
  */
-export function pseudoText(seed: number, maxTokens: number): PseudoOutput {
+export function pseudoText(seed: number, maxTokens: number, naturalTokens?: number): PseudoOutput {
   const random = seededRandom(seed);
-  const natural = MIN_NATURAL_TOKENS + Math.floor(random() * (MAX_NATURAL_TOKENS - MIN_NATURAL_TOKENS + 1));
+  const drawn = MIN_NATURAL_TOKENS + Math.floor(random() * (MAX_NATURAL_TOKENS - MIN_NATURAL_TOKENS + 1));
+  const natural = naturalTokens ?? drawn;
   const count = Math.min(natural, maxTokens);
   const tokens = Array.from({ length: count }, (_, index) => {
     const word = WORDS[Math.floor(random() * WORDS.length)]!;

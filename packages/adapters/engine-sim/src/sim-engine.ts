@@ -20,11 +20,18 @@ import {
   type DeviceProfile,
   decodeStepMs,
   deriveModelProfile,
+  engineMemoryBytes,
+  type GroundTruthDevice,
+  type GroundTruthModel,
   kvTransferMs,
   type ModelProfile,
   prefillMs,
+  truthStepMs,
+  truthTransferMs,
 } from "@halo/profiles";
 import { approximateTokenCount } from "./approximate-tokenizer.js";
+import { type BatchSequence, scheduleContinuousBatch, sequenceKvTokens } from "./continuous-batch.js";
+import { BatchNoise, naturalOutputTokens, truthModelSizes } from "./device-costs.js";
 import {
   decodeKvPayload,
   encodeKvPayload,
@@ -43,8 +50,22 @@ import { ScaledTimeline } from "./scaled-timeline.js";
 import { seedFrom } from "./seeded-random.js";
 
 export interface SimEngineOptions {
-  /** The device whose costs are replayed (e.g. `H100_SIMULATED_PROFILE` from @halo/profiles). */
-  readonly profile: DeviceProfile;
+  /**
+   * The device whose costs are replayed (e.g. `H100_SIMULATED_PROFILE` from @halo/profiles):
+   * the linear cost model a planner also reads. Give this or `truth`.
+   */
+  readonly profile?: DeviceProfile;
+  /**
+   * A ground-truth device (`groundTruthDevice("h100")` from @halo/profiles): roofline steps,
+   * vLLM-style continuous batching with a finite KV cache (queueing, preemption and
+   * recompute), output lengths around max_tokens. Planners never get it: measure a
+   * profile against the engine (`halo profile`).
+   */
+  readonly truth?: GroundTruthDevice;
+  /** Per-batch lognormal noise on every batch's time (σ, default 0; 0.03 ≈ 3 %). */
+  readonly noise?: number;
+  /** Seed of the noise (default 0): the same seed and batches give the same figures. */
+  readonly noiseSeed?: number;
   /**
    * Wall time per simulated time: 0.01 waits 1 ms per 100 ms of device time.
    * Reported figures are always unscaled device time.
@@ -76,6 +97,15 @@ export interface SimEngineOptions {
   readonly threads?: number;
 }
 
+/** An item of a batch, checked and with its output decided. */
+interface PlannedItem {
+  readonly item: GenerateItem;
+  readonly prefix: SharedPrefix | undefined;
+  readonly prefixTokens: number;
+  readonly promptTokens: number;
+  readonly output: PseudoOutput;
+}
+
 interface KvEntry {
   readonly key: string;
   readonly model: string;
@@ -103,6 +133,9 @@ export class SimEngine implements EngineV1 {
   private readonly modelProfiles = new Map<string, ModelProfile>();
   private readonly maxSequences: number;
   private readonly maxBatchTokens: number;
+  private readonly truth: GroundTruthDevice | undefined;
+  private readonly deviceName: string;
+  private readonly noise: BatchNoise;
   /** Loaded models, least recently used first. */
   private readonly loaded: string[] = [];
   private readonly kv = new Map<string, KvEntry>();
@@ -113,6 +146,7 @@ export class SimEngine implements EngineV1 {
     generatedTokens: 0,
     busyMs: 0,
   };
+  private preemptionCount = 0;
   private closed = false;
 
   constructor(private readonly options: SimEngineOptions) {
@@ -120,7 +154,15 @@ export class SimEngine implements EngineV1 {
     if (!(this.timeScale >= 0) || !Number.isFinite(this.timeScale)) {
       throw new RangeError(`SimEngine: timeScale must be a finite number >= 0, got ${options.timeScale}`);
     }
-    this.memoryBudgetBytes = options.memoryBudgetBytes ?? options.profile.memoryBytes;
+    if ((options.profile === undefined) === (options.truth === undefined)) {
+      throw new RangeError("SimEngine: give either a profile or a ground truth (truth)");
+    }
+    this.truth = options.truth;
+    this.deviceName = options.truth?.device ?? options.profile!.device;
+    this.noise = new BatchNoise(options.noise ?? 0, options.noiseSeed ?? 0);
+    this.memoryBudgetBytes =
+      options.memoryBudgetBytes ??
+      (options.truth ? engineMemoryBytes(options.truth) : options.profile!.memoryBytes);
     this.maxLoadedModels = options.maxLoadedModels ?? Number.POSITIVE_INFINITY;
     if (!(this.maxLoadedModels >= 1)) {
       throw new RangeError(`SimEngine: maxLoadedModels must be at least 1, got ${options.maxLoadedModels}`);
@@ -128,13 +170,17 @@ export class SimEngine implements EngineV1 {
     this.seed = options.seed ?? 0;
     this.kvPayloadDivisor = options.kvPayloadDivisor ?? 1024;
     this.threads = options.threads ?? 1;
-    const served =
-      options.models ?? Object.fromEntries(Object.keys(options.profile.models).map((name) => [name, name]));
+    const listed = options.truth?.models ?? options.profile!.models;
+    const served = options.models ?? Object.fromEntries(Object.keys(listed).map((name) => [name, name]));
     for (const [name, entry] of Object.entries(served)) {
-      const profile = options.profile.models[entry] ?? deriveModelProfile(options.profile, entry);
+      const profile = options.truth
+        ? truthModelSizes(options.truth, entry)
+        : (options.profile!.models[entry] ?? deriveModelProfile(options.profile!, entry));
       if (!profile) {
         throw new RangeError(
-          `SimEngine: model "${name}": profile "${options.profile.device}" has no entry "${entry}" and no size can be read from that name`,
+          options.truth
+            ? `SimEngine: model "${name}": the ground truth of "${options.truth.device}" has no model "${entry}" (it has ${Object.keys(options.truth.models).join(", ")})`
+            : `SimEngine: model "${name}": profile "${this.deviceName}" has no entry "${entry}" and no size can be read from that name`,
         );
       }
       this.modelProfiles.set(name, profile);
@@ -145,19 +191,27 @@ export class SimEngine implements EngineV1 {
       options.maxSequences ?? Math.min(...profiles.map((profile) => profile.maxBatchSequences));
     const largest = Math.max(...profiles.map((profile) => profile.weightsBytes));
     const widestKv = Math.max(...profiles.map((profile) => profile.kvBytesPerToken));
+    const longestContext = Math.max(...profiles.map((profile) => profile.contextLength));
     this.maxBatchTokens =
       options.maxBatchTokens ??
+      // Like a serving engine, the ground truth takes any batch and queues what its KV cache cannot hold.
+      (options.truth ? options.truth.maxNumSeqs * longestContext : undefined) ??
       Math.max(
         Math.max(...profiles.map((profile) => profile.contextLength)),
         Math.floor((this.memoryBudgetBytes - largest) / widestKv),
       );
   }
 
+  /** Ground truth: sequences preempted so far (KV dropped and recomputed) because the KV cache was full. */
+  get preemptions(): number {
+    return this.preemptionCount;
+  }
+
   async doInfo(): Promise<EngineInfo> {
     this.ensureOpen();
     return {
       engine: "sim",
-      version: `1 (${this.options.profile.device}, time scale ${this.timeScale})`,
+      version: `1 (${this.deviceName}, time scale ${this.timeScale})`,
       threads: this.threads,
       models: [...this.modelProfiles].map(([name, profile]) => this.describe(name, profile)),
       maxSequences: this.maxSequences,
@@ -243,6 +297,33 @@ export class SimEngine implements EngineV1 {
         output: this.outputOf(options.model, prefix?.text ?? "", item),
       });
     }
+    // The ground truth fails an item whose prompt and output cannot fit the KV cache at all.
+    const truthModel = this.truth?.models[this.truthEntry(options.model)];
+    const capacityTokens =
+      this.truth && truthModel
+        ? this.truthKvCapacityTokens(truthModel, this.residentBytesWith(options.model))
+        : Number.POSITIVE_INFINITY;
+    for (let index = planned.length - 1; index >= 0 && capacityTokens < Number.POSITIVE_INFINITY; index--) {
+      const entry = planned[index]!;
+      const needed =
+        entry.prefixTokens +
+        sequenceKvTokens(
+          {
+            promptTokens: entry.promptTokens - entry.prefixTokens,
+            contextOffset: 0,
+            outputTokens: entry.output.tokens.length,
+          },
+          this.truth!.kvBlockTokens,
+        );
+      if (needed <= capacityTokens) continue;
+      planned.splice(index, 1);
+      failures.unshift({
+        type: "item-failed",
+        itemId: entry.item.id,
+        code: "over-limits",
+        message: `item "${entry.item.id}": ${entry.promptTokens} prompt tokens + ${entry.output.tokens.length} generated need more KV than the ${capacityTokens} tokens model "${options.model}" has on ${this.deviceName}`,
+      });
+    }
     const batchTokens = planned.reduce(
       (total, entry) => total + entry.promptTokens + entry.item.maxTokens,
       0,
@@ -279,7 +360,23 @@ export class SimEngine implements EngineV1 {
     const prefillTokens =
       prefixPrefilledTokens +
       planned.reduce((total, entry) => total + entry.promptTokens - entry.prefixTokens, 0);
-    const batchPrefillMs = prefillMs(profile, prefillTokens);
+    const noise = this.noise.next();
+    if (this.truth && truthModel) {
+      yield* this.runTruthBatch({
+        model: options.model,
+        truthModel,
+        capacityTokens,
+        noise,
+        batchSize: options.items.length,
+        planned,
+        prefixes,
+        prefixPrefilledTokens,
+        cachedTokensOf,
+        timeline,
+      });
+      return;
+    }
+    const batchPrefillMs = prefillMs(profile, prefillTokens) * noise;
     await timeline.advance(batchPrefillMs);
     for (const [key, prefix] of prefixes) {
       // A prefilled prefix is cached; a cached one is refreshed (it was just used).
@@ -296,7 +393,7 @@ export class SimEngine implements EngineV1 {
       const active = planned.filter((entry) => entry.output.tokens.length > step);
       const averageContext =
         active.reduce((total, entry) => total + entry.promptTokens + step, 0) / active.length;
-      const stepMs = decodeStepMs(profile, active.length, averageContext);
+      const stepMs = decodeStepMs(profile, active.length, averageContext) * noise;
       decodeMs += stepMs;
       await timeline.advance(stepMs);
       for (const entry of active) {
@@ -340,7 +437,7 @@ export class SimEngine implements EngineV1 {
     const entry = this.kv.get(options.key);
     if (!entry) throw new EngineError("not-found", `no KV cached under key "${options.key}"`);
     const profile = this.profileOf(entry.model);
-    const transferMs = kvTransferMs(this.options.profile, profile, entry.tokens);
+    const transferMs = this.transferMs(entry.model, profile, entry.tokens);
     await new ScaledTimeline(this.timeScale, options.signal).advance(transferMs);
     this.counters.busyMs += transferMs;
     const payload = encodeKvPayload({
@@ -391,7 +488,7 @@ export class SimEngine implements EngineV1 {
       );
     }
     await this.doLoadModel({ model: options.model, signal: options.signal });
-    const transferMs = kvTransferMs(this.options.profile, profile, header.tokens);
+    const transferMs = this.transferMs(options.model, profile, header.tokens);
     await new ScaledTimeline(this.timeScale, options.signal).advance(transferMs);
     this.counters.busyMs += transferMs;
     this.kv.delete(options.key);
@@ -429,6 +526,138 @@ export class SimEngine implements EngineV1 {
     this.closed = true;
     this.loaded.length = 0;
     this.kv.clear();
+  }
+
+  /**
+   * One batch under the ground truth: the continuous-batching schedule step by
+   * step, each step priced by the roofline (× the batch's noise) and replayed;
+   * tokens stream as the steps produce them.
+   */
+  private async *runTruthBatch(batch: {
+    readonly model: string;
+    readonly truthModel: GroundTruthModel;
+    readonly capacityTokens: number;
+    readonly noise: number;
+    readonly batchSize: number;
+    readonly planned: readonly PlannedItem[];
+    readonly prefixes: ReadonlyMap<
+      string,
+      { readonly tokens: number; readonly textDigest: string; readonly cached: KvEntry | undefined }
+    >;
+    readonly prefixPrefilledTokens: number;
+    readonly cachedTokensOf: (entry: PlannedItem) => number;
+    readonly timeline: ScaledTimeline;
+  }): AsyncIterable<GenerateEvent> {
+    const truth = this.truth!;
+    const { planned, timeline } = batch;
+    for (const [key, prefix] of batch.prefixes) {
+      this.kv.delete(key);
+      this.kv.set(
+        key,
+        prefix.cached ?? { key, model: batch.model, tokens: prefix.tokens, textDigest: prefix.textDigest },
+      );
+    }
+    const sequences: BatchSequence[] = planned.map((entry) => ({
+      promptTokens: entry.promptTokens - entry.prefixTokens,
+      contextOffset: entry.prefixTokens,
+      outputTokens: entry.output.tokens.length,
+    }));
+    const pinnedTokens = [...batch.prefixes.values()].reduce((total, prefix) => total + prefix.tokens, 0);
+    const generated = planned.map(() => 0);
+    const firstTokenMs = planned.map(() => 0);
+    let prefillTotalMs = 0;
+    let decodeTotalMs = 0;
+    let preemptions = 0;
+    for (const step of scheduleContinuousBatch(sequences, {
+      maxSequences: truth.maxNumSeqs,
+      maxStepTokens: truth.maxNumBatchedTokens,
+      kvCapacityTokens: batch.capacityTokens,
+      blockTokens: truth.kvBlockTokens,
+      pinnedTokens,
+      prefixPrefillTokens: batch.prefixPrefilledTokens,
+    })) {
+      const stepMs = truthStepMs(truth, batch.truthModel, step.work) * batch.noise;
+      const tokens = step.work.prefillTokens + step.work.decodeSequences;
+      // A mixed step's time is split between prefill and decode by its tokens.
+      const prefillPartMs = tokens > 0 ? (stepMs * step.work.prefillTokens) / tokens : 0;
+      prefillTotalMs += prefillPartMs;
+      decodeTotalMs += stepMs - prefillPartMs;
+      preemptions += step.preempted.length;
+      await timeline.advance(stepMs);
+      for (const index of step.emitted) {
+        const entry = planned[index]!;
+        const position = generated[index]!;
+        generated[index] = position + 1;
+        if (position === 0) firstTokenMs[index] = prefillTotalMs;
+        yield { type: "token", itemId: entry.item.id, text: entry.output.tokens[position]! };
+        if (position + 1 === entry.output.tokens.length) {
+          yield {
+            type: "item-finished",
+            itemId: entry.item.id,
+            text: entry.output.tokens.join(""),
+            finishReason: entry.output.finishReason,
+            figures: {
+              promptTokens: entry.promptTokens,
+              cachedTokens: batch.cachedTokensOf(entry),
+              generatedTokens: entry.output.tokens.length,
+              prefillMs: firstTokenMs[index]!,
+              decodeMs: decodeTotalMs,
+            },
+          };
+        }
+      }
+    }
+    this.preemptionCount += preemptions;
+    const figures: BatchFigures = {
+      batchSize: batch.batchSize,
+      promptTokens: planned.reduce((total, entry) => total + entry.promptTokens, 0),
+      cachedTokens: planned.reduce((total, entry) => total + batch.cachedTokensOf(entry), 0),
+      generatedTokens: planned.reduce((total, entry) => total + entry.output.tokens.length, 0),
+      prefillMs: prefillTotalMs,
+      decodeMs: decodeTotalMs,
+      prefixPrefilledTokens: batch.prefixPrefilledTokens,
+    };
+    this.counters.promptTokens += figures.promptTokens;
+    this.counters.cachedTokens += figures.cachedTokens;
+    this.counters.generatedTokens += figures.generatedTokens;
+    this.counters.busyMs += prefillTotalMs + decodeTotalMs;
+    yield { type: "batch-finished", figures };
+  }
+
+  /** KV transfer time of `tokens` tokens of `model`: the truth's link or the profile's. */
+  private transferMs(model: string, profile: ModelProfile, tokens: number): number {
+    const truthModel = this.truth?.models[this.truthEntry(model)];
+    if (this.truth && truthModel) return truthTransferMs(this.truth, truthModel, tokens);
+    return kvTransferMs(this.options.profile!, profile, tokens);
+  }
+
+  /** KV capacity in whole blocks: the engine's memory (weights and KV) less the resident weights. */
+  private truthKvCapacityTokens(model: GroundTruthModel, residentBytes: number): number {
+    const blockBytes = model.kvBytesPerToken * this.truth!.kvBlockTokens;
+    return (
+      Math.max(0, Math.floor((this.memoryBudgetBytes - residentBytes) / blockBytes)) *
+      this.truth!.kvBlockTokens
+    );
+  }
+
+  /** The truth's model entry serving `model` (its name, or the entry `models` maps it to). */
+  private truthEntry(model: string): string {
+    return this.options.models?.[model] ?? model;
+  }
+
+  /** Weight bytes resident once `model` is loaded (others unloaded as `doLoadModel` would). */
+  private residentBytesWith(model: string): number {
+    if (this.loaded.includes(model)) return this.loadedBytes();
+    const incoming = this.profileOf(model).weightsBytes;
+    const resident = [...this.loaded];
+    let bytes = this.loadedBytes();
+    while (
+      resident.length > 0 &&
+      (bytes + incoming > this.memoryBudgetBytes || resident.length >= this.maxLoadedModels)
+    ) {
+      bytes -= this.profileOf(resident.shift()!).weightsBytes;
+    }
+    return bytes + incoming;
   }
 
   private checkItem(
@@ -472,7 +701,12 @@ export class SimEngine implements EngineV1 {
     const seed = seedFrom(this.seed, model, prefixText + item.prompt, item.jsonSchema ?? "", ...sampling);
     if (item.jsonSchema !== undefined)
       return pseudoJson(seed, parseJsonSchema(item.jsonSchema), item.maxTokens);
-    return pseudoText(seed, item.maxTokens);
+    // The ground truth's answers run around max_tokens, a quarter of them into it.
+    return pseudoText(
+      seed,
+      item.maxTokens,
+      this.truth ? naturalOutputTokens(seed, item.maxTokens) : undefined,
+    );
   }
 
   private profileOf(model: string): ModelProfile {
