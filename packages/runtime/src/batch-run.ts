@@ -36,7 +36,7 @@ import type { OperatorTiming, QueryResultRecord, ResultSink } from "./result-sin
 import type { RetryPolicy } from "./retry-policy.js";
 import type { RunSummary } from "./run-summary.js";
 import type { EventStream, ExecutionMode, RuntimeEvent } from "./runtime-events.js";
-import { type RuntimeTools, type ToolConcurrency, ToolRunner } from "./tool-runner.js";
+import { type RuntimeTools, type ToolConcurrency, ToolRunner, toolPriorities } from "./tool-runner.js";
 
 /** Everything one run needs (checked by the Processor). */
 export interface BatchRunSetup {
@@ -121,6 +121,8 @@ export class BatchRun implements LlmHost {
   private readonly dispatcher: LlmDispatcher;
   private readonly liveness: LivenessMonitor;
   private readonly tools: ToolRunner;
+  /** Per tool operator, its pool priority: the plan priority of the earliest LLM step it feeds. */
+  private readonly toolPriority: ReadonlyMap<string, number>;
   private readonly notReadyCounts = new Map<string, number>();
   private readonly llmCalls = new Map<string, LlmCall>();
   /** Pipelining off: tool instances held until every query's instance of their operator is ready. */
@@ -185,6 +187,7 @@ export class BatchRun implements LlmHost {
       executorTimeoutMs: setup.executorTimeoutMs,
       onUnresponsive: (worker, reason) => this.dispatcher.declareLost(worker, reason),
     });
+    this.toolPriority = toolPriorities(setup.workflow, (operator) => this.schedule.priorityOf(operator));
     this.tools = new ToolRunner({
       tools: setup.tools,
       concurrency: setup.toolConcurrency,
@@ -450,7 +453,8 @@ export class BatchRun implements LlmHost {
     const seed = coalescable ? latencySeedOf(request, key) : key;
     const go = () => {
       if (run.finished || this.signal.aborted) return;
-      this.tools.run(operator, request, key, coalescable, seed).then(
+      const priority = this.toolPriority.get(operator.id) ?? 0;
+      this.tools.run(operator, request, key, coalescable, seed, priority).then(
         (outcome) =>
           this.complete(run, operator.id, outcome.outputs, {
             startMs: outcome.startMs,
