@@ -64,6 +64,7 @@ export async function runSystem(input: SystemRunInput): Promise<SystemRunOutput>
     workers,
     strategy: system.strategy,
     disabled: system.disabled,
+    ...(system.splitOperators === undefined ? {} : { splitOperators: system.splitOperators }),
     pools: [
       { name: "sql", concurrency: settings.toolConcurrency.sql },
       { name: "http", concurrency: settings.toolConcurrency.http },
@@ -92,6 +93,7 @@ export async function runSystem(input: SystemRunInput): Promise<SystemRunOutput>
       queryConcurrency: input.queriesInFlight ?? 64,
       gatherWindowMs: settings.gatherWindowMs * settings.timeScale,
       epochBarriers: system.epochBarriers,
+      ...(system.preloading === undefined ? {} : { preloading: system.preloading }),
       onEvent: observer.onEvent,
     },
   });
@@ -179,6 +181,7 @@ export async function runSystem(input: SystemRunInput): Promise<SystemRunOutput>
       modelLoads: planned.modelLoads,
     },
     lowerBoundRatio: round(planned.lowerBoundMs > 0 ? deviceMakespanMs / planned.lowerBoundMs : 0, 3),
+    deviations: summary.deviations,
     toolShare: round(figures.toolShare, 3),
     meanQueryLatencyMs: round(figures.meanQueryLatencyMs / settings.timeScale),
     ...(input.naiveOutputs ? { outputsVsNaive: compareOutputs(outputs, input.naiveOutputs) } : {}),

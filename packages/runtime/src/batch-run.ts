@@ -30,6 +30,7 @@ import { LivenessMonitor } from "./liveness-monitor.js";
 import type { LlmCall, LlmRequest } from "./llm-call.js";
 import { errorMessage, type LlmDispatcher, type LlmHost } from "./llm-dispatcher.js";
 import { PerQueryDispatcher } from "./per-query-dispatcher.js";
+import { PlanDeviationTracker } from "./plan-deviations.js";
 import { PlanSchedule } from "./plan-schedule.js";
 import { QueryRun } from "./query-run.js";
 import type { OperatorTiming, QueryResultRecord, ResultSink } from "./result-sink.js";
@@ -55,6 +56,7 @@ export interface BatchRunSetup {
   readonly gatherWindowMs: number;
   readonly workStealing: boolean;
   readonly epochBarriers: boolean;
+  readonly preloading: boolean;
   readonly queryConcurrency: number;
   readonly events: EventStream;
   readonly sink: ResultSink;
@@ -130,6 +132,7 @@ export class BatchRun implements LlmHost {
   private readonly runs = new Map<string, QueryRun>();
   private readonly pending: QueryContext[] = [];
   private readonly executorsLost: string[] = [];
+  private readonly deviations: PlanDeviationTracker;
   private readonly counters: Counters = {
     ok: 0,
     failed: 0,
@@ -164,6 +167,7 @@ export class BatchRun implements LlmHost {
     this.workflow = setup.workflow;
     for (const operator of setup.workflow.operators) this.operators.set(operator.id, operator);
     this.schedule = new PlanSchedule(setup.plan);
+    this.deviations = new PlanDeviationTracker(setup.plan);
     this.workers = setup.workers;
     this.retry = setup.retry;
     this.healthTimeoutMs = setup.healthTimeoutMs;
@@ -181,6 +185,7 @@ export class BatchRun implements LlmHost {
             gatherWindowMs: setup.gatherWindowMs,
             workStealing: setup.workStealing,
             epochBarriers: setup.epochBarriers,
+            preloading: setup.preloading,
           });
     this.liveness = new LivenessMonitor({
       workers: setup.workers,
@@ -231,6 +236,7 @@ export class BatchRun implements LlmHost {
         this.executorsLost.push(event.worker);
         break;
     }
+    this.deviations.observe(event);
     this.setup.events.publish(event);
   }
 
@@ -620,6 +626,7 @@ export class BatchRun implements LlmHost {
         lowerBoundMs: this.setup.plan.lowerBoundMs,
         modelLoads: this.setup.plan.modelLoads,
       },
+      deviations: this.deviations.summary(),
       workers: this.workers.map((worker) => ({
         id: worker.id,
         address: worker.address,
