@@ -17,6 +17,8 @@ const COLORS: Readonly<Record<string, string>> = {
   "halo-no-coalescing": "#5fbf8f",
   "halo-no-migration": "#b38fd9",
   "halo-no-pipelining": "#e07a7a",
+  "halo-no-preload": "#c9a227",
+  "halo-no-split": "#4fb3bf",
 };
 
 function escapeXml(text: string): string {

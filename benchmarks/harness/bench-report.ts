@@ -192,6 +192,7 @@ export function detailTable(result: WorkloadBenchResult): string {
     "items per engine batch",
     "model loads",
     "migrations",
+    "off plan: stolen / off-split items, unplanned loads, preloads",
     "utilization",
     "planner ms",
     "lower bound s",
@@ -220,6 +221,7 @@ export function detailTable(result: WorkloadBenchResult): string {
       engineBatches > 0 ? (items / engineBatches).toFixed(1) : "–",
       String(system.modelLoads),
       `${system.migrations.succeeded}/${system.migrations.attempted}`,
+      offPlan(system),
       percent(system.executorUtilization),
       integer(system.plannerMs),
       seconds(system.plan.lowerBoundMs),
@@ -243,6 +245,16 @@ export function detailTable(result: WorkloadBenchResult): string {
     ];
   });
   return markdownTable(header, rows);
+}
+
+/** A system's departures from its plan in one cell (– where not recorded). */
+function offPlan(system: SystemResult): string {
+  const deviations = system.deviations;
+  if (!deviations) return "–";
+  return (
+    `${integer(deviations.stolen.items)} / ${integer(deviations.offSplitItems)} of ${integer(deviations.items.run)}, ` +
+    `${deviations.modelLoads.unplanned}, ${deviations.preloads.done}/${deviations.preloads.planned}`
+  );
 }
 
 function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {

@@ -4,6 +4,8 @@
  * executors, data and queries, plus where and how it was measured.
  */
 
+import type { PlanDeviations } from "@halo/runtime";
+
 /**
  * Result file format version. 2: the per-query systems are swept over
  * queries in flight (one entry per setting, `sweep`), ratios are against the
@@ -140,6 +142,8 @@ export interface SystemResult {
   readonly lowerBoundRatio: number;
   /** deviceMakespanMs ÷ the plan's estimated makespan (1: the plan priced the run exactly; absent in older files). */
   readonly estimateRatio?: number;
+  /** Where the run departed from its plan (`RunSummary.deviations`; absent for langgraph and older files). */
+  readonly deviations?: PlanDeviations;
   /**
    * Share of query time spent in tools alone: Σ over queries of the time a
    * tool of the query ran while none of its LLM calls did, ÷ Σ query latency.

@@ -17,6 +17,10 @@ export interface BenchSystem {
   readonly disabled: readonly string[];
   /** Epochs are barriers at run time (`ProcessorOptions.epochBarriers`). */
   readonly epochBarriers: boolean;
+  /** The planner may split an operator's queries across workers (default true; dp's `splitOperators`). */
+  readonly splitOperators?: boolean;
+  /** Workers preload their next planned model (default true; `ProcessorOptions.preloading`). */
+  readonly preloading?: boolean;
   /** What executes it: Halo's Processor, or the workflow translated into a LangGraph.js graph. */
   readonly runner: "processor" | "langgraph";
   /** Which queries-in-flight sweep it runs (one run per setting), if any. */
@@ -92,6 +96,26 @@ export const BENCH_SYSTEMS: readonly BenchSystem[] = Object.freeze([
     strategy: "dp",
     disabled: ["pipelining"],
     epochBarriers: false,
+    runner: "processor",
+  },
+  {
+    name: "halo-no-preload",
+    description:
+      "halo without preloads: a worker loads a model only for calls that are ready (its first model too), never while its next step's tools run",
+    strategy: "dp",
+    disabled: [],
+    epochBarriers: false,
+    preloading: false,
+    runner: "processor",
+  },
+  {
+    name: "halo-no-split",
+    description:
+      "halo planned without per-worker query splits (each operator's step on one worker per epoch); work stealing still runs",
+    strategy: "dp",
+    disabled: [],
+    epochBarriers: false,
+    splitOperators: false,
     runner: "processor",
   },
 ] satisfies BenchSystem[]);

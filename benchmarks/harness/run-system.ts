@@ -66,6 +66,7 @@ export async function runSystem(input: SystemRunInput): Promise<SystemRunOutput>
     workers,
     strategy: system.strategy,
     disabled: system.disabled,
+    ...(system.splitOperators === undefined ? {} : { splitOperators: system.splitOperators }),
     pools: [
       { name: "sql", concurrency: settings.toolConcurrency.sql },
       { name: "http", concurrency: settings.toolConcurrency.http },
@@ -94,6 +95,7 @@ export async function runSystem(input: SystemRunInput): Promise<SystemRunOutput>
       queryConcurrency: input.queriesInFlight ?? 64,
       gatherWindowMs: settings.gatherWindowMs * settings.timeScale,
       epochBarriers: system.epochBarriers,
+      ...(system.preloading === undefined ? {} : { preloading: system.preloading }),
       onEvent: observer.onEvent,
     },
   });
@@ -185,6 +187,7 @@ export async function runSystem(input: SystemRunInput): Promise<SystemRunOutput>
       planned.estimatedMakespanMs > 0 ? deviceMakespanMs / planned.estimatedMakespanMs : 0,
       3,
     ),
+    deviations: summary.deviations,
     toolShare: round(figures.toolShare, 3),
     meanQueryLatencyMs: round(figures.meanQueryLatencyMs / settings.timeScale),
     ...(input.naiveOutputs ? { outputsVsNaive: compareOutputs(outputs, input.naiveOutputs) } : {}),

@@ -150,4 +150,42 @@ describe("estimateProblem", () => {
       "no workers",
     );
   });
+
+  it("prices no inherited context: a child sharing its parent's model, system prompt and prompt start still prefills it", () => {
+    const result = loadWorkflowText(
+      `
+graph:
+  name: inherit
+  nodes:
+    - { id: question, type: input, outputs: [text] }
+    - id: first
+      type: inference
+      model: Qwen/Qwen3-14B
+      max_tokens: 32
+      system_prompt: You are a careful analyst.
+      inputs: [text]
+      outputs: [notes]
+    - id: second
+      type: inference
+      model: Qwen/Qwen3-14B
+      max_tokens: 32
+      system_prompt: You are a careful analyst.
+      inputs: [text]
+      outputs: [answer]
+  edges:
+    - { from: question, to: first }
+    - { from: first, to: second }
+`,
+      { file: "inherit.yaml" },
+    );
+    if (!result.ok) throw new Error(result.problems.map((problem) => problem.message).join("; "));
+    const { problem } = estimateProblem({
+      workflow: result.workflow,
+      queries: syntheticQueries(result.workflow, 4),
+      workers: identicalWorkers(1),
+    });
+    for (const operator of problem.operators) {
+      if (operator.kind === "llm") expect(operator.statistics.inheritedContext).toBeUndefined();
+    }
+  });
 });

@@ -141,9 +141,6 @@ export function estimateProblem(options: EstimateOptions): Estimate {
         );
       }
       const uniquePromptTokens = Math.max(0, Math.round(suffixTokens - commonTokens));
-      // The context shared with a parent, beyond what every request shares anyway.
-      const inherited = inheritedContext(operator, workflow, sampled, count);
-      const inheritedTokens = inherited ? Math.min(uniquePromptTokens, inherited.tokens - commonTokens) : 0;
       const planned: PlannedLlmOperator = {
         id: operator.id,
         kind: "llm",
@@ -156,9 +153,8 @@ export function estimateProblem(options: EstimateOptions): Estimate {
           prefixKey: prefixKeyOf(operator.model, operator.prompt.staticPrefix),
           uniquePromptTokens,
           outputTokens,
-          ...(inherited && inheritedTokens > 0
-            ? { inheritedContext: { from: inherited.from, tokens: inheritedTokens } }
-            : {}),
+          // No `inheritedContext`: the runtime never extends a parent's KV (executors cache keyed shared
+          // prefixes, not finished sequences), so the cost model must not price reusing or migrating it.
         },
       };
       operators.push(planned);
@@ -327,46 +323,6 @@ function templateTokens(
     }
   }
   return tokens;
-}
-
-/**
- * Per-request context a child shares with an LLM parent of the same model and
- * the same static prefix: the tokens of the longest common prefix of the two
- * suffixes, averaged over sampled queries where both are known.
- */
-function inheritedContext(
-  operator: LlmOperator,
-  workflow: CompiledWorkflow,
-  sampled: ConsolidatedBatch,
-  count: (text: string) => number,
-): { from: string; tokens: number } | undefined {
-  const byOperator = sampled.instances.byOperator;
-  let best: { from: string; tokens: number } | undefined;
-  for (const parentId of operator.parents) {
-    const parent = workflow.operators.find((candidate) => candidate.id === parentId);
-    if (parent?.kind !== "llm" || parent.model !== operator.model) continue;
-    if (parent.prompt.staticPrefix !== operator.prompt.staticPrefix) continue;
-    const parentInstances = byOperator.get(parentId) ?? [];
-    const childInstances = byOperator.get(operator.id) ?? [];
-    let total = 0;
-    let measured = 0;
-    childInstances.forEach((child, index) => {
-      const parentRequest = parentInstances[index]?.request;
-      if (child.request?.kind !== "llm" || parentRequest?.kind !== "llm") return;
-      const shared = commonPrefix(parentRequest.suffix, child.request.suffix);
-      total += shared.length > 0 ? count(shared) : 0;
-      measured += 1;
-    });
-    const tokens = measured > 0 ? Math.round(total / measured) : 0;
-    if (tokens > 0 && (!best || tokens > best.tokens)) best = { from: parentId, tokens };
-  }
-  return best;
-}
-
-function commonPrefix(left: string, right: string): string {
-  let length = 0;
-  while (length < left.length && length < right.length && left[length] === right[length]) length++;
-  return left.slice(0, length);
 }
 
 /**

@@ -30,13 +30,14 @@ import { LivenessMonitor } from "./liveness-monitor.js";
 import type { LlmCall, LlmRequest } from "./llm-call.js";
 import { errorMessage, type LlmDispatcher, type LlmHost } from "./llm-dispatcher.js";
 import { PerQueryDispatcher } from "./per-query-dispatcher.js";
+import { PlanDeviationTracker } from "./plan-deviations.js";
 import { PlanSchedule } from "./plan-schedule.js";
 import { QueryRun } from "./query-run.js";
 import type { OperatorTiming, QueryResultRecord, ResultSink } from "./result-sink.js";
 import type { RetryPolicy } from "./retry-policy.js";
 import type { RunSummary } from "./run-summary.js";
 import type { EventStream, ExecutionMode, RuntimeEvent } from "./runtime-events.js";
-import { type RuntimeTools, type ToolConcurrency, ToolRunner } from "./tool-runner.js";
+import { type RuntimeTools, type ToolConcurrency, ToolRunner, toolPriorities } from "./tool-runner.js";
 
 /** Everything one run needs (checked by the Processor). */
 export interface BatchRunSetup {
@@ -55,6 +56,7 @@ export interface BatchRunSetup {
   readonly gatherWindowMs: number;
   readonly workStealing: boolean;
   readonly epochBarriers: boolean;
+  readonly preloading: boolean;
   readonly queryConcurrency: number;
   readonly events: EventStream;
   readonly sink: ResultSink;
@@ -121,6 +123,8 @@ export class BatchRun implements LlmHost {
   private readonly dispatcher: LlmDispatcher;
   private readonly liveness: LivenessMonitor;
   private readonly tools: ToolRunner;
+  /** Per tool operator, its pool priority: the plan priority of the earliest LLM step it feeds. */
+  private readonly toolPriority: ReadonlyMap<string, number>;
   private readonly notReadyCounts = new Map<string, number>();
   private readonly llmCalls = new Map<string, LlmCall>();
   /** Pipelining off: tool instances held until every query's instance of their operator is ready. */
@@ -128,6 +132,7 @@ export class BatchRun implements LlmHost {
   private readonly runs = new Map<string, QueryRun>();
   private readonly pending: QueryContext[] = [];
   private readonly executorsLost: string[] = [];
+  private readonly deviations: PlanDeviationTracker;
   private readonly counters: Counters = {
     ok: 0,
     failed: 0,
@@ -162,6 +167,7 @@ export class BatchRun implements LlmHost {
     this.workflow = setup.workflow;
     for (const operator of setup.workflow.operators) this.operators.set(operator.id, operator);
     this.schedule = new PlanSchedule(setup.plan);
+    this.deviations = new PlanDeviationTracker(setup.plan);
     this.workers = setup.workers;
     this.retry = setup.retry;
     this.healthTimeoutMs = setup.healthTimeoutMs;
@@ -179,12 +185,14 @@ export class BatchRun implements LlmHost {
             gatherWindowMs: setup.gatherWindowMs,
             workStealing: setup.workStealing,
             epochBarriers: setup.epochBarriers,
+            preloading: setup.preloading,
           });
     this.liveness = new LivenessMonitor({
       workers: setup.workers,
       executorTimeoutMs: setup.executorTimeoutMs,
       onUnresponsive: (worker, reason) => this.dispatcher.declareLost(worker, reason),
     });
+    this.toolPriority = toolPriorities(setup.workflow, (operator) => this.schedule.priorityOf(operator));
     this.tools = new ToolRunner({
       tools: setup.tools,
       concurrency: setup.toolConcurrency,
@@ -228,6 +236,7 @@ export class BatchRun implements LlmHost {
         this.executorsLost.push(event.worker);
         break;
     }
+    this.deviations.observe(event);
     this.setup.events.publish(event);
   }
 
@@ -450,7 +459,8 @@ export class BatchRun implements LlmHost {
     const seed = coalescable ? latencySeedOf(request, key) : key;
     const go = () => {
       if (run.finished || this.signal.aborted) return;
-      this.tools.run(operator, request, key, coalescable, seed).then(
+      const priority = this.toolPriority.get(operator.id) ?? 0;
+      this.tools.run(operator, request, key, coalescable, seed, priority).then(
         (outcome) =>
           this.complete(run, operator.id, outcome.outputs, {
             startMs: outcome.startMs,
@@ -616,6 +626,7 @@ export class BatchRun implements LlmHost {
         lowerBoundMs: this.setup.plan.lowerBoundMs,
         modelLoads: this.setup.plan.modelLoads,
       },
+      deviations: this.deviations.summary(),
       workers: this.workers.map((worker) => ({
         id: worker.id,
         address: worker.address,

@@ -43,6 +43,12 @@ export interface BatchedDispatcherOptions {
   readonly workStealing: boolean;
   /** Epochs are barriers, not priorities (default false). */
   readonly epochBarriers: boolean;
+  /**
+   * Step 2's preloads (default true): a worker loads its next planned model
+   * before any call of it is ready, and its first model as the run starts.
+   * Off, a worker loads a model only for calls that are ready.
+   */
+  readonly preloading: boolean;
 }
 
 export class BatchedDispatcher extends DispatcherBase {
@@ -71,6 +77,7 @@ export class BatchedDispatcher extends DispatcherBase {
 
   /** Each worker loads the model of its first planned step. */
   async start(): Promise<void> {
+    if (!this.options.preloading) return;
     await Promise.all(
       this.liveWorkers().map(async (worker) => {
         const first = this.host.schedule.stepsOf(worker.id)[0];
@@ -202,7 +209,14 @@ export class BatchedDispatcher extends DispatcherBase {
     }
     const target = remaining[0]!;
     if (target.model !== worker.currentModel) {
-      this.switchModel(worker, target);
+      if (this.options.preloading) this.switchModel(worker, target);
+      else {
+        // No preloads: load the model of the first step with a call ready, if any.
+        const ready = remaining.find(
+          (step) => step.model !== worker.currentModel && this.queueOf(step.operator).peek() !== undefined,
+        );
+        if (ready) this.switchModel(worker, ready);
+      }
       return;
     }
     const worthSwitching = remaining.find(
@@ -311,8 +325,13 @@ export class BatchedDispatcher extends DispatcherBase {
 
   private switchModel(worker: ExecutorWorker, step: PlannedStep): void {
     worker.busy = true;
+    // A preload: no call of the step is ready yet (the load overlaps the tools its inputs wait on).
     const reason =
-      step.reassignedFrom !== undefined ? "failover" : worker.currentModel ? "switch" : "preload";
+      step.reassignedFrom !== undefined
+        ? "failover"
+        : this.queueOf(step.operator).peek() === undefined
+          ? "preload"
+          : "switch";
     this.loadModel(worker, step.model, reason)
       .catch((error: unknown) => this.onLoadFailure(worker, step.model, error))
       .finally(() => {

@@ -41,3 +41,44 @@ describe("ConcurrencyPool", () => {
     expect(() => new ConcurrencyPool("sql", 0)).toThrow(/pool "sql": concurrency must be a positive integer/);
   });
 });
+
+describe("ConcurrencyPool priorities", () => {
+  it("starts waiting tasks by priority (lower first), equal priorities in arrival order", async () => {
+    const pool = new ConcurrencyPool("http", 1);
+    const order: string[] = [];
+    let release: (() => void) | undefined;
+    const blocker = pool.run(
+      () =>
+        new Promise<void>((resolve) => {
+          release = resolve;
+        }),
+    );
+    const task = (name: string, priority?: number) =>
+      pool.run(async () => {
+        order.push(name);
+      }, priority);
+    // Queued while the blocker holds the only slot.
+    const waiting = [
+      task("late-a", 5),
+      task("none"),
+      task("early-a", 1),
+      task("late-b", 5),
+      task("early-b", 1),
+      task("last", Number.POSITIVE_INFINITY),
+      task("first", -1),
+    ];
+    expect(pool.queued).toBe(7);
+    release!();
+    await blocker;
+    await Promise.all(waiting);
+    expect(order).toEqual(["first", "none", "early-a", "early-b", "late-a", "late-b", "last"]);
+    expect(pool.active).toBe(0);
+  });
+
+  it("refuses a priority that is not a number", async () => {
+    const pool = new ConcurrencyPool("sql", 1);
+    await expect(pool.run(async () => 1, Number.NaN)).rejects.toThrow(
+      /pool "sql": priority must be a number/,
+    );
+  });
+});

@@ -225,6 +225,7 @@ export abstract class DispatcherBase implements LlmDispatcher {
       worker: worker.id,
       model: input.model,
       items: calls.length,
+      answeredItems: calls.length - byId.size - failedItems,
       failedItems,
       promptTokens: figures?.promptTokens ?? 0,
       cachedTokens: figures?.cachedTokens ?? 0,

@@ -283,6 +283,10 @@ describe("events()", () => {
     expect(types).toContain("batch-dispatched");
     expect(types).toContain("model-load");
     expect(summary.queries.ok).toBe(6);
+    // Every distinct call ran once, in a batch of some worker; loads are counted against the plan's.
+    expect(summary.deviations.items.run).toBe(summary.llm.calls);
+    const { planned, preload, unplanned } = summary.deviations.modelLoads;
+    expect(planned + preload + unplanned).toBe(summary.modelLoads);
     await expect(processor.run(queries)).rejects.toThrow(/runs once/);
   });
 });
@@ -349,5 +353,53 @@ describe("a worker whose planned work waits on a slow tool", () => {
     const reportsBackMs = Math.min(...sink.records.map((record) => record.operators.slow_report!.endMs));
     const earlyEndMs = Math.max(...sink.records.map((record) => record.operators.early!.endMs));
     expect(earlyEndMs).toBeLessThan(reportsBackMs);
+  });
+});
+
+describe("preloading", () => {
+  async function loadsWith(preloading: boolean | undefined) {
+    const fresh = await startSimExecutors(1, { maxSequences: 4 });
+    try {
+      const workflow = compileWorkflow(BRANCHES_YAML);
+      const queries = Array.from({ length: 6 }, (_, index) => ({
+        id: `q${index}`,
+        context: { text: `question ${index}` },
+      }));
+      const plan = await planFor(workflow, queries, fresh.addresses);
+      const events: RuntimeEvent[] = [];
+      const processor = new Processor({
+        workflow,
+        plan,
+        executors: fresh.addresses,
+        tools: { http },
+        options: {
+          ...(preloading === undefined ? {} : { preloading }),
+          onEvent: (event) => events.push(event),
+        },
+      });
+      const summary = await processor.run(queries);
+      expect(summary.queries.ok).toBe(6);
+      const loads = events.filter(
+        (event): event is Extract<RuntimeEvent, { type: "model-load" }> =>
+          event.type === "model-load" && !event.alreadyLoaded,
+      );
+      return { loads, summary };
+    } finally {
+      await fresh.close();
+    }
+  }
+
+  it("on (default): the first model loads as the run starts, before any call is ready", async () => {
+    const { loads, summary } = await loadsWith(undefined);
+    expect(loads[0]?.reason).toBe("preload");
+    expect(summary.deviations.preloads.done).toBeGreaterThanOrEqual(1);
+  });
+
+  it("off: every model is loaded for calls that are ready, never ahead of them", async () => {
+    const { loads, summary } = await loadsWith(false);
+    // Both models run, so both load; each load's reason records that a call of its step was queued.
+    expect(new Set(loads.map((load) => load.model)).size).toBe(2);
+    expect(loads.every((load) => load.reason === "switch")).toBe(true);
+    expect(summary.deviations.preloads.done).toBe(0);
   });
 });

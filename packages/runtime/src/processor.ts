@@ -42,6 +42,14 @@ export interface ProcessorOptions {
    * false: epochs are priorities). The `opwise` baseline (operator at a time) runs with it.
    */
   readonly epochBarriers?: boolean;
+  /**
+   * Batched mode: preloads (default true) — an idle worker loads the model of
+   * its next planned step before any call of it is ready (while the calls'
+   * tools run), and each worker loads its first model as the run starts: the
+   * plan's `preloads`. Off (the `halo-no-preload` ablation), a worker loads a
+   * model only for calls that are ready.
+   */
+  readonly preloading?: boolean;
   /** Deadline of the health probe that decides whether a failing executor is lost (default 3 s). */
   readonly healthTimeoutMs?: number;
   /**
@@ -167,6 +175,7 @@ export class Processor {
         gatherWindowMs: this.options.gatherWindowMs ?? 50,
         workStealing: this.options.workStealing ?? true,
         epochBarriers: this.options.epochBarriers ?? false,
+        preloading: this.options.preloading ?? true,
         queryConcurrency: this.options.queryConcurrency ?? 64,
         events: this.events$,
         sink: options.sink ?? new MemoryResultSink(),

@@ -1,3 +1,4 @@
+import type { PlanDeviations } from "./plan-deviations.js";
 import type { ExecutionMode } from "./runtime-events.js";
 
 /** Per-worker figures in a run summary. */
@@ -73,5 +74,7 @@ export interface RunSummary {
     readonly lowerBoundMs: number;
     readonly modelLoads: number;
   };
+  /** Where the run departed from the plan: work stealing, unplanned model loads, preloads, off-split items. */
+  readonly deviations: PlanDeviations;
   readonly workers: readonly WorkerSummary[];
 }

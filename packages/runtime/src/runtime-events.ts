@@ -54,6 +54,8 @@ export type RuntimeEvent =
       readonly worker: string;
       readonly model: string;
       readonly items: number;
+      /** Items that got an answer (the rest failed, or go back to the queue after a failed call). */
+      readonly answeredItems: number;
       readonly failedItems: number;
       readonly promptTokens: number;
       readonly cachedTokens: number;

@@ -10,7 +10,7 @@ import { createSqlTool } from "@halo/tool-sql";
 import { afterAll, describe, expect, it } from "vitest";
 import { DEFAULT_RETRY_POLICY } from "./retry-policy.js";
 import { compileWorkflow, DIAMOND_YAML } from "./test-fixtures.js";
-import { ToolRunner } from "./tool-runner.js";
+import { ToolRunner, toolPriorities } from "./tool-runner.js";
 
 const sql = createSqlTool(":memory:");
 afterAll(async () => {
@@ -60,5 +60,52 @@ describe("ToolRunner", () => {
     });
     const rows = await tools.run(figures, request, "figures", true, "seed");
     expect(rows.outputs).toEqual({ figures: [{ doubled: 3992, region: "EUROPE" }] });
+  });
+});
+
+describe("toolPriorities", () => {
+  it("gives each tool the plan priority of the earliest LLM step it feeds, through other tools", () => {
+    const workflow = compileWorkflow(DIAMOND_YAML);
+    // params feeds report (→ join), pricing and market; report feeds only join.
+    const llm: Record<string, number> = { market: 0, pricing: 1, join: 2 };
+    const priorities = toolPriorities(workflow, (operator) => llm[operator] ?? Number.POSITIVE_INFINITY);
+    expect(priorities.get("params")).toBe(0);
+    expect(priorities.get("report")).toBe(2);
+    // The compiler makes `pricing`'s db_queries a SQL operator feeding it.
+    expect(priorities.get("pricing__sql__figures")).toBe(1);
+    expect([...priorities.keys()].sort()).toEqual(["params", "pricing__sql__figures", "report"]);
+    const reordered = toolPriorities(
+      workflow,
+      (operator) => ({ join: 0, pricing: 3, market: 4 })[operator] ?? 9,
+    );
+    expect(reordered.get("params")).toBe(0);
+    expect(reordered.get("report")).toBe(0);
+  });
+
+  it("puts tools that feed no LLM operator last", () => {
+    const workflow = compileWorkflow(`
+graph:
+  name: tail
+  nodes:
+    - { id: question, type: input, outputs: [q] }
+    - id: answer
+      type: inference
+      model: Qwen/Qwen3-14B
+      max_tokens: 8
+      system_prompt: Answer.
+      inputs: [q]
+      outputs: [a]
+    - id: post
+      type: http
+      url: http://sink.example.invalid/post
+      params: { a: "{{ a }}" }
+      sleep_ms: 1
+      inputs: [a]
+      outputs: [ack]
+  edges:
+    - { from: question, to: answer }
+    - { from: answer, to: post }
+`);
+    expect(toolPriorities(workflow, () => 0).get("post")).toBe(Number.POSITIVE_INFINITY);
   });
 });

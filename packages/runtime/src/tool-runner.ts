@@ -6,6 +6,7 @@
  * `cached` after). Transient failures are retried with backoff.
  */
 import {
+  type CompiledWorkflow,
   type HttpToolV1,
   type JsonObject,
   type JsonValue,
@@ -71,6 +72,38 @@ export interface ToolRunnerOptions {
   readonly publish: (event: RuntimeEvent) => void;
 }
 
+/**
+ * The pool priority of each tool operator: the plan priority (`PlanSchedule.priorityOf`, lower first) of the
+ * earliest LLM step it feeds, directly or through other tools. A saturated pool then serves the calls the
+ * plan needs first before those of later steps, so pipelining never starves the step the workers run now.
+ * Tools that feed no LLM operator come last (`Infinity`).
+ */
+export function toolPriorities(
+  workflow: CompiledWorkflow,
+  llmPriority: (operator: string) => number,
+): Map<string, number> {
+  const byId = new Map(workflow.operators.map((operator) => [operator.id, operator]));
+  const memo = new Map<string, number>();
+  const feeds = (id: string): number => {
+    const known = memo.get(id);
+    if (known !== undefined) return known;
+    let best = Number.POSITIVE_INFINITY;
+    for (const child of byId.get(id)?.children ?? []) {
+      const operator = byId.get(child);
+      if (!operator) continue;
+      best = Math.min(best, operator.kind === "llm" ? llmPriority(child) : feeds(child));
+    }
+    memo.set(id, best);
+    return best;
+  };
+  const priorities = new Map<string, number>();
+  for (const operator of workflow.operators) {
+    if (operator.kind === "sql" || operator.kind === "http" || operator.kind === "processor")
+      priorities.set(operator.id, feeds(operator.id));
+  }
+  return priorities;
+}
+
 export class ToolRunner {
   readonly figures: ToolFigures = { instances: 0, calls: 0, coalesced: 0, cached: 0, failed: 0, retries: 0 };
   private readonly sqlPool: ConcurrencyPool;
@@ -85,7 +118,8 @@ export class ToolRunner {
   /**
    * Runs one tool instance. `key` is its canonical request key, `coalescable`
    * whether identical requests may share it; `seed` makes padded HTTP latency
-   * repeatable. Rejects with the tool's error (after retries).
+   * repeatable; `priority` orders it in its pool's queue (lower first: see
+   * `toolPriorities`). Rejects with the tool's error (after retries).
    */
   async run(
     operator: ToolOperator,
@@ -93,6 +127,7 @@ export class ToolRunner {
     key: string,
     coalescable: boolean,
     seed: string,
+    priority = 0,
   ): Promise<ToolOutcome> {
     this.figures.instances += 1;
     const share = coalescable && this.options.coalescing;
@@ -104,7 +139,7 @@ export class ToolRunner {
       else this.figures.coalesced += 1;
     } else {
       this.figures.calls += 1;
-      const entry: SharedCall = { promise: this.execute(operator, request, seed), settled: false };
+      const entry: SharedCall = { promise: this.execute(operator, request, seed, priority), settled: false };
       entry.promise.then(
         () => {
           entry.settled = true;
@@ -136,6 +171,7 @@ export class ToolRunner {
     operator: ToolOperator,
     request: OperatorRequest,
     seed: string,
+    priority: number,
   ): Promise<{ readonly result: JsonValue; readonly startMs: number }> {
     if (request.kind === "processor") {
       const startMs = this.options.nowMs();
@@ -163,7 +199,7 @@ export class ToolRunner {
         },
       });
       return { result, startMs };
-    });
+    }, priority);
   }
 
   private async callTool(operator: ToolOperator, request: OperatorRequest, seed: string): Promise<JsonValue> {

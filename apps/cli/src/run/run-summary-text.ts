@@ -58,6 +58,7 @@ export function formatRunSummary(summary: RunSummary, resultsPath: string, devic
       `${tools.failed ? `, ${tools.failed} failed` : ""}`,
     `  model loads ${summary.modelLoads} (plan ${summary.plan.modelLoads}), KV migrations ${summary.migrations.succeeded}/${summary.migrations.attempted}, retries ${summary.retries}` +
       `, executors lost: ${summary.executorsLost.length ? summary.executorsLost.join(", ") : "none"}`,
+    formatDeviations(summary.deviations),
   ];
   for (const worker of summary.workers) {
     const utilization =
@@ -69,4 +70,15 @@ export function formatRunSummary(summary: RunSummary, resultsPath: string, devic
   }
   lines.push(`  results: ${resultsPath}`);
   return `${lines.join("\n")}\n`;
+}
+
+/** One line of the run's departures from its plan. */
+export function formatDeviations(deviations: RunSummary["deviations"]): string {
+  const { stolen, modelLoads, preloads, items } = deviations;
+  return (
+    `  off plan: ${integer(stolen.items)} items stolen in ${integer(stolen.batches)} calls, ` +
+    `${integer(deviations.offSplitItems)} of ${integer(items.run)} items off their planned split (plan ${integer(items.planned)}); ` +
+    `loads ${modelLoads.planned} planned + ${modelLoads.preload} preloads + ${modelLoads.unplanned} unplanned ` +
+    `(plan ${deviations.plannedModelLoads}, of which ${preloads.planned} preloads)`
+  );
 }
