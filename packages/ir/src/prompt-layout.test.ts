@@ -147,3 +147,19 @@ describe("prompt layout", () => {
     expect(loaded.problems.some((problem) => problem.source.path.includes("prompt_layout"))).toBe(true);
   });
 });
+
+describe("halo explain's prompt layout", () => {
+  it("lists each LLM operator's layout and line order", async () => {
+    const { explainWorkflow, renderExplanationText } = await import("./workflow-explanation.js");
+    const workflow = compile(flow());
+    const text = renderExplanationText(explainWorkflow(workflow, { warnings: [] }));
+    expect(text).toContain(
+      "  answer: shared-first: regions (constant), totals (tool-result), year (derived), draft (generated), user_query (query)",
+    );
+    expect(text).toContain("  draft: shared-first (same as declared): user_query (query)");
+    const declared = renderExplanationText(
+      explainWorkflow(withPromptLayout(workflow, "declared"), { warnings: [] }),
+    );
+    expect(declared).toContain("  answer: declared: user_query (query), draft (generated), year (derived)");
+  });
+});
