@@ -179,6 +179,7 @@ export class BatchRun implements LlmHost {
             gatherWindowMs: setup.gatherWindowMs,
             workStealing: setup.workStealing,
             epochBarriers: setup.epochBarriers,
+            prefixReordering: !disabled.has("prefix-reordering"),
           });
     this.liveness = new LivenessMonitor({
       workers: setup.workers,
