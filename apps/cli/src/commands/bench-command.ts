@@ -22,7 +22,7 @@ import {
 import type { DeviceProfile } from "@halo/profiles";
 import type { Command } from "commander";
 import { InvalidInputError } from "../cli-error.js";
-import { numberFlag, positiveInteger } from "../cli-flags.js";
+import { numberFlag, positiveInteger, promptLayoutFlag } from "../cli-flags.js";
 import type { CommandIo } from "../io.js";
 import { startLocalExecutors } from "../run/local-executors.js";
 import { prepareLocalModels, readModelMap } from "../run/local-models.js";
@@ -52,6 +52,7 @@ export interface BenchFlags {
   readonly sqlConcurrency: string;
   readonly httpConcurrency: string;
   readonly gatherWindowMs: string;
+  readonly promptLayout?: string;
   readonly profile?: string;
   readonly resultsDir?: string;
   readonly tag?: string;
@@ -171,6 +172,7 @@ export function benchOptionsFromFlags(flags: BenchFlags): BenchOptions {
       (value) => value >= 0,
       "a number >= 0",
     ),
+    ...(flags.promptLayout === undefined ? {} : { promptLayout: promptLayoutFlag(flags.promptLayout) }),
   };
   if (flags.tag !== undefined && !/^[a-z0-9][a-z0-9-]*$/.test(flags.tag)) {
     throw new InvalidInputError(`--tag: expected lowercase letters, digits and dashes (got "${flags.tag}")`);
@@ -202,6 +204,7 @@ export function benchOptionsFromFlags(flags: BenchFlags): BenchOptions {
       ? [`--http-concurrency ${settings.toolConcurrency.http}`]
       : []),
     ...(settings.gatherWindowMs !== 50 ? [`--gather-window-ms ${settings.gatherWindowMs}`] : []),
+    ...(settings.promptLayout !== undefined ? [`--prompt-layout ${settings.promptLayout}`] : []),
     ...(flags.profile !== undefined ? [`--profile ${flags.profile}`] : []),
     ...(flags.tag !== undefined ? [`--tag ${flags.tag}`] : []),
   ].join(" ");
@@ -378,6 +381,10 @@ export const registerBenchCommand: RegisterCommand = (program: Command, io: Comm
       "1024",
     )
     .option("--gather-window-ms <ms>", "longest wait for a fuller micro-batch (device time)", "50")
+    .option(
+      "--prompt-layout <layout>",
+      "shared-first | declared: the prompt layout of every system that does not force one (default: each workflow's own; halo-no-reorder is always declared)",
+    )
     .option(
       "--profile <file|builtin:name>",
       "planning profile (default: measured and cached; builtin:h100 for sim)",
