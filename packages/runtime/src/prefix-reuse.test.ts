@@ -1,15 +1,19 @@
 import { describe, expect, it } from "vitest";
 import { selectPrefixGroup, sharedLinePrefixLength } from "./prefix-reuse.js";
 
-const item = (id: string, prompt: string) => ({ id, prompt });
+interface Item {
+  readonly id: string;
+  readonly prompt: string;
+}
+const item = (id: string, prompt: string): Item => ({ id, prompt });
 const ids = (items: readonly { id: string }[]) => items.map((entry) => entry.id);
-const select = (window: { id: string; prompt: string }[], cap: number, maxItemsBySize?: number) =>
-  selectPrefixGroup(window, {
+const select = (window: Item[], cap: number, maxItemsBySize?: number) =>
+  selectPrefixGroup<Item>(window, {
     cap,
     promptOf: (entry) => entry.prompt,
     ...(maxItemsBySize === undefined
       ? {}
-      : { fits: (taken: readonly unknown[]) => taken.length < maxItemsBySize }),
+      : { fits: (taken: readonly Item[]) => taken.length < maxItemsBySize }),
   });
 
 describe("shared line prefixes", () => {
