@@ -54,6 +54,8 @@ export interface BenchSettings {
   readonly toolConcurrency: { readonly sql: number; readonly http: number };
   /** Longest wait for a fuller micro-batch, in device ms (wall ms × timeScale at run time). */
   readonly gatherWindowMs: number;
+  /** `--prompt-layout`: the layout forced on systems that do not force their own (absent: each workflow's). */
+  readonly promptLayout?: "shared-first" | "declared";
   /** Where the planners' device profile came from. */
   readonly profile: string;
   /** sim with a hidden ground truth: the simulated devices (`h100:2,a100:2`) and the per-batch noise σ. */
@@ -98,6 +100,8 @@ export interface SystemResult {
   readonly disabledOptimizations: readonly string[];
   readonly mode: string;
   readonly epochBarriers: boolean;
+  /** The prompt layout the run forced (absent: each LLM operator's own, shared-first in the graph dialect). */
+  readonly promptLayout?: "shared-first" | "declared";
   /** A swept system's setting: queries in flight (`setting` as given), and whether it was the sweep's best. */
   readonly sweep?: { readonly setting: string; readonly queriesInFlight: number; readonly best: boolean };
   /** Naive and langgraph: how models were placed (`replicated`: every executor serves every model; `planned`: the naive strategy's placement). */

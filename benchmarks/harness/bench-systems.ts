@@ -25,6 +25,8 @@ export interface BenchSystem {
   readonly runner: "processor" | "langgraph";
   /** Which queries-in-flight sweep it runs (one run per setting), if any. */
   readonly sweep?: "naive" | "langgraph";
+  /** Prompt layout forced on every LLM operator (default: the workflow's own, or `--prompt-layout`). */
+  readonly promptLayout?: "shared-first" | "declared";
 }
 
 /** Every system, in report order. */
@@ -89,6 +91,16 @@ export const BENCH_SYSTEMS: readonly BenchSystem[] = Object.freeze([
     disabled: ["migration"],
     epochBarriers: false,
     runner: "processor",
+  },
+  {
+    name: "halo-no-reorder",
+    description:
+      "halo without prefix reordering: prompts in declared layout, micro-batches of the oldest ready calls in queue order",
+    strategy: "dp",
+    disabled: ["prefix-reordering"],
+    epochBarriers: false,
+    runner: "processor",
+    promptLayout: "declared",
   },
   {
     name: "halo-no-pipelining",

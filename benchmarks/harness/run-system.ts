@@ -6,7 +6,7 @@
  * and per-operator timelines.
  */
 import { performance } from "node:perf_hooks";
-import { type CompiledWorkflow, canonicalJson, type QueryContext } from "@halo/ir";
+import { type CompiledWorkflow, canonicalJson, type QueryContext, withPromptLayout } from "@halo/ir";
 import { type ExecutionPlan, type PlanningWorker, planBatch } from "@halo/optimizer";
 import type { DeviceProfile } from "@halo/profiles";
 import { createExecutorClient, type StatsResponse } from "@halo/protocol";
@@ -50,7 +50,11 @@ export interface SystemRunOutput {
 
 /** Plans and runs one system; throws when the run cannot start (executors unreachable, bad plan). */
 export async function runSystem(input: SystemRunInput): Promise<SystemRunOutput> {
-  const { system, workflow, queries, settings } = input;
+  const { system, queries, settings } = input;
+  const promptLayout = system.promptLayout ?? settings.promptLayout;
+  const laidOut = (compiled: CompiledWorkflow) =>
+    promptLayout === undefined ? compiled : withPromptLayout(compiled, promptLayout);
+  const workflow = laidOut(input.workflow);
   const models = [
     ...new Set(workflow.operators.flatMap((operator) => (operator.kind === "llm" ? [operator.model] : []))),
   ];
@@ -61,7 +65,7 @@ export async function runSystem(input: SystemRunInput): Promise<SystemRunOutput>
   }));
   const planningStartedMs = performance.now();
   const { plan: planned } = await planBatch({
-    workflow: input.planningWorkflow ?? workflow,
+    workflow: input.planningWorkflow ? laidOut(input.planningWorkflow) : workflow,
     queries,
     workers,
     strategy: system.strategy,
@@ -150,6 +154,7 @@ export async function runSystem(input: SystemRunInput): Promise<SystemRunOutput>
     disabledOptimizations: summary.disabledOptimizations,
     mode: summary.mode,
     epochBarriers: system.epochBarriers,
+    ...(promptLayout === undefined ? {} : { promptLayout }),
     ...(input.sweepSetting === undefined || input.queriesInFlight === undefined
       ? {}
       : { sweep: { setting: input.sweepSetting, queriesInFlight: input.queriesInFlight, best: false } }),

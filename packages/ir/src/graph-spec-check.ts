@@ -32,6 +32,7 @@ import type {
   LlmOperator,
   Operator,
   ProcessorOperator,
+  PromptLayout,
   SqlOperator,
   Template,
 } from "./types.js";
@@ -77,6 +78,8 @@ export interface CheckedGraph {
   readonly edges: readonly CheckedEdge[];
   readonly loops: readonly CheckedLoop[];
   readonly inputNode: string;
+  /** The graph's `prompt_layout`, when written. */
+  readonly promptLayout?: PromptLayout;
 }
 
 /** The id of an atomized tool operator. */
@@ -185,6 +188,7 @@ class GraphChecker {
       edges,
       loops,
       inputNode,
+      ...(graph.prompt_layout === undefined ? {} : { promptLayout: graph.prompt_layout }),
     };
   }
 
@@ -644,6 +648,7 @@ class GraphChecker {
       outputFormat: outputFormatFor(spec.system_prompt, spec.outputs),
       prompt: buildPromptParts(spec.system_prompt, promptTemplate, inputs),
       toolResultInputs: toolNames,
+      ...(spec.prompt_layout === undefined ? {} : { promptLayout: spec.prompt_layout }),
       coalesce: spec.temperature === 0,
       ...(spec.quantization === undefined ? {} : { quantization: spec.quantization }),
       ...(spec.dtype === undefined ? {} : { dtype: spec.dtype }),

@@ -95,6 +95,8 @@ export const inferenceNodeSpecSchema = z.strictObject({
   temperature: z.number().min(0).max(5).default(0),
   top_p: z.number().gt(0).max(1).default(1),
   seed: z.number().int().default(0),
+  /** Order of the inputs the prompt template does not place (default: the graph's `prompt_layout`). */
+  prompt_layout: z.enum(["shared-first", "declared"]).optional(),
   /** Weight quantization (`awq`, `gptq`, `int4`, `int8`, `fp8`, as the prototype passes to vLLM); sizes the weights. */
   quantization: nonEmpty.optional(),
   /** Weight dtype (`bf16`, `fp16`, `float16`, …) when the weights are not quantized. */
@@ -150,6 +152,8 @@ export const graphDocumentSchema = z.strictObject({
     /** Defaults to the file name. */
     name: nonEmpty.optional(),
     description: z.string().default(""),
+    /** Default `prompt_layout` of the inference nodes (graph dialect default: shared-first). */
+    prompt_layout: z.enum(["shared-first", "declared"]).optional(),
     nodes: z.array(z.unknown()),
     edges: z.array(z.unknown()).default([]),
     loops: z.array(z.unknown()).default([]),

@@ -81,6 +81,18 @@ export {
   parseLlmOutput,
   renderPrompt,
 } from "./prompt-assembly.js";
+export type { PromptLayoutExplanation, SharingClass } from "./prompt-layout.js";
+export {
+  appendedInputs,
+  defaultPromptLayout,
+  explainPromptLayout,
+  isPromptLayout,
+  orderInputs,
+  PROMPT_LAYOUTS,
+  SHARING_CLASSES,
+  sharingClasses,
+  withPromptLayout,
+} from "./prompt-layout.js";
 export type { RegexTranslation } from "./python-regex.js";
 export { translatePythonRegex } from "./python-regex.js";
 export type { QueryLoadOptions, QueryLoadResult } from "./query-file.js";
@@ -117,6 +129,7 @@ export type {
   OperatorKind,
   OperatorRequest,
   ProcessorOperator,
+  PromptLayout,
   PromptParts,
   QueryContext,
   SourceRef,

@@ -107,7 +107,7 @@ describe("running one query through the IR helpers", () => {
     const analyst = renderRequest(workflow, "analyst", analystInputs);
     if (analyst.kind !== "llm") throw new Error("expected an LLM request");
     expect(analyst.suffix).toBe(
-      'EUROPE in 1997. Rows: [{"o_orderkey":1}]\n\nuser_query: region=europe year=1997\nforecast: {"temp":20}\nrates: analyst__http__rates result\nnations: analyst__sql__nations result\nreparsed: analyst__processor__reparsed result\n\n### Assistant\n',
+      'EUROPE in 1997. Rows: [{"o_orderkey":1}]\n\nnations: analyst__sql__nations result\nrates: analyst__http__rates result\nreparsed: analyst__processor__reparsed result\nforecast: {"temp":20}\nuser_query: region=europe year=1997\n\n### Assistant\n',
     );
     expect(analyst).toMatchObject({ model: "Qwen/Qwen3-14B", maxTokens: 32, topP: 0.9, seed: 7 });
     expect(analyst.jsonSchema).toMatchObject({ required: ["summary", "risk"] });

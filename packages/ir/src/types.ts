@@ -89,6 +89,9 @@ export type LlmOutputFormat =
  * same for every query (system prompt, constant lead text), `suffix` renders the
  * per-query part from the operator's scope.
  */
+/** The order of the inputs a prompt appends (see `LlmOperator.promptLayout`). */
+export type PromptLayout = "shared-first" | "declared";
+
 export interface PromptParts {
   readonly staticPrefix: string;
   readonly suffix: Template;
@@ -109,6 +112,12 @@ export interface LlmOperator extends OperatorBase {
   readonly prompt: PromptParts;
   /** Names of tool results (atomized db_queries / tool_calls) appended to the prompt after `inputs`. */
   readonly toolResultInputs: readonly string[];
+  /**
+   * How the inputs the prompt template does not place are ordered (`prompt-layout.ts`):
+   * `shared-first` puts inputs many queries share (tool results, derived values) before
+   * per-query ones; `declared` (also when absent) keeps declared inputs, then tool results.
+   */
+  readonly promptLayout?: PromptLayout;
   /** The spec's `quantization` (`awq`, `gptq`, `int4`, `int8`, `fp8`, …): model sizing reads it. */
   readonly quantization?: string;
   /** The spec's weight `dtype` (`bf16`, `fp16`, …): model sizing reads it when there is no quantization. */

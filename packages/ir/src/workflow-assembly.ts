@@ -15,6 +15,7 @@ import {
   toolOperatorId,
 } from "./graph-spec-check.js";
 import type { PathSegment, ProblemCollector } from "./problems.js";
+import { withPromptLayout } from "./prompt-layout.js";
 import { resolveScope, type ScopeOrigin } from "./scope-resolution.js";
 import type { CompiledWorkflow, DataEdge, JsonValue, Operator, SourceRef, Template } from "./types.js";
 import { IR_VERSION } from "./types.js";
@@ -272,5 +273,6 @@ export function assembleWorkflow(
     endOperators,
     ...(options.dataset ? { dataset: options.dataset } : {}),
   };
-  return deepFreeze(workflow);
+  // Prompts are laid out once the graph is whole: the layout classes inputs by who provides them.
+  return withPromptLayout(deepFreeze(workflow), undefined, checked.promptLayout);
 }

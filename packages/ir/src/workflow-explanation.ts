@@ -6,6 +6,7 @@
  */
 import type { ConsolidatedBatch, OperatorConsolidation } from "./batch-consolidation.js";
 import { describeNameSource, type NameSource, nameSources } from "./name-sources.js";
+import { explainPromptLayout, type PromptLayoutExplanation } from "./prompt-layout.js";
 import { countTokens } from "./token-count.js";
 import type { CompiledWorkflow, HttpLatency, OperatorKind, WorkflowProblem } from "./types.js";
 
@@ -28,6 +29,8 @@ export interface ExplainedOperator {
   readonly loop?: { readonly id: string; readonly iteration: number };
   /** Where each name the operator reads comes from (the scope rule: mapping, pass-through, ancestor, input). */
   readonly reads: readonly NameSource[];
+  /** LLM operators: the prompt layout and the order of the lines it appends. */
+  readonly promptLayout?: PromptLayoutExplanation;
 }
 
 export interface ExplainedBatch {
@@ -105,6 +108,7 @@ export function explainWorkflow(
           outputFormat: operator.outputFormat.type,
           staticPrefixChars: operator.prompt.staticPrefix.length,
           staticPrefixTokens: countTokens(operator.prompt.staticPrefix),
+          promptLayout: explainPromptLayout(workflow, operator.id),
         };
       case "processor":
         return { ...common, processor: operator.processor };
@@ -246,6 +250,20 @@ export function renderExplanationText(explanation: WorkflowExplanation): string 
     if (operator.reads.length === 0) continue;
     lines.push(`  ${operator.id}`);
     for (const source of operator.reads) lines.push(`    ${describeNameSource(source)}`);
+  }
+  const layouts = explanation.operators.filter((operator) => operator.promptLayout !== undefined);
+  if (layouts.length > 0) {
+    lines.push(
+      "",
+      "prompt layout (lines appended after the template, in prompt order, with their sharing class)",
+    );
+    for (const operator of layouts) {
+      const layout = operator.promptLayout!;
+      const appended = layout.appended.map((entry) => `${entry.name} (${entry.sharing})`).join(", ");
+      const fixed = layout.fixed.length > 0 ? `; placed by the template: ${layout.fixed.join(", ")}` : "";
+      const moved = layout.layout === "shared-first" && !layout.reordered ? " (same as declared)" : "";
+      lines.push(`  ${operator.id}: ${layout.layout}${moved}: ${appended || "(none)"}${fixed}`);
+    }
   }
   if (explanation.batch) lines.push("", ...renderBatchText(explanation.batch));
   if (explanation.warnings.length > 0) {

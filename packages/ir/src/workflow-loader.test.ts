@@ -107,7 +107,8 @@ describe("graph dialect", () => {
       '### System\nYou are an analyst.\nRespond ONLY with: { "summary": "string", "risk": "string" }\n\n\n### User\nRegion ',
     );
     expect(analyst.prompt.suffix.text).toBe(
-      "{{ extracted.region }} in {{ extracted.year }}. Rows: {{ orders }}\n\nuser_query: {{ user_query }}\nforecast: {{ forecast }}\nrates: {{ rates }}\nnations: {{ nations }}\nreparsed: {{ reparsed }}\n\n### Assistant\n",
+      // shared-first (the graph default): the constant tool result, tool results, the derived forecast, the question.
+      "{{ extracted.region }} in {{ extracted.year }}. Rows: {{ orders }}\n\nnations: {{ nations }}\nrates: {{ rates }}\nreparsed: {{ reparsed }}\nforecast: {{ forecast }}\nuser_query: {{ user_query }}\n\n### Assistant\n",
     );
 
     const orders = byId(workflow, "analyst__sql__orders") as SqlOperator;

@@ -132,7 +132,7 @@ export const ExecutionPlanSchema = z
     solveMs: nonNegative,
     /** Optimizations the plan was priced without; the runtime must disable them too. */
     disabledOptimizations: z.array(
-      z.enum(["prefix-sharing", "coalescing", "migration", "pipelining", "batching"]),
+      z.enum(["prefix-sharing", "coalescing", "migration", "pipelining", "batching", "prefix-reordering"]),
     ),
     workers: z.array(PlanWorkerSchema).min(1),
     epochs: z.array(PlanEpochSchema),

@@ -98,6 +98,11 @@ export interface DisabledOptimizations {
   readonly migration: boolean;
   readonly pipelining: boolean;
   readonly batching: boolean;
+  /**
+   * Micro-batches grouped by shared prompt prefix (the runtime's prefix reuse). The cost
+   * model does not price it: it changes which calls share an engine batch, not how many run.
+   */
+  readonly prefixReordering?: boolean;
 }
 
 /** Names of the optimizations, as written in plans and on the command line (`--disable prefix-sharing`). */
@@ -107,6 +112,7 @@ export const OPTIMIZATION_NAMES = [
   "migration",
   "pipelining",
   "batching",
+  "prefix-reordering",
 ] as const;
 export type OptimizationName = (typeof OPTIMIZATION_NAMES)[number];
 
@@ -116,6 +122,7 @@ const OPTIMIZATION_KEYS: Readonly<Record<OptimizationName, keyof DisabledOptimiz
   migration: "migration",
   pipelining: "pipelining",
   batching: "batching",
+  "prefix-reordering": "prefixReordering",
 };
 
 /** Nothing disabled. */
@@ -125,11 +132,15 @@ export const NO_DISABLED_OPTIMIZATIONS: DisabledOptimizations = {
   migration: false,
   pipelining: false,
   batching: false,
+  prefixReordering: false,
 };
 
 /** Builds a disabled set from optimization names; throws `PlanningError` naming an unknown one. */
 export function disabledOptimizations(names: Iterable<string>): DisabledOptimizations {
-  const result: Record<keyof DisabledOptimizations, boolean> = { ...NO_DISABLED_OPTIMIZATIONS };
+  const result: Record<keyof DisabledOptimizations, boolean> = {
+    ...NO_DISABLED_OPTIMIZATIONS,
+    prefixReordering: false,
+  };
   for (const name of names) {
     const key = OPTIMIZATION_KEYS[name as OptimizationName];
     if (!key) {

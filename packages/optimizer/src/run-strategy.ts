@@ -57,6 +57,7 @@ export async function runStrategy(
     migration: requested.migration || forced.migration === true,
     pipelining: requested.pipelining || forced.pipelining === true,
     batching: requested.batching || forced.batching === true,
+    prefixReordering: requested.prefixReordering === true || forced.prefixReordering === true,
   };
   // Both bounds are admissible; the continuous-time one also counts tool tails and batch-wise tools.
   const lowerBoundMs = Math.max(

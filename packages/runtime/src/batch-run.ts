@@ -186,6 +186,7 @@ export class BatchRun implements LlmHost {
             workStealing: setup.workStealing,
             epochBarriers: setup.epochBarriers,
             preloading: setup.preloading,
+            prefixReordering: !disabled.has("prefix-reordering"),
           });
     this.liveness = new LivenessMonitor({
       workers: setup.workers,

@@ -22,7 +22,9 @@
  * ready. A micro-batch takes up to the plan's batch size, capped by the
  * executor's sequence and token limits (and lowered when the executor had to
  * split a call); a partial batch waits up to `gatherWindowMs` for more calls
- * while instances of the operator are still on their way.
+ * while instances of the operator are still on their way. With prefix
+ * reordering, the oldest ready call is taken with the ready calls sharing the
+ * most leading prompt lines with it (`prefix-reuse.ts`), never waiting for more.
  *
  * With `epochBarriers` (the operator-at-a-time baseline) a step waits until
  * every LLM operator of the earlier epochs has finished for every query: no
@@ -34,6 +36,7 @@ import type { ExecutorWorker } from "./executor-worker.js";
 import { estimatedCallTokens, generateItemOf, type LlmCall } from "./llm-call.js";
 import { DispatcherBase, errorMessage, type LlmHost } from "./llm-dispatcher.js";
 import type { PlannedStep } from "./plan-schedule.js";
+import { selectPrefixGroup } from "./prefix-reuse.js";
 
 /** Options of the batched dispatcher. */
 export interface BatchedDispatcherOptions {
@@ -49,6 +52,16 @@ export interface BatchedDispatcherOptions {
    * Off, a worker loads a model only for calls that are ready.
    */
   readonly preloading: boolean;
+  /**
+   * Micro-batches grouped by shared leading prompt lines (`prefix-reuse.ts`); off: oldest
+   * ready calls first, in queue order (default true).
+   */
+  readonly prefixReordering?: boolean;
+}
+
+/** Ready calls a grouped micro-batch chooses from: this many times its size, at least 64, at most 512. */
+function lookAhead(cap: number): number {
+  return Math.min(512, Math.max(64, cap * 4));
 }
 
 export class BatchedDispatcher extends DispatcherBase {
@@ -286,13 +299,28 @@ export class BatchedDispatcher extends DispatcherBase {
       }
     }
     const calls: LlmCall[] = [];
-    let tokens = 0;
-    for (let next = queue.peek(); next && calls.length < cap; next = queue.peek()) {
-      const nextTokens = estimatedCallTokens(next);
-      if (calls.length > 0 && tokens + nextTokens > worker.maxBatchTokens) break;
-      queue.shift();
-      calls.push(next);
-      tokens += nextTokens;
+    if (this.options.prefixReordering ?? true) {
+      const window: LlmCall[] = [];
+      for (let next = queue.shift(); next; next = window.length < lookAhead(cap) ? queue.shift() : undefined)
+        window.push(next);
+      const { batch, rest } = selectPrefixGroup(window, {
+        cap,
+        promptOf: (call) => call.request.suffix,
+        fits: (taken, next) =>
+          taken.reduce((total, call) => total + estimatedCallTokens(call), 0) + estimatedCallTokens(next) <=
+          worker.maxBatchTokens,
+      });
+      queue.requeueFront(rest);
+      calls.push(...batch);
+    } else {
+      let tokens = 0;
+      for (let next = queue.peek(); next && calls.length < cap; next = queue.peek()) {
+        const nextTokens = estimatedCallTokens(next);
+        if (calls.length > 0 && tokens + nextTokens > worker.maxBatchTokens) break;
+        queue.shift();
+        calls.push(next);
+        tokens += nextTokens;
+      }
     }
     worker.busy = true;
     this.runningCalls.set(step.operator, (this.runningCalls.get(step.operator) ?? 0) + calls.length);

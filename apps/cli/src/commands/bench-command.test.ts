@@ -34,6 +34,7 @@ describe("halo bench: bad input", () => {
     [["--http", "slow"], "--http: expected padded or live or sleep"],
     [["--engine", "sim", "--models", "m.yaml"], "--models: only the llamacpp engine"],
     [["--tag", "Big Run"], "--tag: expected lowercase letters"],
+    [["--prompt-layout", "last"], '--prompt-layout: expected shared-first or declared (got "last")'],
     [
       ["--naive-concurrency", "16,0"],
       '--naive-concurrency: expected queries in flight (an integer >= 1) or all (got "0")',

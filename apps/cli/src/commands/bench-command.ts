@@ -22,7 +22,7 @@ import {
 import type { DeviceProfile } from "@halo/profiles";
 import type { Command } from "commander";
 import { InvalidInputError } from "../cli-error.js";
-import { numberFlag, positiveInteger } from "../cli-flags.js";
+import { numberFlag, positiveInteger, promptLayoutFlag } from "../cli-flags.js";
 import type { CommandIo } from "../io.js";
 import { startLocalExecutors } from "../run/local-executors.js";
 import { prepareLocalModels, readModelMap } from "../run/local-models.js";
@@ -62,6 +62,7 @@ export interface BenchFlags {
   readonly sqlConcurrency: string;
   readonly httpConcurrency: string;
   readonly gatherWindowMs: string;
+  readonly promptLayout?: string;
   readonly profile?: string;
   /** sim: simulated devices with a hidden ground truth (`h100:2,a100:2`) and their per-batch noise σ. */
   readonly devices?: string;
@@ -214,6 +215,7 @@ export function benchOptionsFromFlags(flags: BenchFlags): BenchOptions {
       (value) => value >= 0,
       "a number >= 0",
     ),
+    ...(flags.promptLayout === undefined ? {} : { promptLayout: promptLayoutFlag(flags.promptLayout) }),
   };
   if (flags.tag !== undefined && !/^[a-z0-9][a-z0-9-]*$/.test(flags.tag)) {
     throw new InvalidInputError(`--tag: expected lowercase letters, digits and dashes (got "${flags.tag}")`);
@@ -246,6 +248,7 @@ export function benchOptionsFromFlags(flags: BenchFlags): BenchOptions {
       ? [`--http-concurrency ${settings.toolConcurrency.http}`]
       : []),
     ...(settings.gatherWindowMs !== 50 ? [`--gather-window-ms ${settings.gatherWindowMs}`] : []),
+    ...(settings.promptLayout !== undefined ? [`--prompt-layout ${settings.promptLayout}`] : []),
     ...(flags.profile !== undefined ? [`--profile ${flags.profile}`] : []),
     ...(flags.tag !== undefined ? [`--tag ${flags.tag}`] : []),
   ].join(" ");
@@ -469,6 +472,10 @@ export const registerBenchCommand: RegisterCommand = (program: Command, io: Comm
       "1024",
     )
     .option("--gather-window-ms <ms>", "longest wait for a fuller micro-batch (device time)", "50")
+    .option(
+      "--prompt-layout <layout>",
+      "shared-first | declared: the prompt layout of every system that does not force one (default: each workflow's own; halo-no-reorder is always declared)",
+    )
     .option(
       "--profile <file|builtin:name>",
       "planning profile (default: measured and cached; sim: alone, the executors replay it and the planner knows the costs exactly)",

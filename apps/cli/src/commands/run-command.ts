@@ -1,5 +1,5 @@
 import { writeFile } from "node:fs/promises";
-import type { HttpToolV1, LlmOperator, SqlToolV1 } from "@halo/ir";
+import { type HttpToolV1, type LlmOperator, type SqlToolV1, withPromptLayout } from "@halo/ir";
 import {
   disabledOptimizations,
   type ExecutionPlan,
@@ -22,7 +22,7 @@ import {
 } from "@halo/runtime";
 import type { Command } from "commander";
 import { CliError, ExitCode, InvalidInputError } from "../cli-error.js";
-import { numberFlag, positiveInteger } from "../cli-flags.js";
+import { numberFlag, positiveInteger, promptLayoutFlag } from "../cli-flags.js";
 import type { CommandIo } from "../io.js";
 import { type LocalEngine, type LocalExecutors, startLocalExecutors } from "../run/local-executors.js";
 import { prepareLocalModels, readModelMap } from "../run/local-models.js";
@@ -82,6 +82,7 @@ export interface RunFlags {
   readonly queryConcurrency: string;
   readonly planOut?: string;
   readonly summary?: string;
+  readonly promptLayout?: string;
   readonly progress: boolean;
   /** With --executors: their CA (TLS) and bearer token. */
   readonly tlsCa?: string;
@@ -179,7 +180,12 @@ export async function runWorkflow(
   }
   const clientOptions = remote ? await executorClientOptionsFromFlags(flags) : {};
 
-  const { workflow, warnings } = await loadWorkflowOrFail(path);
+  const promptLayout = flags.promptLayout === undefined ? undefined : promptLayoutFlag(flags.promptLayout);
+  const loaded = await loadWorkflowOrFail(path);
+  const { warnings } = loaded;
+  // --prompt-layout overrides every LLM operator's own layout (the workflow's `prompt_layout`).
+  const workflow =
+    promptLayout === undefined ? loaded.workflow : withPromptLayout(loaded.workflow, promptLayout);
   printWarnings(io, warnings);
   const queries = await loadRunQueries(flags.queries, workflow);
   const models = [
@@ -537,6 +543,10 @@ export const registerRunCommand: RegisterCommand = (program: Command, io: Comman
     .option("--sql-concurrency <N>", "SQL statements at once", "4")
     .option("--http-concurrency <N>", "HTTP calls at once", "64")
     .option("--query-concurrency <N>", "naive strategy: queries in flight", "64")
+    .option(
+      "--prompt-layout <layout>",
+      "shared-first | declared: order of the input lines every prompt appends, overriding the workflow's prompt_layout",
+    )
     .option("--plan-out <file>", "write the execution plan used (JSON)")
     .option("--summary <file>", "write the run summary (JSON)")
     .option("--no-progress", "no progress display")

@@ -39,6 +39,7 @@ import {
   type KvPayloadHeader,
   MAX_KV_PAYLOAD_BYTES,
 } from "./kv-payload.js";
+import { PromptPrefixCache } from "./prompt-prefix-cache.js";
 import {
   InvalidSchemaError,
   type PseudoOutput,
@@ -95,6 +96,12 @@ export interface SimEngineOptions {
   readonly kvPayloadDivisor?: number;
   /** Reported thread count (default 1). */
   readonly threads?: number;
+  /**
+   * Automatic prefix caching, line by line (`prompt-prefix-cache.ts`), as vLLM and SGLang
+   * do, of the item prompts that follow a shared prefix (default true); false: only the
+   * keyed shared prefixes are cached.
+   */
+  readonly promptPrefixCache?: boolean;
 }
 
 /** An item of a batch, checked and with its output decided. */
@@ -139,6 +146,8 @@ export class SimEngine implements EngineV1 {
   /** Loaded models, least recently used first. */
   private readonly loaded: string[] = [];
   private readonly kv = new Map<string, KvEntry>();
+  /** Per loaded model, the automatic prefix cache of its item prompts (absent when turned off). */
+  private readonly promptCaches = new Map<string, PromptPrefixCache>();
   private readonly counters = {
     modelLoads: 0,
     promptTokens: 0,
@@ -247,6 +256,7 @@ export class SimEngine implements EngineV1 {
       unloaded.push(victim);
       // Unloading frees the device memory, the cached prefixes of that model included.
       for (const [key, entry] of this.kv) if (entry.model === victim) this.kv.delete(key);
+      this.promptCaches.delete(victim);
     }
     await new ScaledTimeline(this.timeScale, options.signal).advance(profile.loadMs);
     this.loaded.push(options.model);
@@ -349,17 +359,24 @@ export class SimEngine implements EngineV1 {
       prefixes.set(prefix.key, { tokens: prefixTokens, textDigest, cached: usable ? entry : undefined });
     }
     for (const failure of failures) yield failure;
+    // Leading lines of the items' own prompts that the engine's prefix cache holds, or that an
+    // earlier item of this batch prefills: each such line is prefilled once, not once per item.
+    const reused = this.reusedPromptTokens(options.model, planned);
 
     const timeline = new ScaledTimeline(this.timeScale, options.signal);
     const cachedTokensOf = (entry: (typeof planned)[number]) =>
-      entry.prefix && prefixes.get(entry.prefix.key)?.cached ? entry.prefixTokens : 0;
+      (entry.prefix && prefixes.get(entry.prefix.key)?.cached ? entry.prefixTokens : 0) +
+      (reused.get(entry) ?? 0);
     const prefixPrefilledTokens = [...prefixes.values()].reduce(
       (total, prefix) => total + (prefix.cached ? 0 : prefix.tokens),
       0,
     );
     const prefillTokens =
       prefixPrefilledTokens +
-      planned.reduce((total, entry) => total + entry.promptTokens - entry.prefixTokens, 0);
+      planned.reduce(
+        (total, entry) => total + entry.promptTokens - entry.prefixTokens - (reused.get(entry) ?? 0),
+        0,
+      );
     const noise = this.noise.next();
     if (this.truth && truthModel) {
       yield* this.runTruthBatch({
@@ -369,6 +386,7 @@ export class SimEngine implements EngineV1 {
         noise,
         batchSize: options.items.length,
         planned,
+        reused,
         prefixes,
         prefixPrefilledTokens,
         cachedTokensOf,
@@ -526,6 +544,35 @@ export class SimEngine implements EngineV1 {
     this.closed = true;
     this.loaded.length = 0;
     this.kv.clear();
+    this.promptCaches.clear();
+  }
+
+  /** Per item, the tokens of its prompt's leading lines served by the automatic prefix cache. */
+  private reusedPromptTokens<
+    T extends {
+      item: GenerateItem;
+      prefix: SharedPrefix | undefined;
+      prefixTokens: number;
+      promptTokens: number;
+    },
+  >(model: string, planned: readonly T[]): Map<T, number> {
+    const reused = new Map<T, number>();
+    if (this.options.promptPrefixCache === false) return reused;
+    let cache = this.promptCaches.get(model);
+    if (!cache) {
+      cache = new PromptPrefixCache(this.maxBatchTokens);
+      this.promptCaches.set(model, cache);
+    }
+    for (const entry of planned) {
+      // Only prompts after a shared prefix: a prompt sent whole (naive, prefix sharing off) is priced
+      // as before, so those baselines keep their meaning (a real engine's cache would serve them too).
+      if (entry.prefix === undefined) continue;
+      const tokens = cache.lookupAndInsert(`${model}\u0000${entry.prefix?.text ?? ""}`, entry.item.prompt);
+      // At least the prompt's last token is computed, as in a real engine.
+      const itemTokens = entry.promptTokens - entry.prefixTokens;
+      if (tokens > 0) reused.set(entry, Math.min(tokens, Math.max(0, itemTokens - 1)));
+    }
+    return reused;
   }
 
   /**
@@ -540,6 +587,8 @@ export class SimEngine implements EngineV1 {
     readonly noise: number;
     readonly batchSize: number;
     readonly planned: readonly PlannedItem[];
+    /** Per item, the leading prompt tokens the automatic prefix cache serves. */
+    readonly reused: ReadonlyMap<PlannedItem, number>;
     readonly prefixes: ReadonlyMap<
       string,
       { readonly tokens: number; readonly textDigest: string; readonly cached: KvEntry | undefined }
@@ -558,8 +607,8 @@ export class SimEngine implements EngineV1 {
       );
     }
     const sequences: BatchSequence[] = planned.map((entry) => ({
-      promptTokens: entry.promptTokens - entry.prefixTokens,
-      contextOffset: entry.prefixTokens,
+      promptTokens: entry.promptTokens - entry.prefixTokens - (batch.reused.get(entry) ?? 0),
+      contextOffset: entry.prefixTokens + (batch.reused.get(entry) ?? 0),
       outputTokens: entry.output.tokens.length,
     }));
     const pinnedTokens = [...batch.prefixes.values()].reduce((total, prefix) => total + prefix.tokens, 0);
