@@ -11,7 +11,11 @@ import type { OnlineBenchResult } from "./online-bench.js";
 export const ONLINE_README_START = "<!-- online-results:start -->";
 export const ONLINE_README_END = "<!-- online-results:end -->";
 
-const COLORS: Readonly<Record<string, string>> = { naive: "#9e9e9e", halo: "#2a6fdb" };
+const COLORS: Readonly<Record<string, string>> = {
+  naive: "#9e9e9e",
+  halo: "#2a6fdb",
+  "halo-minibatch": "#e08a1e",
+};
 
 async function readOnlineResults(directory: string): Promise<OnlineBenchResult[]> {
   const names = (await readdir(directory)).filter((name) => /^online-w\d+\.json$/.test(name)).sort();
@@ -33,13 +37,19 @@ const seconds = (ms: number) => (Number.isFinite(ms) ? (ms / 1000).toFixed(1) : 
 export function renderOnlineReport(results: readonly OnlineBenchResult[]): string {
   const lines: string[] = [];
   lines.push(
-    "| workload | SLO (p95) | naive sustainable | halo sustainable | ratio |",
-    "|---|---|---|---|---|",
+    "| workload | SLO (p95) | naive sustainable (best setting) | halo sustainable | halo ÷ naive | halo-minibatch sustainable | halo-minibatch ÷ naive |",
+    "|---|---|---|---|---|---|---|",
   );
   for (const result of results) {
     const rate = (name: string) => result.systems.find((system) => system.system === name)?.sustainableRate;
+    const ratio = (name: string) => {
+      const value = result.ratios?.[name] ?? (name === "halo" ? result.sustainableRatio : undefined);
+      return value === undefined ? "—" : `${value.toFixed(2)}×`;
+    };
+    const naiveBest = result.naiveBest ?? "naive";
+    const best = result.systems.find((system) => system.system === naiveBest);
     lines.push(
-      `| ${result.workload.id.toUpperCase()} ${result.workload.name} | ${seconds(result.sloMs)} s | ${rate("naive") ?? "—"}/s | ${rate("halo") ?? "—"}/s | ${result.sustainableRatio === undefined ? "—" : `${result.sustainableRatio.toFixed(2)}×`} |`,
+      `| ${result.workload.id.toUpperCase()} ${result.workload.name} | ${seconds(result.sloMs)} s | ${best?.sustainableRate ?? "—"}/s (${best?.setting ?? naiveBest}) | ${rate("halo") ?? "—"}/s | ${ratio("halo")} | ${rate("halo-minibatch") === undefined ? "—" : `${rate("halo-minibatch")}/s`} | ${ratio("halo-minibatch")} |`,
     );
   }
   for (const result of results) {
@@ -49,20 +59,21 @@ export function renderOnlineReport(results: readonly OnlineBenchResult[]): strin
       "",
     );
     lines.push(
-      "| system | rate (/s) | p50 (s) | p95 (s) | p99 (s) | completed/s | submitted | failed+refused | within SLO |",
-      "|---|---|---|---|---|---|---|---|---|",
+      "| system | rate (/s) | p50 (s) | p95 (s) | p99 (s) | completed/s | submitted | failed+refused | within SLO | harness CPU |",
+      "|---|---|---|---|---|---|---|---|---|---|",
     );
     for (const system of result.systems) {
       const rows = [...system.rates, ...(system.ramp ? [system.ramp] : [])];
       for (const row of rows) {
         lines.push(
-          `| ${system.system} | ${row.kind === "ramp" ? `ramp (mean ${row.rate})` : row.rate} | ${seconds(row.p50Ms)} | ${seconds(row.p95Ms)} | ${seconds(row.p99Ms)} | ${row.completedPerSecond.toFixed(2)} | ${row.submitted} | ${row.failed + row.refused} | ${row.withinSlo ? "yes" : "no"} |`,
+          `| ${system.system} | ${row.kind === "ramp" ? `ramp (mean ${row.rate})` : row.rate} | ${seconds(row.p50Ms)} | ${seconds(row.p95Ms)} | ${seconds(row.p99Ms)} | ${row.completedPerSecond.toFixed(2)} | ${row.submitted} | ${row.failed + row.refused} | ${row.withinSlo ? "yes" : "no"} | ${row.harnessCpuShare === undefined ? "—" : `${Math.round(row.harnessCpuShare * 100)} %`} |`,
         );
       }
     }
     lines.push(
       "",
-      `Command: \`${result.commandLine}\`; machine: ${result.machine.cores} cores, load ${result.machine.loadAverage.join(" ")}.`,
+      `Command: \`${result.commandLine}\`; machine: ${result.machine.cores} cores, load ${result.machine.loadAverage.join(" ")}. ` +
+        "Harness CPU: the main thread's CPU time ÷ wall time over the step (the harness, and for halo the in-process server).",
     );
   }
   return `${lines.join("\n")}\n`;
@@ -111,9 +122,12 @@ export function renderOnlineChart(results: readonly OnlineBenchResult[]): string
       `<text x="${x0 + 4}" y="${yOf(result.sloMs) - 4}" fill="#d33">SLO ${seconds(result.sloMs)} s</text>`,
     );
     for (const system of result.systems) {
-      const color = COLORS[system.system] ?? "#333";
+      const color = COLORS[system.system] ?? COLORS[system.family ?? ""] ?? "#333";
+      const dashed = system.family === "naive" && system.system !== "naive" ? ' stroke-dasharray="3 2"' : "";
       const points = system.rates.map((row) => `${xOf(row.rate).toFixed(1)},${yOf(row.p95Ms).toFixed(1)}`);
-      parts.push(`<polyline points="${points.join(" ")}" fill="none" stroke="${color}" stroke-width="2"/>`);
+      parts.push(
+        `<polyline points="${points.join(" ")}" fill="none" stroke="${color}" stroke-width="2"${dashed}/>`,
+      );
       for (const row of system.rates)
         parts.push(
           `<circle cx="${xOf(row.rate).toFixed(1)}" cy="${yOf(row.p95Ms).toFixed(1)}" r="3" fill="${color}"/>`,

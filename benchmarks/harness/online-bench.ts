@@ -8,9 +8,18 @@
  * `naive` (the same SLO for every system).
  *
  * Systems are injected (`OnlineBenchSystem`): `naive` lives here (one
- * per-query Processor run per arrival, on naive's static deployment); the
- * CLI provides `halo` (the server's online path over HTTP), so this package
- * does not depend on the server.
+ * per-query Processor run per arrival, on naive's static deployment, with at
+ * most `concurrency` queries in flight — later arrivals wait their turn; one
+ * system per swept setting, naive's figure is its best); the CLI provides
+ * `halo` and `halo-minibatch` (the server's online path over HTTP), so this
+ * package does not depend on the server.
+ *
+ * Every arrival carries its own query context (none repeats one of an
+ * earlier arrival or step, so nothing is served from a cache of an earlier
+ * rate); duplicates within the workload's own query distribution stay. The
+ * CPU share of this process's main thread (which runs the harness, and the
+ * in-process server for `halo`) is recorded per rate: near 1, the harness
+ * itself is the bottleneck and the figures say little about the system.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -28,6 +37,7 @@ import { ensureBenchDataset } from "./bench-dataset.js";
 import type { BenchExecutors } from "./bench-run.js";
 import { describeMachine, sourceRevision } from "./bench-run.js";
 import { startDataApiProcess } from "./data-api-process.js";
+import { mainThreadCpuMs } from "./main-thread-cpu.js";
 import { round } from "./run-observer.js";
 import { holdsAllModels, replicateModels } from "./static-deployment.js";
 
@@ -58,6 +68,9 @@ export interface OnlineSystemRunner {
 /** A system of the online benchmark. */
 export interface OnlineBenchSystem {
   readonly name: string;
+  /** Swept variants of one system (naive's in-flight limit): the family's figure is its best setting. */
+  readonly family?: string;
+  readonly setting?: string;
   readonly description: string;
   start(input: OnlineSystemInput): Promise<OnlineSystemRunner>;
 }
@@ -92,12 +105,16 @@ export interface OnlineRateResult {
   readonly p99Ms: number;
   /** Completed queries per device second, from the first arrival to the last completion. */
   readonly completedPerSecond: number;
+  /** CPU time of this process's main thread ÷ wall time over the step (absent without /proc). */
+  readonly harnessCpuShare?: number;
   readonly withinSlo: boolean;
 }
 
 /** One system's results. */
 export interface OnlineSystemResult {
   readonly system: string;
+  readonly family?: string;
+  readonly setting?: string;
   readonly description: string;
   /** Median latency of single queries on idle executors (device ms). */
   readonly unloadedLatencyMs: number;
@@ -120,8 +137,12 @@ export interface OnlineBenchResult {
   readonly settings: OnlineBenchSettings & { readonly profile: string };
   readonly sloMs: number;
   readonly systems: readonly OnlineSystemResult[];
-  /** halo's sustainable rate ÷ naive's (absent when naive sustains none). */
+  /** halo's sustainable rate ÷ naive's best (absent when naive sustains none). */
   readonly sustainableRatio?: number;
+  /** Each non-naive system's sustainable rate ÷ naive's best setting's. */
+  readonly ratios?: Readonly<Record<string, number>>;
+  /** naive's best setting (its in-flight limit). */
+  readonly naiveBest?: string;
 }
 
 /** What the caller provides. */
@@ -132,12 +153,17 @@ export interface OnlineBenchEnvironment {
   readonly onProgress?: (message: string) => void;
 }
 
-/** The `naive` online system: each arrival runs at once as its own per-query Processor run. */
-export function naiveOnlineSystem(): OnlineBenchSystem {
+/**
+ * The `naive` online system: each arrival runs as its own per-query Processor
+ * run, at most `concurrency` at once (later arrivals wait in FIFO order).
+ */
+export function naiveOnlineSystem(concurrency: number | "all" = "all"): OnlineBenchSystem {
+  const limit = concurrency === "all" ? Number.POSITIVE_INFINITY : concurrency;
   return {
-    name: "naive",
-    description:
-      "per-query orchestration: each arrival runs at once on its own (naive plan, static deployment)",
+    name: concurrency === "all" ? "naive" : `naive@${concurrency}`,
+    family: "naive",
+    setting: `${concurrency} in flight`,
+    description: `per-query orchestration: each arrival runs on its own (naive plan, static deployment), ${concurrency === "all" ? "all at once" : `at most ${concurrency} in flight`}`,
     async start(input) {
       const workers: PlanningWorker[] = input.addresses.map((address, index) => ({
         id: `worker-${index}`,
@@ -160,18 +186,27 @@ export function naiveOnlineSystem(): OnlineBenchSystem {
       const clients = input.addresses.map((address) => createExecutorClient(address));
       const infos = await Promise.all(clients.map((client) => client.info({ deadlineMs: 10_000 })));
       if (infos.every((info) => holdsAllModels(info, models))) plan = replicateModels(plan);
+      let running = 0;
+      const waiting: (() => void)[] = [];
       return {
         async submit(query) {
-          const sink = new MemoryResultSink();
-          const processor = new Processor({
-            workflow: input.workflow,
-            plan,
-            executors: clients,
-            tools: input.tools,
-          });
-          await processor.run([query], { sink });
-          const record = sink.records[0];
-          return { ok: record?.ok === true, ...(record?.error ? { error: record.error.message } : {}) };
+          if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+          running += 1;
+          try {
+            const sink = new MemoryResultSink();
+            const processor = new Processor({
+              workflow: input.workflow,
+              plan,
+              executors: clients,
+              tools: input.tools,
+            });
+            await processor.run([query], { sink });
+            const record = sink.records[0];
+            return { ok: record?.ok === true, ...(record?.error ? { error: record.error.message } : {}) };
+          } finally {
+            running -= 1;
+            waiting.shift()?.();
+          }
         },
         async stop() {
           for (const client of clients) client.close();
@@ -204,13 +239,14 @@ function percentile(sorted: readonly number[], fraction: number): number {
 /** Runs one open-loop step: arrival offsets in device seconds. */
 async function runArrivals(
   runner: OnlineSystemRunner,
-  pool: readonly QueryContext[],
+  contexts: readonly QueryContext[],
   offsetsSeconds: readonly number[],
   timeScale: number,
   idPrefix: string,
   drainTimeoutMs: number,
 ): Promise<Omit<OnlineRateResult, "rate" | "kind" | "withinSlo">> {
   const startMs = performance.now();
+  const startCpuMs = mainThreadCpuMs();
   const latencies: number[] = [];
   let failed = 0;
   let refused = 0;
@@ -220,7 +256,7 @@ async function runArrivals(
     const dueMs = startMs + offsetsSeconds[index]! * 1000 * timeScale;
     const waitMs = dueMs - performance.now();
     if (waitMs > 1) await new Promise((resolve) => setTimeout(resolve, waitMs));
-    const base = pool[index % pool.length]!;
+    const base = contexts[index % contexts.length]!;
     const submittedMs = performance.now();
     pending.push(
       runner.submit({ id: `${idPrefix}-${index}`, context: base.context }).then(
@@ -251,6 +287,12 @@ async function runArrivals(
   const missing = submitted - sorted.length;
   const padded = [...sorted, ...Array.from({ length: missing }, () => Number.POSITIVE_INFINITY)];
   const spanSeconds = Math.max(1e-9, (lastEndMs - startMs) / 1000 / timeScale);
+  const endCpuMs = mainThreadCpuMs();
+  const wallMs = performance.now() - startMs;
+  const harnessCpuShare =
+    startCpuMs === undefined || endCpuMs === undefined || wallMs <= 0
+      ? undefined
+      : round((endCpuMs - startCpuMs) / wallMs, 3);
   return {
     submitted,
     completed: sorted.length,
@@ -260,6 +302,7 @@ async function runArrivals(
     p95Ms: round(percentile(padded, 0.95)),
     p99Ms: round(percentile(padded, 0.99)),
     completedPerSecond: round(sorted.length / spanSeconds, 3),
+    ...(harnessCpuShare === undefined ? {} : { harnessCpuShare }),
   };
 }
 
@@ -281,17 +324,31 @@ export async function runOnlineBench(
     scale: settings.datasetScale,
     seed: settings.seed,
   });
-  const pool: QueryContext[] = (await workload.generateQueries(256, settings.seed, dataset.path)).map(
+  // Distinct contexts per arrival: 6 for the warm-up and single queries, then each step's and the ramp's own.
+  const stepCounts = settings.ratesPerSecond.map((rate) =>
+    Math.max(1, Math.round(rate * settings.durationSeconds)),
+  );
+  const rampCount = Math.ceil(Math.max(...settings.ratesPerSecond) * settings.durationSeconds);
+  const needed = 6 + stepCounts.reduce((sum, count) => sum + count, 0) + rampCount;
+  const pool: QueryContext[] = (await workload.generateQueries(needed, settings.seed, dataset.path)).map(
     (record) => ({
       id: record.id,
       context: record.context,
     }),
   );
+  const stepContexts: QueryContext[][] = [];
+  let cursor = 6;
+  for (const count of stepCounts) {
+    stepContexts.push(pool.slice(cursor, cursor + count));
+    cursor += count;
+  }
+  const rampContexts = pool.slice(cursor);
   const compiled = await loadWorkload(workload);
   const sql: SqlToolV1 = createSqlTool(dataset.path, { maxConnections: 8, poolSize: 8 });
   const http: HttpToolV1 = new HttpTool({ allowHosts: ["127.0.0.1"] });
   const results: OnlineSystemResult[] = [];
   let sloMs = Number.POSITIVE_INFINITY;
+  let sloFromNaive = false;
   const ts = settings.timeScale;
   try {
     await sql.doCheck();
@@ -330,8 +387,11 @@ export async function runOnlineBench(
           singles.push((performance.now() - startMs) / ts);
         }
         const unloadedLatencyMs = round(singles.sort((left, right) => left - right)[2]!);
-        if (system.name === "naive" || !Number.isFinite(sloMs))
+        // The SLO: from the first naive setting measured (the unloaded latency does not depend on the limit).
+        if (!Number.isFinite(sloMs) || (system.family === "naive" && !sloFromNaive)) {
           sloMs = settings.sloMultiplier * unloadedLatencyMs;
+          sloFromNaive = system.family === "naive";
+        }
         progress(
           `${system.name}: unloaded latency ${(unloadedLatencyMs / 1000).toFixed(2)} s; SLO p95 ≤ ${(sloMs / 1000).toFixed(1)} s`,
         );
@@ -346,7 +406,7 @@ export async function runOnlineBench(
           });
           const measured = await runArrivals(
             runner,
-            pool,
+            stepContexts[step]!,
             offsets,
             ts,
             `${system.name}-r${step}`,
@@ -356,7 +416,7 @@ export async function runOnlineBench(
           rates.push({ rate, kind: "poisson", ...measured, withinSlo });
           progress(
             `${system.name} @ ${rate}/s: p50 ${(measured.p50Ms / 1000).toFixed(1)} s, p95 ${(measured.p95Ms / 1000).toFixed(1)} s, ` +
-              `${measured.completedPerSecond.toFixed(2)} completed/s${withinSlo ? "" : " (over the SLO)"}`,
+              `${measured.completedPerSecond.toFixed(2)} completed/s, harness CPU ${measured.harnessCpuShare ?? "?"}${withinSlo ? "" : " (over the SLO)"}`,
           );
           if (!withinSlo) violations += 1;
           if (violations >= settings.stopAfterViolations) break;
@@ -373,7 +433,7 @@ export async function runOnlineBench(
         }
         const ramp = await runArrivals(
           runner,
-          pool,
+          rampContexts,
           rampOffsets,
           ts,
           `${system.name}-ramp`,
@@ -382,6 +442,8 @@ export async function runOnlineBench(
         const sustainable = rates.filter((entry) => entry.withinSlo).map((entry) => entry.rate);
         results.push({
           system: system.name,
+          ...(system.family === undefined ? {} : { family: system.family }),
+          ...(system.setting === undefined ? {} : { setting: system.setting }),
           description: system.description,
           unloadedLatencyMs,
           rates,
@@ -398,8 +460,19 @@ export async function runOnlineBench(
     await sql.close();
     await http.close();
   }
-  const naive = results.find((result) => result.system === "naive")?.sustainableRate ?? 0;
+  const naives = results.filter((result) => (result.family ?? result.system) === "naive");
+  const best = naives.reduce<OnlineSystemResult | undefined>(
+    (winner, entry) =>
+      winner === undefined || entry.sustainableRate > winner.sustainableRate ? entry : winner,
+    undefined,
+  );
+  const naive = best?.sustainableRate ?? 0;
   const halo = results.find((result) => result.system === "halo")?.sustainableRate;
+  const ratios: Record<string, number> = {};
+  if (naive > 0)
+    for (const entry of results)
+      if ((entry.family ?? entry.system) !== "naive")
+        ratios[entry.system] = round(entry.sustainableRate / naive, 3);
   const revision = sourceRevision();
   const result: OnlineBenchResult = {
     resultVersion: 1,
@@ -414,6 +487,8 @@ export async function runOnlineBench(
     sloMs: round(sloMs),
     systems: results,
     ...(halo !== undefined && naive > 0 ? { sustainableRatio: round(halo / naive, 3) } : {}),
+    ...(Object.keys(ratios).length > 0 ? { ratios } : {}),
+    ...(best ? { naiveBest: best.system } : {}),
   };
   if (options.resultsDirectory !== undefined) {
     await mkdir(options.resultsDirectory, { recursive: true });

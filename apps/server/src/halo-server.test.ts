@@ -313,11 +313,17 @@ describe("limits and trust", () => {
     ).rejects.toThrow(ServerConfigurationError);
   });
 
-  it("answers 413 past the body limit and 429 with Retry-After when the online queue is full", async () => {
+  it("answers 413 past the body limit and 429 with Retry-After when the online queue is full (mini-batch admission)", async () => {
     const test = await startTestServer(
       {
         limits: { maxBodyBytes: 2_000 },
-        online: { maxQueued: 3, windowMs: 60_000, maxBatchSize: 1_000, maxConcurrentRuns: 1 },
+        online: {
+          admission: "mini-batch",
+          maxQueued: 3,
+          windowMs: 60_000,
+          maxBatchSize: 1_000,
+          maxConcurrentRuns: 1,
+        },
       },
       1,
     );

@@ -29,6 +29,7 @@ export class ServerMetrics {
   private readonly planRatio: Histogram;
   private readonly rejected: Counter<"reason">;
   private readonly runs: Counter<"kind">;
+  private readonly openRuns: Counter<"reason">;
   private readonly busyByWorker = new Map<string, number>();
   private readonly lastScrape = new Map<string, { atMs: number; busyMs: number }>();
 
@@ -139,6 +140,12 @@ export class ServerMetrics {
       labelNames: ["reason"],
       registers,
     });
+    this.openRuns = new Counter({
+      name: "halo_online_open_runs_total",
+      help: "Open runs started by continuous online admission: first, replacing one outgrown by traffic, or one that admitted its maximum",
+      labelNames: ["reason"],
+      registers,
+    });
     this.runs = new Counter({
       name: "halo_runs_total",
       help: "Processor runs started: online mini-batches and batch-job chunks",
@@ -201,6 +208,10 @@ export class ServerMetrics {
     for (const [operator, timing] of Object.entries(operators)) {
       this.operatorLatency.observe({ workflow, operator }, Math.max(0, timing.endMs - timing.startMs) / 1000);
     }
+  }
+
+  openedRun(reason: "first" | "growth" | "age"): void {
+    this.openRuns.inc({ reason });
   }
 
   reject(reason: "queue-full" | "body-too-large" | "unauthorized"): void {

@@ -1,22 +1,34 @@
 /**
- * Runs the server's work over one shared executor pool: online queries in
- * mini-batches and batch jobs in chunks, each a `Processor` run with a plan
- * from the plan cache.
+ * Runs the server's work over one shared executor pool: online queries
+ * admitted continuously (or in mini-batches) and batch jobs in chunks, each a
+ * `Processor` run with a plan from the plan cache.
  *
- * Online: arrivals wait per workflow until `maxBatchSize` of them are there or
+ * Online, continuous admission (the default): each workflow has one open run
+ * (`Processor.open`) planned for a size class (a power of two ≥ the
+ * workflow's queries in flight); an arrival joins it at once — its calls
+ * share micro-batches with the queries already running and identical calls
+ * coalesce with theirs. The open run is replaced (the old one drains) when
+ * the workflow's queries in flight grow past its class, and after
+ * `replaceAfter` admissions (its call cache stays bounded). At most
+ * `maxInFlight` online queries run at once; later arrivals wait in the queue,
+ * and past `maxQueued` waiting, submissions get 429.
+ *
+ * Online, mini-batch admission (`admission: "mini-batch"`): arrivals wait per workflow until `maxBatchSize` of them are there or
  * the oldest has waited `windowMs`, then start as a mini-batch at once, next
  * to the runs already going (up to `maxConcurrentRuns`): there is no barrier
  * between mini-batches, and the executors merge the concurrent runs' calls
  * into their engine batches. Batch jobs: one chunk (`chunkSize` queries) at a
  * time, oldest job first; a chunk starts only while the online runs are below
  * their maximum, so online work never queues behind batch work (online
- * priority). Each finished query is written to the store; a restarted server
+ * priority). With continuous admission a chunk starts only while fewer than
+ * `batchPauseAt` online queries are in flight and none waits. Each finished query is written to the store; a restarted server
  * reruns exactly the queries without a result.
  */
 import type { JsonObject, QueryContext } from "@halo/ir";
 import { type ExecutionPlan, PlanningError, type PlanningWorker } from "@halo/optimizer";
 import type { ExecutorClient } from "@halo/protocol";
 import {
+  type OpenRun,
   Processor,
   ProcessorConfigurationError,
   type QueryResultRecord,
@@ -25,20 +37,34 @@ import {
   type RuntimeEvent,
 } from "@halo/runtime";
 import type { EventHub } from "./event-hub.js";
-import { PlanCache } from "./plan-cache.js";
+import { PlanCache, sizeClass } from "./plan-cache.js";
 import type { ServerMetrics } from "./server-metrics.js";
 import type { BatchJob, ServerStore } from "./store/server-store.js";
 import type { RegisteredWorkflow, WorkflowRegistry } from "./workflow-registry.js";
 
-/** Online mini-batching. */
+/** How online arrivals are admitted. */
+export type OnlineAdmission = "continuous" | "mini-batch";
+
+/** Online admission. */
 export interface OnlineOptions {
-  /** Most queries in one mini-batch (default 32). */
+  /** Continuous: into one open run per workflow; mini-batch: per size/window (default continuous). */
+  readonly admission: OnlineAdmission;
+  /** Continuous: online queries running at once (default 1,024). */
+  readonly maxInFlight: number;
+  /** Continuous: an open run is replaced after this many admissions (default 2,048). */
+  readonly replaceAfter: number;
+  /**
+   * Continuous: no batch chunk starts while this many online queries are in
+   * flight (or any wait for admission) (default 64); a chunk already running finishes.
+   */
+  readonly batchPauseAt: number;
+  /** Mini-batch: most queries in one mini-batch (default 32). */
   readonly maxBatchSize: number;
-  /** Longest wait of the oldest arrival before its mini-batch starts (default 10 ms). */
+  /** Mini-batch: longest wait of the oldest arrival before its mini-batch starts (default 10 ms). */
   readonly windowMs: number;
   /** Queries waiting for admission before submissions get 429 (default 1,000). */
   readonly maxQueued: number;
-  /** Online runs at once (default 4). */
+  /** Mini-batch: online runs at once (default 4). */
   readonly maxConcurrentRuns: number;
 }
 
@@ -96,6 +122,27 @@ export interface ActualStep {
   readonly items: number;
 }
 
+/** Continuous admission: one workflow's open run. */
+interface OnlineLane {
+  readonly id: number;
+  readonly workflow: string;
+  /** The size class it was planned for. */
+  readonly sizeClass: number;
+  admitted: number;
+  /** Its queries without a record yet, with their submission times. */
+  readonly running: Map<string, number>;
+  /** Queries admitted before its plan and open run were ready. */
+  buffered: QueryContext[];
+  run: OpenRun | undefined;
+  /** No more admissions (replaced, stopping, or failed to start). */
+  closed: boolean;
+}
+
+/** Smallest size class an open run is planned for. */
+const MIN_LANE_CLASS = 4;
+/** Recent contexts kept per workflow as planning samples. */
+const PLANNING_SAMPLES = 64;
+
 const MAX_TIMELINE_STEPS = 2_000;
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
@@ -118,6 +165,15 @@ export class WorkScheduler {
   private readonly batchPlans = new Map<string, ExecutionPlan>();
   private readonly timelines = new Map<string, ActualStep[]>();
   private readonly totals = { onlineCompleted: 0, onlineFailed: 0, batchRecords: 0 };
+  /** Continuous admission: each workflow's current open run, and every lane not ended yet. */
+  private readonly lanes = new Map<string, OnlineLane>();
+  private readonly liveLanes = new Set<OnlineLane>();
+  private readonly laneEnds = new Set<Promise<void>>();
+  private laneCounter = 0;
+  /** Continuous admission: online queries admitted and not finished, in all and per workflow. */
+  private onlineInFlight = 0;
+  private readonly workflowInFlight = new Map<string, number>();
+  private readonly samples = new Map<string, QueryContext[]>();
 
   constructor(private readonly setup: SchedulerSetup) {
     this.planCache = new PlanCache({
@@ -168,6 +224,8 @@ export class WorkScheduler {
     this.currentChunk?.abort.abort(new Error("server stopping"));
     this.batchLoopWake?.();
     await this.batchLoopDone;
+    for (const lane of this.liveLanes) this.closeLane(lane);
+    await Promise.all([...this.laneEnds]);
     while (this.onlineRunning > 0) await new Promise((resolve) => setTimeout(resolve, 20));
   }
 
@@ -212,7 +270,7 @@ export class WorkScheduler {
     });
   }
 
-  /** True while the query runs in a mini-batch. */
+  /** True while the query runs (in an open run or a mini-batch). */
   isRunning(queryId: string): boolean {
     return this.runningQueries.has(queryId);
   }
@@ -229,9 +287,13 @@ export class WorkScheduler {
     return Math.max(1, Math.ceil(this.setup.online.windowMs / 1000));
   }
 
-  /** Starts every mini-batch that is due and fits; arms a timer for the next one that will be. */
+  /** Admits what may start now (continuous), or starts the mini-batches that are due. */
   private scheduleOnline(): void {
     if (this.stopped) return;
+    if (this.setup.online.admission === "continuous") {
+      this.admitContinuous();
+      return;
+    }
     clearTimeout(this.onlineTimer);
     this.onlineTimer = undefined;
     const { maxBatchSize, windowMs, maxConcurrentRuns } = this.setup.online;
@@ -268,15 +330,7 @@ export class WorkScheduler {
       finished.add(record.id);
       this.runningQueries.delete(record.id);
       this.inFlight -= 1;
-      await this.setup.store.finishOnlineQuery(record.id, record, nowSeconds());
-      if (record.ok) this.totals.onlineCompleted += 1;
-      else this.totals.onlineFailed += 1;
-      const latencySeconds = (Date.now() - (submitted.get(record.id) ?? Date.now())) / 1000;
-      this.setup.metrics.observeQuery("online", workflowName, record.ok, latencySeconds, record.operators);
-      this.setup.hub.publish(`query:${record.id}`, { type: "result", data: record });
-      this.setup.hub.publish("server", { type: "online", data: this.onlineFigures() });
-      for (const waiter of this.waiters.get(record.id) ?? []) waiter(record);
-      this.waiters.delete(record.id);
+      await this.recordOnline(workflowName, record, submitted.get(record.id) ?? Date.now());
     };
     try {
       const registered = await this.setup.registry.get(workflowName);
@@ -319,6 +373,186 @@ export class WorkScheduler {
       this.scheduleOnline();
       this.batchLoopWake?.();
     }
+  }
+
+  // ------------------------------------------------------- continuous admission
+
+  /** Moves queued arrivals (oldest workflow first) into their workflows' open runs while in flight allows. */
+  private admitContinuous(): void {
+    const { maxInFlight } = this.setup.online;
+    if (this.onlineInFlight >= maxInFlight) return;
+    const byAge = [...this.onlineQueue.entries()].sort(
+      ([, left], [, right]) => left[0]!.submittedAtMs - right[0]!.submittedAtMs,
+    );
+    for (const [workflow, items] of byAge) {
+      if (this.onlineInFlight >= maxInFlight) break;
+      const taken = items.splice(0, maxInFlight - this.onlineInFlight);
+      this.onlineQueued -= taken.length;
+      if (items.length === 0) this.onlineQueue.delete(workflow);
+      this.admitToLane(workflow, taken);
+    }
+  }
+
+  /** Admits arrivals into the workflow's open run, replacing it first when traffic outgrew it or it is old. */
+  private admitToLane(workflow: string, items: readonly OnlineItem[]): void {
+    const recent = this.samples.get(workflow) ?? [];
+    for (const item of items) recent.push(item.query);
+    this.samples.set(workflow, recent.slice(-PLANNING_SAMPLES));
+    const inFlight = (this.workflowInFlight.get(workflow) ?? 0) + items.length;
+    this.workflowInFlight.set(workflow, inFlight);
+    this.onlineInFlight += items.length;
+    this.inFlight += items.length;
+    let lane = this.lanes.get(workflow);
+    let reason: "first" | "growth" | "age" = "first";
+    if (lane && !lane.closed) {
+      if (inFlight > lane.sizeClass) {
+        reason = "growth";
+        this.closeLane(lane);
+      } else if (lane.admitted + items.length > this.setup.online.replaceAfter) {
+        reason = "age";
+        this.closeLane(lane);
+      }
+    }
+    if (!lane || lane.closed) {
+      this.setup.metrics.openedRun(reason);
+      lane = this.openLane(workflow, Math.max(MIN_LANE_CLASS, sizeClass(inFlight)));
+    }
+    lane.admitted += items.length;
+    const queries = items.map((item) => item.query);
+    for (const item of items) {
+      lane.running.set(item.query.id, item.submittedAtMs);
+      this.runningQueries.add(item.query.id);
+    }
+    if (lane.run === undefined) {
+      lane.buffered.push(...queries);
+      return;
+    }
+    try {
+      lane.run.add(queries);
+    } catch (error) {
+      // The run ended under us (its executors were lost, say): these queries fail with the reason.
+      lane.closed = true;
+      for (const query of queries)
+        void this.finishLaneQuery(lane, failedRecord(query.id, errorMessageOf(error)));
+    }
+  }
+
+  private openLane(workflow: string, laneClass: number): OnlineLane {
+    this.laneCounter += 1;
+    const lane: OnlineLane = {
+      id: this.laneCounter,
+      workflow,
+      sizeClass: laneClass,
+      admitted: 0,
+      running: new Map(),
+      buffered: [],
+      run: undefined,
+      closed: false,
+    };
+    this.lanes.set(workflow, lane);
+    this.liveLanes.add(lane);
+    const ended = this.runLane(lane).finally(() => {
+      this.liveLanes.delete(lane);
+      this.laneEnds.delete(ended);
+      if (this.lanes.get(workflow) === lane) this.lanes.delete(workflow);
+      this.batchLoopWake?.();
+    });
+    this.laneEnds.add(ended);
+    return lane;
+  }
+
+  /** Stops a lane's admissions: it finishes what it has and ends. */
+  private closeLane(lane: OnlineLane): void {
+    if (lane.closed && lane.run === undefined) return;
+    lane.closed = true;
+    if (this.lanes.get(lane.workflow) === lane) this.lanes.delete(lane.workflow);
+    lane.run?.close();
+  }
+
+  private async runLane(lane: OnlineLane): Promise<void> {
+    try {
+      const registered = await this.setup.registry.get(lane.workflow);
+      if (!registered) throw new Error(`workflow "${lane.workflow}" is not registered`);
+      // Planned for the size class: samples are recent arrivals, repeated up to the class.
+      const recent = this.samples.get(lane.workflow) ?? [];
+      const samples = Array.from({ length: lane.sizeClass }, (_, index) => ({
+        id: `plan-sample-${index}`,
+        context: recent[index % recent.length]!.context,
+      }));
+      const plan = await this.planCache.planFor(registered.workflow, registered.stored.updatedAt, samples);
+      const processor = this.processorFor("online", registered, plan, (event) => {
+        if (event.type === "query-started") {
+          this.setup.hub.publish(`query:${event.queryId}`, { type: "started", data: { id: event.queryId } });
+        } else if (event.type === "batch-dispatched" || event.type === "batch-finished") {
+          const type = event.type === "batch-dispatched" ? "operator-started" : "operator-finished";
+          for (const id of lane.running.keys()) {
+            const channel = `query:${id}`;
+            if (this.setup.hub.subscriberCount(channel) > 0) {
+              this.setup.hub.publish(channel, {
+                type,
+                data: { operator: event.operator, worker: event.worker, items: event.items },
+              });
+            }
+          }
+        }
+      });
+      const run = processor.open({
+        sink: { append: (record) => this.finishLaneQuery(lane, record), close: async () => {} },
+      });
+      lane.run = run;
+      const buffered = lane.buffered;
+      lane.buffered = [];
+      if (buffered.length > 0) run.add(buffered);
+      if (lane.closed || this.stopped) run.close();
+      const summary = await run.finished;
+      this.setup.metrics.observeRun("online", summary);
+    } catch (error) {
+      const message = errorMessageOf(error);
+      this.setup.log(`online run of ${lane.workflow} failed: ${message}`);
+      lane.closed = true;
+      if (this.lanes.get(lane.workflow) === lane) this.lanes.delete(lane.workflow);
+      // Nothing more joins this lane: every query it holds gets a failed record.
+      for (const id of [...lane.running.keys()]) await this.finishLaneQuery(lane, failedRecord(id, message));
+    } finally {
+      // A query the run did not record (stopping) stays queued in the store for a restart.
+      for (const id of [...lane.running.keys()]) this.releaseLaneQuery(lane, id);
+    }
+  }
+
+  private releaseLaneQuery(lane: OnlineLane, id: string): number | undefined {
+    const submittedAtMs = lane.running.get(id);
+    if (submittedAtMs === undefined) return undefined;
+    lane.running.delete(id);
+    this.runningQueries.delete(id);
+    this.onlineInFlight -= 1;
+    this.inFlight -= 1;
+    this.workflowInFlight.set(lane.workflow, (this.workflowInFlight.get(lane.workflow) ?? 1) - 1);
+    if (this.onlineQueue.size > 0) queueMicrotask(() => this.scheduleOnline());
+    if (this.onlineInFlight < this.setup.online.batchPauseAt) this.batchLoopWake?.();
+    return submittedAtMs;
+  }
+
+  private async finishLaneQuery(lane: OnlineLane, record: QueryResultRecord): Promise<void> {
+    const submittedAtMs = this.releaseLaneQuery(lane, record.id);
+    if (submittedAtMs === undefined) return;
+    await this.recordOnline(lane.workflow, record, submittedAtMs);
+  }
+
+  /** Stores a finished online query and tells its waiters, subscribers and the metrics. */
+  private async recordOnline(
+    workflow: string,
+    record: QueryResultRecord,
+    submittedAtMs: number,
+  ): Promise<void> {
+    await this.setup.store.finishOnlineQuery(record.id, record, nowSeconds());
+    if (record.ok) this.totals.onlineCompleted += 1;
+    else this.totals.onlineFailed += 1;
+    const latencySeconds = (Date.now() - submittedAtMs) / 1000;
+    this.setup.metrics.observeQuery("online", workflow, record.ok, latencySeconds, record.operators);
+    this.setup.hub.publish(`query:${record.id}`, { type: "result", data: record });
+    this.setup.hub.publish("server", { type: "online", data: this.onlineFigures() });
+    for (const waiter of this.waiters.get(record.id) ?? []) waiter(record);
+    this.waiters.delete(record.id);
   }
 
   /** Online counters for the dashboard. */
@@ -398,7 +632,10 @@ export class WorkScheduler {
   private async batchLoop(): Promise<void> {
     while (!this.stopped) {
       const next = this.activeBatches.keys().next();
-      const onlineSaturated = this.onlineRunning >= this.setup.online.maxConcurrentRuns;
+      const onlineSaturated =
+        this.setup.online.admission === "continuous"
+          ? this.onlineInFlight >= this.setup.online.batchPauseAt || this.onlineQueued > 0
+          : this.onlineRunning >= this.setup.online.maxConcurrentRuns;
       if (next.done || onlineSaturated) {
         await new Promise<void>((resolve) => {
           this.batchLoopWake = resolve;
@@ -508,9 +745,22 @@ export class WorkScheduler {
   ): Promise<RunSummary> {
     const plan = await this.planCache.planFor(registered.workflow, registered.stored.updatedAt, queries);
     if (batchId !== undefined && !this.batchPlans.has(batchId)) this.batchPlans.set(batchId, plan);
+    const processor = this.processorFor(kind, registered, plan, onEvent, batchId);
+    const summary = await processor.run(queries, { sink, ...(signal ? { signal } : {}) });
+    this.setup.metrics.observeRun(kind, summary);
+    return summary;
+  }
+
+  private processorFor(
+    _kind: "online" | "batch",
+    registered: RegisteredWorkflow,
+    plan: ExecutionPlan,
+    onEvent?: (event: RuntimeEvent) => void,
+    batchId?: string,
+  ): Processor {
     const runStartMs = Date.now();
     const timeline = batchId === undefined ? undefined : this.timelineOf(batchId);
-    const processor = new Processor({
+    return new Processor({
       workflow: registered.workflow,
       plan,
       executors: this.setup.executors,
@@ -531,9 +781,6 @@ export class WorkScheduler {
         },
       },
     });
-    const summary = await processor.run(queries, { sink, ...(signal ? { signal } : {}) });
-    this.setup.metrics.observeRun(kind, summary);
-    return summary;
   }
 
   private timelineOf(batchId: string): ActualStep[] {
@@ -544,6 +791,10 @@ export class WorkScheduler {
     }
     return timeline;
   }
+}
+
+function errorMessageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** The record of a query that could not run at all. */

@@ -160,6 +160,9 @@ export class BatchRun implements LlmHost {
   private sinkChain: Promise<void> = Promise.resolve();
   private fatal: unknown;
   private settle: (() => void) | undefined;
+  /** Open admission (`OpenRun`): more queries may come (`admitMore`) until `closeAdmission`. */
+  private admissionOpen = false;
+  private addedQueries = 0;
 
   constructor(private readonly setup: BatchRunSetup) {
     // Every call in flight listens to the run's signal: thousands of listeners are expected.
@@ -279,7 +282,7 @@ export class BatchRun implements LlmHost {
       this.publish({ type: "query-started", atMs: this.nowMs(), queryId: query.id });
       this.fail(run, operator, message);
     }
-    if (todo.length > 0 && !this.signal.aborted) {
+    if ((todo.length > 0 || this.admissionOpen) && !this.signal.aborted) {
       this.liveness.start();
       // Queries start while the executors load their first models: tools run meanwhile.
       const starting = this.dispatcher.start();
@@ -294,9 +297,43 @@ export class BatchRun implements LlmHost {
     await this.sinkChain;
     const makespanMs = this.nowMs() - startedMs;
     if (this.fatal !== undefined) throw this.fatal;
-    const summary = this.summary(queries.length, skipped, makespanMs);
+    const summary = this.summary(queries.length + this.addedQueries, skipped, makespanMs);
     this.publish({ type: "run-finished", atMs: this.nowMs(), summary });
     return summary;
+  }
+
+  /** Keeps the run going after its queries have finished until `closeAdmission` (call before `execute`). */
+  openAdmission(): void {
+    this.admissionOpen = true;
+  }
+
+  /** An open run takes more queries into the running work (see `open-run.ts`); false once closed or aborted. */
+  admitMore(queries: readonly QueryContext[]): boolean {
+    if (!this.admissionOpen || this.signal.aborted) return false;
+    this.addedQueries += queries.length;
+    this.toRun += queries.length;
+    for (const operator of this.workflow.operators) {
+      if (operator.kind !== "input") {
+        this.notReadyCounts.set(operator.id, (this.notReadyCounts.get(operator.id) ?? 0) + queries.length);
+      }
+    }
+    this.pending.push(...queries);
+    if (this.lostAll !== undefined) this.allWorkersLost(this.lostAll);
+    else this.admit();
+    this.dispatcher.pump();
+    return true;
+  }
+
+  /** No more queries come: the run ends when those admitted have finished. */
+  closeAdmission(): void {
+    if (!this.admissionOpen) return;
+    this.admissionOpen = false;
+    if (this.finishedCount >= this.toRun) this.settle?.();
+  }
+
+  /** True while an open run may take more queries. */
+  get admitting(): boolean {
+    return this.admissionOpen && !this.signal.aborted;
   }
 
   /** Stops the run: nothing new is dispatched, calls in flight are cancelled, unfinished queries get no record. */
@@ -444,7 +481,7 @@ export class BatchRun implements LlmHost {
     this.active -= 1;
     this.finishedCount += 1;
     this.admit();
-    if (this.finishedCount >= this.toRun) this.settle?.();
+    if (this.finishedCount >= this.toRun && !this.admissionOpen) this.settle?.();
   }
 
   // ---- tools ----

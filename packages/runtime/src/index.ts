@@ -16,6 +16,7 @@ export {
   recoverResults,
 } from "./jsonl-result-sink.js";
 export { nonNegativeLeastSquares } from "./least-squares.js";
+export { OpenRun, OpenRunClosedError } from "./open-run.js";
 export { type PlanDeviations, PlanDeviationTracker } from "./plan-deviations.js";
 export { type PlannedStep, PlanSchedule } from "./plan-schedule.js";
 export {

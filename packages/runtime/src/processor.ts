@@ -8,6 +8,7 @@ import type { ExecutionPlan } from "@halo/optimizer";
 import { createExecutorClient, type ExecutorClient, type ExecutorClientOptions } from "@halo/protocol";
 import { BatchRun, type GenerateDeadline, type RejectedQuery } from "./batch-run.js";
 import { ExecutorWorker } from "./executor-worker.js";
+import { OpenRun } from "./open-run.js";
 import { MemoryResultSink, type ResultSink } from "./result-sink.js";
 import { DEFAULT_RETRY_POLICY, isTransientToolError, type RetryPolicy } from "./retry-policy.js";
 import type { RunSummary } from "./run-summary.js";
@@ -143,6 +144,26 @@ export class Processor {
   async run(queries: readonly QueryContext[], options: RunOptions = {}): Promise<RunSummary> {
     if (this.started) throw new Error("a Processor runs once; create another for another batch");
     this.started = true;
+    return this.execute(queries, options);
+  }
+
+  /**
+   * Starts an open run: queries are admitted with `add` at any time into the
+   * running work (their calls join the same dispatcher queues, and identical
+   * calls coalesce across adds) until `close`; `finished` resolves with the
+   * summary once every admitted query has its record. A Processor runs once.
+   */
+  open(options: RunOptions = {}): OpenRun {
+    if (this.started) throw new Error("a Processor runs once; create another for another batch");
+    this.started = true;
+    return new OpenRun((queries, attach) => this.execute(queries, options, attach));
+  }
+
+  private async execute(
+    queries: readonly QueryContext[],
+    options: RunOptions,
+    attach?: (run: BatchRun) => readonly QueryContext[],
+  ): Promise<RunSummary> {
     const duplicate = firstDuplicate(queries.map((query) => query.id));
     if (duplicate !== undefined) {
       this.events$.close();
@@ -181,7 +202,13 @@ export class Processor {
         sink: options.sink ?? new MemoryResultSink(),
         ...(options.signal ? { signal: options.signal } : {}),
       });
-      return await run.execute(queries, options.rejected);
+      if (!attach) return await run.execute(queries, options.rejected);
+      run.openAdmission();
+      const finished = run.execute(queries, options.rejected);
+      // Queries added while the executors were connecting join now, behind those the run started with.
+      const waiting = attach(run);
+      if (waiting.length > 0) run.admitMore(waiting);
+      return await finished;
     } finally {
       if (owned) for (const client of clients) client.close();
       this.events$.close();

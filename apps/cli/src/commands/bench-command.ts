@@ -500,7 +500,8 @@ export const registerBenchCommand: RegisterCommand = (program: Command, io: Comm
         const online = flags as BenchFlags & OnlineBenchFlags;
         const commandLine =
           `halo bench --online --engine ${online.engine} --workload ${online.workload} --local ${online.local ?? "4"} ` +
-          `--time-scale ${online.timeScale} --rates ${online.rates} --duration ${online.duration} --slo-multiplier ${online.sloMultiplier}`;
+          `--time-scale ${online.timeScale} --rates ${online.rates} --duration ${online.duration} --slo-multiplier ${online.sloMultiplier} ` +
+          `--systems ${online.systems === "all" ? "naive,halo,halo-minibatch" : online.systems} --naive-concurrency ${online.naiveConcurrency}`;
         await runOnlineBenchCommand(online, io, commandLine);
         return;
       }

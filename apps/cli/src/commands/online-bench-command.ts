@@ -1,8 +1,10 @@
 /**
  * `halo bench --online`: the online benchmark of `@halo/benchmarks`
- * (`runOnlineBench`) with its two systems — `naive` from the harness and
- * `halo`, the server's online path (`@halo/server` in this process over the
- * same simulated executors, queries submitted over HTTP with `?wait=`).
+ * (`runOnlineBench`) with its systems — `naive` from the harness (one per
+ * `--naive-concurrency` setting), and the server's online path (`@halo/server`
+ * in this process over the same simulated executors, queries submitted over
+ * HTTP with `?wait=`): `halo` with continuous admission, `halo-minibatch`
+ * with mini-batch admission.
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -42,7 +44,14 @@ export interface OnlineBenchFlags {
   readonly sloMultiplier: string;
   readonly profile?: string;
   readonly resultsDir?: string;
+  /** naive, halo, halo-minibatch (comma-separated) or all. */
+  readonly systems: string;
+  /** naive's in-flight limits to sweep (numbers or `all`). */
+  readonly naiveConcurrency: string;
 }
+
+/** The systems of the online benchmark. */
+export const ONLINE_SYSTEMS = ["naive", "halo", "halo-minibatch"] as const;
 
 /** A tool whose `close` does nothing: the harness owns it, the server only borrows it. */
 function borrowed<T extends object>(tool: T): T {
@@ -56,12 +65,17 @@ function borrowed<T extends object>(tool: T): T {
   });
 }
 
-/** `halo`: the server's online path (mini-batches planned over the shared pool). */
-export function haloOnlineSystem(log: (message: string) => void): OnlineBenchSystem {
+/** `halo` (continuous admission) or `halo-minibatch`: the server's online path over the shared pool. */
+export function haloOnlineSystem(
+  log: (message: string) => void,
+  admission: "continuous" | "mini-batch" = "continuous",
+): OnlineBenchSystem {
   return {
-    name: "halo",
+    name: admission === "continuous" ? "halo" : "halo-minibatch",
     description:
-      "the server's online path: arrivals admitted into mini-batches (size 64 or a 0.5 s window), each planned with dp (plans reused per size class), runs overlapping on the shared executors",
+      admission === "continuous"
+        ? "the server's online path, continuous admission: each arrival joins the workflow's open run at once (planned with dp per size class, replaced when traffic outgrows it or after 2,048 queries)"
+        : "the server's online path, mini-batch admission: arrivals admitted into mini-batches (size 64 or a 0.5 s window), each planned with dp (plans reused per size class), up to 8 runs overlapping on the shared executors",
     async start(input) {
       const tools: RuntimeTools = {
         ...(input.tools.sql ? { sql: borrowed<SqlToolV1>(input.tools.sql) } : {}),
@@ -75,6 +89,8 @@ export function haloOnlineSystem(log: (message: string) => void): OnlineBenchSys
         // The server runs the harness's workflow: HTTP latencies on the simulator's scaled clock.
         prepareWorkflow: () => input.workflow,
         online: {
+          admission,
+          maxInFlight: 1_024,
           maxBatchSize: 64,
           windowMs: 500 * input.timeScale,
           maxQueued: 100_000,
@@ -138,6 +154,32 @@ export async function runOnlineBenchCommand(
   if (rates.length === 0 || rates.some((rate) => !Number.isFinite(rate) || rate <= 0)) {
     throw new InvalidInputError(`--rates: expected positive numbers, comma-separated (got "${flags.rates}")`);
   }
+  const systemNames =
+    flags.systems === "all" ? [...ONLINE_SYSTEMS] : flags.systems.split(",").map((name) => name.trim());
+  for (const name of systemNames) {
+    if (!(ONLINE_SYSTEMS as readonly string[]).includes(name)) {
+      throw new InvalidInputError(
+        `--systems: unknown online system "${name}" (expected ${ONLINE_SYSTEMS.join(", ")} or all)`,
+      );
+    }
+  }
+  const naiveSettings = flags.naiveConcurrency.split(",").map((text) => {
+    const trimmed = text.trim();
+    if (trimmed === "all") return "all" as const;
+    const value = Number(trimmed);
+    if (!Number.isInteger(value) || value < 1) {
+      throw new InvalidInputError(
+        `--naive-concurrency: expected integers >= 1 or all, comma-separated (got "${flags.naiveConcurrency}")`,
+      );
+    }
+    return value;
+  });
+  const log = (message: string) => io.stderr(`halo bench: ${message}\n`);
+  const systems: OnlineBenchSystem[] = [];
+  if (systemNames.includes("naive"))
+    for (const setting of naiveSettings) systems.push(naiveOnlineSystem(setting));
+  if (systemNames.includes("halo")) systems.push(haloOnlineSystem(log, "continuous"));
+  if (systemNames.includes("halo-minibatch")) systems.push(haloOnlineSystem(log, "mini-batch"));
   const settings = {
     executors: numberFlag("--local", flags.local ?? "4", positiveInteger, "a number of executors >= 1"),
     timeScale: numberFlag(
@@ -171,7 +213,6 @@ export async function runOnlineBenchCommand(
   };
   const profileReference = flags.profile ?? "builtin:h100";
   const profile = await loadProfileReference(profileReference, "--profile", process.cwd());
-  const log = (message: string) => io.stderr(`halo bench: ${message}\n`);
   const startExecutors = () =>
     startLocalExecutors({
       count: settings.executors,
@@ -183,13 +224,13 @@ export async function runOnlineBenchCommand(
       maxLoadedModels: 1,
       batching: { windowMs: 3 * settings.timeScale, maxCollectMs: 10 * settings.timeScale },
     });
-  const directory = flags.resultsDir ?? benchResultsDirectory();
+  const directory = flags.resultsDir ?? join(benchResultsDirectory(), "online");
   const results: OnlineBenchResult[] = [];
   for (const workload of workloads) {
     const result = await runOnlineBench(
       {
         workload,
-        systems: [naiveOnlineSystem(), haloOnlineSystem(log)],
+        systems,
         settings,
         commandLine: commandLine.replace(/--workload \S+/, `--workload ${workload.id}`),
         resultsDirectory: directory,
@@ -198,14 +239,17 @@ export async function runOnlineBenchCommand(
     );
     results.push(result);
     const line = result.systems.map((system) => `${system.system} ${system.sustainableRate}/s`).join(", ");
+    const ratios = Object.entries(result.ratios ?? {})
+      .map(([name, ratio]) => `${name} ${ratio.toFixed(2)}×`)
+      .join(", ");
     io.stdout(
       `${workload.id} online: sustainable (p95 ≤ ${(result.sloMs / 1000).toFixed(1)} s): ${line}` +
-        `${result.sustainableRatio === undefined ? "" : ` → ${result.sustainableRatio.toFixed(2)}×`}\n`,
+        `${ratios === "" ? "" : ` → ${ratios} of naive's best`}\n`,
     );
   }
   const written = await writeOnlineReport(
     directory,
-    flags.resultsDir === undefined ? join(directory, "..", "README.md") : undefined,
+    flags.resultsDir === undefined ? join(directory, "..", "..", "README.md") : undefined,
   );
   io.stderr(`halo bench: online report ${written.join(", ")}\n`);
   return results;

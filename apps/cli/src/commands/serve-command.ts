@@ -46,6 +46,8 @@ export interface ServeFlags {
   readonly strategy: string;
   readonly httpAllow?: string;
   readonly latencyScale: string;
+  readonly onlineAdmission: string;
+  readonly maxInFlight: string;
   readonly onlineBatchSize: string;
   readonly onlineWindowMs: string;
   readonly maxQueued: string;
@@ -106,7 +108,14 @@ export async function serve(flags: ServeFlags, io: CommandIo, stopSignal?: Abort
     (value) => value >= 0,
     "a number >= 0",
   );
+  if (flags.onlineAdmission !== "continuous" && flags.onlineAdmission !== "mini-batch") {
+    throw new InvalidInputError(
+      `--online-admission: expected continuous or mini-batch (got "${flags.onlineAdmission}")`,
+    );
+  }
   const online = {
+    admission: flags.onlineAdmission as "continuous" | "mini-batch",
+    maxInFlight: numberFlag("--max-in-flight", flags.maxInFlight, positiveInteger, "an integer >= 1"),
     maxBatchSize: numberFlag(
       "--online-batch-size",
       flags.onlineBatchSize,
@@ -267,8 +276,18 @@ export const registerServeCommand: RegisterCommand = (program: Command, io: Comm
     .option("--strategy <name>", "planning strategy", "dp")
     .option("--http-allow <host,...>", "hosts HTTP tools may call (default: the hosts the workflow names)")
     .option("--latency-scale <f>", "multiply HTTP latency injection and padding", "1")
-    .option("--online-batch-size <N>", "most online queries in one mini-batch", "32")
-    .option("--online-window-ms <ms>", "longest wait of an online query before its mini-batch starts", "10")
+    .option(
+      "--online-admission <mode>",
+      "continuous (arrivals join one open run per workflow) or mini-batch (a run per size/time window)",
+      "continuous",
+    )
+    .option("--max-in-flight <N>", "continuous admission: online queries running at once", "1024")
+    .option("--online-batch-size <N>", "mini-batch admission: most online queries in one mini-batch", "32")
+    .option(
+      "--online-window-ms <ms>",
+      "mini-batch admission: longest wait of an online query before its mini-batch starts",
+      "10",
+    )
     .option("--max-queued <N>", "online queries waiting before submissions get 429", "1000")
     .option("--chunk-size <N>", "batch-job queries per run", "128")
     .action(async (flags: ServeFlags) => {
