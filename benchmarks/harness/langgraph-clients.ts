@@ -201,7 +201,13 @@ export class DuckDbPeerClient implements PeerSqlClient {
     if (idle) return idle;
     if (this.#opened < this.connections) {
       this.#opened += 1;
-      return (await this.#instance).connect();
+      try {
+        return await (await this.#instance).connect();
+      } catch (error) {
+        // No connection was opened: free its slot, or a retry would wait for it forever.
+        this.#opened -= 1;
+        throw error;
+      }
     }
     return new Promise((resolve) => this.#waiting.push(resolve));
   }
