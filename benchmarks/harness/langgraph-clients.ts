@@ -99,11 +99,14 @@ export class ChatClient {
         [new SystemMessage(request.system), new HumanMessage(request.user)],
         {
           seed: request.seed,
+          // `json_object` with the schema beside it (llama-server's and vLLM's form; the executor's
+          // endpoint enforces it as a grammar). With `json_schema` ChatOpenAI would parse the reply
+          // itself and throw when the model stops at max_tokens ("length limit was reached"); the
+          // other systems take the text as it is, and `parseLlmOutput` reads it the same way here.
           ...(request.jsonSchema
             ? {
-                response_format: {
-                  type: "json_schema",
-                  json_schema: { name: "output", schema: request.jsonSchema, strict: true },
+                response_format: { type: "json_object", schema: request.jsonSchema } as {
+                  type: "json_object";
                 },
               }
             : {}),
@@ -198,7 +201,13 @@ export class DuckDbPeerClient implements PeerSqlClient {
     if (idle) return idle;
     if (this.#opened < this.connections) {
       this.#opened += 1;
-      return (await this.#instance).connect();
+      try {
+        return await (await this.#instance).connect();
+      } catch (error) {
+        // No connection was opened: free its slot, or a retry would wait for it forever.
+        this.#opened -= 1;
+        throw error;
+      }
     }
     return new Promise((resolve) => this.#waiting.push(resolve));
   }

@@ -4,27 +4,21 @@
  * graph, run with `graph.batch(inputs, {maxConcurrency})` against the
  * executors' OpenAI endpoints under naive's static deployment (one executor
  * per model where the executors hold one model each, every executor for every
- * model where they hold all), and measured like the other systems.
+ * model where they hold all), and measured like the other systems. The batch
+ * runs in a child process (`langgraph-peer-process.ts`), so its CPU figures
+ * are LangGraph's own.
  */
 import { performance } from "node:perf_hooks";
 import { type CompiledWorkflow, canonicalJson, type QueryContext } from "@halo/ir";
 import { type PlanningWorker, planBatch } from "@halo/optimizer";
 import type { DeviceProfile } from "@halo/profiles";
-import { createExecutorClient } from "@halo/protocol";
 import type { QueryResultRecord } from "@halo/runtime";
 import type { BenchSettings, ExecutorFigures, SystemResult } from "./bench-result.js";
 import type { BenchSystem } from "./bench-systems.js";
-import {
-  ChatClient,
-  DuckDbPeerClient,
-  fetchJson,
-  type PeerSqlClient,
-  PostgresPeerClient,
-} from "./langgraph-clients.js";
-import { translateWorkflow, widestStep } from "./langgraph-translator.js";
-import { mainThreadCpuMs } from "./main-thread-cpu.js";
+import { runLanggraphPeer } from "./langgraph-peer-process.js";
+import { widestStep } from "./langgraph-translator.js";
 import { analyzeRecords, RunObserver, round } from "./run-observer.js";
-import { compareOutputs, everyExecutorHoldsAll, executorStats, RssSampler } from "./run-system.js";
+import { compareOutputs, everyExecutorHoldsAll, executorStats } from "./run-system.js";
 import { modelWorkers } from "./static-deployment.js";
 
 /** Everything one langgraph run needs. */
@@ -87,68 +81,32 @@ export async function runLanggraph(
     [...placement].map(([model, ids]) => [model, ids.map((id) => input.openaiBaseUrls[indexOf(id)]!)]),
   );
 
-  const sql: PeerSqlClient = /^postgres(ql)?:\/\//.test(input.sqlTarget)
-    ? new PostgresPeerClient(input.sqlTarget, settings.toolConcurrency.sql)
-    : new DuckDbPeerClient(input.sqlTarget, settings.toolConcurrency.sql);
-  const runStartMs = performance.now();
-  const nowMs = () => performance.now() - runStartMs;
-  // The servers load their models as the run starts (naive's executors do the same); calls wait for them.
-  const loads = new Map<string, Promise<void>>();
+  // Per executor (OpenAI base URL), the models it loads as the run starts, in placement order.
+  const loads = new Map<string, { baseUrl: string; address: string; models: string[] }>();
   for (const [model, ids] of placement) {
     for (const id of ids) {
       const index = indexOf(id);
-      const url = input.openaiBaseUrls[index]!;
-      const previous = loads.get(url) ?? Promise.resolve();
-      loads.set(
-        url,
-        previous.then(async () => {
-          const client = createExecutorClient(input.addresses[index]!);
-          try {
-            await client.loadModel(model);
-          } finally {
-            client.close();
-          }
-        }),
-      );
+      const baseUrl = input.openaiBaseUrls[index]!;
+      let entry = loads.get(baseUrl);
+      if (!entry) {
+        entry = { baseUrl, address: input.addresses[index]!, models: [] };
+        loads.set(baseUrl, entry);
+      }
+      entry.models.push(model);
     }
   }
-  // A failed load fails the requests that wait for it; nothing else awaits the promise.
-  for (const load of loads.values()) load.catch(() => undefined);
-  const chat = new ChatClient({ endpoints, ready: loads });
-  const translated = translateWorkflow(
+  // The batch runs in a process of its own (LangGraph's CPU apart from the harness's event loop).
+  const peer = await runLanggraphPeer({
     workflow,
-    {
-      chat: (request, operator) => chat.chat(request, operator),
-      sql: (request) => sql.query(request),
-      http: (request, seed) => fetchJson(request, seed),
-    },
-    { nowMs },
-  );
-
-  const rss = new RssSampler();
-  const cpuBefore = process.cpuUsage();
-  const mainThreadBefore = mainThreadCpuMs();
-  const loopBefore = performance.eventLoopUtilization();
-  let results: unknown[];
-  try {
-    results = await translated.graph.batch(
-      translated.inputsOf(queries),
-      { maxConcurrency, recursionLimit: workflow.operators.length + 10 },
-      { returnExceptions: true },
-    );
-  } finally {
-    await sql.close();
-  }
-  const makespanMs = nowMs();
-  const loop = performance.eventLoopUtilization(loopBefore);
-  const mainThreadAfter = mainThreadCpuMs();
-  const cpu = process.cpuUsage(cpuBefore);
-  const peakRssBytes = rss.stop();
-  const mainThreadMs =
-    mainThreadBefore === undefined || mainThreadAfter === undefined
-      ? undefined
-      : mainThreadAfter - mainThreadBefore;
-  const overheadMs = mainThreadMs ?? loop.active;
+    queries,
+    endpoints,
+    loads: [...loads.values()],
+    sqlTarget: input.sqlTarget,
+    sqlConnections: settings.toolConcurrency.sql,
+    maxConcurrency,
+  });
+  const { makespanMs } = peer;
+  const overheadMs = peer.runtime.mainThreadCpuMs ?? peer.runtime.eventLoopBusyMs;
 
   const observer = new RunObserver();
   const records: QueryResultRecord[] = [];
@@ -157,7 +115,7 @@ export async function runLanggraph(
   let failed = 0;
   let toolInstances = 0;
   queries.forEach((query, index) => {
-    const record = translated.recordOf(query, results[index]);
+    const record = peer.records[index]!;
     if (record.ok) ok += 1;
     else failed += 1;
     if (record.startMs !== undefined) observer.queryStartMs.set(query.id, record.startMs);
@@ -180,7 +138,7 @@ export async function runLanggraph(
   const stats = await Promise.all(input.addresses.map((address) => executorStats(address)));
   const deviceMakespanMs = makespanMs / settings.timeScale;
   const executors: ExecutorFigures[] = stats.map((figures, index) => {
-    const sent = chat.requestsTo(input.openaiBaseUrls[index]!);
+    const sent = peer.requestsTo[input.openaiBaseUrls[index]!] ?? 0;
     const engineBatches = figures.sidecar?.engineBatches ?? 0;
     return {
       id: workers[index]!.id,
@@ -194,7 +152,7 @@ export async function runLanggraph(
     };
   });
   const figures = analyzeRecords(workflow, records, observer);
-  const { counters } = translated;
+  const { counters } = peer;
   const finished = ok + failed;
 
   const result: SystemResult = {
@@ -244,12 +202,15 @@ export async function runLanggraph(
     toolShare: round(figures.toolShare, 3),
     meanQueryLatencyMs: round(figures.meanQueryLatencyMs / settings.timeScale),
     ...(input.naiveOutputs ? { outputsVsNaive: compareOutputs(outputs, input.naiveOutputs) } : {}),
+    // The peer process's own CPU: LangGraph's, not the harness's.
     runtime: {
-      ...(mainThreadMs === undefined ? {} : { mainThreadCpuMs: round(mainThreadMs) }),
-      eventLoopBusyMs: round(loop.active),
+      ...(peer.runtime.mainThreadCpuMs === undefined
+        ? {}
+        : { mainThreadCpuMs: round(peer.runtime.mainThreadCpuMs) }),
+      eventLoopBusyMs: round(peer.runtime.eventLoopBusyMs),
       overheadShare: round(makespanMs > 0 ? overheadMs / makespanMs : 0, 4),
-      cpuMs: round((cpu.user + cpu.system) / 1000),
-      peakRssBytes,
+      cpuMs: round(peer.runtime.cpuMs),
+      peakRssBytes: peer.runtime.peakRssBytes,
     },
     operators: figures.operators,
     ...(firstError === undefined ? {} : { firstError }),

@@ -503,7 +503,18 @@ function parseResponseFormat(format: unknown): string | undefined {
     );
   }
   if (format.type === "text") return undefined;
-  if (format.type === "json_object") return JSON.stringify({ type: "object" });
+  if (format.type === "json_object") {
+    // `schema` beside `json_object` (as llama-server and vLLM accept it) is enforced like json_schema's.
+    if (format.schema == null) return JSON.stringify({ type: "object" });
+    if (!isRecord(format.schema)) {
+      throw new ApiError(
+        400,
+        "response_format.schema: expected a JSON schema object",
+        "response_format.schema",
+      );
+    }
+    return JSON.stringify(format.schema);
+  }
   if (format.type === "json_schema") {
     const schema = isRecord(format.json_schema) ? format.json_schema.schema : undefined;
     if (!isRecord(schema)) {

@@ -90,6 +90,10 @@ describe("halo run: invalid input (exit 2, before any work)", () => {
       [["--latency-scale", "-1"], "--latency-scale"],
       [["--context-size", "32"], "--context-size: expected an integer >= 64"],
       [["--prompt-layout", "sideways"], '--prompt-layout: expected shared-first or declared (got "sideways")'],
+      [["--context-size", "4096.5"], "--context-size: expected an integer >= 64"],
+      [["--generate-timeout", "0"], "--generate-timeout: expected a number of seconds > 0 and <= 86400"],
+      [["--generate-timeout", "soon"], "--generate-timeout"],
+      [["--generate-timeout", "100000"], "--generate-timeout: expected a number of seconds > 0 and <= 86400"],
     ];
     for (const [flags, message] of cases) {
       const result = await run(EXAMPLE, "--queries", QUERIES, ...flags);

@@ -74,6 +74,8 @@ export interface RunFlags {
   readonly retryFailed?: boolean;
   readonly overwrite?: boolean;
   readonly executorTimeout: string;
+  /** Seconds: the shortest deadline of one generate call (default: the runtime's, 120 s). */
+  readonly generateTimeout?: string;
   readonly httpAllow?: string;
   readonly latencyScale: string;
   readonly timeScale: string;
@@ -88,6 +90,9 @@ export interface RunFlags {
   readonly tlsCa?: string;
   readonly executorTokenFile?: string;
 }
+
+/** The longest `--generate-timeout`: a day (a deadline past it is a typo, not a slow CPU). */
+const MAX_GENERATE_TIMEOUT_SECONDS = 86_400;
 
 /** Exit codes of a run stopped by a signal: 128 + the signal's number. */
 const SIGNAL_EXIT_CODES: Readonly<Record<"SIGINT" | "SIGTERM", number>> = { SIGINT: 130, SIGTERM: 143 };
@@ -172,6 +177,15 @@ export async function runWorkflow(
     (value) => value > 0,
     "a number of seconds > 0",
   );
+  const generateTimeoutSeconds =
+    flags.generateTimeout === undefined
+      ? undefined
+      : numberFlag(
+          "--generate-timeout",
+          flags.generateTimeout,
+          (value) => value > 0 && value <= MAX_GENERATE_TIMEOUT_SECONDS,
+          `a number of seconds > 0 and <= ${MAX_GENERATE_TIMEOUT_SECONDS}`,
+        );
   const remote = flags.executors === undefined ? undefined : parseExecutorList(flags.executors);
   if (!remote && (flags.tlsCa !== undefined || flags.executorTokenFile !== undefined)) {
     throw new InvalidInputError(
@@ -304,8 +318,11 @@ export async function runWorkflow(
             ).catch(rethrowUnknownModel);
     } else {
       if (engine === "llamacpp") {
-        await prepareLocalModels(models, modelMap, (model) =>
-          io.stderr(`halo run: preparing the stand-in of ${model} (synthesized on first use)\n`),
+        await prepareLocalModels(
+          models,
+          modelMap,
+          (model) => io.stderr(`halo run: preparing the stand-in of ${model} (synthesized on first use)\n`),
+          contextSize,
         );
       }
       const simProfile = flags.profile ?? "builtin:h100";
@@ -335,6 +352,7 @@ export async function runWorkflow(
           threads,
           ...(flags.models === undefined ? {} : { modelsPath: flags.models }),
           models,
+          ...(contextSize === undefined ? {} : { contextSize }),
           onProgress: (message) => io.stderr(`halo run: ${message}\n`),
         }).catch(rethrowUnknownModel);
         profile = measured.profile;
@@ -385,6 +403,9 @@ export async function runWorkflow(
           queryConcurrency,
           ...(remote ? { clientOptions } : {}),
           executorTimeoutMs: executorTimeoutSeconds * 1000,
+          ...(generateTimeoutSeconds === undefined
+            ? {}
+            : { generateDeadline: { floorMs: Math.round(generateTimeoutSeconds * 1000) } }),
           ...(flags.progress ? { onEvent: (event) => progress.observe(event) } : {}),
         },
       });
@@ -507,7 +528,7 @@ export const registerRunCommand: RegisterCommand = (program: Command, io: Comman
     .option("--models <model-map.yaml>", "local llama.cpp executors: which GGUF serves each model")
     .option(
       "--context-size <tokens>",
-      "local llama.cpp executors: tokens per sequence, prompt plus generated (default 2048; at most the model's trained context)",
+      "local llama.cpp executors: tokens per sequence, prompt plus generated (default 2048; at most the model's trained context). Stand-ins are synthesized with a trained context that holds it (rounded up to a multiple of 4096, at most 131072)",
     )
     .option("--db <duckdb file | postgres URL>", "database of the workflow's SQL")
     .option("--out <file>", "results: .jsonl (appended durably) or .parquet", "results.jsonl")
@@ -536,6 +557,10 @@ export const registerRunCommand: RegisterCommand = (program: Command, io: Comman
       "--executor-timeout <s>",
       "an executor that answers no health probe for this long while calls are in flight is lost; its calls move to the others",
       "10",
+    )
+    .option(
+      "--generate-timeout <s>",
+      "the shortest deadline of one LLM generate call, in seconds (default 120; the deadline is the larger of this and 20× the plan's estimate of the call); a call past it is retried. Long prompts on CPU need more",
     )
     .option("--http-allow <host,...>", "hosts HTTP tools may call (default: the hosts the workflow names)")
     .option("--latency-scale <f>", "multiply HTTP latency injection and padding", "1")

@@ -27,13 +27,18 @@ export async function readModelMap(modelsPath: string | undefined): Promise<Mode
   }
 }
 
-/** Checks every model resolves and synthesizes the missing stand-ins; `onSynthesize` reports each one written. */
+/**
+ * Checks every model resolves and synthesizes the missing stand-ins (with a trained
+ * context that holds `contextSize`, as the sidecars will ask for); `onSynthesize`
+ * reports each one written.
+ */
 export async function prepareLocalModels(
   models: readonly string[],
   modelMap: ModelMap | undefined,
   onSynthesize: (model: string) => void,
+  contextSize?: number,
 ): Promise<void> {
-  const unknown = models.filter((model) => resolveModelSource(model, modelMap) === undefined);
+  const unknown = models.filter((model) => resolveModelSource(model, modelMap, contextSize) === undefined);
   if (unknown.length > 0) {
     throw new InvalidInputError(
       `no model serves ${unknown.map((model) => `"${model}"`).join(", ")}: not in the model map (--models) and no parameter count in the name (like -7B)`,
@@ -41,7 +46,7 @@ export async function prepareLocalModels(
   }
   const haloHome = resolveHaloHome();
   for (const model of models) {
-    const source = resolveModelSource(model, modelMap)!;
+    const source = resolveModelSource(model, modelMap, contextSize)!;
     if (source.kind !== "synthesized") continue;
     onSynthesize(model);
     await ensureSynthesizedModel(source.spec, haloHome);

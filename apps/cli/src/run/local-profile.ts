@@ -2,8 +2,8 @@
  * The device profile `halo run` plans local llama.cpp sidecars with: measured
  * once by a quick `halo profile` against the sidecars just started (a few
  * seconds per model) and cached in `$HALO_HOME/profiles/`, keyed by the
- * engine, its threads, the host's CPU, the stand-ins' synthesis recipe and the
- * model map. Models the cached profile lacks are measured and added. Delete
+ * engine, its threads, its context size, the host's CPU, the stand-ins' synthesis
+ * recipe and the model map. Models the cached profile lacks are measured and added. Delete
  * the file (or pass `--profile`) to measure again, e.g. after measuring on a
  * busy machine.
  */
@@ -22,22 +22,30 @@ export interface LocalProfileOptions {
   readonly threads: number;
   readonly modelsPath?: string;
   readonly models: readonly string[];
+  /** The sidecars' `--context-size`: it sets the context the profile records, so it keys the cache. */
+  readonly contextSize?: number;
   readonly onProgress: (message: string) => void;
 }
 
 /** Where the profile of this setup is cached. */
-export async function localProfilePath(threads: number, modelsPath: string | undefined): Promise<string> {
+export async function localProfilePath(
+  threads: number,
+  modelsPath: string | undefined,
+  contextSize?: number,
+): Promise<string> {
   // The synthesis recipe decides the stand-ins' shapes: a new recipe needs a new profile.
   const cpu = `${cpus()[0]?.model ?? "cpu"} × ${cpus().length}, stand-ins v${synthesisFormatVersion}`;
   const digest = await localSetupDigest(modelsPath, cpu);
-  return join(resolveHaloHome(), "profiles", `llamacpp-${threads}t-${digest}.json`);
+  // The context is part of the profile (the longest prompt a worker takes), so it names the file.
+  const context = contextSize === undefined ? "" : `-ctx${contextSize}`;
+  return join(resolveHaloHome(), "profiles", `llamacpp-${threads}t${context}-${digest}.json`);
 }
 
 /** The cached profile, completed by measuring the models it lacks. */
 export async function localDeviceProfile(
   options: LocalProfileOptions,
 ): Promise<{ profile: DeviceProfile; path: string; measured: readonly string[] }> {
-  const path = await localProfilePath(options.threads, options.modelsPath);
+  const path = await localProfilePath(options.threads, options.modelsPath, options.contextSize);
   let cached: DeviceProfile | undefined;
   try {
     cached = parseDeviceProfile(JSON.parse(await readFile(path, "utf8")), path);

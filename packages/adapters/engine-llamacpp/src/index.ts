@@ -22,6 +22,7 @@ export {
   type ModelSource,
   parseModelMap,
   resolveModelSource,
+  standInContextFor,
   standInSource,
 } from "./model-map.js";
 export {
@@ -37,11 +38,14 @@ export {
   countParameters,
   formatParameterCount,
   type LlamaArchitecture,
+  maxSynthesizedContextLength,
   parseParameterCount,
   planArchitecture,
   smallestParameterCount,
+  standInContextLength,
   standInModels,
   standInParameterCount,
   synthesizedContextLength,
+  synthesizedContextStep,
   synthesizedVocabularySize,
 } from "./stand-in-models.js";

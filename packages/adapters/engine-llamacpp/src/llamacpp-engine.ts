@@ -387,7 +387,7 @@ export class LlamaCppEngine implements EngineV1 {
   private shapeOf(name: string): Promise<ModelShape> {
     let shape = this.shapes.get(name);
     if (!shape) {
-      const source = resolveModelSource(name, this.options.modelMap);
+      const source = resolveModelSource(name, this.options.modelMap, this.contextSize);
       if (!source) {
         return Promise.reject(
           new EngineError(
@@ -453,7 +453,7 @@ export class LlamaCppEngine implements EngineV1 {
       await this.unloadModel(leastRecent.name);
       unloaded.push(leastRecent.name);
     }
-    const source = resolveModelSource(name, this.options.modelMap)!;
+    const source = resolveModelSource(name, this.options.modelMap, this.contextSize)!;
     const path =
       source.kind === "gguf" ? source.path : (await ensureSynthesizedModel(source.spec, this.haloHome)).path;
     const llama = await getLlamaRuntime(this.threads, this.gpu);

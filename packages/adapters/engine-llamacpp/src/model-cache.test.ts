@@ -40,6 +40,15 @@ describe("synthesizedModelFileName", () => {
     ).toBe("Qwen--Qwen3-14B-14M-seed7-f16-v2.gguf");
   });
 
+  it("names a context other than the default, so files of another context are never reused", () => {
+    expect(synthesizedModelFileName({ ...tinySpec, contextLength: 32_768 })).toBe(
+      "halo--tiny-2M-seed1-q8_0-ctx32768-v2.gguf",
+    );
+    expect(synthesizedModelFileName({ ...tinySpec, contextLength: 4096 })).toBe(
+      synthesizedModelFileName(tinySpec),
+    );
+  });
+
   it("adds a hash of the name when making it file-safe lost information", () => {
     const spaced = synthesizedModelFileName({ ...tinySpec, name: "my model" });
     const underscored = synthesizedModelFileName({ ...tinySpec, name: "my_model" });

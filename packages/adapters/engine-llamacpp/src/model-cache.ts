@@ -8,7 +8,7 @@ import {
   synthesisFormatVersion,
   synthesizeModel,
 } from "./model-synthesizer.js";
-import { formatParameterCount } from "./stand-in-models.js";
+import { formatParameterCount, synthesizedContextLength } from "./stand-in-models.js";
 
 /** Halo's home folder: `HALO_HOME`, else `~/.halo`. */
 export function resolveHaloHome(environment: NodeJS.ProcessEnv = process.env): string {
@@ -22,8 +22,9 @@ export function modelCacheDirectory(haloHome: string): string {
 }
 
 /**
- * File name of a synthesized model: name, size, seed, format and recipe version, so a
- * changed recipe never reuses stale files. A short hash of the name is added when
+ * File name of a synthesized model: name, size, seed, format, context (when not the
+ * default 4096) and recipe version, so a changed recipe or context never reuses stale
+ * files. A short hash of the name is added when
  * making it file-safe lost information (two names must not share a file).
  */
 export function synthesizedModelFileName(spec: SynthesisSpec): string {
@@ -34,7 +35,12 @@ export function synthesizedModelFileName(spec: SynthesisSpec): string {
     spec.chatTemplate === undefined
       ? ""
       : `-chat${createHash("sha256").update(spec.chatTemplate).digest("hex").slice(0, 8)}`;
-  return `${safeName}${nameHash}-${formatParameterCount(spec.parameterCount)}-seed${spec.seed}-${spec.format}${template}-v${synthesisFormatVersion}.gguf`;
+  // The default context keeps the names files had before contexts were configurable.
+  const context =
+    spec.contextLength === undefined || spec.contextLength === synthesizedContextLength
+      ? ""
+      : `-ctx${spec.contextLength}`;
+  return `${safeName}${nameHash}-${formatParameterCount(spec.parameterCount)}-seed${spec.seed}-${spec.format}${context}${template}-v${synthesisFormatVersion}.gguf`;
 }
 
 /** A synthesized model resolved to its cache file. */

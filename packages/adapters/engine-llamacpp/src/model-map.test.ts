@@ -7,6 +7,7 @@ import {
   ModelMapError,
   parseModelMap,
   resolveModelSource,
+  standInContextFor,
   standInSource,
 } from "./model-map.js";
 
@@ -97,6 +98,45 @@ describe("parseModelMap", () => {
     ]);
   });
 
+  it("reads synth.context, rounded up to a multiple of 4096", () => {
+    const map = parseModelMap(
+      [
+        "models:",
+        '  "Qwen/Qwen3-14B": { synth: { context: 32768 } }',
+        '  "Qwen/Qwen3-32B": { synth: { context: 20000 } }',
+        '  "openai/gpt-oss-20b": { synth: { context: 100 } }',
+      ].join("\n"),
+      "m.yaml",
+      "/",
+    );
+    expect(map.models.get("Qwen/Qwen3-14B")).toMatchObject({ spec: { contextLength: 32_768 } });
+    expect(map.models.get("Qwen/Qwen3-32B")).toMatchObject({ spec: { contextLength: 20_480 } });
+    expect(map.models.get("openai/gpt-oss-20b")).toMatchObject({ spec: { contextLength: 4096 } });
+  });
+
+  it("names a bad synth.context by its YAML path", () => {
+    const issues = issuesOf(() =>
+      parseModelMap(
+        [
+          "models:",
+          '  "a/b-7B": { synth: { context: 200000 } }',
+          '  "c/d-7B": { synth: { context: 1.5 } }',
+          '  "e/f-7B": { synth: { context: "long" } }',
+        ].join("\n"),
+        "m.yaml",
+        "/",
+      ),
+    );
+    expect(issues.some((issue) => issue.startsWith('m.yaml: models["c/d-7B"].synth.context:'))).toBe(true);
+    expect(issues.some((issue) => issue.startsWith('m.yaml: models["e/f-7B"].synth.context:'))).toBe(true);
+    // Range problems are checked after the schema, like parameter counts.
+    expect(
+      issuesOf(() => parseModelMap('models:\n  "a/b-7B": { synth: { context: 200000 } }\n', "m.yaml", "/")),
+    ).toEqual([
+      'm.yaml: models["a/b-7B"].synth.context: a synthesized model\'s context can be at most 131072 tokens (got 200000)',
+    ]);
+  });
+
   it("reports YAML syntax errors and a missing models key", () => {
     expect(issuesOf(() => parseModelMap("models: [unclosed", "bad.yaml", "/"))[0]).toMatch(/^bad\.yaml: /);
     expect(issuesOf(() => parseModelMap("other: 1", "m.yaml", "/"))).toEqual(
@@ -132,5 +172,45 @@ describe("resolveModelSource", () => {
       spec: { parameterCount: 8_000_000, seed: 1 },
     });
     expect(resolveModelSource("gpt-4o", map)).toBeUndefined();
+  });
+
+  it("gives stand-ins a context that holds the engine's context size", () => {
+    expect(standInContextFor(undefined)).toBeUndefined();
+    expect(standInContextFor(2048)).toBeUndefined();
+    expect(standInContextFor(4096)).toBeUndefined();
+    expect(standInContextFor(4097)).toBe(8192);
+    expect(standInContextFor(32_768)).toBe(32_768);
+    expect(standInContextFor(1_000_000)).toBe(131_072);
+
+    expect(resolveModelSource("Qwen/Qwen3-32B", undefined, 2048)).toEqual(standInSource("Qwen/Qwen3-32B"));
+    expect(resolveModelSource("Qwen/Qwen3-32B", undefined, 30_000)).toMatchObject({
+      kind: "synthesized",
+      spec: { name: "Qwen/Qwen3-32B", parameterCount: 32_000_000, contextLength: 32_768 },
+    });
+    expect(standInSource("Qwen/Qwen3-32B", 30_000)).toEqual(
+      resolveModelSource("Qwen/Qwen3-32B", undefined, 30_000),
+    );
+  });
+
+  it("extends map stand-ins without a context, keeps an entry's own context and leaves GGUF files alone", () => {
+    const map = parseModelMap(
+      [
+        "models:",
+        '  "Qwen/Qwen3-14B": { synth: { seed: 9 } }',
+        '  "Qwen/Qwen3-32B": { synth: { context: 8192 } }',
+        '  "org/real": { gguf: real.gguf }',
+      ].join("\n"),
+      "m.yaml",
+      "/deploy",
+    );
+    expect(resolveModelSource("Qwen/Qwen3-14B", map, 32_768)).toMatchObject({
+      spec: { seed: 9, contextLength: 32_768 },
+    });
+    expect(resolveModelSource("Qwen/Qwen3-32B", map, 32_768)).toMatchObject({
+      spec: { contextLength: 8192 },
+    });
+    expect(resolveModelSource("org/real", map, 32_768)).toEqual({ kind: "gguf", path: "/deploy/real.gguf" });
+    // The map itself is not changed.
+    expect(map.models.get("Qwen/Qwen3-14B")).not.toHaveProperty("spec.contextLength");
   });
 });

@@ -3,7 +3,14 @@ import { dirname, resolve } from "node:path";
 import { parseDocument } from "yaml";
 import { z } from "zod";
 import { type SynthesisSpec, synthesizedWeightFormats } from "./model-synthesizer.js";
-import { parseParameterCount, planArchitecture, standInParameterCount } from "./stand-in-models.js";
+import {
+  maxSynthesizedContextLength,
+  parseParameterCount,
+  planArchitecture,
+  standInContextLength,
+  standInParameterCount,
+  synthesizedContextLength,
+} from "./stand-in-models.js";
 
 /** Where the weights of one model name come from. */
 export type ModelSource =
@@ -41,6 +48,7 @@ const synthesisSchema = z
     params: z.union([z.string(), z.number()]).optional(),
     seed: z.number().int().nonnegative().optional(),
     format: z.enum(synthesizedWeightFormats).optional(),
+    context: z.number().int("must be an integer number of tokens").positive().optional(),
   })
   .strict();
 
@@ -53,7 +61,7 @@ const entrySchema = z
   })
   .strict()
   .refine((entry) => (entry.gguf === undefined) !== (entry.synth === undefined), {
-    message: "needs exactly one of `gguf: <file>` or `synth: {params, seed, format}`",
+    message: "needs exactly one of `gguf: <file>` or `synth: {params, seed, format, context}`",
   })
   .refine((entry) => entry.chatTemplate === undefined || entry.gguf !== undefined, {
     message: "chatTemplate applies to `gguf` files only (stand-ins have no template)",
@@ -77,21 +85,59 @@ function formatPath(path: readonly PropertyKey[]): string {
     .join("");
 }
 
-/** The stand-in served for `name` when no map entry configures it. */
-export function standInSource(name: string): ModelSource | undefined {
-  const parameterCount = standInParameterCount(name);
-  if (parameterCount === undefined) return undefined;
-  return { kind: "synthesized", spec: { name, parameterCount, seed: defaultSynthesisSeed, format: "q8_0" } };
+/**
+ * The trained context a stand-in needs so that sequences of `contextSize` tokens fit:
+ * undefined (the default 4096) up to 4096, else rounded up to a multiple of 4096 and
+ * capped at 131072 (the engine caps sequences at the model's context beyond that).
+ */
+export function standInContextFor(contextSize: number | undefined): number | undefined {
+  if (contextSize === undefined || contextSize <= synthesizedContextLength) return undefined;
+  return standInContextLength(Math.min(contextSize, maxSynthesizedContextLength));
 }
 
-/** The source of `name`: its map entry, else the synthesized stand-in; undefined when neither exists. */
-export function resolveModelSource(name: string, modelMap?: ModelMap): ModelSource | undefined {
-  return modelMap?.models.get(name) ?? standInSource(name);
+/**
+ * The stand-in served for `name` when no map entry configures it; `contextSize` (the
+ * engine's tokens per sequence) makes its trained context at least that long.
+ */
+export function standInSource(name: string, contextSize?: number): ModelSource | undefined {
+  const parameterCount = standInParameterCount(name);
+  if (parameterCount === undefined) return undefined;
+  const contextLength = standInContextFor(contextSize);
+  return {
+    kind: "synthesized",
+    spec: {
+      name,
+      parameterCount,
+      seed: defaultSynthesisSeed,
+      format: "q8_0",
+      ...(contextLength === undefined ? {} : { contextLength }),
+    },
+  };
+}
+
+/**
+ * The source of `name`: its map entry, else the synthesized stand-in; undefined when
+ * neither exists. With `contextSize`, a synthesized model whose entry sets no
+ * `synth.context` is synthesized with a context that holds it (`standInContextFor`);
+ * an entry's own `context` is kept as written.
+ */
+export function resolveModelSource(
+  name: string,
+  modelMap?: ModelMap,
+  contextSize?: number,
+): ModelSource | undefined {
+  const entry = modelMap?.models.get(name);
+  if (entry === undefined) return standInSource(name, contextSize);
+  if (entry.kind !== "synthesized" || entry.spec.contextLength !== undefined) return entry;
+  const contextLength = standInContextFor(contextSize);
+  return contextLength === undefined
+    ? entry
+    : { kind: "synthesized", spec: { ...entry.spec, contextLength } };
 }
 
 /**
  * Parses and validates a model map document:
- * `models: { "<name>": { gguf: <path relative to the map file> } | { synth: { params, seed, format } } }`.
+ * `models: { "<name>": { gguf: <path relative to the map file> } | { synth: { params, seed, format, context } } }`.
  * `where` names the file in error messages; relative GGUF paths resolve against `baseDirectory`.
  */
 export function parseModelMap(text: string, where: string, baseDirectory: string): ModelMap {
@@ -141,6 +187,15 @@ export function parseModelMap(text: string, where: string, baseDirectory: string
       issues.push(`${where}: ${path}.params: ${(error as Error).message}`);
       continue;
     }
+    let contextLength: number | undefined;
+    if (synth.context !== undefined) {
+      try {
+        contextLength = standInContextLength(synth.context);
+      } catch (error) {
+        issues.push(`${where}: ${path}.context: ${(error as Error).message}`);
+        continue;
+      }
+    }
     models.set(name, {
       kind: "synthesized",
       spec: {
@@ -148,6 +203,7 @@ export function parseModelMap(text: string, where: string, baseDirectory: string
         parameterCount,
         seed: synth.seed ?? defaultSynthesisSeed,
         format: synth.format ?? "q8_0",
+        ...(contextLength === undefined ? {} : { contextLength }),
       },
     });
   }

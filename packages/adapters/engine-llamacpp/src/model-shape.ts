@@ -17,7 +17,7 @@ const f16Bytes = 2;
 
 /** The shape of a synthesized model, computed from its spec without touching a file. */
 function synthesizedShape(source: Extract<ModelSource, { kind: "synthesized" }>): ModelShape {
-  const architecture = planArchitecture(source.spec.parameterCount);
+  const architecture = planArchitecture(source.spec.parameterCount, source.spec.contextLength);
   const parameterCount = countParameters(architecture);
   // q8_0 stores 32 weights in 34 bytes; norms (f32) are a rounding error here.
   const bytesPerWeight = source.spec.format === "q8_0" ? 34 / 32 : 2;

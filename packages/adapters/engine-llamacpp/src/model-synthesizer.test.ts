@@ -56,6 +56,28 @@ describe("synthesizeModel", () => {
     expect(f16.fileBytes).toBeGreaterThan(reseeded.fileBytes);
   });
 
+  it("writes a longer context into the metadata and nothing else: the weights stay the same", async () => {
+    const model = await synthesizeModel({ ...tinySpec, contextLength: 32_768 }, join(directory, "ctx.gguf"));
+    const standard = await synthesizeModel(tinySpec, join(directory, "ctx-standard.gguf"));
+    const [long, short] = await Promise.all(
+      [model.path, standard.path].map((path) =>
+        readGgufFileInfo(path, { sourceType: "filesystem", logWarnings: false }),
+      ),
+    );
+    const contextOf = (info: typeof long) =>
+      (info.metadata as unknown as Record<string, Record<string, unknown>>)["llama"]!["context_length"];
+    expect(contextOf(long)).toBe(32_768);
+    expect(contextOf(short)).toBe(4096);
+    expect(model.architecture).toEqual({ ...standard.architecture, contextLength: 32_768 });
+    // Same tensors, byte for byte: only the header's context differs.
+    const tail = async (path: string, bytes: number) => (await readFile(path)).subarray(-bytes);
+    const tensorBytes = model.fileBytes - 1_000_000;
+    expect(Buffer.compare(await tail(model.path, tensorBytes), await tail(standard.path, tensorBytes))).toBe(
+      0,
+    );
+    expect(model.fileBytes).toBe(standard.fileBytes);
+  });
+
   it("writes the LLaMA metadata and tensors llama.cpp needs", async () => {
     const model = await synthesizeModel(tinySpec, join(directory, "meta.gguf"));
     const info = await readGgufFileInfo(model.path, { sourceType: "filesystem", logWarnings: false });
@@ -98,5 +120,8 @@ describe("validateSynthesisSpec", () => {
     expect(() => validateSynthesisSpec({ ...tinySpec, seed: 1.5 })).toThrow(/seed/);
     expect(() => validateSynthesisSpec({ ...tinySpec, format: "q4_0" as "q8_0" })).toThrow(/format/);
     expect(() => validateSynthesisSpec({ ...tinySpec, parameterCount: 10 })).toThrow(/at least/);
+    expect(() => validateSynthesisSpec({ ...tinySpec, contextLength: 5000 })).toThrow(/^contextLength: /);
+    expect(() => validateSynthesisSpec({ ...tinySpec, contextLength: 262_144 })).toThrow(/contextLength/);
+    expect(() => validateSynthesisSpec({ ...tinySpec, contextLength: 32_768 })).not.toThrow();
   });
 });

@@ -5,7 +5,14 @@ import { type GgufMetadataValue, type GgufTensor, writeGguf } from "./gguf-write
 import { toHalfFloatBits } from "./half-float.js";
 import { loadLlamaVocabulary } from "./llama-vocabulary.js";
 import { SeededRandom } from "./seeded-random.js";
-import { countParameters, type LlamaArchitecture, planArchitecture } from "./stand-in-models.js";
+import {
+  countParameters,
+  type LlamaArchitecture,
+  maxSynthesizedContextLength,
+  planArchitecture,
+  synthesizedContextLength,
+  synthesizedContextStep,
+} from "./stand-in-models.js";
 
 /** Weight encodings the synthesizer writes. */
 export const synthesizedWeightFormats = ["q8_0", "f16"] as const;
@@ -30,6 +37,12 @@ export interface SynthesisSpec {
    * exercises the path of real chat models. Default none: prompts are raw text.
    */
   readonly chatTemplate?: string;
+  /**
+   * Trained context (`llama.context_length`): a multiple of 4096 in 4096..131072, default
+   * 4096 (see `standInContextLength`). It changes no weight: the same spec with another
+   * context is the same model accepting more positions, so outputs do not change.
+   */
+  readonly contextLength?: number;
 }
 
 /** A synthesized GGUF file on disk. */
@@ -227,6 +240,18 @@ export function validateSynthesisSpec(spec: SynthesisSpec): void {
       `format: must be one of ${synthesizedWeightFormats.join(", ")} (got ${spec.format})`,
     );
   }
+  if (spec.contextLength !== undefined) {
+    const valid =
+      Number.isSafeInteger(spec.contextLength) &&
+      spec.contextLength >= synthesizedContextLength &&
+      spec.contextLength <= maxSynthesizedContextLength &&
+      spec.contextLength % synthesizedContextStep === 0;
+    if (!valid) {
+      throw new RangeError(
+        `contextLength: must be a multiple of ${synthesizedContextStep} in ${synthesizedContextLength}..${maxSynthesizedContextLength} (got ${spec.contextLength})`,
+      );
+    }
+  }
   planArchitecture(spec.parameterCount);
 }
 
@@ -237,7 +262,7 @@ export function validateSynthesisSpec(spec: SynthesisSpec): void {
  */
 export async function synthesizeModel(spec: SynthesisSpec, outputPath: string): Promise<SynthesizedModel> {
   validateSynthesisSpec(spec);
-  const architecture = planArchitecture(spec.parameterCount);
+  const architecture = planArchitecture(spec.parameterCount, spec.contextLength);
   await mkdir(dirname(outputPath), { recursive: true });
   const temporaryPath = `${outputPath}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
   try {

@@ -4,8 +4,10 @@ import {
   formatParameterCount,
   parseParameterCount,
   planArchitecture,
+  standInContextLength,
   standInModels,
   standInParameterCount,
+  synthesizedContextLength,
 } from "./stand-in-models.js";
 
 describe("parseParameterCount", () => {
@@ -91,5 +93,38 @@ describe("planArchitecture", () => {
     expect(() => planArchitecture(1_000_000)).toThrow(/at least 2M/);
     expect(() => planArchitecture(3e9)).toThrow(/at most 2B/);
     expect(() => planArchitecture(Number.NaN)).toThrow(RangeError);
+  });
+});
+
+describe("standInContextLength", () => {
+  it("rounds up to a multiple of 4096, at least 4096", () => {
+    expect(standInContextLength(1)).toBe(4096);
+    expect(standInContextLength(4096)).toBe(4096);
+    expect(standInContextLength(4097)).toBe(8192);
+    expect(standInContextLength(20_002)).toBe(20_480);
+    expect(standInContextLength(32_768)).toBe(32_768);
+    expect(standInContextLength(131_072)).toBe(131_072);
+  });
+
+  it("refuses what no stand-in can hold", () => {
+    expect(() => standInContextLength(131_073)).toThrow(/at most 131072 tokens \(got 131073\)/);
+    expect(() => standInContextLength(0)).toThrow(/positive integer/);
+    expect(() => standInContextLength(5000.5)).toThrow(/positive integer/);
+  });
+});
+
+describe("planArchitecture with a context", () => {
+  it("changes only the context, never the shape", () => {
+    const standard = planArchitecture(14_000_000);
+    expect(standard.contextLength).toBe(synthesizedContextLength);
+    expect(planArchitecture(14_000_000, 32_768)).toEqual({ ...standard, contextLength: 32_768 });
+  });
+
+  it("takes only the rounded lengths", () => {
+    expect(() => planArchitecture(14_000_000, 5000)).toThrow(
+      /multiple of 4096 in 4096\.\.131072 \(got 5000\)/,
+    );
+    expect(() => planArchitecture(14_000_000, 2048)).toThrow(/multiple of 4096/);
+    expect(() => planArchitecture(14_000_000, 262_144)).toThrow(/at most 131072/);
   });
 });

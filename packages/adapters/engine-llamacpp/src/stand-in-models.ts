@@ -4,6 +4,30 @@ export const synthesizedVocabularySize = 32000;
 /** Context length written into synthesized models (enough for 1024-token KV migrations plus prompts). */
 export const synthesizedContextLength = 4096;
 
+/** Longer stand-in contexts come in steps of this many tokens (so a few sizes share cache files). */
+export const synthesizedContextStep = 4096;
+
+/** The longest context a stand-in is synthesized with (128K tokens, like long-context originals). */
+export const maxSynthesizedContextLength = 131072;
+
+/**
+ * The trained context of a stand-in that must hold `tokens` per sequence: `tokens`
+ * rounded up to a multiple of 4096, at least the default 4096, at most 131072.
+ * Throws a RangeError (naming the limit) for anything else.
+ */
+export function standInContextLength(tokens: number): number {
+  if (!Number.isSafeInteger(tokens) || tokens < 1) {
+    throw new RangeError(`a context length must be a positive integer (got ${tokens})`);
+  }
+  if (tokens > maxSynthesizedContextLength) {
+    throw new RangeError(
+      `a synthesized model's context can be at most ${maxSynthesizedContextLength} tokens (got ${tokens})`,
+    );
+  }
+  const rounded = Math.ceil(tokens / synthesizedContextStep) * synthesizedContextStep;
+  return Math.max(synthesizedContextLength, rounded);
+}
+
 /** Named models whose stand-ins keep the originals' relative sizes (1B of the original → 1M parameters). */
 export const standInModels: readonly { readonly name: string; readonly parameterCount: number }[] = [
   { name: "halo/tiny", parameterCount: 2_000_000 },
@@ -89,7 +113,11 @@ function headDimensionFor(embeddingLength: number): number {
   return embeddingLength >= 256 ? 64 : 32;
 }
 
-function shapeFor(embeddingLength: number, blockCount: number): LlamaArchitecture {
+function shapeFor(
+  embeddingLength: number,
+  blockCount: number,
+  contextLength = synthesizedContextLength,
+): LlamaArchitecture {
   const headDimension = headDimensionFor(embeddingLength);
   const headCount = embeddingLength / headDimension;
   // Grouped-query attention like the originals: about four query heads per KV head.
@@ -103,7 +131,7 @@ function shapeFor(embeddingLength: number, blockCount: number): LlamaArchitectur
     headCount,
     headCountKv,
     headDimension,
-    contextLength: synthesizedContextLength,
+    contextLength,
   };
 }
 
@@ -112,9 +140,18 @@ function shapeFor(embeddingLength: number, blockCount: number): LlamaArchitectur
  * with width (about one block per 32 of width, within a factor of two) like real model
  * families; among such shapes the one closest to the target wins. The 32000-token
  * embedding dominates small models, so the narrowest width (64) bounds the smallest
- * model at about 2.1M.
+ * model at about 2.1M. The trained context (default 4096) changes no weight, only
+ * how many positions the model accepts: see `standInContextLength`.
  */
-export function planArchitecture(parameterCount: number): LlamaArchitecture {
+export function planArchitecture(
+  parameterCount: number,
+  contextLength = synthesizedContextLength,
+): LlamaArchitecture {
+  if (standInContextLength(contextLength) !== contextLength) {
+    throw new RangeError(
+      `a synthesized model's context must be a multiple of ${synthesizedContextStep} in ${synthesizedContextLength}..${maxSynthesizedContextLength} (got ${contextLength})`,
+    );
+  }
   if (!Number.isFinite(parameterCount) || parameterCount < smallestParameterCount) {
     throw new RangeError(
       `a synthesized model needs at least ${formatParameterCount(smallestParameterCount)} parameters (got ${parameterCount})`,
@@ -143,7 +180,7 @@ export function planArchitecture(parameterCount: number): LlamaArchitecture {
       (error <= tolerance && best.error <= tolerance
         ? depthGap < best.depthGap || (depthGap === best.depthGap && error < best.error)
         : error < best.error);
-    if (better) best = { architecture: shapeFor(width, depth), error, depthGap };
+    if (better) best = { architecture: shapeFor(width, depth, contextLength), error, depthGap };
   }
   return best!.architecture;
 }

@@ -171,6 +171,19 @@ describe("the executor's OpenAI endpoint", () => {
     ).json();
     const value = JSON.parse(object.choices[0].message.content);
     expect(typeof value === "object" && value !== null && !Array.isArray(value)).toBe(true);
+    // json_object with a `schema` (llama-server's and vLLM's form) enforces that schema.
+    const withSchema = (
+      await post(
+        `${base}/chat/completions`,
+        chat("Is Paris the capital of France?", {
+          max_tokens: 96,
+          response_format: { type: "json_object", schema },
+        }),
+      )
+    ).json();
+    const verdict = JSON.parse(withSchema.choices[0].message.content);
+    expect(Object.keys(verdict).sort()).toEqual(["answer", "valid"]);
+    expect(typeof verdict.valid).toBe("boolean");
   });
 
   it("serves text completions", async () => {
@@ -265,6 +278,11 @@ describe("the executor's OpenAI endpoint", () => {
         chat("hi", { response_format: { type: "json_schema", json_schema: { schema: "nope" } } }),
         400,
         "response_format.json_schema.schema",
+      ],
+      [
+        chat("hi", { response_format: { type: "json_object", schema: "nope" } }),
+        400,
+        "response_format.schema",
       ],
       [chat("word ".repeat(50_000)), 400, "messages"],
     ];
