@@ -156,6 +156,7 @@ export function estimateProblem(options: EstimateOptions): Estimate {
           prefixKey: prefixKeyOf(operator.model, operator.prompt.staticPrefix),
           uniquePromptTokens,
           outputTokens,
+          ...(operator.outputFormat.type === "json" ? { structuredOutput: true } : {}),
           ...(inherited && inheritedTokens > 0
             ? { inheritedContext: { from: inherited.from, tokens: inheritedTokens } }
             : {}),
