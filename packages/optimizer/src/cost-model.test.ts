@@ -28,6 +28,22 @@ const cold = {
 const on = NO_DISABLED_OPTIMIZATIONS;
 
 describe("llmShardCost", () => {
+  it("prices JSON-constrained output with the profile's structuredDecode, free output with decode", () => {
+    const structuredDecode = { stepFixedMs: 20, stepMsPerSequence: 1, stepMsPerContextToken: 0 };
+    const slow = { ...model, structuredDecode };
+    const json = { ...statistics, structuredOutput: true };
+    const priced = llmShardCost(device, slow, json, 40, cold, 0, on)!;
+    expect(priced.decodeMs).toBeCloseTo(decodeMs({ ...model, decode: structuredDecode }, 40, 700, 50), 6);
+    expect(priced.decodeMs).toBeGreaterThan(
+      llmShardCost(device, slow, statistics, 40, cold, 0, on)!.decodeMs,
+    );
+    // Without the figure structured output costs what free output costs.
+    expect(llmShardCost(device, model, json, 40, cold, 0, on)!.decodeMs).toBeCloseTo(
+      llmShardCost(device, model, statistics, 40, cold, 0, on)!.decodeMs,
+      9,
+    );
+  });
+
   it("adds load, one shared-prefix prefill, per-request unique prefill and batched decode", () => {
     const cost = llmShardCost(device, model, statistics, 40, cold, 0, on)!;
     expect(cost.loadMs).toBe(model.loadMs);

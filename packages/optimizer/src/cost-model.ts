@@ -1,4 +1,10 @@
-import { type DeviceProfile, decodeMs, kvTransferMs, type ModelProfile } from "@halo/profiles";
+import {
+  type DeviceProfile,
+  decodeMs,
+  decodeProfileFor,
+  kvTransferMs,
+  type ModelProfile,
+} from "@halo/profiles";
 import type {
   DisabledOptimizations,
   LlmOperatorStatistics,
@@ -173,9 +179,12 @@ export function llmShardCost(
     uniqueTokens > 0 ? prefillCalls * model.prefill.fixedMs + model.prefill.msPerToken * uniqueTokens : 0;
 
   const contextTokens = prefixTokens + statistics.uniquePromptTokens;
-  const limited = batchSize === model.maxBatchSequences ? model : { ...model, maxBatchSequences: batchSize };
+  // JSON-schema-constrained output decodes with the profile's structured step costs, when it has them.
+  const decoding = decodeProfileFor(model, statistics.structuredOutput === true);
+  const limited =
+    batchSize === decoding.maxBatchSequences ? decoding : { ...decoding, maxBatchSequences: batchSize };
   const decode = disabled.batching
-    ? requests * decodeMs(model, 1, contextTokens, statistics.outputTokens)
+    ? requests * decodeMs(decoding, 1, contextTokens, statistics.outputTokens)
     : decodeMs(limited, requests, contextTokens, statistics.outputTokens);
   const prefillMs = prefixPrefillMs + uniquePrefillMs;
   return {

@@ -2,6 +2,7 @@ import { readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type CompiledWorkflow, loadWorkflowFile, loadWorkflowText } from "@halo/ir";
+import { H100_SIMULATED_PROFILE } from "@halo/profiles";
 import { describe, expect, it } from "vitest";
 import { estimateProblem, syntheticQueries } from "./estimator.js";
 import { planBatch } from "./plan-batch.js";
@@ -139,6 +140,42 @@ describe("estimateProblem", () => {
       workers: identicalWorkers(1),
     });
     expect(warnings.join("\n")).toContain('quantization "mystery4" is not one model sizing knows');
+  });
+
+  it("marks JSON-constrained operators as structured output and prices them with structuredDecode", async () => {
+    const workflow = await load(join(repository, "packages", "ir", "fixtures", "graph-all-features.yaml"));
+    const llm = workflow.operators.filter((operator) => operator.kind === "llm");
+    const json = llm.filter((operator) => operator.outputFormat.type === "json");
+    expect(json.length).toBeGreaterThan(0);
+    const queries = syntheticQueries(workflow, 8);
+    const free = estimateProblem({ workflow, queries, workers: identicalWorkers(1) });
+    for (const operator of free.problem.operators) {
+      if (operator.kind !== "llm") continue;
+      const isJson = json.some((candidate) => candidate.id === operator.id);
+      expect(operator.statistics.structuredOutput, operator.id).toBe(isJson ? true : undefined);
+    }
+    // A profile whose structured decode steps cost twice the free ones plans a longer batch.
+    const slower = {
+      ...H100_SIMULATED_PROFILE,
+      models: Object.fromEntries(
+        Object.entries(H100_SIMULATED_PROFILE.models).map(([name, model]) => [
+          name,
+          {
+            ...model,
+            structuredDecode: {
+              stepFixedMs: model.decode.stepFixedMs * 2,
+              stepMsPerSequence: model.decode.stepMsPerSequence * 2,
+              stepMsPerContextToken: model.decode.stepMsPerContextToken * 2,
+            },
+          },
+        ]),
+      ),
+    };
+    const plan = (profile: typeof H100_SIMULATED_PROFILE) =>
+      planBatch({ workflow, queries, workers: identicalWorkers(1, profile), strategy: "dp" });
+    const [plain, structured] = [await plan(H100_SIMULATED_PROFILE), await plan(slower)];
+    expect(structured.plan.estimatedMakespanMs).toBeGreaterThan(plain.plan.estimatedMakespanMs);
+    expect(planProblems(structured.plan, structured.estimate.problem)).toEqual([]);
   });
 
   it("rejects an empty batch and no workers", () => {

@@ -153,6 +153,7 @@ export function estimateProblem(options: EstimateOptions): Estimate {
           prefixKey: prefixKeyOf(operator.model, operator.prompt.staticPrefix),
           uniquePromptTokens,
           outputTokens,
+          ...(operator.outputFormat.type === "json" ? { structuredOutput: true } : {}),
           // No `inheritedContext`: the runtime never extends a parent's KV (executors cache keyed shared
           // prefixes, not finished sequences), so the cost model must not price reusing or migrating it.
         },

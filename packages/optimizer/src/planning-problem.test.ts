@@ -63,6 +63,22 @@ describe("validateProblem", () => {
     expect(message).toContain("latencyMeanMs must be ≥ 0");
   });
 
+  it("accepts a boolean structuredOutput and names the operator of any other value", () => {
+    const [first, ...rest] = base.operators;
+    if (first?.kind !== "llm") throw new Error("the random problem starts with an LLM operator");
+    const withFlag = (value: unknown): PlanningProblem => ({
+      ...base,
+      operators: [
+        { ...first, statistics: { ...first.statistics, structuredOutput: value as boolean } },
+        ...rest,
+      ],
+    });
+    expect(() => validateProblem(withFlag(true))).not.toThrow();
+    expect(() => validateProblem(withFlag("yes"))).toThrow(
+      `operator "${first.id}": structuredOutput must be a boolean, got yes`,
+    );
+  });
+
   it("names the operator and model when no worker lists the model or none can hold it", () => {
     const [first] = base.operators;
     const unknownModel = { ...base, operators: [{ ...first!, model: "acme/mystery" }] };

@@ -48,6 +48,11 @@ export interface LlmOperatorStatistics {
   /** Expected generated tokens of one request. */
   readonly outputTokens: number;
   /**
+   * The output is constrained by a JSON-schema grammar (structured output): decoding is priced
+   * with the model profile's `structuredDecode` when it has one. Absent: free text.
+   */
+  readonly structuredOutput?: boolean;
+  /**
    * Leading tokens of each request equal to the KV of the same query's request
    * of a parent LLM operator (same model): reusable where the parent ran,
    * migratable from there, or recomputed.
@@ -238,6 +243,11 @@ function statisticsProblems(operator: PlannedOperator, byId: ReadonlyMap<string,
     nonNegative("sharedPrefixTokens", statistics.sharedPrefixTokens);
     nonNegative("uniquePromptTokens", statistics.uniquePromptTokens);
     nonNegative("outputTokens", statistics.outputTokens);
+    if (statistics.structuredOutput !== undefined && typeof statistics.structuredOutput !== "boolean") {
+      problems.push(
+        `${where}: structuredOutput must be a boolean, got ${String(statistics.structuredOutput)}`,
+      );
+    }
     const inherited = statistics.inheritedContext;
     if (inherited) {
       const parent = byId.get(inherited.from);

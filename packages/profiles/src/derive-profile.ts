@@ -1,4 +1,4 @@
-import type { DeviceProfile, ModelProfile } from "./device-profile.js";
+import type { DecodeCost, DeviceProfile, ModelProfile } from "./device-profile.js";
 import { weightBytesPerParameterFromName } from "./weight-format.js";
 
 /**
@@ -48,18 +48,37 @@ export function deriveModelProfile(
     bytesPerParameter === undefined ? scaledWeightsBytes : parameterCount * bytesPerParameter;
   // Loading and each decode step read the weights once: both scale with their bytes.
   const weightRatio = weightsBytes / scaledWeightsBytes;
+  const decode: DecodeCost = {
+    stepFixedMs: reference.decode.stepFixedMs * ratio * weightRatio,
+    stepMsPerSequence: reference.decode.stepMsPerSequence * ratio,
+    stepMsPerContextToken: reference.decode.stepMsPerContextToken * Math.sqrt(ratio),
+  };
+  const { structuredDecode: referenceStructured, ...rest } = reference;
   return {
-    ...reference,
+    ...rest,
     parameterCount,
     weightsBytes,
     loadMs: reference.loadMs * ratio * weightRatio,
     kvBytesPerToken: Math.max(1, Math.round(reference.kvBytesPerToken * Math.sqrt(ratio))),
     prefill: { fixedMs: reference.prefill.fixedMs, msPerToken: reference.prefill.msPerToken * ratio },
-    decode: {
-      stepFixedMs: reference.decode.stepFixedMs * ratio * weightRatio,
-      stepMsPerSequence: reference.decode.stepMsPerSequence * ratio,
-      stepMsPerContextToken: reference.decode.stepMsPerContextToken * Math.sqrt(ratio),
-    },
+    decode,
+    ...(referenceStructured
+      ? { structuredDecode: withGrammarOverhead(decode, reference.decode, referenceStructured) }
+      : {}),
+  };
+}
+
+/**
+ * Structured decode of a derived model: its own decode plus the reference's grammar overhead
+ * (structured minus free decode, per term), which is sampling work that does not grow with
+ * the model's size.
+ */
+function withGrammarOverhead(decode: DecodeCost, free: DecodeCost, structured: DecodeCost): DecodeCost {
+  const extra = (key: keyof DecodeCost) => Math.max(0, structured[key] - free[key]);
+  return {
+    stepFixedMs: decode.stepFixedMs + extra("stepFixedMs"),
+    stepMsPerSequence: decode.stepMsPerSequence + extra("stepMsPerSequence"),
+    stepMsPerContextToken: decode.stepMsPerContextToken + extra("stepMsPerContextToken"),
   };
 }
 

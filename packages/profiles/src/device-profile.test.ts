@@ -3,6 +3,7 @@ import { H100_SIMULATED_PROFILE } from "./builtin-profiles.js";
 import { deriveModelProfile, parameterCountFromName } from "./derive-profile.js";
 import {
   decodeMs,
+  decodeProfileFor,
   decodeStepMs,
   kvTransferMs,
   ProfileValidationError,
@@ -120,5 +121,55 @@ describe("parameter counts from names", () => {
     expect(big.weightsBytes).toBeGreaterThan(qwen32.weightsBytes);
     expect(deriveModelProfile(H100_SIMULATED_PROFILE, "gpt-4o")).toBeUndefined();
     expect(deriveModelProfile({ ...H100_SIMULATED_PROFILE, models: {} }, "x-7B")).toBeUndefined();
+  });
+});
+
+describe("structured decode (JSON-schema grammar)", () => {
+  const structured = {
+    stepFixedMs: qwen14.decode.stepFixedMs,
+    stepMsPerSequence: 2,
+    stepMsPerContextToken: 0,
+  };
+  const withStructured = { ...qwen14, structuredDecode: structured };
+
+  it("is optional: a version-1 profile without it stays valid, and one with it parses", () => {
+    expect(qwen14.structuredDecode).toBeUndefined();
+    const document = JSON.parse(JSON.stringify(H100_SIMULATED_PROFILE));
+    document.models["Qwen/Qwen3-14B"].structuredDecode = structured;
+    const parsed = parseDeviceProfile(document, "cpu.json");
+    expect(parsed.profileVersion).toBe(1);
+    expect(parsed.models["Qwen/Qwen3-14B"]!.structuredDecode).toEqual(structured);
+  });
+
+  it("names the path of a bad structured figure", () => {
+    const document = JSON.parse(JSON.stringify(H100_SIMULATED_PROFILE));
+    document.models["Qwen/Qwen3-14B"].structuredDecode = { ...structured, stepMsPerSequence: -1 };
+    expect(() => parseDeviceProfile(document, "cpu.json")).toThrow(
+      /cpu\.json: models\.Qwen\/Qwen3-14B\.structuredDecode\.stepMsPerSequence/,
+    );
+    document.models["Qwen/Qwen3-14B"].structuredDecode = { ...structured, tokensPerSecond: 5 };
+    expect(() => parseDeviceProfile(document, "cpu.json")).toThrow(/structuredDecode/);
+  });
+
+  it("prices JSON-constrained output with its own step costs, free output with decode", () => {
+    expect(decodeProfileFor(withStructured, false)).toBe(withStructured);
+    expect(decodeProfileFor(qwen14, true)).toBe(qwen14);
+    const priced = decodeProfileFor(withStructured, true);
+    expect(priced.decode).toEqual(structured);
+    expect(decodeMs(priced, 8, 500, 64)).toBeGreaterThan(decodeMs(withStructured, 8, 500, 64));
+  });
+
+  it("a derived model keeps the reference's grammar overhead, unscaled", () => {
+    const device = { ...H100_SIMULATED_PROFILE, models: { "Qwen/Qwen3-14B": withStructured } };
+    const derived = deriveModelProfile(device, "meta-llama/Llama-3.1-8B-Instruct")!;
+    const overhead = structured.stepMsPerSequence - qwen14.decode.stepMsPerSequence;
+    expect(derived.structuredDecode!.stepMsPerSequence).toBeCloseTo(
+      derived.decode.stepMsPerSequence + overhead,
+      9,
+    );
+    expect(derived.structuredDecode!.stepFixedMs).toBeCloseTo(derived.decode.stepFixedMs, 9);
+    expect(
+      deriveModelProfile(H100_SIMULATED_PROFILE, "meta-llama/Llama-3.1-8B-Instruct")!.structuredDecode,
+    ).toBeUndefined();
   });
 });

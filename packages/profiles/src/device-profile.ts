@@ -41,6 +41,14 @@ export const ModelProfileSchema = z
     maxBatchSequences: z.number().int().positive(),
     prefill: PrefillCostSchema,
     decode: DecodeCostSchema,
+    /**
+     * Decode step cost when the output is constrained by a JSON-schema grammar (structured
+     * output), same terms as `decode`. Optional (profileVersion 1 without it stays valid):
+     * absent, structured output is priced as free decode. Grammar sampling adds per-sequence
+     * work to every step (the grammar filters the candidate tokens), so on llama.cpp it is
+     * markedly slower than free decode.
+     */
+    structuredDecode: DecodeCostSchema.optional(),
   })
   .strict();
 
@@ -121,6 +129,15 @@ export function decodeStepMs(model: ModelProfile, batch: number, contextTokens: 
   if (batch <= 0) return 0;
   const { stepFixedMs, stepMsPerSequence, stepMsPerContextToken } = model.decode;
   return stepFixedMs + batch * (stepMsPerSequence + stepMsPerContextToken * contextTokens);
+}
+
+/**
+ * The profile to price decoding with: for JSON-schema-constrained output (`structured`) the
+ * model's `structuredDecode` step costs when it has them, else the model as it is.
+ */
+export function decodeProfileFor(model: ModelProfile, structured: boolean): ModelProfile {
+  if (!structured || model.structuredDecode === undefined) return model;
+  return { ...model, decode: model.structuredDecode };
 }
 
 /**

@@ -12,6 +12,7 @@ export {
   DeviceCapabilitiesSchema,
   DeviceProfileSchema,
   decodeMs,
+  decodeProfileFor,
   decodeStepMs,
   kvTransferMs,
   ModelProfileSchema,
