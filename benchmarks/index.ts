@@ -56,7 +56,13 @@ export type {
 } from "./harness/bench-run.js";
 export { describeMachine, markBestSettings, runWorkloadBench, withSpeedups } from "./harness/bench-run.js";
 export type { BenchSystem } from "./harness/bench-systems.js";
-export { BENCH_SYSTEM_NAMES, BENCH_SYSTEMS, parseSystems } from "./harness/bench-systems.js";
+export {
+  BENCH_SYSTEM_NAMES,
+  BENCH_SYSTEMS,
+  parseSystems,
+  reportOrder,
+  strategySystem,
+} from "./harness/bench-systems.js";
 export type { ConcurrencySetting, ResolvedSetting } from "./harness/concurrency-sweep.js";
 export {
   bestRunIndex,

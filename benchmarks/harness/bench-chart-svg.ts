@@ -6,7 +6,7 @@
  * outlined and starred.
  */
 import type { BenchRunSet, SystemResult, WorkloadBenchResult } from "./bench-result.js";
-import { BENCH_SYSTEM_NAMES } from "./bench-systems.js";
+import { reportOrder } from "./bench-systems.js";
 
 const COLORS: Readonly<Record<string, string>> = {
   naive: "#9e9e9e",
@@ -56,7 +56,8 @@ function speedupOf(result: WorkloadBenchResult, system: SystemResult): number | 
 /** The bars of the set, in report order, swept settings in ascending order. */
 function barsOf(set: BenchRunSet): Bar[] {
   const bars: Bar[] = [];
-  for (const name of BENCH_SYSTEM_NAMES) {
+  const names = reportOrder(set.results.flatMap((result) => result.systems.map((system) => system.system)));
+  for (const name of names) {
     const settings = new Map<string, number>();
     for (const result of set.results)
       for (const system of result.systems)

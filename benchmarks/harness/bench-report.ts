@@ -14,7 +14,7 @@ import {
   type SystemResult,
   type WorkloadBenchResult,
 } from "./bench-result.js";
-import { BENCH_SYSTEM_NAMES } from "./bench-systems.js";
+import { reportOrder } from "./bench-systems.js";
 
 /** Markers of the generated part of the README's results section. */
 export const BENCH_README_START = "<!-- bench-results:start -->";
@@ -72,8 +72,7 @@ const integer = (value: number) => Math.round(value).toLocaleString("en-US");
 
 /** Systems present in any result of the set, in report order. */
 function systemsOf(set: BenchRunSet): string[] {
-  const present = new Set(set.results.flatMap((result) => result.systems.map((system) => system.system)));
-  return BENCH_SYSTEM_NAMES.filter((name) => present.has(name));
+  return reportOrder(set.results.flatMap((result) => result.systems.map((system) => system.system)));
 }
 
 /** A system's run to compare with: the best setting of a swept system, else its only run. */

@@ -11,8 +11,8 @@ export interface BenchSystem {
   readonly name: string;
   /** One line for the report. */
   readonly description: string;
-  /** Planning strategy (`@halo/optimizer`). */
-  readonly strategy: "naive" | "opwise" | "dp";
+  /** Planning strategy (`@halo/optimizer`): a built-in one, or a registered user strategy (`--strategy`). */
+  readonly strategy: string;
   /** Optimizations turned off (planned without them and honoured at run time). */
   readonly disabled: readonly string[];
   /** Epochs are barriers at run time (`ProcessorOptions.epochBarriers`). */
@@ -154,4 +154,34 @@ export function parseSystems(list: string): BenchSystem[] {
     );
   }
   return BENCH_SYSTEMS.filter((system) => names.includes(system.name));
+}
+
+/**
+ * The system of a user strategy (`halo bench --strategy ./my-strategy.js`, registered with
+ * `@halo/optimizer` first): planned with that strategy, every optimization on, run by the Processor.
+ * Its name is the strategy's name, which must not be one of {@link BENCH_SYSTEM_NAMES}.
+ */
+export function strategySystem(strategy: string): BenchSystem {
+  if (BENCH_SYSTEM_NAMES.includes(strategy.toLowerCase())) {
+    throw new BenchInputError(
+      `--strategy: "${strategy}" is already a compared system; name it with --systems instead`,
+    );
+  }
+  return {
+    name: strategy,
+    description: `the user strategy ${strategy} (--strategy) with every optimization`,
+    strategy,
+    disabled: [],
+    epochBarriers: false,
+    runner: "processor",
+  };
+}
+
+/** System names in report order: the built-in systems first, then any others (user strategies) as first seen. */
+export function reportOrder(names: Iterable<string>): string[] {
+  const present = [...new Set(names)];
+  return [
+    ...BENCH_SYSTEM_NAMES.filter((name) => present.includes(name)),
+    ...present.filter((name) => !BENCH_SYSTEM_NAMES.includes(name)),
+  ];
 }

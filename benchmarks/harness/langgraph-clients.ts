@@ -27,7 +27,7 @@ import {
   duckDbValueToJson,
   postgresTextParser,
   rowObjects,
-} from "@halo/tool-sql";
+} from "@halo/tool-sql/internal";
 import { HumanMessage, SystemMessage } from "@langchain/core/messages";
 import { ChatOpenAI } from "@langchain/openai";
 import pg from "pg";

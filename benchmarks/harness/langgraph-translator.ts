@@ -13,22 +13,24 @@
 import { performance } from "node:perf_hooks";
 import {
   type CompiledWorkflow,
-  inputScope,
   type JsonObject,
   type JsonValue,
   type LlmOperator,
   type Operator,
   type OperatorRequest,
+  PROMPT_FORMAT,
+  type QueryContext,
+} from "@halo/ir";
+import {
+  inputScope,
   operatorInputs,
   operatorScope,
-  PROMPT_FORMAT,
   parseLlmOutput,
-  type QueryContext,
   renderOperatorRequest,
   requestKey,
   runProcessor,
   toolOutputs,
-} from "@halo/ir";
+} from "@halo/ir/internal";
 import { Annotation, END, START, StateGraph } from "@langchain/langgraph";
 import { type BaseCache, InMemoryCache } from "@langchain/langgraph-checkpoint";
 

@@ -17,9 +17,9 @@ import {
   type JsonValue,
   type LlmOperator,
   type QueryContext,
-  requestKey,
   type SqlToolV1,
 } from "@halo/ir";
+import { requestKey } from "@halo/ir/internal";
 import { HttpTool } from "@halo/tool-http";
 import { createSqlTool } from "@halo/tool-sql";
 import { createTestSchema, startTestPostgres, type TestPostgres } from "@halo/tool-sql/test";

@@ -5,20 +5,22 @@
  * it to execute every tool request of a workload against real backends while
  * LLM outputs are supplied; it is not the runtime (no batching, no plan).
  */
+import type {
+  CompiledWorkflow,
+  JsonObject,
+  JsonValue,
+  LlmOperator,
+  OperatorRequest,
+  QueryContext,
+} from "@halo/ir";
 import {
-  type CompiledWorkflow,
   inputScope,
-  type JsonObject,
-  type JsonValue,
-  type LlmOperator,
-  type OperatorRequest,
   operatorInputs,
   operatorScope,
-  type QueryContext,
   renderOperatorRequest,
   runProcessor,
   toolOutputs,
-} from "@halo/ir";
+} from "@halo/ir/internal";
 
 type RequestOf<Kind extends OperatorRequest["kind"]> = Extract<OperatorRequest, { kind: Kind }>;
 

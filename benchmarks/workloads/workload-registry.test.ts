@@ -6,8 +6,8 @@ import {
   loadWorkflowFile,
   type Operator,
   type ProcessorOperator,
-  runProcessor,
 } from "@halo/ir";
+import { runProcessor } from "@halo/ir/internal";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DATA_API_ENDPOINTS } from "../data-api/data-api-endpoints.js";
 import { generateTpchQueries } from "../datasets/tpch-query-generator.js";

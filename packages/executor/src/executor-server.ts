@@ -4,7 +4,6 @@ import {
   createHealthService,
   type ExecutorServer,
   ExecutorService,
-  eventToWire,
   exposedBindProblem,
   type GenerateRequest,
   GrpcStatus,
@@ -19,6 +18,7 @@ import {
   startGrpcServer,
   type GenerateEvent as WireGenerateEvent,
 } from "@halo/protocol";
+import { eventToWire } from "@halo/protocol/internal";
 import { type BatchingOptions, BatchScheduler } from "./batch-scheduler.js";
 import { invalidArgument, statusForError } from "./engine-error-status.js";
 import { EngineLock } from "./engine-lock.js";

@@ -1,4 +1,3 @@
-export { type BatchLimits, estimateItemTokens, planBatch } from "./batch-planner.js";
 export type { BatchingOptions, SchedulerStats } from "./batch-scheduler.js";
 export {
   ASSISTANT_TURN,
@@ -8,7 +7,6 @@ export {
   type RenderedChatPrompt,
   renderChatPrompt,
 } from "./chat-prompt.js";
-export { engineErrorFromCall, STATUS_FOR_ENGINE_ERROR, statusForError } from "./engine-error-status.js";
 export {
   type BatchFigures,
   type EngineCapabilities,
@@ -38,7 +36,6 @@ export {
   type ExecutorServerOptions,
   ExposedBindError,
 } from "./executor-server.js";
-export { KvStore, type TrackedKvEntry } from "./kv-store.js";
 export {
   type OpenAiEndpointBackend,
   type OpenAiEndpointHandle,

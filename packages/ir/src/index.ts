@@ -1,3 +1,8 @@
+/**
+ * `@halo/ir`: load, build, validate, explain and consolidate workflows; the compiled IR's types
+ * and the tool contracts. What the other packages need to plan and run a batch (request keys,
+ * scopes, prompt assembly, templates, graph helpers) is in `@halo/ir/internal`.
+ */
 export type {
   BatchInstances,
   CoalescingGroup,
@@ -21,38 +26,12 @@ export type {
   ProcessorNodeSpec,
   ToolCallSpec,
 } from "./graph-spec-schema.js";
-export {
-  dbNodeSpecSchema,
-  dbQuerySpecSchema,
-  dbToolCallSpecSchema,
-  edgeSpecSchema,
-  graphDocumentSchema,
-  httpNodeSpecSchema,
-  httpToolCallSpecSchema,
-  inferenceNodeSpecSchema,
-  inputNodeSpecSchema,
-  loopSpecSchema,
-  processorNodeSpecSchema,
-  processorToolCallSpecSchema,
-} from "./graph-spec-schema.js";
+export { graphDocumentSchema } from "./graph-spec-schema.js";
 export { DEFAULT_HTTP_TIMEOUT_MS } from "./http-latency.js";
 export type { NameSource } from "./name-sources.js";
 export { describeNameSource, nameSources } from "./name-sources.js";
-export {
-  inputScope,
-  isCoalescable,
-  operatorInputs,
-  operatorScope,
-  prefixKeyOf,
-  renderOperatorRequest,
-  renderRequest,
-  requestKey,
-  toolOutputs,
-} from "./operator-execution.js";
 export type { OpSpec, OpsDocumentSpec } from "./ops-spec-schema.js";
-export { opSpecSchema, opsDocumentSchema } from "./ops-spec-schema.js";
-export type { PrefixTrieStatistics } from "./prefix-trie.js";
-export { PrefixTrie } from "./prefix-trie.js";
+export { opsDocumentSchema } from "./ops-spec-schema.js";
 export type { PathSegment, ProblemCode } from "./problems.js";
 export {
   formatProblems,
@@ -66,45 +45,14 @@ export type {
   ProcessorDefinition,
   ProcessorFunction,
 } from "./processors/processor-definition.js";
-export { ProcessorRegistry, processorRegistry, runProcessor } from "./processors/processor-registry.js";
+export { ProcessorRegistry, processorRegistry } from "./processors/processor-registry.js";
 export type { RegexParamExtractorConfig } from "./processors/regex-param-extractor.js";
-export {
-  extractRegexParams,
-  regexParamExtractor,
-  regexParamExtractorConfigSchema,
-} from "./processors/regex-param-extractor.js";
-export {
-  buildPromptParts,
-  extractFirstJsonObject,
-  outputFormatFor,
-  PROMPT_FORMAT,
-  parseLlmOutput,
-  renderPrompt,
-} from "./prompt-assembly.js";
+export { regexParamExtractorConfigSchema } from "./processors/regex-param-extractor.js";
+export { PROMPT_FORMAT } from "./prompt-assembly.js";
 export type { PromptLayoutExplanation, SharingClass } from "./prompt-layout.js";
-export {
-  appendedInputs,
-  defaultPromptLayout,
-  explainPromptLayout,
-  isPromptLayout,
-  orderInputs,
-  PROMPT_LAYOUTS,
-  SHARING_CLASSES,
-  sharingClasses,
-  withPromptLayout,
-} from "./prompt-layout.js";
-export type { RegexTranslation } from "./python-regex.js";
-export { translatePythonRegex } from "./python-regex.js";
+export { defaultPromptLayout, explainPromptLayout, isPromptLayout, PROMPT_LAYOUTS } from "./prompt-layout.js";
 export type { QueryLoadOptions, QueryLoadResult } from "./query-file.js";
 export { loadQueries, parseQueries } from "./query-file.js";
-export { sqlParameterNames } from "./sql-parameter-names.js";
-export {
-  parseTemplate,
-  renderTemplate,
-  renderTemplateText,
-  TemplateSyntaxError,
-  templateRoots,
-} from "./template.js";
 export { countTokens, decodeTokens, encodeTokens } from "./token-count.js";
 export type {
   HttpToolRequest,
@@ -140,7 +88,6 @@ export type {
   WorkflowProblem,
 } from "./types.js";
 export { IR_VERSION } from "./types.js";
-export { iterationId } from "./workflow-assembly.js";
 export type {
   DbOptions,
   DbQueryOptions,
@@ -163,14 +110,5 @@ export {
   summaryLine,
   type WorkflowExplanation,
 } from "./workflow-explanation.js";
-export type { DataEdgeAttributes, OperatorNodeAttributes } from "./workflow-graph.js";
-export {
-  ancestorsOf,
-  descendantsOf,
-  findOperator,
-  getOperator,
-  incomingEdges,
-  toGraph,
-} from "./workflow-graph.js";
 export type { LoadOptions, LoadResult } from "./workflow-loader.js";
 export { compileSpec, loadWorkflowFile, loadWorkflowText } from "./workflow-loader.js";

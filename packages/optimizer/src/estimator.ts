@@ -7,10 +7,10 @@ import {
   type LlmOperator,
   type Operator,
   type OperatorConsolidation,
-  prefixKeyOf,
   type QueryContext,
   type Template,
 } from "@halo/ir";
+import { prefixKeyOf } from "@halo/ir/internal";
 import {
   type DeviceProfile,
   deriveModelProfile,

@@ -1,21 +1,9 @@
-export type { KvAction, ShardCost, ShardResidency } from "./cost-model.js";
-export {
-  contextKvBytes,
-  effectiveBatchSize,
-  llmRequestCount,
-  llmShardCost,
-  prefixKvBytes,
-  retainedContextFraction,
-  sequenceTokens,
-  splitRequests,
-  toolBatchMs,
-  toolCallCount,
-  toolLatencyMs,
-  toolPoolWorkMs,
-} from "./cost-model.js";
-export { EpochPriceCache } from "./epoch-price-cache.js";
-export type { AppliedEpoch } from "./epoch-pricing.js";
-export { applyEpoch, evaluateEpoch, scheduleEpochsMs } from "./epoch-pricing.js";
+/**
+ * `@halo/optimizer`: estimate a batch, plan it with a strategy, validate and render plans; the
+ * `PlanningStrategy` v1 contract and the strategy registry. The search and pricing internals
+ * (cost model, list scheduler, epoch pricing, lower bounds, search state) are in
+ * `@halo/optimizer/internal`; the research harness is `@halo/optimizer/testing`.
+ */
 export type { Estimate, EstimateOptions } from "./estimator.js";
 export { ESTIMATOR_DEFAULTS, estimateProblem, syntheticQueries } from "./estimator.js";
 export type {
@@ -28,28 +16,6 @@ export type {
   StepEstimate,
 } from "./execution-plan.js";
 export { ExecutionPlanSchema, PLAN_VERSION, PlanFormatError, parseExecutionPlan } from "./execution-plan.js";
-export type {
-  ListSchedule,
-  TimedEpoch,
-  TimedPreload,
-  TimedShard,
-  TimedState,
-  TimedStep,
-} from "./list-schedule.js";
-export {
-  advanceTimed,
-  initialTimedState,
-  listSchedule,
-  listScheduleMakespanMs,
-  scheduleCostMs,
-} from "./list-schedule.js";
-export type { ContinuousBoundTables, LowerBoundTables } from "./lower-bound.js";
-export {
-  continuousBoundTables,
-  continuousLowerBoundMs,
-  lowerBoundTables,
-  remainingLowerBound,
-} from "./lower-bound.js";
 export {
   findOversizedPrompts,
   type OversizedPrompt,
@@ -90,29 +56,15 @@ export { indexProblem } from "./problem-index.js";
 export type { RunStrategyOptions } from "./run-strategy.js";
 export { runStrategy } from "./run-strategy.js";
 export type {
-  ContextHolding,
   Epoch,
   EpochAssignment,
-  EpochOutcome,
   EpochSchedule,
   OperatorAssignment,
   PreloadAssignment,
-  PricedPreload,
-  PricedShard,
-  PricedTool,
-  SearchState,
-  WorkerState,
 } from "./search-state.js";
-export { canonicalKey, initialState, isPreload, readyOperators } from "./search-state.js";
-export {
-  DEFAULT_BEAM_WIDTH,
-  DEFAULT_MAX_EXPANDED_STATES,
-  DEFAULT_MAX_GENERATED_STATES,
-  DEFAULT_MAX_IMPROVEMENT_STEPS,
-  epochDpStrategy,
-} from "./strategies/epoch-dp-strategy.js";
+export { epochDpStrategy } from "./strategies/epoch-dp-strategy.js";
 export { greedyStrategy } from "./strategies/greedy-strategy.js";
-export { DEFAULT_MILP_TIME_LIMIT_MS, milpStrategy } from "./strategies/milp-strategy.js";
+export { milpStrategy } from "./strategies/milp-strategy.js";
 export { minSwitchStrategy } from "./strategies/min-switch-strategy.js";
 export { naiveStrategy } from "./strategies/naive-strategy.js";
 export { operatorWiseStrategy } from "./strategies/operator-wise-strategy.js";
@@ -133,7 +85,4 @@ export {
   registerStrategy,
   strategyNames,
 } from "./strategy-registry.js";
-export type { TimingEdge, TimingTables } from "./timing-tables.js";
-export { timingTables } from "./timing-tables.js";
-export { poolBoundMs } from "./tool-price.js";
 export { planProblems, validatePlan } from "./validate-plan.js";

@@ -12,16 +12,18 @@
 import {
   type CompiledWorkflow,
   countTokens,
-  inputScope,
   type JsonObject,
   type LlmOperator,
-  operatorInputs,
-  operatorScope,
   processorRegistry,
   type QueryContext,
+} from "@halo/ir";
+import {
+  inputScope,
+  operatorInputs,
+  operatorScope,
   renderOperatorRequest,
   runProcessor,
-} from "@halo/ir";
+} from "@halo/ir/internal";
 import { type DeviceProfile, deriveModelProfile } from "@halo/profiles";
 import type { PlanningWorker } from "./planning-problem.js";
 

@@ -2,7 +2,6 @@ export { status as GrpcStatus } from "@grpc/grpc-js";
 export {
   AUTHORIZATION_METADATA_KEY,
   bearerTokenInterceptor,
-  bearerTokenOf,
   type ExecutorConnectionSecurity,
   exposedBindProblem,
   InvalidTokenError,
@@ -13,13 +12,10 @@ export {
   type ServerSecurity,
   tokenMatches,
   tokenProblem,
-  UNAUTHENTICATED_METHODS,
 } from "./connection-security.js";
 export {
   ERROR_CODE_METADATA_KEY,
   ExecutorCallError,
-  isServiceError,
-  toExecutorCallError,
 } from "./executor-call-error.js";
 export {
   createExecutorClient,
@@ -31,19 +27,13 @@ export {
   type ExecutorClientOptions,
   type ExecutorMethod,
   type KeepaliveOptions,
-  keepaliveChannelOptions,
   type RetryOptions,
 } from "./executor-client.js";
-export {
-  type ExecutorErrorCode,
-  type ExecutorEvent,
-  errorCodeFromWire,
-  errorCodeToWire,
-  eventFromWire,
-  eventToWire,
-  type GenerateInput,
-  type GenerateItemInput,
-  generateRequestToWire,
+export type {
+  ExecutorErrorCode,
+  ExecutorEvent,
+  GenerateInput,
+  GenerateItemInput,
 } from "./executor-events.js";
 export {
   HealthCheckResponse_ServingStatus as HealthServingStatus,
@@ -93,5 +83,4 @@ export {
   createHealthService,
   type HealthServiceHandle,
   type HealthStatus,
-  healthStatusFromWire,
 } from "./health-service.js";

@@ -7,21 +7,23 @@
  * appended to the sink exactly once.
  */
 import { setMaxListeners } from "node:events";
+import type {
+  CompiledWorkflow,
+  JsonObject,
+  LlmOperator,
+  Operator,
+  QueryContext,
+  ToolOperator,
+} from "@halo/ir";
 import {
-  type CompiledWorkflow,
   inputScope,
   isCoalescable,
-  type JsonObject,
-  type LlmOperator,
-  type Operator,
   operatorInputs,
   operatorScope,
   parseLlmOutput,
-  type QueryContext,
   renderOperatorRequest,
   requestKey,
-  type ToolOperator,
-} from "@halo/ir";
+} from "@halo/ir/internal";
 import type { ExecutionPlan } from "@halo/optimizer";
 import type { BatchFigures } from "@halo/protocol";
 import { BatchedDispatcher } from "./batched-dispatcher.js";

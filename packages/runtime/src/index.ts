@@ -1,5 +1,4 @@
 export { type GenerateDeadline, type RejectedQuery, ResultWriteError } from "./batch-run.js";
-export { ConcurrencyPool } from "./concurrency-pool.js";
 export {
   type MeasuredProfile,
   measureDeviceProfile,
@@ -15,10 +14,8 @@ export {
   readResultRecords,
   recoverResults,
 } from "./jsonl-result-sink.js";
-export { nonNegativeLeastSquares } from "./least-squares.js";
 export { OpenRun, OpenRunClosedError } from "./open-run.js";
-export { type PlanDeviations, PlanDeviationTracker } from "./plan-deviations.js";
-export { type PlannedStep, PlanSchedule } from "./plan-schedule.js";
+export type { PlanDeviations } from "./plan-deviations.js";
 export {
   DEFAULT_EXECUTOR_TIMEOUT_MS,
   DEFAULT_GENERATE_DEADLINE,
@@ -35,14 +32,7 @@ export {
   type QueryResultRecord,
   type ResultSink,
 } from "./result-sink.js";
-export {
-  backoffDelayMs,
-  DEFAULT_RETRY_POLICY,
-  isTransientExecutorError,
-  isTransientToolError,
-  type RetryPolicy,
-  withRetries,
-} from "./retry-policy.js";
+export { DEFAULT_RETRY_POLICY, isTransientToolError, type RetryPolicy } from "./retry-policy.js";
 export type { RunSummary, WorkerSummary } from "./run-summary.js";
 export type { ExecutionMode, ModelLoadReason, RuntimeEvent } from "./runtime-events.js";
 export { DEFAULT_TOOL_CONCURRENCY, type RuntimeTools, type ToolConcurrency } from "./tool-runner.js";

@@ -1,4 +1,4 @@
-import { requestKey } from "@halo/ir";
+import { requestKey } from "@halo/ir/internal";
 import { describe, expect, it } from "vitest";
 import { latencySeedOf } from "./batch-run.js";
 

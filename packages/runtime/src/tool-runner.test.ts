@@ -1,11 +1,5 @@
-import {
-  inputScope,
-  type OperatorRequest,
-  operatorInputs,
-  operatorScope,
-  renderOperatorRequest,
-  type ToolOperator,
-} from "@halo/ir";
+import type { OperatorRequest, ToolOperator } from "@halo/ir";
+import { inputScope, operatorInputs, operatorScope, renderOperatorRequest } from "@halo/ir/internal";
 import { createSqlTool } from "@halo/tool-sql";
 import { afterAll, describe, expect, it } from "vitest";
 import { DEFAULT_RETRY_POLICY } from "./retry-policy.js";

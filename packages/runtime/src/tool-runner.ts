@@ -5,18 +5,17 @@
  * caller's promise serves every later one (`coalesced` while it runs,
  * `cached` after). Transient failures are retried with backoff.
  */
-import {
-  type CompiledWorkflow,
-  type HttpToolV1,
-  type JsonObject,
-  type JsonValue,
-  type OperatorRequest,
-  type ProcessorOperator,
-  runProcessor,
-  type SqlToolV1,
-  type ToolOperator,
-  toolOutputs,
+import type {
+  CompiledWorkflow,
+  HttpToolV1,
+  JsonObject,
+  JsonValue,
+  OperatorRequest,
+  ProcessorOperator,
+  SqlToolV1,
+  ToolOperator,
 } from "@halo/ir";
+import { runProcessor, toolOutputs } from "@halo/ir/internal";
 import { ConcurrencyPool } from "./concurrency-pool.js";
 import { type RetryPolicy, withRetries } from "./retry-policy.js";
 import type { RuntimeEvent } from "./runtime-events.js";

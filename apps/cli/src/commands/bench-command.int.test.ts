@@ -115,4 +115,45 @@ describe("halo bench on engine-sim", () => {
     expect(await runCli(["bench", "--report", "--results-dir", results], again)).toBe(0);
     expect(await readFile(join(results, "sim-bench.md"), "utf8")).toBe(report);
   }, 300_000);
+
+  it("--strategy runs a user strategy module as one more system, compared with naive", async () => {
+    const results = join(directory, "strategy-results");
+    const strategy = fileURLToPath(
+      new URL("../../../../examples/strategies/model-affinity-strategy.mjs", import.meta.url),
+    );
+    const run = spawnSync(
+      process.execPath,
+      [
+        BIN,
+        "bench",
+        "--engine",
+        "sim",
+        "--workload",
+        "w5",
+        "--queries",
+        "4",
+        "--systems",
+        "naive",
+        "--naive-concurrency",
+        "all",
+        "--strategy",
+        strategy,
+        "--time-scale",
+        "0.02",
+        "--results-dir",
+        results,
+      ],
+      { env: { ...process.env, HALO_HOME: haloHome }, encoding: "utf8", timeout: 200_000 },
+    );
+    expect(run.status, run.stderr).toBe(0);
+    const result = JSON.parse(await readFile(join(results, "sim-w5.json"), "utf8")) as WorkloadBenchResult;
+    expect(result.commandLine).toContain(`--strategy ${strategy}`);
+    expect(result.systems.map((system) => system.system)).toEqual(["naive", "model-affinity"]);
+    const mine = result.systems[1]!;
+    expect(mine.strategy).toBe("model-affinity");
+    expect(mine.queries).toEqual({ ok: 4, failed: 0 });
+    expect(mine.outputsVsNaive).toMatchObject({ allEqual: true, equal: 4 });
+    expect(await readFile(join(results, "sim-bench.md"), "utf8")).toContain("model-affinity");
+    expect(run.stdout).toContain("model-affinity");
+  }, 300_000);
 });

@@ -1,9 +1,11 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../main.js";
 import { recordingIo } from "../test-io.js";
+import { type BenchFlags, benchOptionsFromFlags } from "./bench-command.js";
 
 // `halo bench` end to end on engine-sim: real sidecar processes on loopback
 // gRPC, the data API in its own process, DuckDB, one small workload.
@@ -61,6 +63,64 @@ describe("halo bench: bad input", () => {
     } finally {
       if (saved !== undefined) process.env["HALO_BENCH_POSTGRES_URL"] = saved;
     }
+    expect(io.err()).toContain(message);
+  });
+});
+
+const examplePath = join(
+  dirname(fileURLToPath(import.meta.url)),
+  "..",
+  "..",
+  "..",
+  "..",
+  "examples",
+  "strategies",
+  "model-affinity-strategy.mjs",
+);
+
+const defaults: BenchFlags = {
+  workload: "w5",
+  queries: "8",
+  systems: "naive,halo",
+  engine: "sim",
+  threads: "1",
+  latencyScale: "1",
+  timeScale: "0.1",
+  dbBackend: "duckdb",
+  http: "padded",
+  datasetScale: "0.01",
+  seed: "1",
+  naiveConcurrency: "16,64,256,all",
+  langgraphConcurrency: "16,64,256,all",
+  sqlConcurrency: "4",
+  httpConcurrency: "1024",
+  gatherWindowMs: "50",
+};
+
+describe("halo bench --strategy", () => {
+  it("adds the strategy as one more system after the chosen ones, and records the flag", () => {
+    const options = benchOptionsFromFlags({ ...defaults, strategy: "./mine.mjs" }, "model-affinity");
+    expect(options.systems.map((system) => system.name)).toEqual(["naive", "halo", "model-affinity"]);
+    expect(options.systems[2]).toMatchObject({
+      strategy: "model-affinity",
+      disabled: [],
+      epochBarriers: false,
+      runner: "processor",
+    });
+    expect(options.commandLine).toContain("--strategy ./mine.mjs");
+    expect(benchOptionsFromFlags(defaults).systems.map((system) => system.name)).toEqual(["naive", "halo"]);
+  });
+
+  it.each([
+    [["--strategy", "./no-such-strategy.mjs"], "--strategy: module"],
+    [["--strategy", "no-such-strategy"], "--strategy: "],
+    [["--strategy", "naive"], '--strategy: "naive" is already a compared system'],
+    [["--strategy", examplePath, "--online"], "--strategy: the online benchmark"],
+  ])("rejects %j with exit 2 before any work", async (flags, message) => {
+    const io = recordingIo();
+    expect(
+      await runCli(["bench", "--engine", "sim", ...flags, "--results-dir", join(directory, "none")], io),
+    ).toBe(2);
     expect(io.err()).toContain(message);
   });
 });

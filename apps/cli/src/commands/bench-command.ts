@@ -12,6 +12,7 @@ import {
   parseConcurrencySweep,
   parseSystems,
   runWorkloadBench,
+  strategySystem,
   WORKLOAD_MODELS,
   WORKLOADS,
   type WorkloadBenchResult,
@@ -38,6 +39,7 @@ import {
   parseDevices,
   startSimDevices,
 } from "../run/sim-profile.js";
+import { resolveStrategyFlag } from "../strategy-module.js";
 import type { RegisterCommand } from "./index.js";
 import { type OnlineBenchFlags, runOnlineBenchCommand } from "./online-bench-command.js";
 
@@ -70,6 +72,8 @@ export interface BenchFlags {
   readonly resultsDir?: string;
   readonly tag?: string;
   readonly report?: boolean;
+  /** A user strategy module (`./my-strategy.js`) or a registered strategy, compared as one more system. */
+  readonly strategy?: string;
 }
 
 /** The checked options of one `halo bench` invocation. */
@@ -125,13 +129,18 @@ function parseWorkloads(list: string): WorkloadDefinition[] {
   }
 }
 
-/** Checks the flags of `halo bench`; bad values are invalid input naming the flag. */
-export function benchOptionsFromFlags(flags: BenchFlags): BenchOptions {
+/**
+ * Checks the flags of `halo bench`; bad values are invalid input naming the flag. `strategyName` is
+ * the registered name `--strategy` resolved to ({@link resolveStrategyFlag}): that strategy runs as
+ * one more system after the chosen ones.
+ */
+export function benchOptionsFromFlags(flags: BenchFlags, strategyName?: string): BenchOptions {
   const engine = choice<BenchEngine>("--engine", flags.engine, ["llamacpp", "sim"]);
   const workloads = parseWorkloads(flags.workload);
   let systems: BenchSystem[];
   try {
     systems = parseSystems(flags.systems);
+    if (strategyName !== undefined) systems.push(strategySystem(strategyName));
   } catch (error) {
     if (error instanceof BenchInputError) throw new InvalidInputError(error.message);
     throw error;
@@ -251,6 +260,7 @@ export function benchOptionsFromFlags(flags: BenchFlags): BenchOptions {
     ...(settings.promptLayout !== undefined ? [`--prompt-layout ${settings.promptLayout}`] : []),
     ...(flags.profile !== undefined ? [`--profile ${flags.profile}`] : []),
     ...(flags.tag !== undefined ? [`--tag ${flags.tag}`] : []),
+    ...(flags.strategy !== undefined ? [`--strategy ${flags.strategy}`] : []),
   ].join(" ");
   return {
     workloads,
@@ -445,6 +455,10 @@ export const registerBenchCommand: RegisterCommand = (program: Command, io: Comm
     .option("--queries <N>", "queries per workload", "64")
     .option("--local <N>", "local executors (default 2 for llamacpp, 4 for sim)")
     .option("--systems <names>", "systems to run, comma-separated, or all", "all")
+    .option(
+      "--strategy <name|module>",
+      "also run this strategy (a registered name or an ES module such as ./my-strategy.js), every optimization on",
+    )
     .option("--engine <name>", "llamacpp (stand-in models on this CPU) | sim (simulated H100s)", "llamacpp")
     .option("--threads <T>", "engine threads per executor", "1")
     .option("--models <model-map.yaml>", "llamacpp: which GGUF serves each model")
@@ -497,6 +511,9 @@ export const registerBenchCommand: RegisterCommand = (program: Command, io: Comm
     .option("--slo-multiplier <k>", "--online: SLO = k × naive's unloaded single-query latency (p95)", "5")
     .action(async (flags: BenchFlags & Partial<OnlineBenchFlags> & { online?: boolean }) => {
       if (flags.online) {
+        if (flags.strategy !== undefined) {
+          throw new InvalidInputError("--strategy: the online benchmark compares naive and the server only");
+        }
         const online = flags as BenchFlags & OnlineBenchFlags;
         const commandLine =
           `halo bench --online --engine ${online.engine} --workload ${online.workload} --local ${online.local ?? "4"} ` +
@@ -512,6 +529,8 @@ export const registerBenchCommand: RegisterCommand = (program: Command, io: Comm
         io.stdout(written.length > 0 ? `${written.join("\n")}\n` : `no result files in ${directory}\n`);
         return;
       }
-      await runBench(benchOptionsFromFlags(flags), io);
+      const strategyName =
+        flags.strategy === undefined ? undefined : await resolveStrategyFlag(flags.strategy);
+      await runBench(benchOptionsFromFlags(flags, strategyName), io);
     });
 };

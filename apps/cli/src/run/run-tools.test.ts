@@ -1,4 +1,5 @@
-import { compileSpec, renderRequest } from "@halo/ir";
+import { compileSpec } from "@halo/ir";
+import { renderRequest } from "@halo/ir/internal";
 import { describe, expect, it } from "vitest";
 import { createHttpTool } from "./run-tools.js";
 
