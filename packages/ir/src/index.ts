@@ -50,7 +50,13 @@ export type { RegexParamExtractorConfig } from "./processors/regex-param-extract
 export { regexParamExtractorConfigSchema } from "./processors/regex-param-extractor.js";
 export { PROMPT_FORMAT } from "./prompt-assembly.js";
 export type { PromptLayoutExplanation, SharingClass } from "./prompt-layout.js";
-export { defaultPromptLayout, explainPromptLayout, isPromptLayout, PROMPT_LAYOUTS } from "./prompt-layout.js";
+export {
+  defaultPromptLayout,
+  explainPromptLayout,
+  isPromptLayout,
+  PROMPT_LAYOUTS,
+  withPromptLayout,
+} from "./prompt-layout.js";
 export type { QueryLoadOptions, QueryLoadResult } from "./query-file.js";
 export { loadQueries, parseQueries } from "./query-file.js";
 export { countTokens, decodeTokens, encodeTokens } from "./token-count.js";

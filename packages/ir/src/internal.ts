@@ -40,6 +40,13 @@ export {
   parseLlmOutput,
   renderPrompt,
 } from "./prompt-assembly.js";
+export {
+  appendedInputs,
+  orderInputs,
+  SHARING_CLASSES,
+  sharingClasses,
+  withPromptLayout,
+} from "./prompt-layout.js";
 export type { RegexTranslation } from "./python-regex.js";
 export { translatePythonRegex } from "./python-regex.js";
 export { sqlParameterNames } from "./sql-parameter-names.js";
@@ -60,4 +67,3 @@ export {
   incomingEdges,
   toGraph,
 } from "./workflow-graph.js";
-export { appendedInputs, orderInputs, SHARING_CLASSES, sharingClasses, withPromptLayout } from "./prompt-layout.js";

@@ -89,7 +89,10 @@ describe("halo run: invalid input (exit 2, before any work)", () => {
       [["--local", "0"], "--local"],
       [["--latency-scale", "-1"], "--latency-scale"],
       [["--context-size", "32"], "--context-size: expected an integer >= 64"],
-      [["--prompt-layout", "sideways"], '--prompt-layout: expected shared-first or declared (got "sideways")'],
+      [
+        ["--prompt-layout", "sideways"],
+        '--prompt-layout: expected shared-first or declared (got "sideways")',
+      ],
       [["--context-size", "4096.5"], "--context-size: expected an integer >= 64"],
       [["--generate-timeout", "0"], "--generate-timeout: expected a number of seconds > 0 and <= 86400"],
       [["--generate-timeout", "soon"], "--generate-timeout"],

@@ -65,7 +65,7 @@ describe("synthesizeModel", () => {
       ),
     );
     const contextOf = (info: typeof long) =>
-      (info.metadata as unknown as Record<string, Record<string, unknown>>)["llama"]!["context_length"];
+      (info!.metadata as unknown as Record<string, Record<string, unknown>>)["llama"]!["context_length"];
     expect(contextOf(long)).toBe(32_768);
     expect(contextOf(short)).toBe(4096);
     expect(model.architecture).toEqual({ ...standard.architecture, contextLength: 32_768 });
