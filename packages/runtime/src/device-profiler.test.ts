@@ -1,7 +1,7 @@
 import { H100_SIMULATED_PROFILE, parseDeviceProfile } from "@halo/profiles";
 import { createExecutorClient, type ExecutorClient } from "@halo/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { measureDeviceProfile } from "./device-profiler.js";
+import { fitStructuredDecode, measureDeviceProfile } from "./device-profiler.js";
 import { type SimExecutors, startSimExecutors } from "./test-fixtures.js";
 
 // The simulated engine replays the H100 profile and reports its (unscaled) times:
@@ -44,7 +44,13 @@ describe("measureDeviceProfile", () => {
         expect(ratio).toBeLessThan(1.25);
       }
       expect(measured.maxBatchSequences).toBeGreaterThan(1);
+      // Structured (JSON-schema) decode is measured too; never cheaper than free decode.
+      const structured = measured.structuredDecode!;
+      expect(structured).toBeDefined();
+      expect(structured.stepMsPerSequence).toBeGreaterThanOrEqual(measured.decode.stepMsPerSequence);
+      expect(structured.stepFixedMs).toBeGreaterThanOrEqual(measured.decode.stepFixedMs);
     }
+    expect(samples.some((sample) => sample.kind === "structured-decode")).toBe(true);
     expect(profile.transferBytesPerSecond).toBeGreaterThan(0);
     expect(samples.filter((sample) => sample.kind === "transfer")).toHaveLength(3);
     // Both executors measured in a full profile.
@@ -61,5 +67,25 @@ describe("measureDeviceProfile", () => {
     ).toEqual(new Set([executors.addresses[0]]));
     await expect(measureDeviceProfile(clients, { models: [] })).rejects.toThrow(/at least one model/);
     await expect(measureDeviceProfile([], { models: ["m"] })).rejects.toThrow(/at least one executor/);
+  });
+});
+
+describe("fitStructuredDecode", () => {
+  const decode = { stepFixedMs: 2, stepMsPerSequence: 0.5, stepMsPerContextToken: 0.001 };
+  const free = (batch: number, context: number) => 2 + batch * (0.5 + 0.001 * context);
+
+  it("adds the grammar's fixed and per-sequence overhead to free decode", () => {
+    const samples = [1, 4, 8, 16].map((size) => ({ size, context: 40, ms: free(size, 40) + 1 + 3 * size }));
+    const fitted = fitStructuredDecode(decode, samples);
+    expect(fitted.stepFixedMs).toBeCloseTo(3, 6);
+    expect(fitted.stepMsPerSequence).toBeCloseTo(3.5, 6);
+    expect(fitted.stepMsPerContextToken).toBe(decode.stepMsPerContextToken);
+  });
+
+  it("is never cheaper than free decode", () => {
+    const samples = [1, 8].map((size) => ({ size, context: 40, ms: free(size, 40) / 2 }));
+    const fitted = fitStructuredDecode(decode, samples);
+    expect(fitted.stepFixedMs).toBeGreaterThanOrEqual(decode.stepFixedMs);
+    expect(fitted.stepMsPerSequence).toBeGreaterThanOrEqual(decode.stepMsPerSequence);
   });
 });

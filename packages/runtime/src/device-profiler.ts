@@ -2,10 +2,18 @@
  * Measures a device profile (`@halo/profiles` DeviceProfile) from live
  * executors: per model the load time, prefill time at several prompt lengths,
  * decode step time at several batch sizes and contexts (fitted by
- * non-negative least squares to the profile's linear cost models), and the KV
- * transfer between executors (export → import) at two prefix sizes.
+ * non-negative least squares to the profile's linear cost models), decode steps
+ * under a JSON-schema grammar (structured output, fitted as free decode plus a
+ * grammar overhead), and the KV transfer between executors (export → import) at
+ * two prefix sizes.
  */
-import { type DeviceProfile, type ModelProfile, PROFILE_VERSION } from "@halo/profiles";
+import {
+  type DecodeCost,
+  type DeviceProfile,
+  decodeStepMs,
+  type ModelProfile,
+  PROFILE_VERSION,
+} from "@halo/profiles";
 import type { ExecutorClient, InfoResponse } from "@halo/protocol";
 import { nonNegativeLeastSquares } from "./least-squares.js";
 
@@ -24,11 +32,11 @@ export interface ProfileMeasurementOptions {
 /** One timed observation, for the fits and for reporting. */
 export interface ProfileSample {
   readonly model: string;
-  readonly kind: "prefill" | "decode" | "load" | "transfer";
+  readonly kind: "prefill" | "decode" | "structured-decode" | "load" | "transfer";
   readonly executor: string;
-  /** Prefill: tokens. Decode: batch size. Transfer: bytes. */
+  /** Prefill: tokens. Decode and structured decode: batch size. Transfer: bytes. */
   readonly size: number;
-  /** Decode: mean context tokens per sequence. */
+  /** Decode and structured decode: mean context tokens per sequence. */
   readonly context?: number;
   readonly ms: number;
 }
@@ -65,6 +73,17 @@ interface GenerateFigures {
   readonly largestGenerated: number;
 }
 
+/**
+ * The JSON schema structured decode is measured with: the shape `@halo/ir` gives an LLM
+ * operator with several outputs (required string properties, nothing else).
+ */
+const STRUCTURED_SCHEMA = JSON.stringify({
+  type: "object",
+  properties: { answer: { type: "string" }, detail: { type: "string" } },
+  required: ["answer", "detail"],
+  additionalProperties: false,
+});
+
 async function timedGenerate(
   client: ExecutorClient,
   model: string,
@@ -72,13 +91,20 @@ async function timedGenerate(
   maxTokens: number,
   signal: AbortSignal | undefined,
   sharedPrefix?: { readonly key: string; readonly text: string },
+  jsonSchema?: string,
 ): Promise<GenerateFigures> {
   let promptTokens = 0;
   let cachedTokens = 0;
   let prefillMs = 0;
   let decodeMs = 0;
   let largestGenerated = 0;
-  const items = prompts.map((prompt, index) => ({ id: `p${index}`, prompt, maxTokens, temperature: 0 }));
+  const items = prompts.map((prompt, index) => ({
+    id: `p${index}`,
+    prompt,
+    maxTokens,
+    temperature: 0,
+    ...(jsonSchema === undefined ? {} : { jsonSchema }),
+  }));
   for await (const event of client.generate(
     { model, items, ...(sharedPrefix ? { sharedPrefix } : {}) },
     signal ? { signal } : {},
@@ -118,7 +144,7 @@ export async function measureDeviceProfile(
   for (const model of options.models) {
     for (const [index, client] of measured.entries()) {
       options.onProgress?.(`measuring ${model} on ${client.address}`);
-      samples.push(...(await measureModel(client, infos[index]!, model, quick, signal)));
+      samples.push(...(await measureModel(client, infos[index]!, model, quick, signal, options.onProgress)));
     }
     models[model] = fitModel(model, infos[0]!, samples);
   }
@@ -175,6 +201,7 @@ async function measureModel(
   model: string,
   quick: boolean,
   signal: AbortSignal | undefined,
+  onProgress?: (message: string) => void,
 ): Promise<ProfileSample[]> {
   const samples: ProfileSample[] = [];
   const executor = client.address;
@@ -206,21 +233,45 @@ async function measureModel(
   ];
   const contexts = (quick ? [32, 256] : [32, 256, 768]).filter((tokens) => tokens + 32 < room);
   const maxTokens = quick ? 8 : 16;
+  const decodeSample = async (
+    kind: "decode" | "structured-decode",
+    batch: number,
+    context: number,
+  ): Promise<ProfileSample | undefined> => {
+    const prompts = Array.from({ length: batch }, () => uniqueText(context));
+    const schema = kind === "structured-decode" ? STRUCTURED_SCHEMA : undefined;
+    const figures = await timedGenerate(client, model, prompts, maxTokens, signal, undefined, schema);
+    const steps = figures.largestGenerated - 1;
+    if (steps < 1 || figures.decodeMs <= 0) return undefined;
+    return {
+      model,
+      kind,
+      executor,
+      size: batch,
+      context: figures.promptTokens / batch + steps / 2,
+      ms: figures.decodeMs / steps,
+    };
+  };
   for (const context of contexts) {
     for (const batch of batches) {
-      const prompts = Array.from({ length: batch }, () => uniqueText(context));
-      const figures = await timedGenerate(client, model, prompts, maxTokens, signal);
-      const steps = figures.largestGenerated - 1;
-      if (steps < 1 || figures.decodeMs <= 0) continue;
-      samples.push({
-        model,
-        kind: "decode",
-        executor,
-        size: batch,
-        context: figures.promptTokens / batch + steps / 2,
-        ms: figures.decodeMs / steps,
-      });
+      const sample = await decodeSample("decode", batch, context);
+      if (sample) samples.push(sample);
     }
+  }
+  // Structured output: the same batches under a JSON-schema grammar (at the shortest context
+  // when quick: the grammar's cost is per sequence and step, the context's is decode's own).
+  // An executor that cannot constrain output gets no structured figure (priced as free decode).
+  try {
+    await timedGenerate(client, model, [uniqueText(16)], 2, signal, undefined, STRUCTURED_SCHEMA);
+    for (const context of quick ? contexts.slice(0, 1) : contexts) {
+      for (const batch of batches) {
+        const sample = await decodeSample("structured-decode", batch, context);
+        if (sample) samples.push(sample);
+      }
+    }
+  } catch (error) {
+    if (signal?.aborted) throw error;
+    onProgress?.(`${model}: structured (JSON-schema) decode not measured: ${(error as Error).message}`);
   }
   return samples;
 }
@@ -239,6 +290,14 @@ function fitModel(model: string, info: InfoResponse, samples: readonly ProfileSa
     decode.map((sample) => sample.ms),
   );
   const parameterCount = descriptor?.parameterCount ?? 1;
+  const decodeCost = {
+    stepFixedMs: stepFixed,
+    stepMsPerSequence: perSequence,
+    stepMsPerContextToken: perContext,
+  };
+  const structured = samples.filter(
+    (sample) => sample.model === model && sample.kind === "structured-decode",
+  );
   return {
     parameterCount: Math.max(1, parameterCount),
     weightsBytes: Math.max(1, descriptor?.memoryBytes ?? parameterCount),
@@ -248,7 +307,30 @@ function fitModel(model: string, info: InfoResponse, samples: readonly ProfileSa
     maxBatchSequences: Math.max(1, info.maxSequences),
     // The schema wants a positive marginal cost: a fit of zero means "too small to measure".
     prefill: { fixedMs: prefillFixed, msPerToken: Math.max(prefillPerToken, 1e-6) },
-    decode: { stepFixedMs: stepFixed, stepMsPerSequence: perSequence, stepMsPerContextToken: perContext },
+    decode: decodeCost,
+    ...(structured.length > 0 ? { structuredDecode: fitStructuredDecode(decodeCost, structured) } : {}),
+  };
+}
+
+/**
+ * Structured decode step costs: free decode plus the grammar's overhead, fitted (non-negative,
+ * so never cheaper than free decode) to what the structured samples took beyond free decode's
+ * prediction, as a fixed and a per-sequence cost per step.
+ */
+export function fitStructuredDecode(
+  decode: DecodeCost,
+  samples: readonly Pick<ProfileSample, "size" | "context" | "ms">[],
+): DecodeCost {
+  const [extraFixed = 0, extraPerSequence = 0] = nonNegativeLeastSquares(
+    samples.map((sample) => [1, sample.size]),
+    samples.map(
+      (sample) => sample.ms - decodeStepMs({ decode } as ModelProfile, sample.size, sample.context ?? 0),
+    ),
+  );
+  return {
+    stepFixedMs: decode.stepFixedMs + extraFixed,
+    stepMsPerSequence: decode.stepMsPerSequence + extraPerSequence,
+    stepMsPerContextToken: decode.stepMsPerContextToken,
   };
 }
 

@@ -62,6 +62,8 @@ describe("halo profile", () => {
     expect(ratio).toBeGreaterThan(1.8);
     expect(ratio).toBeLessThan(2.8);
     expect(io.err()).toContain("halo profile: Qwen/Qwen3-32B: load");
+    expect(io.err()).toContain("JSON-schema decode step");
+    expect(profile.models["Qwen/Qwen3-14B"]!.structuredDecode).toBeDefined();
     expect(JSON.parse(await readFile(samples, "utf8")).length).toBeGreaterThan(10);
     const plan = recordingIo();
     const example = new URL("../../../../examples/tpch-diamond.yaml", import.meta.url).pathname;

@@ -26,8 +26,8 @@ interface ProfileFlags {
 /**
  * `halo profile --executors host:port,… --models a,b [--out profile.json]`:
  * measures a device profile from live executors (prefill at several prompt
- * lengths, decode steps at several batch sizes and contexts, model load time,
- * KV export/import) and writes the fitted profile as JSON, which `halo plan`
+ * lengths, decode steps at several batch sizes and contexts, free and under a
+ * JSON-schema grammar, model load time, KV export/import) and writes the fitted profile as JSON, which `halo plan`
  * and `halo run` take with `--profile`.
  */
 export const registerProfileCommand: RegisterCommand = (program: Command, io: CommandIo) => {
@@ -73,7 +73,11 @@ export const registerProfileCommand: RegisterCommand = (program: Command, io: Co
         io.stderr(
           `halo profile: ${model}: load ${profile.loadMs.toFixed(0)} ms, prefill ${profile.prefill.fixedMs.toFixed(2)} ms + ` +
             `${profile.prefill.msPerToken.toFixed(3)} ms/token, decode step ${profile.decode.stepFixedMs.toFixed(2)} ms + ` +
-            `${profile.decode.stepMsPerSequence.toFixed(3)} ms/sequence + ${profile.decode.stepMsPerContextToken.toExponential(2)} ms/context token\n`,
+            `${profile.decode.stepMsPerSequence.toFixed(3)} ms/sequence + ${profile.decode.stepMsPerContextToken.toExponential(2)} ms/context token` +
+            (profile.structuredDecode
+              ? `, JSON-schema decode step ${profile.structuredDecode.stepFixedMs.toFixed(2)} ms + ${profile.structuredDecode.stepMsPerSequence.toFixed(3)} ms/sequence`
+              : ", JSON-schema decode not measured") +
+            "\n",
         );
       }
       io.stderr(

@@ -3,7 +3,8 @@
  * once by a quick `halo profile` against the sidecars just started (a few
  * seconds per model) and cached in `$HALO_HOME/profiles/`, keyed by the
  * engine, its threads, its context size, the host's CPU, the stand-ins' synthesis
- * recipe and the model map. Models the cached profile lacks are measured and added. Delete
+ * recipe and the model map. Models the cached profile lacks (or has without a
+ * structured decode figure, measured since) are measured and added. Delete
  * the file (or pass `--profile`) to measure again, e.g. after measuring on a
  * busy machine.
  */
@@ -52,7 +53,11 @@ export async function localDeviceProfile(
   } catch {
     // Missing or unreadable: measured again below.
   }
-  const missing = options.models.filter((model) => !cached || !Object.hasOwn(cached.models, model));
+  // A model profiled before structured (JSON-schema) decode was measured is measured again.
+  const missing = options.models.filter(
+    (model) =>
+      !cached || !Object.hasOwn(cached.models, model) || cached.models[model]!.structuredDecode === undefined,
+  );
   if (cached && missing.length === 0) return { profile: cached, path, measured: [] };
   options.onProgress(`measuring a device profile of ${missing.join(", ")} (first use; cached in ${path})`);
   const clients = options.addresses.map((address) => createExecutorClient(address));
