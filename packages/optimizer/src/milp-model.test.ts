@@ -55,6 +55,29 @@ describe("milp oracle", () => {
     },
   );
 
+  it("bounds the exhaustive optimum when operators share a prefix (same model and key)", async () => {
+    for (const tiny of tinyProblems(6, 780)) {
+      const problem = {
+        ...tiny,
+        operators: tiny.operators.map((operator) =>
+          operator.kind === "llm"
+            ? { ...operator, statistics: { ...operator.statistics, prefixKey: `shared-${operator.model}` } }
+            : operator,
+        ),
+      };
+      const optimum = exhaustiveOptimum(indexProblem(problem), NO_DISABLED_OPTIMIZATIONS, true).makespanMs;
+      for (const solver of ["glpk", "highs"] as const) {
+        const milp = await runStrategy(problem, { strategy: "milp", solver, timeLimitMs: 20_000 });
+        expect(milp.solver!.bestBoundMs!, `${problem.workflow} ${solver}`).toBeLessThanOrEqual(
+          optimum * (1 + 1e-6),
+        );
+        expect(milp.estimatedMakespanMs, `${problem.workflow} ${solver}`).toBeGreaterThanOrEqual(
+          optimum * (1 - 1e-9),
+        );
+      }
+    }
+  });
+
   it("without splitting, bounds the exhaustive whole-operator optimum", async () => {
     for (const problem of tinyProblems(5, 740)) {
       const index = indexProblem(problem);

@@ -639,15 +639,32 @@ export function scheduleFromOracleSolution(
     return { operator, workers: shards.map((entry) => entry.worker), startMs: shards[0]!.startMs };
   });
   placed.sort((left, right) => left.startMs - right.startMs || left.operator - right.operator);
-  // Keep the DAG order even when starts tie within tolerances.
+  // Each worker runs its steps in the solution's order (y: a before b on every worker they share), and
+  // every operator after its ancestors; the earliest start first among those free to go. Orders the
+  // relaxation allows but epochs cannot (a cycle over three workers) fall back to the earliest start.
+  const sharesWorker = (left: (typeof placed)[number], right: (typeof placed)[number]) =>
+    left.workers.some((worker) => right.workers.includes(worker));
+  const mustPrecede = (first: (typeof placed)[number], second: (typeof placed)[number]) => {
+    if ((index.llmAncestors[second.operator]! & bit(first.operator)) !== 0n) return true;
+    if (!sharesWorker(first, second)) return false;
+    const low = Math.min(first.operator, second.operator);
+    const high = Math.max(first.operator, second.operator);
+    const y = values.get(`y_${low}_${high}`);
+    if (y === undefined) return false;
+    return y > 0.5 === (first.operator === low);
+  };
   let doneMask = 0n;
   const epochs: Epoch[] = [];
   const pending = [...placed];
   while (pending.length > 0) {
-    const ready = pending.findIndex((entry) => (index.llmAncestors[entry.operator]! & ~doneMask) === 0n);
-    const chosen = pending.splice(Math.max(0, ready), 1)[0]!;
-    doneMask |= bit(chosen.operator);
-    epochs.push([{ operator: chosen.operator, workers: chosen.workers }]);
+    let chosen = pending.findIndex(
+      (entry) => !pending.some((other) => other !== entry && mustPrecede(other, entry)),
+    );
+    if (chosen < 0)
+      chosen = pending.findIndex((entry) => (index.llmAncestors[entry.operator]! & ~doneMask) === 0n);
+    const [entry] = pending.splice(Math.max(0, chosen), 1);
+    doneMask |= bit(entry!.operator);
+    epochs.push([{ operator: entry!.operator, workers: entry!.workers }]);
   }
   return epochs;
 }

@@ -79,7 +79,7 @@ export async function solveWithGlpk(model: MilpModel, options: MilpSolveOptions)
       },
       subjectTo: model.constraints.map((constraint) => ({
         name: constraint.name,
-        vars: constraint.terms.map((term) => ({ name: term.variable, coef: term.coefficient })),
+        vars: mergeTerms(constraint.terms).map((term) => ({ name: term.variable, coef: term.coefficient })),
         bnds: bound(constraint.lower, constraint.upper),
       })),
       bounds: [...model.bounds.entries()].map(([name, { lower, upper }]) => ({
@@ -173,6 +173,13 @@ export async function solveWithHighs(model: MilpModel, options: MilpSolveOptions
   }
 }
 
+/** Terms with one entry per variable (glpk rejects a row that names a variable twice). */
+export function mergeTerms(terms: readonly LinearTerm[]): LinearTerm[] {
+  const sums = new Map<string, number>();
+  for (const term of terms) sums.set(term.variable, (sums.get(term.variable) ?? 0) + term.coefficient);
+  return [...sums].map(([variable, coefficient]) => ({ variable, coefficient }));
+}
+
 function variableNames(model: MilpModel): string[] {
   const names = new Set<string>();
   for (const term of model.objective) names.add(term.variable);
@@ -182,7 +189,7 @@ function variableNames(model: MilpModel): string[] {
 
 /** Writes the model as CPLEX LP text (what HiGHS and glpk read). */
 export function toLpText(model: MilpModel): string {
-  const expression = (terms: readonly LinearTerm[]) =>
+  const expression = (given: readonly LinearTerm[], terms = mergeTerms(given)) =>
     terms.length === 0
       ? "0 dummy"
       : terms
