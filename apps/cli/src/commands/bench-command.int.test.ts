@@ -93,7 +93,12 @@ describe("halo bench on engine-sim", () => {
       expect(system.executors).toHaveLength(4);
       expect(system.executorUtilization).toBeGreaterThan(0);
       expect(system.plan.lowerBoundMs).toBeGreaterThan(0);
-      expect(system.estimateRatio).toBeCloseTo(system.deviceMakespanMs / system.plan.estimatedMakespanMs, 2);
+      // Processor runs report the plan's estimate against the run (langgraph runs no plan of its own).
+      if (system.system !== "langgraph")
+        expect(system.estimateRatio).toBeCloseTo(
+          system.deviceMakespanMs / system.plan.estimatedMakespanMs,
+          2,
+        );
       expect(system.runtime.peakRssBytes).toBeGreaterThan(0);
       expect(system.operators.map((operator) => operator.operator)).toContain("final_answer");
       expect(system.speedupVsNaive).toBeCloseTo(naive!.deviceMakespanMs / system.deviceMakespanMs, 2);
