@@ -51,6 +51,7 @@ function system(name: string, makespanMs: number, naiveMs: number): SystemResult
     solveMs: 3,
     plan: { estimatedMakespanMs: 900, lowerBoundMs: 800, modelLoads: 2 },
     lowerBoundRatio: makespanMs / 800,
+    estimateRatio: makespanMs / 900,
     toolShare: 0.3,
     meanQueryLatencyMs: 100,
     ...(name === "naive"
@@ -106,6 +107,17 @@ beforeAll(async () => {
   await writeFile(join(directory, "sim-w1.json"), JSON.stringify(result("w1", "One", 1000)));
   // Other result files (executor, planner benchmarks) are not bench results.
   await writeFile(join(directory, "executor.json"), JSON.stringify({ runs: [] }));
+  // Online results have systems too, but reports of their own (reading them here crashed on `settings.toolConcurrency`).
+  await writeFile(
+    join(directory, "online-w1.json"),
+    JSON.stringify({
+      resultVersion: 1,
+      kind: "online",
+      engine: "sim",
+      systems: [{ system: "halo" }],
+      settings: {},
+    }),
+  );
 });
 afterAll(async () => {
   await rm(directory, { recursive: true, force: true });
@@ -118,10 +130,14 @@ describe("bench reports", () => {
     const table = summaryTable(sets[0]!);
     const lines = table.trim().split("\n");
     expect(lines[0]).toBe(
-      "| workload | queries | latency scale | naive tool share | naive s (queries in flight: s) | halo s | halo vs best naive | halo vs opwise | halo ÷ lower bound | naive ÷ halo's lower bound | outputs = naive |",
+      "| workload | queries | latency scale | naive tool share | naive s (queries in flight: s) | halo s | halo vs best naive | halo vs opwise | halo ÷ lower bound | halo actual ÷ estimate | naive ÷ halo's lower bound | outputs = naive |",
     );
-    expect(lines[2]).toBe("| w1 One | 10 | 1 | 30 % | 64: 4.0 | 1.0 | 4.00× | – | 1.25 | 5.00× | halo all |");
-    expect(lines[3]).toBe("| w2 Two | 10 | 1 | 30 % | 64: 4.0 | 2.0 | 2.00× | – | 2.50 | 5.00× | halo all |");
+    expect(lines[2]).toBe(
+      "| w1 One | 10 | 1 | 30 % | 64: 4.0 | 1.0 | 4.00× | – | 1.25 | 1.11 | 5.00× | halo all |",
+    );
+    expect(lines[3]).toBe(
+      "| w2 Two | 10 | 1 | 30 % | 64: 4.0 | 2.0 | 2.00× | – | 2.50 | 2.22 | 5.00× | halo all |",
+    );
   });
 
   it("write the markdown report, the SVG chart and the README block", async () => {
@@ -202,7 +218,7 @@ describe("reports of swept systems", () => {
     expect(sweepCell(set.results[0]!, "langgraph")).toBe("**4: 3.0** · all: 3.5 (2 failed)");
     const lines = summaryTable(set).trim().split("\n");
     expect(lines[0]).toBe(
-      "| workload | queries | latency scale | naive tool share | naive s (queries in flight: s) | langgraph s (queries in flight: s) | halo s | halo vs best naive | halo vs best langgraph | halo vs opwise | halo ÷ lower bound | naive ÷ halo's lower bound | outputs = naive |",
+      "| workload | queries | latency scale | naive tool share | naive s (queries in flight: s) | langgraph s (queries in flight: s) | halo s | halo vs best naive | halo vs best langgraph | halo vs opwise | halo ÷ lower bound | halo actual ÷ estimate | naive ÷ halo's lower bound | outputs = naive |",
     );
     expect(lines[2]).toContain("| 1.0 | 2.00× | 3.00× | – |");
     const report = renderRunSetReport(set);

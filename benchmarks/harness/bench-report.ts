@@ -197,6 +197,7 @@ export function detailTable(result: WorkloadBenchResult): string {
     "lower bound s",
     "estimate s",
     "actual ÷ estimate",
+    "device busy ÷ estimate",
     "tool share",
     "queries in flight",
     "runtime CPU",
@@ -226,6 +227,7 @@ export function detailTable(result: WorkloadBenchResult): string {
       seconds(system.plan.lowerBoundMs),
       seconds(system.plan.estimatedMakespanMs),
       system.estimateRatio === undefined ? "–" : system.estimateRatio.toFixed(2),
+      system.busyEstimateRatio === undefined ? "–" : system.busyEstimateRatio.toFixed(2),
       percent(system.toolShare),
       // Little's law: mean latency × throughput.
       system.deviceMakespanMs > 0

@@ -141,6 +141,8 @@ export interface SystemResult {
     readonly estimatedMakespanMs: number;
     readonly lowerBoundMs: number;
     readonly modelLoads: number;
+    /** Σ over the plan's steps of the estimated load, prefill, decode and migration time (absent in older files). */
+    readonly estimatedDeviceBusyMs?: number;
   };
   /** deviceMakespanMs ÷ the plan's lower bound. */
   readonly lowerBoundRatio: number;
@@ -148,6 +150,8 @@ export interface SystemResult {
   readonly estimateRatio?: number;
   /** Where the run departed from its plan (`RunSummary.deviations`; absent for langgraph and older files). */
   readonly deviations?: PlanDeviations;
+  /** Σ executor busy time ÷ the plan's estimated device busy time: the cost model on the LLM work alone (absent in older files). */
+  readonly busyEstimateRatio?: number;
   /**
    * Share of query time spent in tools alone: Σ over queries of the time a
    * tool of the query ran while none of its LLM calls did, ÷ Σ query latency.

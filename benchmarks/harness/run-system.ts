@@ -121,6 +121,20 @@ export async function runSystem(input: SystemRunInput): Promise<SystemRunOutput>
   const overheadMs = mainThreadMs ?? loop.active;
 
   const stats = await Promise.all(input.addresses.map((address) => executorStats(address)));
+  // The cost model's device time (loads, prefill, decode, migrations) over every step, against the
+  // executors' own busy time: the plan's pricing of the LLM work alone, whatever the tools took.
+  const estimatedBusyMs = planned.epochs
+    .flatMap((epoch) => epoch.steps)
+    .reduce(
+      (total, step) =>
+        total +
+        step.estimate.loadMs +
+        step.estimate.prefillMs +
+        step.estimate.decodeMs +
+        step.estimate.migrateMs,
+      0,
+    );
+  const actualBusyMs = stats.reduce((total, figures) => total + figures.busyMs, 0);
   const deviceMakespanMs = summary.makespanMs / settings.timeScale;
   const executors: ExecutorFigures[] = summary.workers.map((worker, index) => {
     const figures = stats[index]!;
@@ -186,8 +200,10 @@ export async function runSystem(input: SystemRunInput): Promise<SystemRunOutput>
       estimatedMakespanMs: round(planned.estimatedMakespanMs),
       lowerBoundMs: round(planned.lowerBoundMs),
       modelLoads: planned.modelLoads,
+      estimatedDeviceBusyMs: round(estimatedBusyMs),
     },
     lowerBoundRatio: round(planned.lowerBoundMs > 0 ? deviceMakespanMs / planned.lowerBoundMs : 0, 3),
+    busyEstimateRatio: round(estimatedBusyMs > 0 ? actualBusyMs / estimatedBusyMs : 0, 3),
     estimateRatio: round(
       planned.estimatedMakespanMs > 0 ? deviceMakespanMs / planned.estimatedMakespanMs : 0,
       3,

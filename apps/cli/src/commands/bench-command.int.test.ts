@@ -27,7 +27,8 @@ describe("halo bench on engine-sim", () => {
   it("runs every system on the same queries, writes the result file and the reports", async () => {
     const results = join(directory, "results");
     // The built CLI in its own process (run `pnpm build` first; turbo's test task does): the local
-    // sidecars it starts are its children, as for a user.
+    // sidecars it starts are its children, as for a user. It first measures the simulated H100s' profile
+    // (a few minutes on a loaded 2-core machine): the timeouts only catch hangs.
     const run = spawnSync(
       process.execPath,
       [
@@ -46,7 +47,7 @@ describe("halo bench on engine-sim", () => {
         "--results-dir",
         results,
       ],
-      { env: { ...process.env, HALO_HOME: haloHome }, encoding: "utf8", timeout: 200_000 },
+      { env: { ...process.env, HALO_HOME: haloHome }, encoding: "utf8", timeout: 540_000 },
     );
     expect(run.status, run.stderr).toBe(0);
     const result = JSON.parse(await readFile(join(results, "sim-w5.json"), "utf8")) as WorkloadBenchResult;
@@ -92,7 +93,12 @@ describe("halo bench on engine-sim", () => {
       expect(system.executors).toHaveLength(4);
       expect(system.executorUtilization).toBeGreaterThan(0);
       expect(system.plan.lowerBoundMs).toBeGreaterThan(0);
-      expect(system.estimateRatio).toBeCloseTo(system.deviceMakespanMs / system.plan.estimatedMakespanMs, 2);
+      // Processor runs report the plan's estimate against the run (langgraph runs no plan of its own).
+      if (system.system !== "langgraph")
+        expect(system.estimateRatio).toBeCloseTo(
+          system.deviceMakespanMs / system.plan.estimatedMakespanMs,
+          2,
+        );
       expect(system.runtime.peakRssBytes).toBeGreaterThan(0);
       expect(system.operators.map((operator) => operator.operator)).toContain("final_answer");
       expect(system.speedupVsNaive).toBeCloseTo(naive!.deviceMakespanMs / system.deviceMakespanMs, 2);
@@ -114,7 +120,7 @@ describe("halo bench on engine-sim", () => {
     const again = recordingIo();
     expect(await runCli(["bench", "--report", "--results-dir", results], again)).toBe(0);
     expect(await readFile(join(results, "sim-bench.md"), "utf8")).toBe(report);
-  }, 300_000);
+  }, 600_000);
 
   it("--strategy runs a user strategy module as one more system, compared with naive", async () => {
     const results = join(directory, "strategy-results");
@@ -138,6 +144,8 @@ describe("halo bench on engine-sim", () => {
         "all",
         "--strategy",
         strategy,
+        "--profile",
+        "builtin:h100",
         "--time-scale",
         "0.02",
         "--results-dir",
