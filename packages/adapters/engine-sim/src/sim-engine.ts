@@ -24,6 +24,7 @@ import {
   type ModelProfile,
   prefillMs,
 } from "@halo/profiles";
+import { seedFromParts as seedFrom } from "@halo/seeded-random";
 import { approximateTokenCount } from "./approximate-tokenizer.js";
 import {
   decodeKvPayload,
@@ -40,7 +41,6 @@ import {
   pseudoText,
 } from "./pseudo-text.js";
 import { ScaledTimeline } from "./scaled-timeline.js";
-import { seedFrom } from "./seeded-random.js";
 
 export interface SimEngineOptions {
   /** The device whose costs are replayed (e.g. `H100_SIMULATED_PROFILE` from @halo/profiles). */
