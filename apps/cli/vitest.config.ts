@@ -6,5 +6,13 @@ export default defineConfig({
     testTimeout: 300_000,
     hookTimeout: 300_000,
     include: ["src/**/*.test.ts"],
+    coverage: {
+      provider: "v8",
+      include: ["src/**/*.ts"],
+      exclude: ["src/**/*.test.ts"],
+      // Measured 60.3 % of lines with the unit tests alone (2026-12-05; the .int tests add more);
+      // the threshold is that minus 3.
+      thresholds: { lines: 57 },
+    },
   },
 });

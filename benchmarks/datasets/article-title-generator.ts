@@ -1,3 +1,4 @@
+import { Sfc32 } from "@halo/seeded-random";
 import { DatasetInputError } from "./dataset-input-error.js";
 import { openDuckDbFile } from "./duckdb-file.js";
 import { FINEWIKI_DATASET } from "./finewiki-dataset.js";
@@ -7,7 +8,6 @@ import {
   type QueryRecord,
   validateQueryCount,
 } from "./query-record.js";
-import { SeededRandom } from "./seeded-random.js";
 
 /** Inputs are drawn from the first pages, as the paper's were from the first 2,048 rows of FineWiki. */
 const CANDIDATE_PAGES = 2_048;
@@ -25,7 +25,7 @@ export async function generateArticleTitles(
   validateQueryCount(count);
   const titles = dbPath ? await titlesFromDatabase(dbPath) : titlesFromGenerator();
   if (titles.length === 0) throw new DatasetInputError(`${dbPath} has no pages`);
-  const random = new SeededRandom("finewiki-titles", seed);
+  const random = Sfc32.fromParts("finewiki-titles", seed);
   return buildQueryRecords("finewiki", count, random, () => random.pick(titles));
 }
 

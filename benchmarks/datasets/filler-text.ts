@@ -1,4 +1,4 @@
-import type { SeededRandom } from "./seeded-random.js";
+import type { SeededRandom } from "@halo/seeded-random";
 
 // Our own filler vocabulary for comment columns; its only job is plausible text of a given length.
 // biome-ignore format: a word list reads better packed

@@ -1,3 +1,4 @@
+import { type SeededRandom, Sfc32 } from "@halo/seeded-random";
 import type { DatasetDefinition, GenerationOptions, RowSink } from "./dataset-definition.js";
 import {
   WIKI_ADJECTIVES,
@@ -16,7 +17,6 @@ import {
   WIKI_WARS,
 } from "./finewiki-vocabulary.js";
 import { FIRST_NAMES, LAST_NAMES } from "./imdb-vocabulary.js";
-import { SeededRandom } from "./seeded-random.js";
 import type { TableSchema } from "./table-schema.js";
 
 /** The Wikipedia-shaped `pages` table (the columns of the FineWiki corpus). */
@@ -265,8 +265,8 @@ const MODIFIED_FROM_SECONDS = Date.UTC(2015, 0, 1) / 1_000;
 const MODIFIED_TO_SECONDS = Date.UTC(2025, 5, 30) / 1_000;
 
 function generateFinewiki({ scale, seed }: GenerationOptions, sink: RowSink): void {
-  const pages = planPages(finewikiPageCount(scale), new SeededRandom("finewiki", seed, "titles"));
-  const random = new SeededRandom("finewiki", seed, "pages");
+  const pages = planPages(finewikiPageCount(scale), Sfc32.fromParts("finewiki", seed, "titles"));
+  const random = Sfc32.fromParts("finewiki", seed, "pages");
   const append = sink.table("pages");
   for (const page of pages) {
     const text = wikitext(page, random, pages);

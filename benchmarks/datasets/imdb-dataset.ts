@@ -1,3 +1,4 @@
+import { type SeededRandom, Sfc32 } from "@halo/seeded-random";
 import type { DatasetDefinition, GenerationOptions, RowSink } from "./dataset-definition.js";
 import {
   FIRST_NAMES,
@@ -13,7 +14,6 @@ import {
   TITLE_NOUNS,
   TITLE_PLACES,
 } from "./imdb-vocabulary.js";
-import { SeededRandom } from "./seeded-random.js";
 import type { TableSchema } from "./table-schema.js";
 
 /** The IMDb-shaped tables (IMDb's non-commercial dataset layout, snake-case columns). */
@@ -182,7 +182,7 @@ function generatePeople(count: number, random: SeededRandom): Person[] {
 
 function generateImdb({ scale, seed }: GenerationOptions, sink: RowSink): void {
   const counts = imdbRowCounts(scale);
-  const peopleRandom = new SeededRandom("imdb", seed, "people");
+  const peopleRandom = Sfc32.fromParts("imdb", seed, "people");
   const people = generatePeople(counts.people, peopleRandom);
   const directors = people.flatMap((person, index) =>
     person.professions.includes("director") ? [index] : [],
@@ -193,7 +193,7 @@ function generateImdb({ scale, seed }: GenerationOptions, sink: RowSink): void {
   const titleRatings = sink.table("title_ratings");
   const titleCrew = sink.table("title_crew");
   const titleAkas = sink.table("title_akas");
-  const random = new SeededRandom("imdb", seed, "titles");
+  const random = Sfc32.fromParts("imdb", seed, "titles");
   const tconsts: string[] = [];
   for (let index = 1; index <= counts.titles; index++) {
     const tconst = imdbId("tt", index);

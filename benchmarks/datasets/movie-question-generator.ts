@@ -1,3 +1,4 @@
+import { Sfc32 } from "@halo/seeded-random";
 import { DatasetInputError } from "./dataset-input-error.js";
 import { openDuckDbFile } from "./duckdb-file.js";
 import { IMDB_DATASET } from "./imdb-dataset.js";
@@ -7,7 +8,6 @@ import {
   type QueryRecord,
   validateQueryCount,
 } from "./query-record.js";
-import { SeededRandom } from "./seeded-random.js";
 import type { RowValue } from "./table-schema.js";
 
 /** A title questions can be about. */
@@ -48,7 +48,7 @@ export async function generateMovieQuestions(
   const titles = dbPath ? await titlesFromDatabase(dbPath) : titlesFromGenerator();
   if (titles.length === 0)
     throw new DatasetInputError(`${dbPath} has no rated titles with a year and genres`);
-  const random = new SeededRandom("imdb-questions", seed);
+  const random = Sfc32.fromParts("imdb-questions", seed);
   return buildQueryRecords("imdb", count, random, () => {
     const title = random.pick(titles);
     return random.pick(QUESTION_TEMPLATES)(title, random.pick(title.genres).toLowerCase());

@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
+import type { SeededRandom } from "@halo/seeded-random";
 import type { GenerationOptions } from "./dataset-definition.js";
 import { DatasetInputError } from "./dataset-input-error.js";
-import type { SeededRandom } from "./seeded-random.js";
 
 /** One workload input: the query context of the workflows' `input` node. */
 export interface QueryRecord {

@@ -1,6 +1,6 @@
+import { type SeededRandom, Sfc32 } from "@halo/seeded-random";
 import type { DatasetDefinition, GenerationOptions, RowSink } from "./dataset-definition.js";
 import { fillerText, randomCharacters } from "./filler-text.js";
-import { SeededRandom } from "./seeded-random.js";
 import type { TableSchema } from "./table-schema.js";
 import {
   TPCH_COLORS,
@@ -196,19 +196,19 @@ function generateTpch({ scale, seed }: GenerationOptions, sink: RowSink): void {
   const counts = tpchRowCounts(scale);
 
   const region = sink.table("region");
-  const regionRandom = new SeededRandom("tpch", seed, "region");
+  const regionRandom = Sfc32.fromParts("tpch", seed, "region");
   TPCH_REGIONS.forEach((name, key) => {
     region([key, name, fillerText(regionRandom, 31, 115)]);
   });
 
   const nation = sink.table("nation");
-  const nationRandom = new SeededRandom("tpch", seed, "nation");
+  const nationRandom = Sfc32.fromParts("tpch", seed, "nation");
   TPCH_NATIONS.forEach(({ name, regionKey }, key) => {
     nation([key, name, regionKey, fillerText(nationRandom, 31, 114)]);
   });
 
   const part = sink.table("part");
-  const partRandom = new SeededRandom("tpch", seed, "part");
+  const partRandom = Sfc32.fromParts("tpch", seed, "part");
   for (let key = 1; key <= counts.parts; key++) {
     const manufacturer = partRandom.integer(1, 5);
     const type = TPCH_TYPE_SYLLABLES.map((syllables) => partRandom.pick(syllables)).join(" ");
@@ -227,7 +227,7 @@ function generateTpch({ scale, seed }: GenerationOptions, sink: RowSink): void {
   }
 
   const supplier = sink.table("supplier");
-  const supplierRandom = new SeededRandom("tpch", seed, "supplier");
+  const supplierRandom = Sfc32.fromParts("tpch", seed, "supplier");
   // Clause 4.2.3: a few suppliers carry "Customer ... Complaints" / "Recommends" comments (query 16).
   const flagged = supplierRandom.sample(
     Array.from({ length: counts.suppliers }, (_, index) => index + 1),
@@ -255,7 +255,7 @@ function generateTpch({ scale, seed }: GenerationOptions, sink: RowSink): void {
   }
 
   const partsupp = sink.table("partsupp");
-  const partsuppRandom = new SeededRandom("tpch", seed, "partsupp");
+  const partsuppRandom = Sfc32.fromParts("tpch", seed, "partsupp");
   for (let partKey = 1; partKey <= counts.parts; partKey++) {
     for (const supplierKey of tpchSuppliersOfPart(partKey, counts.suppliers)) {
       partsupp([
@@ -269,7 +269,7 @@ function generateTpch({ scale, seed }: GenerationOptions, sink: RowSink): void {
   }
 
   const customer = sink.table("customer");
-  const customerRandom = new SeededRandom("tpch", seed, "customer");
+  const customerRandom = Sfc32.fromParts("tpch", seed, "customer");
   for (let key = 1; key <= counts.customers; key++) {
     const nationKey = customerRandom.integer(0, 24);
     customer([
@@ -291,7 +291,7 @@ function generateTpch({ scale, seed }: GenerationOptions, sink: RowSink): void {
 function generateOrders(counts: ReturnType<typeof tpchRowCounts>, seed: number, sink: RowSink): void {
   const orders = sink.table("orders");
   const lineitem = sink.table("lineitem");
-  const random = new SeededRandom("tpch", seed, "orders");
+  const random = Sfc32.fromParts("tpch", seed, "orders");
   // Clause 4.2.3: customers whose key is a multiple of 3 place no orders.
   const orderingCustomers = counts.customers - Math.floor(counts.customers / 3);
   const lastOrderDate = TPCH_END_DATE - 151;

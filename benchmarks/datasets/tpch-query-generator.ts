@@ -1,5 +1,5 @@
+import { Sfc32 } from "@halo/seeded-random";
 import { buildQueryRecords, type QueryRecord } from "./query-record.js";
-import { SeededRandom } from "./seeded-random.js";
 import { TPCH_REGIONS, TPCH_SEGMENTS, TPCH_SHIP_MODES, TPCH_TYPE_SYLLABLES } from "./tpch-domains.js";
 
 // "REG AIR" holds a space, which a key=value string cannot carry unambiguously; the other six modes can.
@@ -13,7 +13,7 @@ const SINGLE_WORD_SHIP_MODES = TPCH_SHIP_MODES.filter((mode) => !mode.includes("
  * out so the workload's defaults apply, and some queries repeat.
  */
 export function generateTpchQueries(count: number, seed: number): QueryRecord[] {
-  const random = new SeededRandom("tpch-queries", seed);
+  const random = Sfc32.fromParts("tpch-queries", seed);
   return buildQueryRecords("tpch", count, random, () => {
     const [shipmode, shipmode2] = random.sample(SINGLE_WORD_SHIP_MODES, 2);
     const fields: [string, string][] = [

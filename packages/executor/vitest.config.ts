@@ -10,6 +10,9 @@ export default defineConfig({
       provider: "v8",
       include: ["src/**/*.ts"],
       exclude: ["src/**/*.test.ts"],
+      // Measured 12.4 % of lines (2026-12-05): the sidecar is mostly exercised by the engines'
+      // conformance suites in the adapter packages, whose coverage is not counted here. Threshold = that minus 3.
+      thresholds: { lines: 9 },
     },
   },
 });

@@ -10,6 +10,8 @@ export default defineConfig({
       provider: "v8",
       include: ["src/**/*.ts"],
       exclude: ["src/**/*.test.ts", "src/generated/**"],
+      // Measured 89.2 % of lines (2026-12-05); the threshold is that minus 3.
+      thresholds: { lines: 86 },
     },
   },
 });

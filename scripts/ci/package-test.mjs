@@ -6,7 +6,9 @@
 //    overridden with an empty local package, as the workspace's pnpm `ignoredOptionalDependencies` does).
 // 3. Runs there: a plan with a strategy defined in the consumer's script (@halo/ir + @halo/optimizer),
 //    a small batch with @halo/runtime on an @halo/engine-sim executor it starts, `npx halo --help`,
-//    `halo validate`, and `tsc --noEmit` on a consumer .ts file.
+//    `halo validate`, `tsc --noEmit` on a consumer .ts file, and every README snippet marked
+//    `<!-- package-test: run -->` (the fenced block after the marker) of each installed package, as an
+//    ES module in an empty folder of its own: what a user following the README would run.
 // Needs the packages built (`npm test` bootstraps first). `--keep` keeps the temp folder.
 import { spawnSync } from "node:child_process";
 import {
@@ -65,6 +67,14 @@ function publicPackages() {
     .filter((folder) => existsSync(join(folder, "package.json")))
     .map((folder) => ({ folder, manifest: JSON.parse(readFileSync(join(folder, "package.json"), "utf8")) }))
     .filter(({ manifest }) => manifest.private !== true);
+}
+
+/** The code of each fenced block that follows a `<!-- package-test: run -->` line. */
+function markedSnippets(markdown) {
+  const snippets = [];
+  const pattern = /^<!-- package-test: run -->\s*\n```[a-z]*\n([\s\S]*?)^```/gm;
+  for (const match of markdown.matchAll(pattern)) snippets.push(match[1]);
+  return snippets;
 }
 
 const consumer = mkdtempSync(join(tmpdir(), "halo-package-test-"));
@@ -144,6 +154,27 @@ try {
     run(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"], {
       cwd: consumer,
     });
+  });
+  step("README snippets marked <!-- package-test: run -->, each in an empty folder", () => {
+    const ran = [];
+    for (const { manifest } of packages) {
+      const readme = join(consumer, "node_modules", ...manifest.name.split("/"), "README.md");
+      if (!existsSync(readme)) continue;
+      markedSnippets(readFileSync(readme, "utf8")).forEach((code, index) => {
+        const label = `${manifest.name} README snippet ${index + 1}`;
+        const folder = join(consumer, "snippets", `${manifest.name.replace(/^@halo\//, "")}-${index + 1}`);
+        mkdirSync(folder, { recursive: true });
+        writeFileSync(join(folder, "snippet.mjs"), code);
+        try {
+          run(process.execPath, ["snippet.mjs"], { cwd: folder, env: { HALO_HOME: join(folder, ".halo") } });
+        } catch (error) {
+          throw new Error(`${label}: ${error.message}`);
+        }
+        ran.push(label.replace(" README snippet", ""));
+      });
+    }
+    if (ran.length === 0) throw new Error("no README has a snippet marked <!-- package-test: run -->");
+    console.log(`ran ${ran.length} snippets: ${ran.join(", ")}`);
   });
   console.log(
     `[package-test] ok in ${((performance.now() - started) / 1000).toFixed(1)} s (${timings.join("; ")})`,

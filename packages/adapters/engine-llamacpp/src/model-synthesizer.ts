@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
+import { Xoshiro128StarStar as SeededRandom } from "@halo/seeded-random";
 import { type GgufMetadataValue, type GgufTensor, writeGguf } from "./gguf-writer.js";
 import { toHalfFloatBits } from "./half-float.js";
 import { loadLlamaVocabulary } from "./llama-vocabulary.js";
-import { SeededRandom } from "./seeded-random.js";
 import {
   countParameters,
   type LlamaArchitecture,

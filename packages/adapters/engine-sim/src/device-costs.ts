@@ -4,7 +4,7 @@
  * `max_tokens`, and the sizes the engine reports of each model.
  */
 import type { GroundTruthDevice, ModelProfile } from "@halo/profiles";
-import { seededRandom, seedFrom } from "./seeded-random.js";
+import { mulberry32 as seededRandom, seedFromParts as seedFrom } from "@halo/seeded-random";
 
 /**
  * Multiplicative lognormal noise, one factor per engine batch: exp(σ·z) with

@@ -1,5 +1,5 @@
 import { crc32 } from "node:zlib";
-import { seededRandom, seedFrom } from "./seeded-random.js";
+import { mulberry32 as seededRandom, seedFromParts as seedFrom } from "@halo/seeded-random";
 
 /**
  * The byte format of simulated KV exports:

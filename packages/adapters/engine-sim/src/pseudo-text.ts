@@ -1,5 +1,5 @@
+import { mulberry32 as seededRandom } from "@halo/seeded-random";
 import { splitIntoTokens } from "./approximate-tokenizer.js";
-import { seededRandom } from "./seeded-random.js";
 
 /** Words of the simulated output: plain, so that plumbing bugs (truncation, mixing items) show. */
 const WORDS = [

@@ -29,6 +29,7 @@ import {
   truthStepMs,
   truthTransferMs,
 } from "@halo/profiles";
+import { seedFromParts as seedFrom } from "@halo/seeded-random";
 import { approximateTokenCount } from "./approximate-tokenizer.js";
 import { type BatchSequence, scheduleContinuousBatch, sequenceKvTokens } from "./continuous-batch.js";
 import { BatchNoise, naturalOutputTokens, truthModelSizes } from "./device-costs.js";
@@ -48,7 +49,6 @@ import {
   pseudoText,
 } from "./pseudo-text.js";
 import { ScaledTimeline } from "./scaled-timeline.js";
-import { seedFrom } from "./seeded-random.js";
 
 export interface SimEngineOptions {
   /**

@@ -1,6 +1,6 @@
+import { sfc32 as createSeededRandom } from "@halo/seeded-random";
 import { describe, expect, it } from "vitest";
 import { PADDED_LATENCY_SHAPE, sampleGamma, samplePaddedLatencyMs } from "./gamma-sampler.js";
-import { createSeededRandom } from "./seeded-random.js";
 
 function moments(values: readonly number[]): { mean: number; variance: number } {
   const mean = values.reduce((sum, value) => sum + value, 0) / values.length;

@@ -2,7 +2,7 @@
  * Gamma-distributed latencies for the `padded` mode: a tool call takes a random time with a
  * given mean, right-skewed like real API latencies and never negative.
  */
-import type { RandomSource } from "./seeded-random.js";
+import type { RandomSource } from "@halo/seeded-random";
 
 /**
  * Shape k of the padded-latency Gamma distribution. With k = 4 the standard deviation is half

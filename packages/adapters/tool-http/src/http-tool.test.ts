@@ -1,11 +1,11 @@
 import { getEventListeners } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { HttpLatency, HttpToolRequest } from "@halo/ir";
+import { sfc32 as createSeededRandom } from "@halo/seeded-random";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { samplePaddedLatencyMs } from "./gamma-sampler.js";
 import { HttpTool } from "./http-tool.js";
 import type { HttpToolError } from "./http-tool-error.js";
-import { createSeededRandom } from "./seeded-random.js";
 
 interface Received {
   readonly method: string;

@@ -5,11 +5,11 @@
 import { performance } from "node:perf_hooks";
 import { setTimeout as delay } from "node:timers/promises";
 import type { HttpToolRequest, HttpToolResult, HttpToolV1, JsonValue } from "@halo/ir";
+import { sfc32 as createSeededRandom, type RandomSource } from "@halo/seeded-random";
 import { CallScope, type InterruptReason } from "./call-scope.js";
 import { samplePaddedLatencyMs } from "./gamma-sampler.js";
 import { HostAllowlist } from "./host-allowlist.js";
 import { HttpToolError } from "./http-tool-error.js";
-import { createSeededRandom, type RandomSource } from "./seeded-random.js";
 
 /** How the tool may call out. */
 export interface HttpToolOptions {

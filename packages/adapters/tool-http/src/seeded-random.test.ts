@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createSeededRandom } from "./seeded-random.js";
+import { createSeededRandom } from "./index.js";
 
 describe("createSeededRandom", () => {
   it("repeats its sequence for a seed and differs between seeds", () => {

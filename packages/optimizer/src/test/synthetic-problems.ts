@@ -1,4 +1,5 @@
 import { type DeviceProfile, H100_SIMULATED_PROFILE } from "@halo/profiles";
+import { mulberry32 } from "@halo/seeded-random";
 import type {
   PlannedLlmOperator,
   PlannedOperator,
@@ -11,7 +12,7 @@ import type {
 /**
  * Synthetic planning problems for tests and benchmarks: the six workload
  * shapes of the design (DESIGN §9) and seeded random DAGs. Deterministic for a
- * seed (a small xorshift generator, never Math.random).
+ * seed (mulberry32, never Math.random).
  */
 
 /** The models of the paper's workloads, as the built-in H100 profile names them. */
@@ -21,17 +22,8 @@ export const WORKLOAD_MODELS = ["Qwen/Qwen3-14B", "openai/gpt-oss-20b", "Qwen/Qw
 export const WORKLOAD_SHAPES = ["W1", "W2", "W3", "W4", "W5", "W6"] as const;
 export type WorkloadShape = (typeof WORKLOAD_SHAPES)[number];
 
-/** A seeded pseudo-random generator (mulberry32): same seed, same numbers. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded pseudo-random generator (mulberry32, from `@halo/seeded-random`): same seed, same numbers. */
+export const seededRandom: (seed: number) => () => number = mulberry32;
 
 /** Options shared by the generators. */
 export interface SyntheticOptions {
