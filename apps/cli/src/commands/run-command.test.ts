@@ -89,7 +89,10 @@ describe("halo run: invalid input (exit 2, before any work)", () => {
       [["--local", "0"], "--local"],
       [["--latency-scale", "-1"], "--latency-scale"],
       [["--context-size", "32"], "--context-size: expected an integer >= 64"],
-      [["--prompt-layout", "sideways"], '--prompt-layout: expected shared-first or declared (got "sideways")'],
+      [
+        ["--prompt-layout", "sideways"],
+        '--prompt-layout: expected shared-first or declared (got "sideways")',
+      ],
     ];
     for (const [flags, message] of cases) {
       const result = await run(EXAMPLE, "--queries", QUERIES, ...flags);
