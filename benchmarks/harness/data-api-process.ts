@@ -22,8 +22,8 @@ function mainScript(): string {
   return fileURLToPath(new URL("../dist/harness/data-api-main.js", import.meta.url));
 }
 
-/** Starts the data API over `dbPath` on a free loopback port and waits until it listens. */
-export async function startDataApiProcess(dbPath: string, timeoutMs = 30_000): Promise<DataApiProcess> {
+/** Starts the data API over `dbPath` on a free loopback port and waits until it listens (2 min: a loaded machine is slow to start it). */
+export async function startDataApiProcess(dbPath: string, timeoutMs = 120_000): Promise<DataApiProcess> {
   const child = spawn(process.execPath, [mainScript(), "--db", dbPath], { stdio: ["pipe", "pipe", "pipe"] });
   let stderr = "";
   child.stderr!.on("data", (chunk: Buffer) => {

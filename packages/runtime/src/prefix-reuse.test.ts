@@ -64,11 +64,17 @@ describe("grouping a micro-batch by shared prefix", () => {
         item("b", "k: 1\nq: 2\n"),
         item("c", "k: 2\nq: 3\n"),
         item("d", "k: 1\nq: 4\n"),
+        item("e", "k: 3\nq: 5\n"),
       ],
       4,
     );
     const keys = grouped.batch.map((entry) => entry.prompt.slice(0, 5));
     expect(keys).toEqual(["k: 1\n", "k: 1\n", "k: 2\n", "k: 2\n"]);
+  });
+
+  it("takes every ready call in queue order when all fit in one batch", () => {
+    const window = [item("q1", "b\n"), item("q2", "a\n"), item("q3", "b\n")];
+    expect(ids(select(window, 3).batch)).toEqual(["q1", "q2", "q3"]);
   });
 
   it("always takes the oldest call, and stops at the token limit", () => {

@@ -14,7 +14,8 @@
  * - the other places go to the calls of the look-ahead window that share the
  *   most whole leading lines with the calls already taken (ties: oldest
  *   first); when no call left shares a line with them, in queue order;
- * - the batch is sent with calls sharing prefixes next to each other.
+ * - the batch is sent with calls sharing prefixes next to each other (when every
+ *   ready call fits in one batch, they are all taken in queue order, unsorted).
  *
  * It only chooses among calls that are ready: it never waits for a group to
  * fill, so it cannot delay a dispatch.
@@ -60,8 +61,12 @@ export function selectPrefixGroup<T>(
   options: PrefixGroupOptions<T>,
 ): { readonly batch: T[]; readonly rest: T[] } {
   if (window.length === 0) return { batch: [], rest: [] };
-  const prompts = window.map((item) => options.promptOf(item));
   const cap = Math.max(1, options.cap);
+  if (window.length <= cap && fitsAll(window, options.fits)) {
+    // Every ready call fits: there is nothing to choose, and no sort to pay for.
+    return { batch: [...window], rest: [] };
+  }
+  const prompts = window.map((item) => options.promptOf(item));
   const sorted = window
     .map((_, index) => index)
     .sort((a, b) => compareText(prompts[a]!, prompts[b]!) || a - b);
@@ -106,6 +111,13 @@ export function selectPrefixGroup<T>(
     batch: batch.map((index) => window[index]!),
     rest: window.filter((_, index) => !isTaken[index]),
   };
+}
+
+function fitsAll<T>(window: readonly T[], fits: PrefixGroupOptions<T>["fits"]): boolean {
+  if (fits === undefined) return true;
+  for (let index = 1; index < window.length; index++)
+    if (!fits(window.slice(0, index), window[index]!)) return false;
+  return true;
 }
 
 function compareText(a: string, b: string): number {
