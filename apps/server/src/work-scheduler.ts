@@ -794,6 +794,9 @@ export class WorkScheduler {
       executors: this.setup.executors,
       tools: registered.tools,
       options: {
+        // The executors are shared and watched by /readyz: a slow answer on a loaded machine is not a reason to
+        // fail every query of a run (an open run's executors are reached once, when it starts).
+        connectTimeoutMs: 60_000,
         onEvent: (event) => {
           this.setup.metrics.observeEvent(event);
           if (timeline && event.type === "batch-finished" && timeline.length < MAX_TIMELINE_STEPS) {
