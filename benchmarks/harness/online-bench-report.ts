@@ -5,7 +5,7 @@
  * benchmarks README, all regenerated from the `online-*.json` result files.
  */
 import { readdir, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join, relative, sep } from "node:path";
 import type { OnlineBenchResult } from "./online-bench.js";
 
 export const ONLINE_README_START = "<!-- online-results:start -->";
@@ -166,7 +166,8 @@ export async function writeOnlineReport(directory: string, readmePath?: string):
     } catch {
       return written;
     }
-    const block = `${ONLINE_README_START}\n\n![p95 latency against arrival rate](results/online.svg)\n\n${markdown}\n${ONLINE_README_END}`;
+    const chart = relative(dirname(readmePath), join(directory, "online.svg")).split(sep).join("/");
+    const block = `${ONLINE_README_START}\n\n![p95 latency against arrival rate](${chart})\n\n${markdown}\n${ONLINE_README_END}`;
     const start = readme.indexOf(ONLINE_README_START);
     const end = readme.indexOf(ONLINE_README_END);
     const next =

@@ -353,7 +353,8 @@ export async function runOnlineBench(
   try {
     await sql.doCheck();
     for (const system of options.systems) {
-      const dataApi = await startDataApiProcess(dataset.path);
+      // A generous start timeout: on a loaded machine a Node process with DuckDB takes a while to listen.
+      const dataApi = await startDataApiProcess(dataset.path, 180_000);
       const executors = await environment.startExecutors();
       let runner: OnlineSystemRunner | undefined;
       try {

@@ -38,6 +38,7 @@ import {
 } from "@halo/runtime";
 import type { EventHub } from "./event-hub.js";
 import { PlanCache, sizeClass } from "./plan-cache.js";
+import { bindToResidency } from "./residency-binding.js";
 import type { ServerMetrics } from "./server-metrics.js";
 import type { BatchJob, ServerStore } from "./store/server-store.js";
 import type { RegisteredWorkflow, WorkflowRegistry } from "./workflow-registry.js";
@@ -479,7 +480,9 @@ export class WorkScheduler {
         id: `plan-sample-${index}`,
         context: recent[index % recent.length]!.context,
       }));
-      const plan = await this.planCache.planFor(registered.workflow, registered.stored.updatedAt, samples);
+      const plan = await this.bindToExecutors(
+        await this.planCache.planFor(registered.workflow, registered.stored.updatedAt, samples),
+      );
       const processor = this.processorFor("online", registered, plan, (event) => {
         if (event.type === "query-started") {
           this.setup.hub.publish(`query:${event.queryId}`, { type: "started", data: { id: event.queryId } });
@@ -743,12 +746,37 @@ export class WorkScheduler {
     onEvent?: (event: RuntimeEvent) => void,
     batchId?: string,
   ): Promise<RunSummary> {
-    const plan = await this.planCache.planFor(registered.workflow, registered.stored.updatedAt, queries);
+    const plan = await this.bindToExecutors(
+      await this.planCache.planFor(registered.workflow, registered.stored.updatedAt, queries),
+    );
     if (batchId !== undefined && !this.batchPlans.has(batchId)) this.batchPlans.set(batchId, plan);
     const processor = this.processorFor(kind, registered, plan, onEvent, batchId);
     const summary = await processor.run(queries, { sink, ...(signal ? { signal } : {}) });
     this.setup.metrics.observeRun(kind, summary);
     return summary;
+  }
+
+  /**
+   * The plan bound to the executors by the models they hold now (see
+   * `residency-binding.ts`): a run that starts beside or after another does
+   * not load models back and forth. An executor that does not answer counts as holding nothing.
+   */
+  private async bindToExecutors(plan: ExecutionPlan): Promise<ExecutionPlan> {
+    const resident = new Map<string, Set<string>>();
+    await Promise.all(
+      this.setup.executors.map(async (client) => {
+        try {
+          const info = await client.info({ deadlineMs: 2_000 });
+          resident.set(
+            client.address,
+            new Set(info.models.filter((model) => model.loaded).map((model) => model.name)),
+          );
+        } catch {
+          // Unreachable now: the run itself reports it.
+        }
+      }),
+    );
+    return bindToResidency(plan, resident);
   }
 
   private processorFor(
@@ -766,6 +794,9 @@ export class WorkScheduler {
       executors: this.setup.executors,
       tools: registered.tools,
       options: {
+        // The executors are shared and watched by /readyz: a slow answer on a loaded machine is not a reason to
+        // fail every query of a run (an open run's executors are reached once, when it starts).
+        connectTimeoutMs: 60_000,
         onEvent: (event) => {
           this.setup.metrics.observeEvent(event);
           if (timeline && event.type === "batch-finished" && timeline.length < MAX_TIMELINE_STEPS) {
