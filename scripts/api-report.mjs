@@ -6,31 +6,16 @@
 //   node scripts/api-report.mjs            writes the reports (needs the packages built)
 //   node scripts/api-report.mjs --check    exits 1 when a committed report differs from the build
 //   node scripts/api-report.mjs --counts   prints the number of exports per subpath
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
+import { publicPackages } from "./workspace-packages.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const check = process.argv.includes("--check");
 const counts = process.argv.includes("--counts");
 const REPORT = "api-report.md";
-
-/** Workspace packages that are published (no `private`). */
-function publicPackages() {
-  const folders = [];
-  for (const parent of ["packages", "packages/adapters", "apps"]) {
-    for (const entry of readdirSync(join(root, parent), { withFileTypes: true })) {
-      if (entry.isDirectory()) folders.push(join(root, parent, entry.name));
-    }
-  }
-  folders.push(join(root, "benchmarks"));
-  return folders
-    .filter((folder) => existsSync(join(folder, "package.json")))
-    .map((folder) => ({ folder, manifest: JSON.parse(readFileSync(join(folder, "package.json"), "utf8")) }))
-    .filter(({ manifest }) => manifest.private !== true)
-    .sort((left, right) => left.manifest.name.localeCompare(right.manifest.name));
-}
 
 /** `[subpath, .d.ts file]` of each entry of a package's `exports` that has types. */
 function typedEntries({ folder, manifest }) {

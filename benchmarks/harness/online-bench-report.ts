@@ -59,14 +59,14 @@ export function renderOnlineReport(results: readonly OnlineBenchResult[]): strin
       "",
     );
     lines.push(
-      "| system | rate (/s) | p50 (s) | p95 (s) | p99 (s) | completed/s | submitted | failed+refused | within SLO | harness CPU |",
-      "|---|---|---|---|---|---|---|---|---|---|",
+      "| system | rate (/s) | p50 (s) | p95 (s) | p99 (s) | completed/s | submitted | failed+refused | model loads | within SLO | harness CPU |",
+      "|---|---|---|---|---|---|---|---|---|---|---|",
     );
     for (const system of result.systems) {
       const rows = [...system.rates, ...(system.ramp ? [system.ramp] : [])];
       for (const row of rows) {
         lines.push(
-          `| ${system.system} | ${row.kind === "ramp" ? `ramp (mean ${row.rate})` : row.rate} | ${seconds(row.p50Ms)} | ${seconds(row.p95Ms)} | ${seconds(row.p99Ms)} | ${row.completedPerSecond.toFixed(2)} | ${row.submitted} | ${row.failed + row.refused} | ${row.withinSlo ? "yes" : "no"} | ${row.harnessCpuShare === undefined ? "—" : `${Math.round(row.harnessCpuShare * 100)} %`} |`,
+          `| ${system.system} | ${row.kind === "ramp" ? `ramp (mean ${row.rate})` : row.rate} | ${seconds(row.p50Ms)} | ${seconds(row.p95Ms)} | ${seconds(row.p99Ms)} | ${row.completedPerSecond.toFixed(2)} | ${row.submitted} | ${row.failed + row.refused} | ${row.modelLoads ?? "—"} | ${row.withinSlo ? "yes" : "no"} | ${row.harnessCpuShare === undefined ? "—" : `${Math.round(row.harnessCpuShare * 100)} %`} |`,
         );
       }
     }

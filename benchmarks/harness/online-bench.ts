@@ -39,6 +39,7 @@ import { describeMachine, sourceRevision } from "./bench-run.js";
 import { startDataApiProcess } from "./data-api-process.js";
 import { mainThreadCpuMs } from "./main-thread-cpu.js";
 import { round } from "./run-observer.js";
+import { executorStats } from "./run-system.js";
 import { holdsAllModels, replicateModels } from "./static-deployment.js";
 
 /** What a system gets to start on. */
@@ -107,6 +108,8 @@ export interface OnlineRateResult {
   readonly completedPerSecond: number;
   /** CPU time of this process's main thread ÷ wall time over the step (absent without /proc). */
   readonly harnessCpuShare?: number;
+  /** Model loads on the executors during the step, drain included (absent in results written before it was counted). */
+  readonly modelLoads?: number;
   readonly withinSlo: boolean;
 }
 
@@ -405,6 +408,7 @@ export async function runOnlineBench(
             clock += gap;
             return clock;
           });
+          const loadsBefore = await modelLoadsOf(executors.addresses);
           const measured = await runArrivals(
             runner,
             stepContexts[step]!,
@@ -413,11 +417,20 @@ export async function runOnlineBench(
             `${system.name}-r${step}`,
             Math.max(60_000, 10 * settings.durationSeconds * 1000 * ts),
           );
+          const loadsAfter = await modelLoadsOf(executors.addresses);
           const withinSlo = measured.p95Ms <= sloMs;
-          rates.push({ rate, kind: "poisson", ...measured, withinSlo });
+          const modelLoads =
+            loadsBefore === undefined || loadsAfter === undefined ? undefined : loadsAfter - loadsBefore;
+          rates.push({
+            rate,
+            kind: "poisson",
+            ...measured,
+            ...(modelLoads === undefined ? {} : { modelLoads }),
+            withinSlo,
+          });
           progress(
             `${system.name} @ ${rate}/s: p50 ${(measured.p50Ms / 1000).toFixed(1)} s, p95 ${(measured.p95Ms / 1000).toFixed(1)} s, ` +
-              `${measured.completedPerSecond.toFixed(2)} completed/s, harness CPU ${measured.harnessCpuShare ?? "?"}${withinSlo ? "" : " (over the SLO)"}`,
+              `${measured.completedPerSecond.toFixed(2)} completed/s, model loads ${modelLoads ?? "?"}, harness CPU ${measured.harnessCpuShare ?? "?"}${withinSlo ? "" : " (over the SLO)"}`,
           );
           if (!withinSlo) violations += 1;
           if (violations >= settings.stopAfterViolations) break;
@@ -498,4 +511,14 @@ export async function runOnlineBench(
     progress(`wrote ${path}`);
   }
   return result;
+}
+
+/** Model loads so far, summed over the executors; undefined when one of them does not answer (the figure is then left out). */
+async function modelLoadsOf(addresses: readonly string[]): Promise<number | undefined> {
+  try {
+    const stats = await Promise.all(addresses.map((address) => executorStats(address)));
+    return stats.reduce((total, entry) => total + Number(entry.modelLoads), 0);
+  } catch {
+    return undefined;
+  }
 }

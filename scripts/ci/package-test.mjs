@@ -25,6 +25,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { pnpmCommand } from "../pnpm.mjs";
+import { publicPackages } from "../workspace-packages.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), "package-test");
@@ -52,21 +53,6 @@ function run(command, args, options) {
     throw new Error(`${command} ${args.join(" ")} (in ${options.cwd}) exited ${result.status}:\n${output}`);
   }
   return result.stdout ?? "";
-}
-
-/** Workspace packages that are published (no `private`), from the pnpm workspace folders. */
-function publicPackages() {
-  const folders = [];
-  for (const parent of ["packages", "packages/adapters", "apps"]) {
-    for (const entry of readdirSync(join(root, parent), { withFileTypes: true })) {
-      if (entry.isDirectory()) folders.push(join(root, parent, entry.name));
-    }
-  }
-  folders.push(join(root, "benchmarks"));
-  return folders
-    .filter((folder) => existsSync(join(folder, "package.json")))
-    .map((folder) => ({ folder, manifest: JSON.parse(readFileSync(join(folder, "package.json"), "utf8")) }))
-    .filter(({ manifest }) => manifest.private !== true);
 }
 
 /** The code of each fenced block that follows a `<!-- package-test: run -->` line. */
