@@ -1,12 +1,14 @@
 /**
  * Plans of mini-batches and batch chunks, reused across runs of the same
  * workflow version and shape: the key is the workflow, its version, and the
- * batch size rounded up to a power of two. Planning is bounded by a time
+ * batch size rounded up to a power of two (and, for online mini-batches, the
+ * models the executors hold: see `restrictToResidency`). Planning is bounded by a time
  * limit, and a cache hit costs nothing, so steady online traffic plans each
  * (workflow, size class) once.
  */
 import type { CompiledWorkflow, QueryContext } from "@halo/ir";
 import { type ExecutionPlan, type PlanningWorker, planBatch } from "@halo/optimizer";
+import type { ResidencyRestriction } from "./residency-binding.js";
 
 /** How plans are made. */
 export interface PlanCacheOptions {
@@ -32,13 +34,17 @@ export class PlanCache {
 
   constructor(private readonly options: PlanCacheOptions) {}
 
-  /** The plan for `queries` of `workflow` (version `version`), made once per size class. */
+  /**
+   * The plan for `queries` of `workflow` (version `version`), made once per
+   * size class (and per residency restriction, when one is given).
+   */
   async planFor(
     workflow: CompiledWorkflow,
     version: number,
     queries: readonly QueryContext[],
+    restriction?: ResidencyRestriction,
   ): Promise<ExecutionPlan> {
-    const key = `${workflow.name}\u0000${version}\u0000${sizeClass(queries.length)}`;
+    const key = `${workflow.name}\u0000${version}\u0000${sizeClass(queries.length)}\u0000${restriction?.key ?? ""}`;
     const cached = this.plans.get(key);
     if (cached) {
       this.hits += 1;
@@ -51,7 +57,7 @@ export class PlanCache {
     const planned = planBatch({
       workflow,
       queries,
-      workers: this.options.workers,
+      workers: restriction?.key ? restriction.workers : this.options.workers,
       strategy: this.options.strategy,
       timeLimitMs: this.options.timeLimitMs,
     }).then((result) => result.plan);

@@ -1,6 +1,7 @@
 import type { ExecutionPlan } from "@halo/optimizer";
+import { H100_SIMULATED_PROFILE } from "@halo/profiles";
 import { describe, expect, it } from "vitest";
-import { bindToResidency } from "./residency-binding.js";
+import { bindToResidency, restrictToResidency } from "./residency-binding.js";
 
 /** A plan with one step per worker on the given models (the rest of the plan does not matter here). */
 function planOn(models: readonly string[], devices?: readonly string[]): ExecutionPlan {
@@ -63,5 +64,38 @@ describe("bindToResidency", () => {
       "127.0.0.1:5001",
       "127.0.0.1:5000",
     ]);
+  });
+});
+
+describe("restrictToResidency", () => {
+  const workers = [0, 1, 2, 3].map((index) => ({
+    id: `worker-${index}`,
+    address: `127.0.0.1:${5000 + index}`,
+    profile: H100_SIMULATED_PROFILE,
+  }));
+
+  it("restricts holders to the workflow's models they hold plus those nobody holds", () => {
+    const restriction = restrictToResidency(
+      workers,
+      ["8B", "32B", "20B", "8B"],
+      resident([
+        ["127.0.0.1:5000", ["8B", "other-workflow"]],
+        ["127.0.0.1:5001", ["32B"]],
+        ["127.0.0.1:5002", ["other-workflow"]],
+      ]),
+    );
+    expect(restriction.workers.map((worker) => worker.models)).toEqual([
+      ["8B", "20B"],
+      ["32B", "20B"],
+      undefined,
+      undefined,
+    ]);
+    expect(restriction.key).toBe("worker-0=8B,20B;worker-1=32B,20B;worker-2=*;worker-3=*");
+  });
+
+  it("restricts nothing while no executor holds a model of the workflow", () => {
+    const restriction = restrictToResidency(workers, ["8B"], resident([["127.0.0.1:5000", ["32B"]]]));
+    expect(restriction.key).toBe("");
+    expect(restriction.workers).toBe(workers);
   });
 });

@@ -9,7 +9,7 @@
  * they have the same device and memory, so any permutation is the same plan
  * on the same hardware; only their addresses change.
  */
-import type { ExecutionPlan } from "@halo/optimizer";
+import type { ExecutionPlan, PlanningWorker } from "@halo/optimizer";
 
 /** The models an executor holds now, by address. */
 export type ResidentModels = ReadonlyMap<string, ReadonlySet<string>>;
@@ -105,4 +105,42 @@ function* permutations(items: readonly number[]): Generator<number[]> {
     const rest = [...items.slice(0, index), ...items.slice(index + 1)];
     for (const tail of permutations(rest)) yield [items[index]!, ...tail];
   }
+}
+
+/** Planning workers restricted to the models they hold, and a key naming the restriction (for plan caches). */
+export interface ResidencyRestriction {
+  readonly workers: readonly PlanningWorker[];
+  /** Empty when nothing is restricted. */
+  readonly key: string;
+}
+
+/**
+ * Restricts each worker that holds some of the workflow's models to those
+ * models plus the workflow's models no executor holds: a small run planned
+ * on its own would otherwise time-share a worker between models, and each
+ * such switch is a model load (10–24 s on the simulated H100s, far longer
+ * than a mini-batch's work). Workers that hold none of the workflow's models
+ * stay free to load any. Nothing is restricted while no executor holds any
+ * of them (the first run places the models).
+ */
+export function restrictToResidency(
+  workers: readonly PlanningWorker[],
+  workflowModels: readonly string[],
+  resident: ResidentModels,
+): ResidencyRestriction {
+  const wanted = [...new Set(workflowModels)].sort();
+  const heldBy = workers.map((worker) => {
+    const held = worker.address === undefined ? undefined : resident.get(worker.address);
+    return wanted.filter((model) => held?.has(model) === true);
+  });
+  const heldAnywhere = new Set(heldBy.flat());
+  if (heldAnywhere.size === 0) return { workers, key: "" };
+  const unheld = wanted.filter((model) => !heldAnywhere.has(model));
+  const restricted = workers.map((worker, index) =>
+    heldBy[index]!.length === 0 ? worker : { ...worker, models: [...heldBy[index]!, ...unheld] },
+  );
+  const key = restricted
+    .map((worker) => `${worker.id}=${worker.models === undefined ? "*" : worker.models.join(",")}`)
+    .join(";");
+  return { workers: restricted, key };
 }

@@ -17,7 +17,10 @@
  * the oldest has waited `windowMs`, then start as a mini-batch at once, next
  * to the runs already going (up to `maxConcurrentRuns`): there is no barrier
  * between mini-batches, and the executors merge the concurrent runs' calls
- * into their engine batches. Batch jobs: one chunk (`chunkSize` queries) at a
+ * into their engine batches. A mini-batch is planned on the models the
+ * executors hold now (`restrictToResidency`): planned on its own, a few
+ * queries' plan would time-share a worker between models, and each switch is
+ * a model load far longer than the mini-batch's work. Batch jobs: one chunk (`chunkSize` queries) at a
  * time, oldest job first; a chunk starts only while the online runs are below
  * their maximum, so online work never queues behind batch work (online
  * priority). With continuous admission a chunk starts only while fewer than
@@ -38,7 +41,7 @@ import {
 } from "@halo/runtime";
 import type { EventHub } from "./event-hub.js";
 import { PlanCache, sizeClass } from "./plan-cache.js";
-import { bindToResidency } from "./residency-binding.js";
+import { bindToResidency, restrictToResidency } from "./residency-binding.js";
 import type { ServerMetrics } from "./server-metrics.js";
 import type { BatchJob, ServerStore } from "./store/server-store.js";
 import type { RegisteredWorkflow, WorkflowRegistry } from "./workflow-registry.js";
@@ -746,9 +749,26 @@ export class WorkScheduler {
     onEvent?: (event: RuntimeEvent) => void,
     batchId?: string,
   ): Promise<RunSummary> {
-    const plan = await this.bindToExecutors(
-      await this.planCache.planFor(registered.workflow, registered.stored.updatedAt, queries),
-    );
+    let plan: ExecutionPlan;
+    if (kind === "online") {
+      // A mini-batch is planned on the models the executors hold now (see `restrictToResidency`).
+      const resident = await this.residentModels();
+      const models = registered.workflow.operators.flatMap((operator) =>
+        operator.kind === "llm" ? [operator.model] : [],
+      );
+      const restriction = restrictToResidency(this.setup.workers, models, resident);
+      plan = await this.planCache.planFor(
+        registered.workflow,
+        registered.stored.updatedAt,
+        queries,
+        restriction,
+      );
+      if (!restriction.key) plan = bindToResidency(plan, resident);
+    } else {
+      plan = await this.bindToExecutors(
+        await this.planCache.planFor(registered.workflow, registered.stored.updatedAt, queries),
+      );
+    }
     if (batchId !== undefined && !this.batchPlans.has(batchId)) this.batchPlans.set(batchId, plan);
     const processor = this.processorFor(kind, registered, plan, onEvent, batchId);
     const summary = await processor.run(queries, { sink, ...(signal ? { signal } : {}) });
@@ -762,6 +782,11 @@ export class WorkScheduler {
    * not load models back and forth. An executor that does not answer counts as holding nothing.
    */
   private async bindToExecutors(plan: ExecutionPlan): Promise<ExecutionPlan> {
+    return bindToResidency(plan, await this.residentModels());
+  }
+
+  /** The models each executor holds now, by address; an executor that does not answer is left out. */
+  private async residentModels(): Promise<Map<string, Set<string>>> {
     const resident = new Map<string, Set<string>>();
     await Promise.all(
       this.setup.executors.map(async (client) => {
@@ -776,7 +801,7 @@ export class WorkScheduler {
         }
       }),
     );
-    return bindToResidency(plan, resident);
+    return resident;
   }
 
   private processorFor(

@@ -228,6 +228,8 @@ function priceAssignment(
   // interchangeable (the DP's symmetry relies on it); warm workers take the remainder of the split, and
   // among workers in the same state the earlier in the assignment (the DP lists the sooner free first).
   const given = assignment.workers;
+  // A worker that cannot serve the operator's model (weights too big, or its `models` leave it out).
+  if (given.some((worker) => index.modelOn[worker]?.[position] === undefined)) return undefined;
   const shardWorkers =
     given.length === 1
       ? given

@@ -7,7 +7,8 @@ import {
   validateProblem,
 } from "./planning-problem.js";
 import { runStrategy } from "./run-strategy.js";
-import { getStrategy } from "./strategy-registry.js";
+import { BUILTIN_STRATEGIES, getStrategy } from "./strategy-registry.js";
+import { planProblems } from "./validate-plan.js";
 import { identicalWorkers, randomProblem } from "./test/index.js";
 
 const base = randomProblem({
@@ -94,6 +95,55 @@ describe("validateProblem", () => {
 
   it("rejects a problem without workers", async () => {
     await expect(runStrategy({ ...base, workers: [] })).rejects.toThrow("no workers");
+  });
+});
+
+describe("a worker's models restriction", () => {
+  const problem = randomProblem({
+    seed: 4,
+    queries: 40,
+    workers: 3,
+    llmOperators: 6,
+    modelCount: 3,
+    toolOperators: 1,
+  });
+  const models = [
+    ...new Set(problem.operators.flatMap((operator) => (operator.kind === "llm" ? [operator.model] : []))),
+  ].sort();
+  // Worker i may serve models[i] only (the models an executor holds now, as a server would pass them).
+  const restricted: PlanningProblem = {
+    ...problem,
+    workers: problem.workers.map((worker, index) => ({
+      ...worker,
+      models: [models[index % models.length]!],
+    })),
+  };
+
+  it("keeps every strategy's steps of a model on the workers allowed to serve it", async () => {
+    expect(models.length).toBe(3);
+    for (const { name } of BUILTIN_STRATEGIES) {
+      const plan = await runStrategy(restricted, {
+        strategy: name,
+        timeLimitMs: 3_000,
+        maxExpandedStates: 3_000,
+      });
+      const allowed = new Map(restricted.workers.map((worker) => [worker.id, worker.models!]));
+      for (const epoch of plan.epochs) {
+        for (const step of epoch.steps)
+          expect(allowed.get(step.worker), `${name}: ${step.operator}`).toContain(step.model);
+        for (const preload of epoch.preloads)
+          expect(allowed.get(preload.worker), name).toContain(preload.model);
+      }
+      expect(planProblems(plan, restricted), name).toEqual([]);
+    }
+  });
+
+  it("rejects a model that every worker's restriction leaves out, naming it", () => {
+    const none = {
+      ...problem,
+      workers: problem.workers.map((worker) => ({ ...worker, models: [models[0]!] })),
+    };
+    expect(() => validateProblem(none)).toThrow(/every worker's `models` leaves it out/);
   });
 });
 

@@ -24,6 +24,12 @@ export interface PlanningWorker {
   readonly profile: DeviceProfile;
   /** Where the executor listens (`host:port`), if known; copied into the plan. */
   readonly address?: string;
+  /**
+   * When given, the only models this worker may serve; its profile's other
+   * models are ignored. A server planning a small run beside running work
+   * lists the models an executor holds now, so the plan loads none.
+   */
+  readonly models?: readonly string[];
 }
 
 /** A pool of CPU slots running tool operators (SQL connections, HTTP sockets, processor threads). */
@@ -169,8 +175,12 @@ export class PlanningError extends Error {
   }
 }
 
-/** The model profile of `model` on a worker, or undefined when its profile does not list it. */
+/**
+ * The model profile of `model` on a worker, or undefined when its profile
+ * does not list it or its `models` restriction leaves it out.
+ */
 export function workerModelProfile(worker: PlanningWorker, model: string): ModelProfile | undefined {
+  if (worker.models !== undefined && !worker.models.includes(model)) return undefined;
   return Object.hasOwn(worker.profile.models, model) ? worker.profile.models[model] : undefined;
 }
 
@@ -270,7 +280,9 @@ function statisticsProblems(operator: PlannedOperator, byId: ReadonlyMap<string,
 function modelProblems(operator: PlannedLlmOperator, workers: readonly PlanningWorker[]): string[] {
   const listing = workers.filter((worker) => workerModelProfile(worker, operator.model) !== undefined);
   if (listing.length === 0) {
-    return [`operator "${operator.id}": no worker profile lists model "${operator.model}"`];
+    return [
+      `operator "${operator.id}": no worker profile lists model "${operator.model}" (or every worker's \`models\` leaves it out)`,
+    ];
   }
   if (!workers.some((worker) => workerCanServe(worker, operator.model))) {
     const weights = workerModelProfile(listing[0]!, operator.model)!.weightsBytes;

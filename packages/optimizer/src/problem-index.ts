@@ -7,6 +7,7 @@ import {
   type PlanningWorker,
   validateProblem,
   workerCanServe,
+  workerModelProfile,
 } from "./planning-problem.js";
 
 /**
@@ -127,7 +128,7 @@ export function indexProblem(problem: PlanningProblem): ProblemIndex {
 }
 
 function modelIfServable(worker: PlanningWorker, model: string): ModelProfile | undefined {
-  return workerCanServe(worker, model) ? worker.profile.models[model] : undefined;
+  return workerCanServe(worker, model) ? workerModelProfile(worker, model) : undefined;
 }
 
 /** Kahn's algorithm, ties broken by the operators' given order, so the result is deterministic. */
@@ -181,7 +182,11 @@ function llmSuccessors(
 function classifyWorkers(workers: readonly PlanningWorker[]): number[] {
   const classes = new Map<string, number>();
   return workers.map((worker) => {
-    const key = JSON.stringify(worker.profile);
+    // Workers restricted to different models are not interchangeable.
+    const key = JSON.stringify([
+      worker.profile,
+      worker.models === undefined ? null : [...worker.models].sort(),
+    ]);
     let id = classes.get(key);
     if (id === undefined) {
       id = classes.size;
