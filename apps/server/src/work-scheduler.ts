@@ -3,7 +3,7 @@
  * admitted continuously (or in mini-batches) and batch jobs in chunks, each a
  * `Processor` run with a plan from the plan cache.
  *
- * Online, continuous admission (the default): each workflow has one open run
+ * Online, continuous admission (`admission: "continuous"`): each workflow has one open run
  * (`Processor.open`) planned for a size class (a power of two ≥ the
  * workflow's queries in flight); an arrival joins it at once — its calls
  * share micro-batches with the queries already running and identical calls
@@ -13,7 +13,7 @@
  * `maxInFlight` online queries run at once; later arrivals wait in the queue,
  * and past `maxQueued` waiting, submissions get 429.
  *
- * Online, mini-batch admission (`admission: "mini-batch"`): arrivals wait per workflow until `maxBatchSize` of them are there or
+ * Online, mini-batch admission (the default): arrivals wait per workflow until `maxBatchSize` of them are there or
  * the oldest has waited `windowMs`, then start as a mini-batch at once, next
  * to the runs already going (up to `maxConcurrentRuns`): there is no barrier
  * between mini-batches, and the executors merge the concurrent runs' calls
@@ -51,7 +51,7 @@ export type OnlineAdmission = "continuous" | "mini-batch";
 
 /** Online admission. */
 export interface OnlineOptions {
-  /** Continuous: into one open run per workflow; mini-batch: per size/window (default continuous). */
+  /** Continuous: into one open run per workflow; mini-batch: per size/window (default mini-batch). */
   readonly admission: OnlineAdmission;
   /** Continuous: online queries running at once (default 1,024). */
   readonly maxInFlight: number;
@@ -62,13 +62,13 @@ export interface OnlineOptions {
    * flight (or any wait for admission) (default 64); a chunk already running finishes.
    */
   readonly batchPauseAt: number;
-  /** Mini-batch: most queries in one mini-batch (default 32). */
+  /** Mini-batch: most queries in one mini-batch (default 64). */
   readonly maxBatchSize: number;
-  /** Mini-batch: longest wait of the oldest arrival before its mini-batch starts (default 10 ms). */
+  /** Mini-batch: longest wait of the oldest arrival before its mini-batch starts (default 500 ms). */
   readonly windowMs: number;
   /** Queries waiting for admission before submissions get 429 (default 1,000). */
   readonly maxQueued: number;
-  /** Mini-batch: online runs at once (default 4). */
+  /** Mini-batch: online runs at once (default 8). */
   readonly maxConcurrentRuns: number;
 }
 

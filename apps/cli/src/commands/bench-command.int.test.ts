@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -164,4 +164,21 @@ describe("halo bench on engine-sim", () => {
     expect(await readFile(join(results, "sim-bench.md"), "utf8")).toContain("model-affinity");
     expect(run.stdout).toContain("model-affinity");
   }, 300_000);
+});
+
+describe("halo bench --online --report", () => {
+  it("regenerates the online report from the result files and runs nothing", async () => {
+    const results = join(directory, "online-results");
+    await mkdir(results, { recursive: true });
+    const committed = fileURLToPath(
+      new URL("../../../../benchmarks/results/online/online-w2.json", import.meta.url),
+    );
+    await copyFile(committed, join(results, "online-w2.json"));
+    const io = recordingIo();
+    expect(await runCli(["bench", "--online", "--report", "--results-dir", results], io)).toBe(0);
+    expect((await readdir(results)).sort()).toEqual(["online-w2.json", "online.md", "online.svg"]);
+    // The result file is left as it was: nothing ran.
+    expect(await readFile(join(results, "online-w2.json"), "utf8")).toBe(await readFile(committed, "utf8"));
+    expect(await readFile(join(results, "online.md"), "utf8")).toContain("W2 IMDb-TripleChain");
+  });
 });

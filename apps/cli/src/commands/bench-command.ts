@@ -41,7 +41,11 @@ import {
 } from "../run/sim-profile.js";
 import { resolveStrategyFlag } from "../strategy-module.js";
 import type { RegisterCommand } from "./index.js";
-import { type OnlineBenchFlags, runOnlineBenchCommand } from "./online-bench-command.js";
+import {
+  type OnlineBenchFlags,
+  runOnlineBenchCommand,
+  writeOnlineReportCommand,
+} from "./online-bench-command.js";
 
 /** Flags of `halo bench` as commander hands them over. */
 export interface BenchFlags {
@@ -513,6 +517,10 @@ export const registerBenchCommand: RegisterCommand = (program: Command, io: Comm
       if (flags.online) {
         if (flags.strategy !== undefined) {
           throw new InvalidInputError("--strategy: the online benchmark compares naive and the server only");
+        }
+        if (flags.report) {
+          await writeOnlineReportCommand(flags.resultsDir, io);
+          return;
         }
         const online = flags as BenchFlags & OnlineBenchFlags;
         const commandLine =

@@ -65,7 +65,7 @@ function borrowed<T extends object>(tool: T): T {
   });
 }
 
-/** `halo` (continuous admission) or `halo-minibatch`: the server's online path over the shared pool. */
+/** `halo` (continuous admission) or `halo-minibatch` (the server's default): the server's online path over the shared pool. */
 export function haloOnlineSystem(
   log: (message: string) => void,
   admission: "continuous" | "mini-batch" = "continuous",
@@ -75,7 +75,7 @@ export function haloOnlineSystem(
     description:
       admission === "continuous"
         ? "the server's online path, continuous admission: each arrival joins the workflow's open run at once (planned with dp per size class, replaced when traffic outgrows it or after 2,048 queries)"
-        : "the server's online path, mini-batch admission: arrivals admitted into mini-batches (size 64 or a 0.5 s window), each planned with dp (plans reused per size class), up to 8 runs overlapping on the shared executors",
+        : "the server's online path, mini-batch admission (the server's default): arrivals admitted into mini-batches (size 64 or a 0.5 s window), each planned with dp on the models the executors hold (plans reused per size class and residency), up to 8 runs overlapping on the shared executors",
     async start(input) {
       const tools: RuntimeTools = {
         ...(input.tools.sql ? { sql: borrowed<SqlToolV1>(input.tools.sql) } : {}),
@@ -129,6 +129,16 @@ export function haloOnlineSystem(
       };
     },
   };
+}
+
+/** `halo bench --online --report`: regenerates the online report from the result files only (runs nothing). */
+export async function writeOnlineReportCommand(resultsDir: string | undefined, io: CommandIo): Promise<void> {
+  const directory = resultsDir ?? join(benchResultsDirectory(), "online");
+  const written = await writeOnlineReport(
+    directory,
+    resultsDir === undefined ? join(directory, "..", "..", "README.md") : undefined,
+  );
+  io.stdout(written.length > 0 ? `${written.join("\n")}\n` : `no online result files in ${directory}\n`);
 }
 
 /** Runs the online benchmark on each workload; returns the results. */

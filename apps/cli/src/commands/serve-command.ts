@@ -278,15 +278,15 @@ export const registerServeCommand: RegisterCommand = (program: Command, io: Comm
     .option("--latency-scale <f>", "multiply HTTP latency injection and padding", "1")
     .option(
       "--online-admission <mode>",
-      "continuous (arrivals join one open run per workflow) or mini-batch (a run per size/time window)",
-      "continuous",
+      "mini-batch (a run per size/time window, planned on the models the executors hold) or continuous (arrivals join one open run per workflow)",
+      "mini-batch",
     )
     .option("--max-in-flight <N>", "continuous admission: online queries running at once", "1024")
-    .option("--online-batch-size <N>", "mini-batch admission: most online queries in one mini-batch", "32")
+    .option("--online-batch-size <N>", "mini-batch admission: most online queries in one mini-batch", "64")
     .option(
       "--online-window-ms <ms>",
       "mini-batch admission: longest wait of an online query before its mini-batch starts",
-      "10",
+      "500",
     )
     .option("--max-queued <N>", "online queries waiting before submissions get 429", "1000")
     .option("--chunk-size <N>", "batch-job queries per run", "128")
