@@ -8,8 +8,8 @@ import {
 } from "./planning-problem.js";
 import { runStrategy } from "./run-strategy.js";
 import { BUILTIN_STRATEGIES, getStrategy } from "./strategy-registry.js";
-import { planProblems } from "./validate-plan.js";
 import { identicalWorkers, randomProblem } from "./test/index.js";
+import { planProblems } from "./validate-plan.js";
 
 const base = randomProblem({
   seed: 3,
