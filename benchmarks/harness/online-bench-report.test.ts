@@ -20,10 +20,12 @@ describe("renderOnlineReport", () => {
 
   it("shows the model loads of a step when the result has them, a dash when it predates them", () => {
     const [first, ...rest] = committed.systems;
-    const [step, ...steps] = first!.rates;
+    const [step, second, ...steps] = first!.rates;
+    // The second step as a result from before the count would have it (no modelLoads field).
+    const { modelLoads: _dropped, ...older } = second!;
     const withLoads: OnlineBenchResult = {
       ...committed,
-      systems: [{ ...first!, rates: [{ ...step!, modelLoads: 7 }, ...steps] }, ...rest],
+      systems: [{ ...first!, rates: [{ ...step!, modelLoads: 7 }, older, ...steps] }, ...rest],
     };
     const rows = renderOnlineReport([withLoads])
       .split("\n")
