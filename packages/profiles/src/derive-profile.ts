@@ -53,7 +53,9 @@ export function deriveModelProfile(
     stepMsPerSequence: reference.decode.stepMsPerSequence * ratio,
     stepMsPerContextToken: reference.decode.stepMsPerContextToken * Math.sqrt(ratio),
   };
-  const { structuredDecode: referenceStructured, ...rest } = reference;
+  // A measured decode table belongs to the reference's size: the derived model is priced by
+  // its scaled linear terms.
+  const { structuredDecode: referenceStructured, decodeTable: _referenceTable, ...rest } = reference;
   return {
     ...rest,
     parameterCount,

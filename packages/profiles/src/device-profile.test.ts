@@ -9,6 +9,7 @@ import {
   ProfileValidationError,
   parseDeviceProfile,
   prefillMs,
+  tableStepMs,
 } from "./device-profile.js";
 
 const qwen14 = H100_SIMULATED_PROFILE.models["Qwen/Qwen3-14B"]!;
@@ -171,5 +172,65 @@ describe("structured decode (JSON-schema grammar)", () => {
     expect(
       deriveModelProfile(H100_SIMULATED_PROFILE, "meta-llama/Llama-3.1-8B-Instruct")!.structuredDecode,
     ).toBeUndefined();
+  });
+});
+
+describe("measured decode table", () => {
+  const table = {
+    batches: [1, 4, 16],
+    contexts: [100, 1100],
+    stepMs: [
+      [10, 12],
+      [11, 15],
+      [20, 40],
+    ],
+  };
+  const tabled = { ...qwen14, decodeTable: table };
+
+  it("reads steps piecewise-linearly by context and batch, flat below the grid, rising beyond it", () => {
+    expect(tableStepMs(table, 4, 100)).toBe(11);
+    expect(tableStepMs(table, 4, 600)).toBeCloseTo(13, 9);
+    expect(tableStepMs(table, 10, 100)).toBeCloseTo(15.5, 9);
+    expect(tableStepMs(table, 10, 600)).toBeCloseTo((13 + 30) / 2, 9);
+    expect(tableStepMs(table, 1, 0)).toBe(10);
+    expect(tableStepMs(table, 0.5, 100)).toBe(10);
+    // Beyond the last context and batch the last segments continue.
+    expect(tableStepMs(table, 1, 2100)).toBeCloseTo(14, 9);
+    expect(tableStepMs(table, 28, 100)).toBeCloseTo(20 + 9 * (12 / 12), 9);
+    // A falling last segment (noise) does not make larger batches cheaper.
+    const noisy = { ...table, stepMs: [[10], [12], [11]], contexts: [100] };
+    expect(tableStepMs(noisy, 64, 100)).toBe(11);
+  });
+
+  it("prices decode with the table instead of the linear terms, and adds the grammar's overhead", () => {
+    expect(decodeStepMs(tabled, 16, 1100)).toBe(40);
+    expect(decodeMs(tabled, 16, 1000, 200)).toBeCloseTo(200 * 40, 6);
+    const grammar = {
+      stepFixedMs: qwen14.decode.stepFixedMs + 1,
+      stepMsPerSequence: qwen14.decode.stepMsPerSequence + 0.5,
+      stepMsPerContextToken: qwen14.decode.stepMsPerContextToken,
+    };
+    const priced = decodeProfileFor({ ...tabled, structuredDecode: grammar }, true);
+    expect(decodeStepMs(priced, 16, 1100)).toBeCloseTo(40 + 1 + 0.5 * 16, 9);
+    expect(decodeStepMs(priced, 1, 100)).toBeCloseTo(10 + 1 + 0.5, 9);
+  });
+
+  it("is optional and validated: shape and order errors name their paths", () => {
+    const document = JSON.parse(JSON.stringify(H100_SIMULATED_PROFILE));
+    document.models["Qwen/Qwen3-14B"].decodeTable = table;
+    expect(parseDeviceProfile(document, "h100.json").models["Qwen/Qwen3-14B"]!.decodeTable).toEqual(table);
+    document.models["Qwen/Qwen3-14B"].decodeTable = { ...table, batches: [1, 16, 4] };
+    expect(() => parseDeviceProfile(document, "h100.json")).toThrow(
+      /h100\.json: models\.Qwen\/Qwen3-14B\.decodeTable\.batches: must be strictly ascending/,
+    );
+    document.models["Qwen/Qwen3-14B"].decodeTable = { ...table, stepMs: [[10, 12]] };
+    expect(() => parseDeviceProfile(document, "h100.json")).toThrow(
+      /decodeTable\.stepMs: must have 3 rows of 2/,
+    );
+  });
+
+  it("a derived model does not inherit the reference's table", () => {
+    const device = { ...H100_SIMULATED_PROFILE, models: { "Qwen/Qwen3-14B": tabled } };
+    expect(deriveModelProfile(device, "meta-llama/Llama-3.1-8B-Instruct")!.decodeTable).toBeUndefined();
   });
 });

@@ -28,6 +28,44 @@ export const DecodeCostSchema = z
   })
   .strict();
 
+/**
+ * Decode step costs measured on a grid of batch sizes and contexts, for engines whose step
+ * cost is not linear in the batch (a roofline: memory-bound at small batches, compute- or
+ * KV-bound at large ones, MoE expert reads that saturate). Read by piecewise-linear
+ * interpolation; below the grid the first point holds, beyond it the last segment's slope
+ * continues (never downwards).
+ */
+export const DecodeTableSchema = z
+  .object({
+    /** Sequences decoded together at each row (ascending, at least one; a measured mean, so not always whole). */
+    batches: z.array(z.number().positive()).min(1),
+    /** Mean tokens of context per sequence at each column (ascending, at least one). */
+    contexts: z.array(z.number().nonnegative()).min(1),
+    /** `stepMs[row][column]`: one decode step of `batches[row]` sequences at `contexts[column]`. */
+    stepMs: z.array(z.array(z.number().nonnegative())),
+  })
+  .strict()
+  .superRefine((table, context) => {
+    const ascending = (values: readonly number[]) =>
+      values.every((value, index) => index === 0 || value > values[index - 1]!);
+    if (!ascending(table.batches)) {
+      context.addIssue({ code: "custom", path: ["batches"], message: "must be strictly ascending" });
+    }
+    if (!ascending(table.contexts)) {
+      context.addIssue({ code: "custom", path: ["contexts"], message: "must be strictly ascending" });
+    }
+    if (
+      table.stepMs.length !== table.batches.length ||
+      table.stepMs.some((row) => row.length !== table.contexts.length)
+    ) {
+      context.addIssue({
+        code: "custom",
+        path: ["stepMs"],
+        message: `must have ${table.batches.length} rows of ${table.contexts.length} values (batches × contexts)`,
+      });
+    }
+  });
+
 export const ModelProfileSchema = z
   .object({
     parameterCount: z.number().positive(),
@@ -49,6 +87,11 @@ export const ModelProfileSchema = z
      * markedly slower than free decode.
      */
     structuredDecode: DecodeCostSchema.optional(),
+    /**
+     * Measured decode step costs by batch and context (optional). When present they price a
+     * decode step instead of `decode`'s linear terms (which stay, fitted to the small batches).
+     */
+    decodeTable: DecodeTableSchema.optional(),
   })
   .strict();
 
@@ -86,6 +129,7 @@ export const DeviceProfileSchema = z
 
 export type PrefillCost = z.infer<typeof PrefillCostSchema>;
 export type DecodeCost = z.infer<typeof DecodeCostSchema>;
+export type DecodeTable = z.infer<typeof DecodeTableSchema>;
 export type ModelProfile = z.infer<typeof ModelProfileSchema>;
 export type DeviceProfile = z.infer<typeof DeviceProfileSchema>;
 export type DeviceCapabilities = z.infer<typeof DeviceCapabilitiesSchema>;
@@ -127,17 +171,53 @@ export function prefillMs(model: ModelProfile, tokens: number): number {
 /** Time of one decode step for `batch` sequences holding `contextTokens` tokens each on average. */
 export function decodeStepMs(model: ModelProfile, batch: number, contextTokens: number): number {
   if (batch <= 0) return 0;
+  if (model.decodeTable !== undefined) return tableStepMs(model.decodeTable, batch, contextTokens);
   const { stepFixedMs, stepMsPerSequence, stepMsPerContextToken } = model.decode;
   return stepFixedMs + batch * (stepMsPerSequence + stepMsPerContextToken * contextTokens);
 }
 
 /**
+ * Piecewise-linear reading of `values` (one per point of the ascending `axis`) at `at`: flat
+ * below the first point, the last segment's slope (at least 0) beyond the last one.
+ */
+function interpolate(axis: readonly number[], values: readonly number[], at: number): number {
+  const last = axis.length - 1;
+  if (last === 0 || at <= axis[0]!) return values[0]!;
+  const upper = at >= axis[last]! ? last : axis.findIndex((point) => point >= at);
+  const lower = upper - 1;
+  const slope = (values[upper]! - values[lower]!) / (axis[upper]! - axis[lower]!);
+  if (at >= axis[last]!) return values[last]! + Math.max(0, slope) * (at - axis[last]!);
+  return values[lower]! + slope * (at - axis[lower]!);
+}
+
+/** A decode step read from a measured table (see `DecodeTableSchema`): by context in each row, then by batch. */
+export function tableStepMs(table: DecodeTable, batch: number, contextTokens: number): number {
+  const byBatch = table.stepMs.map((row) => interpolate(table.contexts, row, contextTokens));
+  return Math.max(0, interpolate(table.batches, byBatch, batch));
+}
+
+/**
  * The profile to price decoding with: for JSON-schema-constrained output (`structured`) the
- * model's `structuredDecode` step costs when it has them, else the model as it is.
+ * model's `structuredDecode` step costs when it has them, else the model as it is. A measured
+ * decode table then carries the grammar's overhead over free decode (its fitted linear terms).
  */
 export function decodeProfileFor(model: ModelProfile, structured: boolean): ModelProfile {
   if (!structured || model.structuredDecode === undefined) return model;
-  return { ...model, decode: model.structuredDecode };
+  const grammar = model.structuredDecode;
+  const table = model.decodeTable;
+  if (table === undefined) return { ...model, decode: grammar };
+  const extraFixed = Math.max(0, grammar.stepFixedMs - model.decode.stepFixedMs);
+  const extraPerSequence = Math.max(0, grammar.stepMsPerSequence - model.decode.stepMsPerSequence);
+  return {
+    ...model,
+    decode: grammar,
+    decodeTable: {
+      ...table,
+      stepMs: table.stepMs.map((row, index) =>
+        row.map((ms) => ms + extraFixed + extraPerSequence * table.batches[index]!),
+      ),
+    },
+  };
 }
 
 /**

@@ -2,6 +2,7 @@ export { BUILTIN_PROFILES, H100_SIMULATED_PROFILE } from "./builtin-profiles.js"
 export { type DeriveModelOptions, deriveModelProfile, parameterCountFromName } from "./derive-profile.js";
 export type {
   DecodeCost,
+  DecodeTable,
   DeviceCapabilities,
   DeviceProfile,
   ModelProfile,
@@ -9,6 +10,7 @@ export type {
 } from "./device-profile.js";
 export {
   DecodeCostSchema,
+  DecodeTableSchema,
   DeviceCapabilitiesSchema,
   DeviceProfileSchema,
   decodeMs,
@@ -21,6 +23,7 @@ export {
   ProfileValidationError,
   parseDeviceProfile,
   prefillMs,
+  tableStepMs,
 } from "./device-profile.js";
 export {
   engineMemoryBytes,

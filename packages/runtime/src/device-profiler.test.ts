@@ -1,7 +1,16 @@
-import { H100_SIMULATED_PROFILE, parseDeviceProfile } from "@halo/profiles";
+import { SimEngine } from "@halo/engine-sim";
+import { createExecutorServer } from "@halo/executor";
+import {
+  decodeStepMs,
+  groundTruthDevice,
+  H100_SIMULATED_PROFILE,
+  kvCapacityTokens,
+  parseDeviceProfile,
+  truthStepMs,
+} from "@halo/profiles";
 import { createExecutorClient, type ExecutorClient } from "@halo/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fitStructuredDecode, measureDeviceProfile } from "./device-profiler.js";
+import { fitDecodeTable, fitStructuredDecode, measureDeviceProfile } from "./device-profiler.js";
 import { type SimExecutors, startSimExecutors } from "./test-fixtures.js";
 
 // The simulated engine replays the H100 profile and reports its (unscaled) times:
@@ -44,6 +53,12 @@ describe("measureDeviceProfile", () => {
         expect(ratio).toBeLessThan(1.25);
       }
       expect(measured.maxBatchSequences).toBeGreaterThan(1);
+      // The engine admits 1,024 sequences: its decode steps are also measured on a grid, which
+      // (the replayed profile being linear) reproduces the linear costs at a large batch too.
+      expect(measured.decodeTable?.batches.at(-1)).toBeGreaterThanOrEqual(200);
+      const wide = decodeStepMs(measured, 200, 200) / step(200, 200, truth.decode);
+      expect(wide).toBeGreaterThan(0.8);
+      expect(wide).toBeLessThan(1.25);
       // Structured (JSON-schema) decode is measured too; never cheaper than free decode.
       const structured = measured.structuredDecode!;
       expect(structured).toBeDefined();
@@ -67,6 +82,102 @@ describe("measureDeviceProfile", () => {
     ).toEqual(new Set([executors.addresses[0]]));
     await expect(measureDeviceProfile(clients, { models: [] })).rejects.toThrow(/at least one model/);
     await expect(measureDeviceProfile([], { models: ["m"] })).rejects.toThrow(/at least one executor/);
+  });
+});
+
+describe("decode grid against a hidden ground truth", () => {
+  it("prices large batches as the roofline does, where the linear fit of small batches cannot", async () => {
+    const truth = groundTruthDevice("h100");
+    const server = await createExecutorServer({
+      engine: new SimEngine({ truth, timeScale: 0.0002, noise: 0 }),
+    });
+    const client = createExecutorClient(server.address);
+    try {
+      const models = ["Qwen/Qwen3-14B", "openai/gpt-oss-20b"];
+      const { profile, samples } = await measureDeviceProfile([client], { models, quick: true });
+      expect(() => parseDeviceProfile(profile)).not.toThrow();
+      expect(samples.some((sample) => sample.kind === "decode-grid")).toBe(true);
+      for (const model of models) {
+        const measured = profile.models[model]!;
+        const truthModel = truth.models[model]!;
+        // Points whose KV fits the device (the planner never batches beyond that).
+        const points = (
+          [
+            [1, 300],
+            [64, 600],
+            [256, 600],
+            [160, 1500],
+            [512, 1500],
+            [48, 5000],
+            [1000, 200],
+          ] as const
+        ).filter(([batch, context]) => batch * context <= kvCapacityTokens(truth, truthModel));
+        expect(points.length).toBeGreaterThanOrEqual(4);
+        for (const [batch, context] of points) {
+          const actual = truthStepMs(truth, truthModel, {
+            decodeSequences: batch,
+            decodeContextTokens: batch * context,
+            prefillTokens: 0,
+            prefillAttentionTokens: 0,
+          });
+          const ratio = decodeStepMs(measured, batch, context) / actual;
+          expect(ratio, `${model} batch ${batch} context ${context}`).toBeGreaterThan(0.85);
+          expect(ratio, `${model} batch ${batch} context ${context}`).toBeLessThan(1.15);
+        }
+      }
+      // Without the table, the linear fit of batches ≤ 8 prices 1,000 sequences wrongly: the dense
+      // model's as nearly free, the MoE model's (expert reads saturate) as far too dear.
+      const truthAt = (model: string) =>
+        truthStepMs(truth, truth.models[model]!, {
+          decodeSequences: 1000,
+          decodeContextTokens: 1000 * 200,
+          prefillTokens: 0,
+          prefillAttentionTokens: 0,
+        });
+      const linear = (model: string) =>
+        decodeStepMs({ ...profile.models[model]!, decodeTable: undefined }, 1000, 200) / truthAt(model);
+      expect(linear("Qwen/Qwen3-14B")).toBeLessThan(0.5);
+      expect(linear("openai/gpt-oss-20b")).toBeGreaterThan(1.5);
+    } finally {
+      client.close();
+      await server.close(100);
+    }
+  });
+});
+
+describe("fitDecodeTable", () => {
+  const sample = (size: number, column: number, ms: number) => ({ size, column, context: column + 12, ms });
+
+  it("takes the median per point and the mean context per column", () => {
+    const table = fitDecodeTable([
+      sample(1, 100, 10),
+      sample(1, 100, 11),
+      sample(1, 100, 30),
+      sample(1, 1000, 12),
+      sample(4, 100, 14),
+      sample(4, 1000, 20),
+    ])!;
+    expect(table.batches).toEqual([1, 4]);
+    expect(table.contexts).toEqual([112, 1012]);
+    expect(table.stepMs).toEqual([
+      [11, 12],
+      [14, 20],
+    ]);
+  });
+
+  it("fills a point the grid skipped from the row above, scaled by the batch, and never falls with the batch", () => {
+    const table = fitDecodeTable([
+      sample(1, 100, 10),
+      sample(1, 1000, 19),
+      sample(4, 100, 9),
+      // batch 4 at context 1000 did not fit: 9→ at least 10 (monotone), + 9 ms × 4 of context slope.
+    ])!;
+    expect(table.stepMs[1]![0]).toBe(10);
+    expect(table.stepMs[1]![1]).toBeCloseTo(10 + 9 * 4, 6);
+  });
+
+  it("gives no table with a single batch size", () => {
+    expect(fitDecodeTable([sample(1, 100, 10), sample(1, 1000, 12)])).toBeUndefined();
   });
 });
 

@@ -5,10 +5,14 @@
  * non-negative least squares to the profile's linear cost models), decode steps
  * under a JSON-schema grammar (structured output, fitted as free decode plus a
  * grammar overhead), and the KV transfer between executors (export → import) at
- * two prefix sizes.
+ * two prefix sizes. Engines that batch widely (a serving engine: more than 16 sequences at
+ * once) also get decode steps measured on a grid of batch sizes up to their limit and
+ * contexts up to thousands of tokens (`decodeTable`), because their step cost is not linear
+ * in the batch: the linear fit of small batches prices large ones wrongly.
  */
 import {
   type DecodeCost,
+  type DecodeTable,
   type DeviceProfile,
   decodeStepMs,
   type ModelProfile,
@@ -32,12 +36,19 @@ export interface ProfileMeasurementOptions {
 /** One timed observation, for the fits and for reporting. */
 export interface ProfileSample {
   readonly model: string;
-  readonly kind: "prefill" | "decode" | "structured-decode" | "load" | "transfer";
+  readonly kind: "prefill" | "decode" | "structured-decode" | "decode-grid" | "load" | "transfer";
   readonly executor: string;
-  /** Prefill: tokens. Decode and structured decode: batch size. Transfer: bytes. */
+  /** Prefill: tokens. Decode, structured decode and the decode grid: batch size. Transfer: bytes. */
   readonly size: number;
-  /** Decode and structured decode: mean context tokens per sequence. */
+  /** Decode, structured decode and the decode grid: mean context tokens per sequence. */
   readonly context?: number;
+  /** Decode grid: the column (nominal context) the sample belongs to. */
+  readonly column?: number;
+  /**
+   * Decode grid: sequences running per decode step on average (fewer than `size` when some
+   * answers end before `max_tokens`, as a model's do).
+   */
+  readonly meanBatch?: number;
   readonly ms: number;
 }
 
@@ -71,6 +82,7 @@ interface GenerateFigures {
   readonly prefillMs: number;
   readonly decodeMs: number;
   readonly largestGenerated: number;
+  readonly totalGenerated: number;
 }
 
 /**
@@ -98,6 +110,7 @@ async function timedGenerate(
   let prefillMs = 0;
   let decodeMs = 0;
   let largestGenerated = 0;
+  let totalGenerated = 0;
   const items = prompts.map((prompt, index) => ({
     id: `p${index}`,
     prompt,
@@ -117,10 +130,11 @@ async function timedGenerate(
       cachedTokens += event.figures.cachedTokens;
       prefillMs = Math.max(prefillMs, event.figures.prefillMs);
       largestGenerated = Math.max(largestGenerated, event.figures.generatedTokens);
+      totalGenerated += event.figures.generatedTokens;
     }
     if (event.type === "batch-finished") decodeMs = event.figures.decodeMs;
   }
-  return { promptTokens, cachedTokens, prefillMs, decodeMs, largestGenerated };
+  return { promptTokens, cachedTokens, prefillMs, decodeMs, largestGenerated, totalGenerated };
 }
 
 /**
@@ -258,6 +272,9 @@ async function measureModel(
       if (sample) samples.push(sample);
     }
   }
+  if (maxSequences > WIDE_BATCH) {
+    samples.push(...(await measureDecodeGrid(client, info, model, room, quick, signal, onProgress)));
+  }
   // Structured output: the same batches under a JSON-schema grammar (at the shortest context
   // when quick: the grammar's cost is per sequence and step, the context's is decode's own).
   // An executor that cannot constrain output gets no structured figure (priced as free decode).
@@ -274,6 +291,119 @@ async function measureModel(
     onProgress?.(`${model}: structured (JSON-schema) decode not measured: ${(error as Error).message}`);
   }
   return samples;
+}
+
+/** Engines admitting more sequences than this get the decode grid. */
+const WIDE_BATCH = 16;
+
+/**
+ * Decode steps on a grid: batch sizes in powers of 4 up to the engine's limit, contexts from
+ * 128 to 4,096 tokens (8,192 in a full profile), each sequence a shared prefix of the context's
+ * length (prefilled once, so a large batch at a long context costs one prefill) plus a few
+ * tokens of its own. Points beyond the engine's batch limit (`maxBatchTokens`, every sequence's
+ * whole context counted) or whose KV would not fit (80 % of the memory beside the weights) are
+ * skipped; the cost model bounds its batches by the KV capacity anyway.
+ */
+async function measureDecodeGrid(
+  client: ExecutorClient,
+  info: InfoResponse,
+  model: string,
+  room: number,
+  quick: boolean,
+  signal: AbortSignal | undefined,
+  onProgress?: (message: string) => void,
+): Promise<ProfileSample[]> {
+  const descriptor = info.models.find((entry) => entry.name === model);
+  const kvBytesPerToken = descriptor?.kvBytesPerToken ?? 0;
+  const freeBytes = info.memoryBudgetBytes - (descriptor?.memoryBytes ?? 0);
+  const capacity = kvBytesPerToken > 0 ? (0.8 * freeBytes) / kvBytesPerToken : Number.POSITIVE_INFINITY;
+  const batchTokens = info.maxBatchTokens > 0 ? info.maxBatchTokens : Number.POSITIVE_INFINITY;
+  const maxTokens = quick ? 8 : 16;
+  const suffixTokens = 8;
+  const batches: number[] = [];
+  for (let batch = 1; batch < info.maxSequences; batch *= quick ? 4 : 2) batches.push(batch);
+  batches.push(info.maxSequences);
+  const contexts = (quick ? [128, 1024, 4096] : [128, 512, 2048, 8192]).filter(
+    (tokens) => tokens + suffixTokens + maxTokens < room,
+  );
+  onProgress?.(`${model}: decode grid, batches ${batches.join("/")}, contexts ${contexts.join("/")}`);
+  const samples: ProfileSample[] = [];
+  for (const context of contexts) {
+    for (const batch of batches) {
+      // The engine's batch limit counts every sequence's whole context; its KV holds the shared
+      // prefix once.
+      const perSequence = suffixTokens + maxTokens + 2;
+      if (batch * (context + perSequence) > batchTokens || context + batch * perSequence > capacity) break;
+      const key = `halo-profile-grid-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+      const prompts = Array.from({ length: batch }, () => uniqueText(suffixTokens));
+      const figures = await timedGenerate(client, model, prompts, maxTokens, signal, {
+        key,
+        text: uniqueText(context),
+      });
+      await client.dropKv(key).catch(() => undefined);
+      const steps = figures.largestGenerated - 1;
+      if (steps < 1 || figures.decodeMs <= 0) continue;
+      samples.push({
+        model,
+        kind: "decode-grid",
+        executor: client.address,
+        size: batch,
+        context: figures.promptTokens / batch + steps / 2,
+        column: context,
+        // Each answer's first token comes with the prefill; the rest are decode steps.
+        meanBatch: Math.min(batch, Math.max(1, (figures.totalGenerated - batch) / steps)),
+        ms: figures.decodeMs / steps,
+      });
+    }
+  }
+  return samples;
+}
+
+/**
+ * The decode table of grid samples (median per point; the context of a column and the batch of
+ * a row are their samples' means: a row's sequences running per step, as measured). A point the grid skipped (its KV would not fit) continues its row with the context
+ * slope of the row above, scaled by the batch (a step reads every sequence's context); step
+ * costs never fall as the batch grows. Undefined with fewer than two batch sizes.
+ */
+export function fitDecodeTable(
+  samples: readonly Pick<ProfileSample, "size" | "context" | "column" | "meanBatch" | "ms">[],
+): DecodeTable | undefined {
+  const rows = [...new Set(samples.map((sample) => sample.size))].sort((a, b) => a - b);
+  const columns = [...new Set(samples.map((sample) => sample.column ?? 0))].sort((a, b) => a - b);
+  if (rows.length < 2 || columns.length === 0) return undefined;
+  const contexts = columns.map((column) =>
+    mean(
+      samples.filter((sample) => (sample.column ?? 0) === column).map((sample) => sample.context ?? column),
+    ),
+  );
+  const batches = rows.map((row) =>
+    mean(samples.filter((sample) => sample.size === row).map((sample) => sample.meanBatch ?? row)),
+  );
+  const ascending = (values: readonly number[]) =>
+    values.every((value, index) => index === 0 || value > values[index - 1]!);
+  if (!ascending(contexts) || !ascending(batches)) return undefined;
+  const stepMs: number[][] = [];
+  for (const [row, batch] of batches.entries()) {
+    const values: number[] = [];
+    for (const [index, column] of columns.entries()) {
+      const here = samples.filter((sample) => sample.size === rows[row] && (sample.column ?? 0) === column);
+      let value: number;
+      if (here.length > 0) {
+        value = median(here.map((sample) => sample.ms));
+      } else if (index > 0 && row > 0) {
+        const above = stepMs[row - 1]!;
+        const slope = (above[index]! - above[index - 1]!) / (contexts[index]! - contexts[index - 1]!);
+        value =
+          values[index - 1]! +
+          Math.max(0, slope) * (batch / batches[row - 1]!) * (contexts[index]! - contexts[index - 1]!);
+      } else {
+        return undefined;
+      }
+      values.push(row > 0 ? Math.max(value, stepMs[row - 1]![index]!) : value);
+    }
+    stepMs.push(values);
+  }
+  return { batches, contexts, stepMs };
 }
 
 function fitModel(model: string, info: InfoResponse, samples: readonly ProfileSample[]): ModelProfile {
@@ -298,6 +428,9 @@ function fitModel(model: string, info: InfoResponse, samples: readonly ProfileSa
   const structured = samples.filter(
     (sample) => sample.model === model && sample.kind === "structured-decode",
   );
+  const decodeTable = fitDecodeTable(
+    samples.filter((sample) => sample.model === model && sample.kind === "decode-grid"),
+  );
   return {
     parameterCount: Math.max(1, parameterCount),
     weightsBytes: Math.max(1, descriptor?.memoryBytes ?? parameterCount),
@@ -309,6 +442,7 @@ function fitModel(model: string, info: InfoResponse, samples: readonly ProfileSa
     prefill: { fixedMs: prefillFixed, msPerToken: Math.max(prefillPerToken, 1e-6) },
     decode: decodeCost,
     ...(structured.length > 0 ? { structuredDecode: fitStructuredDecode(decodeCost, structured) } : {}),
+    ...(decodeTable ? { decodeTable } : {}),
   };
 }
 
@@ -385,6 +519,10 @@ function fitTransfer(samples: readonly ProfileSample[]): { bytesPerSecond: numbe
       ? 1000 / msPerByte
       : Math.max(...samples.map((sample) => (sample.size * 1000) / Math.max(sample.ms, 1e-3)), 1);
   return { bytesPerSecond, fixedMs };
+}
+
+function mean(values: readonly number[]): number {
+  return values.reduce((total, value) => total + value, 0) / Math.max(1, values.length);
 }
 
 function median(values: readonly number[]): number {

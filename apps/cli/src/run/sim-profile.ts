@@ -31,7 +31,7 @@ export interface DeviceGroup {
 }
 
 /** Bumped when the measurement changes: cached profiles of other versions are measured again. */
-const SIM_PROFILE_VERSION = 1;
+const SIM_PROFILE_VERSION = 2;
 const MAX_DEVICES = 64;
 
 /** Parses `h100:2,a100:2` (a bare `h100` is one); bad specs are invalid input naming the part. */
