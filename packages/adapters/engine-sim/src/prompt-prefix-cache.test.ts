@@ -43,8 +43,11 @@ describe("engine-sim's prefix accounting", () => {
     const itemTokens = Math.ceil(`${shared}question: 1\n`.length / 4);
     // 100 prefix tokens once; the 200 tokens of the shared line once; each item's own line.
     expect(first.batch.promptTokens).toBe(4 * (100 + itemTokens));
-    expect(first.batch.cachedTokens).toBe(3 * 200);
+    // The prefix is read from the cache by the 3 items after the first, and so is the shared line.
+    expect(first.batch.cachedTokens).toBe(3 * 100 + 3 * 200);
     const prefilled = 100 + 4 * itemTokens - 3 * 200;
+    // What the batch reports as prompt − cached is what it prefilled.
+    expect(first.batch.promptTokens - first.batch.cachedTokens).toBe(prefilled);
     expect(first.batch.prefillMs).toBeCloseTo(prefillMs(H100_SIMULATED_PROFILE.models[MODEL]!, prefilled));
     const second = await collectBatch(sim, {
       model: MODEL,
@@ -56,8 +59,10 @@ describe("engine-sim's prefix accounting", () => {
 
   it("charges per item with the cache off, and prompts sent whole are priced as before", async () => {
     const off = new SimEngine({ profile: H100_SIMULATED_PROFILE, timeScale: 0, promptPrefixCache: false });
+    // Without the automatic cache the items' own lines are prefilled per item; the declared
+    // prefix is still prefilled once for the batch (3 of its 4 items read it).
     expect((await collectBatch(off, { model: MODEL, sharedPrefix: prefix, items })).batch.cachedTokens).toBe(
-      0,
+      3 * 100,
     );
     const whole = new SimEngine({ profile: H100_SIMULATED_PROFILE, timeScale: 0 });
     const batch = await collectBatch(whole, {

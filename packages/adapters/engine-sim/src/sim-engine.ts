@@ -364,9 +364,20 @@ export class SimEngine implements EngineV1 {
     const reused = this.reusedPromptTokens(options.model, planned);
 
     const timeline = new ScaledTimeline(this.timeScale, options.signal);
+    // A prefix is prefilled once for its batch: its first item pays for it (when it was not
+    // cached), every other item reads it from the cache, so prompt − cached is what was prefilled.
+    const prefixCached = new Map<(typeof planned)[number], number>();
+    const charged = new Set<string>();
+    for (const entry of planned) {
+      if (!entry.prefix) continue;
+      if (prefixes.get(entry.prefix.key)?.cached || charged.has(entry.prefix.key)) {
+        prefixCached.set(entry, entry.prefixTokens);
+      } else {
+        charged.add(entry.prefix.key);
+      }
+    }
     const cachedTokensOf = (entry: (typeof planned)[number]) =>
-      (entry.prefix && prefixes.get(entry.prefix.key)?.cached ? entry.prefixTokens : 0) +
-      (reused.get(entry) ?? 0);
+      (prefixCached.get(entry) ?? 0) + (reused.get(entry) ?? 0);
     const prefixPrefilledTokens = [...prefixes.values()].reduce(
       (total, prefix) => total + (prefix.cached ? 0 : prefix.tokens),
       0,
