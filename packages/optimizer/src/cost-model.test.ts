@@ -1,6 +1,7 @@
 import { decodeMs, H100_SIMULATED_PROFILE, kvTransferMs, prefillMs } from "@halo/profiles";
 import { describe, expect, it } from "vitest";
 import {
+  batchKvTokens,
   effectiveBatchSize,
   llmShardCost,
   splitRequests,
@@ -165,6 +166,25 @@ describe("llmShardCost", () => {
     expect(batch).toBeLessThan(big.maxBatchSequences);
     expect(batch * 21_500 * big.kvBytesPerToken + big.weightsBytes).toBeLessThanOrEqual(device.memoryBytes);
     expect(llmShardCost(device, big, long, 100, cold, device.memoryBytes, on)).toBeUndefined();
+  });
+
+  it("holds a shared prefix's KV once for the batch, and not at all when it is already resident", () => {
+    const big = device.models["Qwen/Qwen3-32B"]!;
+    const shared = { ...statistics, sharedPrefixTokens: 4_000, uniquePromptTokens: 600, outputTokens: 200 };
+    const withSharing = effectiveBatchSize(device, big, shared, 0, on);
+    const without = effectiveBatchSize(device, big, shared, 0, { ...on, prefixSharing: true });
+    const free = device.memoryBytes - big.weightsBytes;
+    expect(without).toBe(Math.min(big.maxBatchSequences, Math.floor(free / (4_800 * big.kvBytesPerToken))));
+    expect(withSharing).toBe(
+      Math.min(
+        big.maxBatchSequences,
+        Math.floor((free - 4_000 * big.kvBytesPerToken) / (800 * big.kvBytesPerToken)),
+      ),
+    );
+    expect(withSharing).toBeGreaterThan(without);
+    expect(effectiveBatchSize(device, big, shared, 0, on, true)).toBeGreaterThanOrEqual(withSharing);
+    expect(batchKvTokens(shared, 10, on)).toBe(4_000 + 10 * 800);
+    expect(batchKvTokens(shared, 10, { ...on, prefixSharing: true })).toBe(10 * 4_800);
   });
 
   it("without batching runs every request alone", () => {

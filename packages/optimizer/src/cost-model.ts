@@ -69,8 +69,28 @@ export function sequenceTokens(statistics: LlmOperatorStatistics): number {
 }
 
 /**
+ * KV tokens `batch` sequences of the operator hold at once. With prefix sharing the shared
+ * prefix's KV is held once for the batch (engines share its blocks or cells between the
+ * sequences: paged attention, llama.cpp's sequence copies); without it every sequence holds it.
+ */
+export function batchKvTokens(
+  statistics: LlmOperatorStatistics,
+  batch: number,
+  disabled: DisabledOptimizations,
+): number {
+  if (batch <= 0) return 0;
+  if (disabled.prefixSharing || statistics.sharedPrefixTokens <= 0) {
+    return batch * Math.max(1, sequenceTokens(statistics));
+  }
+  const own = Math.max(1, statistics.uniquePromptTokens + statistics.outputTokens);
+  return statistics.sharedPrefixTokens + batch * own;
+}
+
+/**
  * Sequences per engine batch: the model's limit, lowered so the batch's KV fits
  * beside the weights and `residentKvBytes`; 0 when not even one sequence fits.
+ * A shared prefix counts once (`batchKvTokens`), not at all when `prefixResident` (it is
+ * already among the resident bytes).
  */
 export function effectiveBatchSize(
   device: DeviceProfile,
@@ -78,11 +98,16 @@ export function effectiveBatchSize(
   statistics: LlmOperatorStatistics,
   residentKvBytes: number,
   disabled: DisabledOptimizations,
+  prefixResident = false,
 ): number {
   if (disabled.batching) return model.weightsBytes + residentKvBytes < device.memoryBytes ? 1 : 0;
   const free = device.memoryBytes - model.weightsBytes - residentKvBytes;
-  const perSequence = Math.max(1, sequenceTokens(statistics)) * model.kvBytesPerToken;
-  return Math.max(0, Math.min(model.maxBatchSequences, Math.floor(free / perSequence)));
+  const perSequence = batchKvTokens(statistics, 2, disabled) - batchKvTokens(statistics, 1, disabled);
+  const prefixTokens = prefixResident ? 0 : batchKvTokens(statistics, 1, disabled) - perSequence;
+  const fits = Math.floor(
+    (free - prefixTokens * model.kvBytesPerToken) / (perSequence * model.kvBytesPerToken),
+  );
+  return Math.max(0, Math.min(model.maxBatchSequences, fits));
 }
 
 /** Splits `requests` over `shards` workers as evenly as possible (earlier shards take the remainder). */
@@ -109,7 +134,14 @@ export function llmShardCost(
   residentKvBytes: number,
   disabled: DisabledOptimizations,
 ): ShardCost | undefined {
-  const batchSize = effectiveBatchSize(device, model, statistics, residentKvBytes, disabled);
+  const batchSize = effectiveBatchSize(
+    device,
+    model,
+    statistics,
+    residentKvBytes,
+    disabled,
+    residency.prefixResident,
+  );
   if (batchSize === 0) return undefined;
   const waves = requests === 0 ? 0 : Math.ceil(requests / batchSize);
   const prefixTokens = statistics.sharedPrefixTokens;
@@ -200,7 +232,7 @@ export function llmShardCost(
     prefilledTokens,
     reusedTokens,
     migratedTokens,
-    batchKvBytes: Math.min(batchSize, requests) * sequenceTokens(statistics) * model.kvBytesPerToken,
+    batchKvBytes: batchKvTokens(statistics, Math.min(batchSize, requests), disabled) * model.kvBytesPerToken,
   };
 }
 

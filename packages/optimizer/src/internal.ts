@@ -6,6 +6,7 @@
  */
 export type { KvAction, ShardCost, ShardResidency } from "./cost-model.js";
 export {
+  batchKvTokens,
   contextKvBytes,
   effectiveBatchSize,
   llmRequestCount,

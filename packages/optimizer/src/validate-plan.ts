@@ -1,4 +1,4 @@
-import { llmRequestCount, sequenceTokens } from "./cost-model.js";
+import { batchKvTokens, llmRequestCount } from "./cost-model.js";
 import type { ExecutionPlan } from "./execution-plan.js";
 import {
   disabledOptimizations,
@@ -94,7 +94,8 @@ export function planProblems(plan: ExecutionPlan, problem: PlanningProblem): str
       }
       const batchKvBytes = Math.max(
         step.batchKvBytes,
-        Math.min(step.batchSize, step.queries) * sequenceTokens(operator.statistics) * model.kvBytesPerToken,
+        batchKvTokens(operator.statistics, Math.min(step.batchSize, step.queries), disabled) *
+          model.kvBytesPerToken,
       );
       const neededBytes = model.weightsBytes + step.residentKvBytes + batchKvBytes;
       if (neededBytes > worker.profile.memoryBytes) {
