@@ -130,7 +130,7 @@ describe("bench reports", () => {
     const table = summaryTable(sets[0]!);
     const lines = table.trim().split("\n");
     expect(lines[0]).toBe(
-      "| workload | queries | latency scale | naive tool share | naive s (queries in flight: s) | halo s | halo vs best naive | halo vs opwise | halo ÷ lower bound | halo actual ÷ estimate | naive ÷ halo's lower bound | outputs = naive |",
+      "| workload | queries | latency scale | naive tool share | naive s (queries in flight: s) | halo s | halo vs best naive | halo vs opwise | halo ÷ lower bound | halo actual ÷ estimate (step-level / replayed) | naive ÷ halo's lower bound | outputs = naive |",
     );
     expect(lines[2]).toBe(
       "| w1 One | 10 | 1 | 30 % | 64: 4.0 | 1.0 | 4.00× | – | 1.25 | 1.11 | 5.00× | halo all |",
@@ -218,7 +218,7 @@ describe("reports of swept systems", () => {
     expect(sweepCell(set.results[0]!, "langgraph")).toBe("**4: 3.0** · all: 3.5 (2 failed)");
     const lines = summaryTable(set).trim().split("\n");
     expect(lines[0]).toBe(
-      "| workload | queries | latency scale | naive tool share | naive s (queries in flight: s) | langgraph s (queries in flight: s) | halo s | halo vs best naive | halo vs best langgraph | halo vs opwise | halo ÷ lower bound | halo actual ÷ estimate | naive ÷ halo's lower bound | outputs = naive |",
+      "| workload | queries | latency scale | naive tool share | naive s (queries in flight: s) | langgraph s (queries in flight: s) | halo s | halo vs best naive | halo vs best langgraph | halo vs opwise | halo ÷ lower bound | halo actual ÷ estimate (step-level / replayed) | naive ÷ halo's lower bound | outputs = naive |",
     );
     expect(lines[2]).toContain("| 1.0 | 2.00× | 3.00× | – |");
     const report = renderRunSetReport(set);

@@ -139,15 +139,21 @@ export interface SystemResult {
   readonly solveMs: number;
   readonly plan: {
     readonly estimatedMakespanMs: number;
+    /** The plan replayed at micro-batch granularity (`ExecutionPlan.pipelinedMakespanMs`; absent in older files). */
+    readonly pipelinedMakespanMs?: number;
     readonly lowerBoundMs: number;
     readonly modelLoads: number;
     /** Σ over the plan's steps of the estimated load, prefill, decode and migration time (absent in older files). */
     readonly estimatedDeviceBusyMs?: number;
+    /** Σ over the plan's steps of the tokens it prices as prefilled (absent in older files). */
+    readonly estimatedPrefilledTokens?: number;
   };
   /** deviceMakespanMs ÷ the plan's lower bound. */
   readonly lowerBoundRatio: number;
   /** deviceMakespanMs ÷ the plan's estimated makespan (1: the plan priced the run exactly; absent in older files). */
   readonly estimateRatio?: number;
+  /** deviceMakespanMs ÷ the plan's replayed (pipelined) makespan (absent in older files). */
+  readonly pipelinedEstimateRatio?: number;
   /** Where the run departed from its plan (`RunSummary.deviations`; absent for langgraph and older files). */
   readonly deviations?: PlanDeviations;
   /** Σ executor busy time ÷ the plan's estimated device busy time: the cost model on the LLM work alone (absent in older files). */

@@ -123,6 +123,9 @@ export async function runSystem(input: SystemRunInput): Promise<SystemRunOutput>
   const stats = await Promise.all(input.addresses.map((address) => executorStats(address)));
   // The cost model's device time (loads, prefill, decode, migrations) over every step, against the
   // executors' own busy time: the plan's pricing of the LLM work alone, whatever the tools took.
+  const estimatedPrefilledTokens = planned.epochs
+    .flatMap((epoch) => epoch.steps)
+    .reduce((total, step) => total + step.prefilledTokens, 0);
   const estimatedBusyMs = planned.epochs
     .flatMap((epoch) => epoch.steps)
     .reduce(
@@ -198,9 +201,13 @@ export async function runSystem(input: SystemRunInput): Promise<SystemRunOutput>
     solveMs: round(planned.solveMs),
     plan: {
       estimatedMakespanMs: round(planned.estimatedMakespanMs),
+      ...(planned.pipelinedMakespanMs === undefined
+        ? {}
+        : { pipelinedMakespanMs: round(planned.pipelinedMakespanMs) }),
       lowerBoundMs: round(planned.lowerBoundMs),
       modelLoads: planned.modelLoads,
       estimatedDeviceBusyMs: round(estimatedBusyMs),
+      estimatedPrefilledTokens: Math.round(estimatedPrefilledTokens),
     },
     lowerBoundRatio: round(planned.lowerBoundMs > 0 ? deviceMakespanMs / planned.lowerBoundMs : 0, 3),
     busyEstimateRatio: round(estimatedBusyMs > 0 ? actualBusyMs / estimatedBusyMs : 0, 3),
@@ -208,6 +215,9 @@ export async function runSystem(input: SystemRunInput): Promise<SystemRunOutput>
       planned.estimatedMakespanMs > 0 ? deviceMakespanMs / planned.estimatedMakespanMs : 0,
       3,
     ),
+    ...(planned.pipelinedMakespanMs
+      ? { pipelinedEstimateRatio: round(deviceMakespanMs / planned.pipelinedMakespanMs, 3) }
+      : {}),
     deviations: summary.deviations,
     toolShare: round(figures.toolShare, 3),
     meanQueryLatencyMs: round(figures.meanQueryLatencyMs / settings.timeScale),

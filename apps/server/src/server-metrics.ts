@@ -190,7 +190,7 @@ export class ServerMetrics {
     this.runs.inc({ kind });
     this.coalesced.inc({ kind: "llm" }, summary.llm.coalesced + summary.llm.cached);
     this.coalesced.inc({ kind: "tool" }, summary.tools.coalesced + summary.tools.cached);
-    const estimatedSeconds = summary.plan.estimatedMakespanMs / 1000;
+    const estimatedSeconds = (summary.plan.pipelinedMakespanMs ?? summary.plan.estimatedMakespanMs) / 1000;
     const actualSeconds = summary.makespanMs / 1000;
     this.planMakespan.observe({ kind: "estimated" }, estimatedSeconds);
     this.planMakespan.observe({ kind: "actual" }, actualSeconds);

@@ -85,6 +85,53 @@ describe("estimateProblem", () => {
     }
   });
 
+  it("counts requests known only at run time once per distinct query context when every ancestor coalesces", () => {
+    const chain = (temperature: number) => {
+      const result = loadWorkflowText(
+        [
+          "start_ops: [summarize]",
+          "end_ops: [translate]",
+          "ops:",
+          "  summarize:",
+          "    model: Qwen/Qwen3-14B",
+          `    temperature: ${temperature}`,
+          "    prompt: Summarize.",
+          "    output_ops: [translate]",
+          "  translate:",
+          "    model: Qwen/Qwen3-14B",
+          "    prompt: Translate the summary to French.",
+        ].join("\n"),
+        { file: "chain.yaml" },
+      );
+      if (!result.ok) throw new Error(result.problems.map((problem) => problem.message).join("; "));
+      return result.workflow;
+    };
+    // 30 queries, 3 distinct texts: the runtime makes 3 calls of each operator.
+    const queries = Array.from({ length: 30 }, (_, index) => ({
+      id: `q${index}`,
+      context: { text: `article ${index % 3}` },
+    }));
+    const distinct = (temperature: number) => {
+      const { problem, consolidation } = estimateProblem({
+        workflow: chain(temperature),
+        queries,
+        workers: identicalWorkers(1),
+      });
+      const unknown = consolidation.operators.find(
+        (entry) => entry.operator === "translate",
+      )!.unknownRequests;
+      return {
+        unknown,
+        ...Object.fromEntries(
+          problem.operators.map((operator) => [operator.id, operator.statistics.distinctRequests]),
+        ),
+      };
+    };
+    expect(distinct(0)).toEqual({ unknown: 30, summarize: 3, translate: 3 });
+    // A sampled parent gives each query its own output: its children cannot coalesce.
+    expect(distinct(0.7)).toEqual({ unknown: 30, summarize: 30, translate: 30 });
+  });
+
   it("derives a profile for a model with a parameter count in its name, with a warning", () => {
     const workflow = inline("acme/tiny-chat-7B");
     const { problem, warnings } = estimateProblem({

@@ -1,6 +1,8 @@
 import {
+  type BatchInstances,
   type CompiledWorkflow,
   type ConsolidatedBatch,
+  canonicalJson,
   consolidateBatch,
   countTokens,
   type JsonValue,
@@ -110,13 +112,14 @@ export function estimateProblem(options: EstimateOptions): Estimate {
   const pools = options.pools ?? ESTIMATOR_DEFAULTS.pools;
   const poolNames = new Set(pools.map((pool) => pool.name));
   const isInput = (id: string) => id === workflow.inputOperator;
+  const unknownGroups = runTimeGroups(workflow, full.instances);
 
   const operators: PlannedOperator[] = [];
   for (const operator of workflow.operators) {
     if (operator.kind === "input") continue;
     const consolidation = fullById.get(operator.id)!;
     const parents = operator.parents.filter((parent) => !isInput(parent));
-    const distinctRequests = distinctOf(consolidation);
+    const distinctRequests = distinctOf(consolidation, unknownGroups(operator.id));
     if (operator.kind === "llm") {
       const outputTokens = Math.max(1, Math.round(operator.maxTokens * fraction));
       outputTokensOf.set(operator.id, outputTokens);
@@ -188,13 +191,45 @@ export function estimateProblem(options: EstimateOptions): Estimate {
   };
 }
 
-/** Distinct requests: known ones by key when the operator coalesces; each unknown one on its own. */
-function distinctOf(consolidation: OperatorConsolidation): number {
+/**
+ * Distinct requests: known ones by key when the operator coalesces; the unknown ones
+ * (`unknownGroups`: how many calls they make at run time) after them.
+ */
+function distinctOf(consolidation: OperatorConsolidation, unknownGroups: number): number {
   if (!consolidation.coalescable) return consolidation.instances;
-  return Math.max(
-    1,
-    Math.min(consolidation.instances, consolidation.distinctRequests + consolidation.unknownRequests),
-  );
+  return Math.max(1, Math.min(consolidation.instances, consolidation.distinctRequests + unknownGroups));
+}
+
+/**
+ * Per operator, the calls its requests known only at run time will make. When
+ * the operator and every ancestor coalesce (LLM calls at temperature 0, SQL,
+ * tools marked `coalesce`, pure processors), queries with identical contexts
+ * issue identical requests all the way down — the runtime serves each such
+ * request once and hands its output to every consumer — so they make one call
+ * per distinct context; otherwise one call each. Queries whose contexts differ
+ * may still meet at run time (the same SQL result, say): this counts them apart.
+ */
+function runTimeGroups(workflow: CompiledWorkflow, batch: BatchInstances): (operator: string) => number {
+  const byId = new Map(workflow.operators.map((operator) => [operator.id, operator]));
+  const deterministic = new Map<string, boolean>();
+  const isDeterministic = (id: string): boolean => {
+    const known = deterministic.get(id);
+    if (known !== undefined) return known;
+    deterministic.set(id, false); // a cycle cannot occur in a compiled workflow; guards recursion anyway
+    const operator = byId.get(id);
+    const instances = batch.byOperator.get(id);
+    const own =
+      id === workflow.inputOperator || instances?.every((instance) => instance.coalescable) === true;
+    const value = own && (operator?.parents ?? []).every(isDeterministic);
+    deterministic.set(id, value);
+    return value;
+  };
+  const contextKeys = new Map(batch.queries.map((query) => [query.id, canonicalJson(query.context)]));
+  return (id) => {
+    const unknown = (batch.byOperator.get(id) ?? []).filter((instance) => instance.requestKey === undefined);
+    if (!isDeterministic(id)) return unknown.length;
+    return new Set(unknown.map((instance) => contextKeys.get(instance.queryId))).size;
+  };
 }
 
 function defaultLatencyMs(operator: Operator): number {

@@ -142,6 +142,13 @@ export const ExecutionPlanSchema = z
      * step, preload or tool operator, at least toolPoolBoundMs.
      */
     estimatedMakespanMs: nonNegative,
+    /**
+     * The plan replayed at micro-batch granularity as the runtime runs it (calls flow to an
+     * operator as its parents' calls finish; `pipelined-replay.ts`): the estimate to compare a
+     * run with. `estimatedMakespanMs` prices steps as units and is what strategies minimize.
+     * Absent in older plans.
+     */
+    pipelinedMakespanMs: nonNegative.optional(),
     /** The epoch model's figure for the same plan (epochs as barriers: max(Σ epochs, toolPoolBoundMs)); absent in older plans. */
     epochMakespanMs: nonNegative.optional(),
     /** The busiest CPU pool's total time: pipelined tools overlap inference, so they bound the makespan as a whole. */

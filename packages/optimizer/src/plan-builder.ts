@@ -8,6 +8,7 @@ import {
   type PlanStep,
 } from "./execution-plan.js";
 import { listSchedule } from "./list-schedule.js";
+import { replayMakespanMs } from "./pipelined-replay.js";
 import { type DisabledOptimizations, disabledOptimizationNames, PlanningError } from "./planning-problem.js";
 import type { ProblemIndex } from "./problem-index.js";
 import { type EpochSchedule, initialState, isPreload } from "./search-state.js";
@@ -49,6 +50,7 @@ export function buildExecutionPlan(
   if (!timed) {
     throw new PlanningError(`${metadata.strategy}: the schedule cannot be priced; this is a bug`);
   }
+  const pipelinedMs = replayMakespanMs(index, timed, disabled);
   const epochs: PlanEpoch[] = [];
   const cpuOperators: PlanCpuOperator[] = [];
   let modelLoads = 0;
@@ -139,6 +141,7 @@ export function buildExecutionPlan(
     epochs,
     cpuOperators,
     estimatedMakespanMs: timed.makespanMs,
+    ...(pipelinedMs === undefined ? {} : { pipelinedMakespanMs: pipelinedMs }),
     epochMakespanMs: timed.epochMakespanMs,
     toolPoolBoundMs: poolBoundMs(index, disabled),
     lowerBoundMs: metadata.lowerBoundMs,

@@ -663,6 +663,9 @@ export class BatchRun implements LlmHost {
       executorsLost: [...this.executorsLost],
       plan: {
         estimatedMakespanMs: this.setup.plan.estimatedMakespanMs,
+        ...(this.setup.plan.pipelinedMakespanMs === undefined
+          ? {}
+          : { pipelinedMakespanMs: this.setup.plan.pipelinedMakespanMs }),
         lowerBoundMs: this.setup.plan.lowerBoundMs,
         modelLoads: this.setup.plan.modelLoads,
       },

@@ -71,6 +71,8 @@ export interface RunSummary {
   /** The plan's prediction, to compare with what happened. */
   readonly plan: {
     readonly estimatedMakespanMs: number;
+    /** The plan replayed micro-batch by micro-batch (`ExecutionPlan.pipelinedMakespanMs`), when it has one. */
+    readonly pipelinedMakespanMs?: number;
     readonly lowerBoundMs: number;
     readonly modelLoads: number;
   };

@@ -99,6 +99,14 @@ describe("halo bench on engine-sim", () => {
           system.deviceMakespanMs / system.plan.estimatedMakespanMs,
           2,
         );
+      if (system.system !== "langgraph") {
+        // The micro-batch replay of the plan, reported beside the step-level estimate.
+        expect(system.plan.pipelinedMakespanMs).toBeGreaterThan(0);
+        expect(system.pipelinedEstimateRatio).toBeCloseTo(
+          system.deviceMakespanMs / system.plan.pipelinedMakespanMs!,
+          2,
+        );
+      }
       expect(system.runtime.peakRssBytes).toBeGreaterThan(0);
       expect(system.operators.map((operator) => operator.operator)).toContain("final_answer");
       expect(system.speedupVsNaive).toBeCloseTo(naive!.deviceMakespanMs / system.deviceMakespanMs, 2);
