@@ -187,6 +187,24 @@ describe("llmShardCost", () => {
     expect(batchKvTokens(shared, 10, { ...on, prefixSharing: true })).toBe(10 * 4_800);
   });
 
+  it("prefills prompt text an earlier request of the batch shares only once, but decodes over the whole prompt", () => {
+    const shared = { ...statistics, batchSharedPromptTokens: 100 };
+    const plain = llmShardCost(device, model, statistics, 40, cold, 0, on)!;
+    const cached = llmShardCost(device, model, shared, 40, cold, 0, on)!;
+    expect(plain.prefilledTokens - cached.prefilledTokens).toBe(40 * 100);
+    expect(plain.prefillMs - cached.prefillMs).toBeCloseTo(40 * 100 * model.prefill.msPerToken, 6);
+    expect(cached.decodeMs).toBeCloseTo(plain.decodeMs, 6);
+    // Without prefix sharing, or without the reordering that sends sharing requests together, nothing is cached.
+    for (const disabled of [
+      { ...on, prefixSharing: true },
+      { ...on, prefixReordering: true },
+    ]) {
+      expect(llmShardCost(device, model, shared, 40, cold, 0, disabled)!.prefilledTokens).toBe(
+        llmShardCost(device, model, statistics, 40, cold, 0, disabled)!.prefilledTokens,
+      );
+    }
+  });
+
   it("without batching runs every request alone", () => {
     const alone = llmShardCost(device, model, statistics, 10, cold, 0, { ...on, batching: true })!;
     expect(alone.decodeMs).toBeCloseTo(10 * decodeMs(model, 1, 700, 50), 6);

@@ -63,6 +63,19 @@ export function toolCallCount(statistics: ToolOperatorStatistics, disabled: Disa
   return disabled.coalescing ? statistics.instances : statistics.distinctRequests;
 }
 
+/**
+ * Per-request prompt tokens after the static prefix that an earlier request of the batch has
+ * prefilled (`batchSharedPromptTokens`), which the engine's prefix cache serves: none when
+ * prefix sharing or the runtime's prefix reordering (which sends such requests together) is off.
+ */
+export function batchSharedTokens(
+  statistics: LlmOperatorStatistics,
+  disabled: DisabledOptimizations,
+): number {
+  if (disabled.prefixSharing || disabled.prefixReordering === true) return 0;
+  return statistics.batchSharedPromptTokens ?? 0;
+}
+
 /** Tokens of KV one sequence of the operator holds at its end (prefix + prompt + output). */
 export function sequenceTokens(statistics: LlmOperatorStatistics): number {
   return statistics.sharedPrefixTokens + statistics.uniquePromptTokens + statistics.outputTokens;
@@ -203,7 +216,11 @@ export function llmShardCost(
     }
   }
 
-  const promptTokensPerRequest = perRequestPrefixTokens + statistics.uniquePromptTokens - inheritedTokens;
+  const promptTokensPerRequest =
+    perRequestPrefixTokens +
+    statistics.uniquePromptTokens -
+    inheritedTokens -
+    Math.min(batchSharedTokens(statistics, disabled), statistics.uniquePromptTokens - inheritedTokens);
   const uniqueTokens = requests * promptTokensPerRequest + recomputedInheritedRequests * inheritedTokens;
   prefilledTokens += uniqueTokens;
   const prefillCalls = disabled.batching ? requests : waves;

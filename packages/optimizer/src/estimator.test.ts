@@ -132,6 +132,69 @@ describe("estimateProblem", () => {
     expect(distinct(0.7)).toEqual({ unknown: 30, summarize: 30, translate: 30 });
   });
 
+  it("measures what run-time prompts share beyond the static prefix: the same tool result leads many prompts", () => {
+    const workflow = (coalesce: boolean) => {
+      const result = loadWorkflowText(
+        [
+          "graph:",
+          "  name: shared-report",
+          "  nodes:",
+          "    - id: question",
+          "      type: input",
+          "      outputs: [region, user_query]",
+          "    - id: report",
+          "      type: http",
+          "      url: http://reports.example.invalid/region",
+          "      params: { region: '{{ region }}' }",
+          "      sleep_ms: 10",
+          `      coalesce: ${coalesce}`,
+          "      inputs: [region]",
+          "      outputs: [report]",
+          "    - id: answer",
+          "      type: inference",
+          "      model: Qwen/Qwen3-14B",
+          "      temperature: 0",
+          "      system_prompt: You answer questions about a regional report.",
+          "      prompt: 'Report: {{ report }} Question: {{ user_query }}'",
+          "      max_tokens: 16",
+          "      inputs: [report, user_query]",
+          "      outputs: [answer]",
+          "  edges:",
+          "    - { from: question, to: report }",
+          "    - { from: question, to: answer }",
+          "    - { from: report, to: answer }",
+        ].join("\n"),
+        { file: "shared-report.yaml" },
+      );
+      if (!result.ok) throw new Error(result.problems.map((problem) => problem.message).join("; "));
+      return result.workflow;
+    };
+    // 30 distinct questions over 3 regions: each region's report leads 10 prompts.
+    const queries = Array.from({ length: 30 }, (_, index) => ({
+      id: `q${index}`,
+      context: { region: `region ${index % 3}`, user_query: `question number ${index}` },
+    }));
+    const statisticsOf = (coalesce: boolean) => {
+      const { problem } = estimateProblem({
+        workflow: workflow(coalesce),
+        queries,
+        workers: identicalWorkers(1),
+      });
+      const answer = problem.operators.find((operator) => operator.id === "answer")!;
+      if (answer.kind !== "llm") throw new Error("answer is an LLM operator");
+      return answer.statistics;
+    };
+    const shared = statisticsOf(true);
+    expect(shared.distinctRequests).toBe(30);
+    // The report (a tool result, 64 tokens by default) and the text before it: 27 of 30 prompts find them cached.
+    expect(shared.batchSharedPromptTokens).toBeGreaterThan(0.9 * 64 * 0.9);
+    expect(shared.batchSharedPromptTokens).toBeLessThan(shared.uniquePromptTokens);
+    // Without coalescing each call returns its own report: only the leading literal text is shared.
+    const apart = statisticsOf(false);
+    expect(apart.batchSharedPromptTokens ?? 0).toBeLessThan(8);
+    expect(apart.uniquePromptTokens).toBe(shared.uniquePromptTokens);
+  });
+
   it("derives a profile for a model with a parameter count in its name, with a warning", () => {
     const workflow = inline("acme/tiny-chat-7B");
     const { problem, warnings } = estimateProblem({

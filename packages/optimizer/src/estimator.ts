@@ -9,8 +9,10 @@ import {
   type LlmOperator,
   type Operator,
   type OperatorConsolidation,
+  type PrefixStatistics,
   type QueryContext,
   type Template,
+  type TemplatePart,
 } from "@halo/ir";
 import { prefixKeyOf } from "@halo/ir/internal";
 import {
@@ -119,7 +121,7 @@ export function estimateProblem(options: EstimateOptions): Estimate {
     if (operator.kind === "input") continue;
     const consolidation = fullById.get(operator.id)!;
     const parents = operator.parents.filter((parent) => !isInput(parent));
-    const distinctRequests = distinctOf(consolidation, unknownGroups(operator.id));
+    const distinctRequests = distinctOf(consolidation, unknownGroups.count(operator.id));
     if (operator.kind === "llm") {
       const outputTokens = Math.max(1, Math.round(operator.maxTokens * fraction));
       outputTokensOf.set(operator.id, outputTokens);
@@ -127,23 +129,29 @@ export function estimateProblem(options: EstimateOptions): Estimate {
       const staticTokens = prefix?.staticPrefixTokens ?? count(operator.prompt.staticPrefix);
       let commonTokens = 0;
       let suffixTokens: number;
+      let sharedTokens: number;
       if (prefix && prefix.knownPrompts > 0 && prefix.distinctPrompts > 0) {
         commonTokens = prefix.commonPrefixTokens;
         suffixTokens = prefix.suffixTokens / prefix.distinctPrompts;
+        sharedTokens = knownSharedTokens(consolidation.prefix, prefix);
       } else {
-        suffixTokens = templateTokens(
+        const partTokens = operator.prompt.suffix.parts.map((part) =>
+          templatePartTokens(part, producers, fieldTokens, outputTokensOf, count, workflow),
+        );
+        suffixTokens = partTokens.reduce((total, tokens) => total + tokens, 0);
+        sharedTokens = runTimeSharedTokens(
           operator.prompt.suffix,
+          partTokens,
+          queries,
           producers,
-          fieldTokens,
-          outputTokensOf,
-          count,
-          workflow,
+          unknownGroups,
         );
         warnings.push(
           `operator "${operator.id}": prompts depend on run-time outputs; estimated ${Math.round(suffixTokens)} tokens each from its template`,
         );
       }
       const uniquePromptTokens = Math.max(0, Math.round(suffixTokens - commonTokens));
+      const batchSharedPromptTokens = Math.min(uniquePromptTokens, Math.round(sharedTokens));
       const planned: PlannedLlmOperator = {
         id: operator.id,
         kind: "llm",
@@ -155,6 +163,7 @@ export function estimateProblem(options: EstimateOptions): Estimate {
           sharedPrefixTokens: staticTokens + commonTokens,
           prefixKey: prefixKeyOf(operator.model, operator.prompt.staticPrefix),
           uniquePromptTokens,
+          ...(batchSharedPromptTokens > 0 ? { batchSharedPromptTokens } : {}),
           outputTokens,
           ...(operator.outputFormat.type === "json" ? { structuredOutput: true } : {}),
           // No `inheritedContext`: the runtime never extends a parent's KV (executors cache keyed shared
@@ -209,7 +218,7 @@ function distinctOf(consolidation: OperatorConsolidation, unknownGroups: number)
  * per distinct context; otherwise one call each. Queries whose contexts differ
  * may still meet at run time (the same SQL result, say): this counts them apart.
  */
-function runTimeGroups(workflow: CompiledWorkflow, batch: BatchInstances): (operator: string) => number {
+function runTimeGroups(workflow: CompiledWorkflow, batch: BatchInstances): RunTimeGroups {
   const byId = new Map(workflow.operators.map((operator) => [operator.id, operator]));
   const deterministic = new Map<string, boolean>();
   const isDeterministic = (id: string): boolean => {
@@ -224,12 +233,85 @@ function runTimeGroups(workflow: CompiledWorkflow, batch: BatchInstances): (oper
     deterministic.set(id, value);
     return value;
   };
-  const contextKeys = new Map(batch.queries.map((query) => [query.id, canonicalJson(query.context)]));
-  return (id) => {
-    const unknown = (batch.byOperator.get(id) ?? []).filter((instance) => instance.requestKey === undefined);
-    if (!isDeterministic(id)) return unknown.length;
-    return new Set(unknown.map((instance) => contextKeys.get(instance.queryId))).size;
+  const contextKeys = batch.queries.map((query) => canonicalJson(query.context));
+  return {
+    count: (id) => {
+      const unknown: number[] = [];
+      (batch.byOperator.get(id) ?? []).forEach((instance, query) => {
+        if (instance.requestKey === undefined) unknown.push(query);
+      });
+      if (!isDeterministic(id)) return unknown.length;
+      return new Set(unknown.map((query) => contextKeys[query])).size;
+    },
+    outputOf: (id, query) => {
+      const instance = batch.byOperator.get(id)?.[query];
+      if (instance?.requestKey !== undefined && instance.coalescable && isDeterministic(id)) {
+        return `k:${instance.requestKey}`;
+      }
+      return isDeterministic(id) ? `c:${contextKeys[query]}` : `q:${query}`;
+    },
   };
+}
+
+/** What the batch's queries share at run time (see `runTimeGroups`). */
+interface RunTimeGroups {
+  /** Calls an operator's requests known only at run time will make. */
+  readonly count: (operator: string) => number;
+  /** Identifies the output an operator gives query `query` (by index): equal identities, equal outputs. */
+  readonly outputOf: (operator: string, query: number) => string;
+}
+
+/**
+ * Per distinct request, the tokens of a run-time prompt that an earlier request has already
+ * prefilled: the prompt's parts are laid out in template order, and queries whose leading parts
+ * have equal values (the same literal text, input fields, or outputs of the same tool or LLM
+ * request) share that much of the prompt. Counts, part by part, the distinct leading sequences
+ * (what an engine's prefix cache must prefill) against every request's whole prompt.
+ */
+function runTimeSharedTokens(
+  template: Template,
+  partTokens: readonly number[],
+  queries: readonly QueryContext[],
+  producers: ReadonlyMap<string, { kind: Producer; operator: string }>,
+  groups: RunTimeGroups,
+): number {
+  const ids = new Map<string, number>();
+  let chains = queries.map(() => 0);
+  let prefilled = 0;
+  template.parts.forEach((part, position) => {
+    if (part.kind === "ref") {
+      const producer = producers.get(part.root);
+      chains = chains.map((chain, query) => {
+        const value =
+          !producer || producer.kind === "input"
+            ? `i:${canonicalJson(queries[query]!.context[part.root] ?? null)}`
+            : groups.outputOf(producer.operator, query);
+        const key = `${chain}\u0000${value}`;
+        let id = ids.get(key);
+        if (id === undefined) {
+          id = ids.size + 1;
+          ids.set(key, id);
+        }
+        return id;
+      });
+    }
+    prefilled += new Set(chains).size * partTokens[position]!;
+  });
+  const requests = new Set(chains).size;
+  const whole = partTokens.reduce((total, tokens) => total + tokens, 0) * requests;
+  return requests > 0 ? Math.max(0, (whole - prefilled) / requests) : 0;
+}
+
+/**
+ * Per distinct request, the tokens of known prompts (after their common prefix) that another
+ * distinct prompt of the batch shares as a leading part, from the whole batch's prefix trie
+ * (characters, converted at the sample's tokens per character).
+ */
+function knownSharedTokens(whole: PrefixStatistics | undefined, sample: PrefixStatistics): number {
+  if (!whole || whole.distinctPrompts < 2 || whole.suffixChars <= 0 || sample.suffixChars <= 0) return 0;
+  const sharedChars =
+    whole.suffixChars - whole.uniqueSuffixChars - (whole.distinctPrompts - 1) * whole.commonPrefixChars;
+  return Math.max(0, (sharedChars / whole.distinctPrompts) * (sample.suffixTokens / sample.suffixChars));
 }
 
 function defaultLatencyMs(operator: Operator): number {
@@ -331,34 +413,28 @@ function asText(value: JsonValue): string {
   return typeof value === "string" ? value : JSON.stringify(value);
 }
 
-/** Tokens of a suffix template whose values are known only at run time: literal text + an estimate per reference. */
-function templateTokens(
-  template: Template,
+/** Tokens of one part of a suffix template whose values are known only at run time: literal text, or an estimate per reference. */
+function templatePartTokens(
+  part: TemplatePart,
   producers: ReadonlyMap<string, { kind: Producer; operator: string }>,
   fieldTokens: ReadonlyMap<string, number>,
   outputTokensOf: ReadonlyMap<string, number>,
   count: (text: string) => number,
   workflow: CompiledWorkflow,
 ): number {
-  let tokens = 0;
-  for (const part of template.parts) {
-    if (part.kind === "text") {
-      tokens += count(part.text);
-      continue;
-    }
-    const producer = producers.get(part.root);
-    if (!producer || producer.kind === "input") {
-      tokens += fieldTokens.get(part.root) ?? ESTIMATOR_DEFAULTS.toolResultTokens;
-    } else if (producer.kind === "llm") {
-      const outputs =
-        workflow.operators.find((operator) => operator.id === producer.operator)?.outputs.length ?? 1;
-      tokens +=
-        (outputTokensOf.get(producer.operator) ?? ESTIMATOR_DEFAULTS.toolResultTokens) / Math.max(1, outputs);
-    } else {
-      tokens += ESTIMATOR_DEFAULTS.toolResultTokens;
-    }
+  if (part.kind === "text") return count(part.text);
+  const producer = producers.get(part.root);
+  if (!producer || producer.kind === "input") {
+    return fieldTokens.get(part.root) ?? ESTIMATOR_DEFAULTS.toolResultTokens;
   }
-  return tokens;
+  if (producer.kind === "llm") {
+    const outputs =
+      workflow.operators.find((operator) => operator.id === producer.operator)?.outputs.length ?? 1;
+    return (
+      (outputTokensOf.get(producer.operator) ?? ESTIMATOR_DEFAULTS.toolResultTokens) / Math.max(1, outputs)
+    );
+  }
+  return ESTIMATOR_DEFAULTS.toolResultTokens;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { kvTransferMs } from "@halo/profiles";
-import { effectiveBatchSize, llmRequestCount } from "./cost-model.js";
+import { batchSharedTokens, effectiveBatchSize, llmRequestCount } from "./cost-model.js";
 import type { LinearConstraint, LinearTerm, MilpModel } from "./milp-solvers.js";
 import type { DisabledOptimizations } from "./planning-problem.js";
 import { bit, type ProblemIndex } from "./problem-index.js";
@@ -134,14 +134,17 @@ export function buildOracleModel(
       const perRequestPrefix = disabled.prefixSharing ? prefixTokens : 0;
       const output = statistics.outputTokens;
       const { prefill, decode } = model;
-      const hasUnique = perRequestPrefix + statistics.uniquePromptTokens - inheritedTokens > 0;
+      const prefilledPerRequest =
+        perRequestPrefix +
+        statistics.uniquePromptTokens -
+        Math.min(batchSharedTokens(statistics, disabled), statistics.uniquePromptTokens - inheritedTokens);
+      const hasUnique = prefilledPerRequest - inheritedTokens > 0;
       const perWaveMs = (hasUnique ? prefill.fixedMs : 0) + (output > 0 ? output * decode.stepFixedMs : 0);
       const context = prefixTokens + statistics.uniquePromptTokens;
       const perSequenceStepMs =
         decode.stepMsPerSequence + decode.stepMsPerContextToken * (context + output / 2);
       const perRequestMs =
-        prefill.msPerToken * (perRequestPrefix + statistics.uniquePromptTokens) +
-        (output > 0 ? output * perSequenceStepMs : 0);
+        prefill.msPerToken * prefilledPerRequest + (output > 0 ? output * perSequenceStepMs : 0);
       const prefixPrefillMs =
         !disabled.prefixSharing && prefixTokens > 0 ? prefill.fixedMs + prefill.msPerToken * prefixTokens : 0;
       let cheapestTransferMs = Number.POSITIVE_INFINITY;

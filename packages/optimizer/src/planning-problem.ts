@@ -51,6 +51,14 @@ export interface LlmOperatorStatistics {
   readonly prefixKey: string;
   /** Prompt tokens of one request after the shared prefix (includes `inheritedContext.tokens`). */
   readonly uniquePromptTokens: number;
+  /**
+   * Of `uniquePromptTokens`, the mean per request that an earlier request of the batch has
+   * already prefilled: leading prompt text a subset of the queries shares beyond the static
+   * prefix (the same tool result, parameters or article). An engine's prefix cache serves
+   * them when requests sharing them are sent together (the runtime's prefix reordering).
+   * Absent: 0.
+   */
+  readonly batchSharedPromptTokens?: number;
   /** Expected generated tokens of one request. */
   readonly outputTokens: number;
   /**
@@ -253,6 +261,10 @@ function statisticsProblems(operator: PlannedOperator, byId: ReadonlyMap<string,
     nonNegative("sharedPrefixTokens", statistics.sharedPrefixTokens);
     nonNegative("uniquePromptTokens", statistics.uniquePromptTokens);
     nonNegative("outputTokens", statistics.outputTokens);
+    const shared = statistics.batchSharedPromptTokens;
+    if (shared !== undefined && !(shared >= 0 && shared <= statistics.uniquePromptTokens)) {
+      problems.push(`${where}: batchSharedPromptTokens must be in [0, uniquePromptTokens], got ${shared}`);
+    }
     if (statistics.structuredOutput !== undefined && typeof statistics.structuredOutput !== "boolean") {
       problems.push(
         `${where}: structuredOutput must be a boolean, got ${String(statistics.structuredOutput)}`,

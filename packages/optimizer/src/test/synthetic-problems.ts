@@ -76,6 +76,9 @@ class ProblemBuilder {
     const parent = this.operators.find((operator) => operator.id === inheritFrom);
     const sameModel = parent?.kind === "llm" && parent.model === model;
     const inherit = sameModel && this.random() < 0.5 ? Math.round(uniquePromptTokens * 0.4) : 0;
+    // Half the operators share a quarter of their prompts within the batch (the same tool result
+    // leading several prompts); derived, not drawn, so the instances' other figures stay as they were.
+    const batchShared = uniquePromptTokens % 2 === 0 ? Math.round(uniquePromptTokens * 0.25) : 0;
     const operator: PlannedLlmOperator = {
       id,
       kind: "llm",
@@ -87,6 +90,7 @@ class ProblemBuilder {
         sharedPrefixTokens: this.between(150, 900),
         prefixKey: `prefix-${id}`,
         uniquePromptTokens,
+        ...(batchShared > 0 ? { batchSharedPromptTokens: batchShared } : {}),
         outputTokens: this.between(30, 250),
         ...(inherit > 0 && inheritFrom ? { inheritedContext: { from: inheritFrom, tokens: inherit } } : {}),
       },
