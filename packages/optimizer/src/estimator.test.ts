@@ -25,8 +25,15 @@ async function load(path: string): Promise<CompiledWorkflow> {
   return result.workflow;
 }
 
+/** Compiles a workflow from YAML lines; throws with the problems when it is invalid. */
+function compile(lines: readonly string[], file: string): CompiledWorkflow {
+  const result = loadWorkflowText(lines.join("\n"), { file });
+  if (!result.ok) throw new Error(result.problems.map((problem) => problem.message).join("; "));
+  return result.workflow;
+}
+
 function inline(model: string, extra: readonly string[] = []): CompiledWorkflow {
-  const result = loadWorkflowText(
+  return compile(
     [
       "start_ops: [ask]",
       "end_ops: [ask]",
@@ -38,11 +45,9 @@ function inline(model: string, extra: readonly string[] = []): CompiledWorkflow 
       "    max_tokens: 64",
       "    input_ops: []",
       "    output_ops: []",
-    ].join("\n"),
-    { file: "inline.yaml" },
+    ],
+    "inline.yaml",
   );
-  if (!result.ok) throw new Error(result.problems.map((problem) => problem.message).join("; "));
-  return result.workflow;
 }
 
 describe("estimateProblem", () => {
@@ -86,8 +91,8 @@ describe("estimateProblem", () => {
   });
 
   it("counts requests known only at run time once per distinct query context when every ancestor coalesces", () => {
-    const chain = (temperature: number) => {
-      const result = loadWorkflowText(
+    const chain = (temperature: number) =>
+      compile(
         [
           "start_ops: [summarize]",
           "end_ops: [translate]",
@@ -100,12 +105,9 @@ describe("estimateProblem", () => {
           "  translate:",
           "    model: Qwen/Qwen3-14B",
           "    prompt: Translate the summary to French.",
-        ].join("\n"),
-        { file: "chain.yaml" },
+        ],
+        "chain.yaml",
       );
-      if (!result.ok) throw new Error(result.problems.map((problem) => problem.message).join("; "));
-      return result.workflow;
-    };
     // 30 queries, 3 distinct texts: the runtime makes 3 calls of each operator.
     const queries = Array.from({ length: 30 }, (_, index) => ({
       id: `q${index}`,
@@ -133,8 +135,8 @@ describe("estimateProblem", () => {
   });
 
   it("measures what run-time prompts share beyond the static prefix: the same tool result leads many prompts", () => {
-    const workflow = (coalesce: boolean) => {
-      const result = loadWorkflowText(
+    const workflow = (coalesce: boolean) =>
+      compile(
         [
           "graph:",
           "  name: shared-report",
@@ -163,12 +165,9 @@ describe("estimateProblem", () => {
           "    - { from: question, to: report }",
           "    - { from: question, to: answer }",
           "    - { from: report, to: answer }",
-        ].join("\n"),
-        { file: "shared-report.yaml" },
+        ],
+        "shared-report.yaml",
       );
-      if (!result.ok) throw new Error(result.problems.map((problem) => problem.message).join("; "));
-      return result.workflow;
-    };
     // 30 distinct questions over 3 regions: each region's report leads 10 prompts.
     const queries = Array.from({ length: 30 }, (_, index) => ({
       id: `q${index}`,

@@ -10,26 +10,13 @@ import {
 } from "./planning-problem.js";
 import { indexProblem } from "./problem-index.js";
 import { runStrategy } from "./run-strategy.js";
-import { identicalWorkers, SYNTHETIC_POOLS } from "./test/index.js";
+import { identicalWorkers, plannedLlmOperator, SYNTHETIC_POOLS } from "./test/index.js";
 
 const SMALL = "Qwen/Qwen3-14B";
 const LARGE = "Qwen/Qwen3-32B";
 
 function llm(id: string, model: string, parents: string[], requests: number): PlannedLlmOperator {
-  return {
-    id,
-    kind: "llm",
-    model,
-    parents,
-    statistics: {
-      instances: requests,
-      distinctRequests: requests,
-      sharedPrefixTokens: 200,
-      prefixKey: id,
-      uniquePromptTokens: 300,
-      outputTokens: 80,
-    },
-  };
+  return plannedLlmOperator(id, model, parents, requests, { prefix: 200, prompt: 300, output: 80 });
 }
 
 function http(id: string, parents: string[], latencyMs: number): PlannedToolOperator {

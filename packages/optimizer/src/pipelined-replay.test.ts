@@ -9,26 +9,13 @@ import {
 } from "./planning-problem.js";
 import { indexProblem } from "./problem-index.js";
 import { runStrategy } from "./run-strategy.js";
-import { identicalWorkers, SYNTHETIC_POOLS } from "./test/index.js";
+import { identicalWorkers, plannedLlmOperator, SYNTHETIC_POOLS } from "./test/index.js";
 
 const MODEL = "Qwen/Qwen3-14B";
 const OTHER = "Qwen/Qwen3-32B";
 
 function llm(id: string, model: string, parents: string[], requests: number): PlannedLlmOperator {
-  return {
-    id,
-    kind: "llm",
-    model,
-    parents,
-    statistics: {
-      instances: requests,
-      distinctRequests: requests,
-      sharedPrefixTokens: 100,
-      prefixKey: id,
-      uniquePromptTokens: 2_000,
-      outputTokens: 200,
-    },
-  };
+  return plannedLlmOperator(id, model, parents, requests, { prefix: 100, prompt: 2_000, output: 200 });
 }
 
 /** A chain of two operators over `requests` queries on two H100s. */
@@ -43,14 +30,19 @@ function chain(requests: number, models: readonly [string, string] = [MODEL, MOD
   return indexProblem(problem);
 }
 
+/** The chain's list schedule with `first` on one worker and `second` on another (or the same). */
+function scheduleOn(index: ReturnType<typeof chain>, workers: readonly [number, number]) {
+  return listSchedule(
+    index,
+    [[{ operator: 0, workers: [workers[0]] }], [{ operator: 1, workers: [workers[1]] }]],
+    NO_DISABLED_OPTIMIZATIONS,
+  )!;
+}
+
 describe("replayMakespanMs (micro-batches flow between operators)", () => {
   it("overlaps a child on another worker with its parent: far below the step-level figure, above each step", () => {
     const index = chain(2_000);
-    const timed = listSchedule(
-      index,
-      [[{ operator: 0, workers: [0] }], [{ operator: 1, workers: [1] }]],
-      NO_DISABLED_OPTIMIZATIONS,
-    )!;
+    const timed = scheduleOn(index, [0, 1]);
     const [first] = timed.epochs[0]!.shards;
     const [second] = timed.epochs[1]!.shards;
     // The parent runs in several waves, so the child has micro-batches to start on early.
@@ -66,24 +58,16 @@ describe("replayMakespanMs (micro-batches flow between operators)", () => {
 
   it("equals the step-level figure when one worker runs the chain (nothing to overlap)", () => {
     const index = chain(2_000);
-    const timed = listSchedule(
-      index,
-      [[{ operator: 0, workers: [0] }], [{ operator: 1, workers: [0] }]],
-      NO_DISABLED_OPTIMIZATIONS,
-    )!;
+    const timed = scheduleOn(index, [0, 0]);
     const replayed = replayMakespanMs(index, timed, NO_DISABLED_OPTIMIZATIONS)!;
     // The same waves in the same order; only the spreading of a step's prefill over its waves differs.
     expect(Math.abs(replayed - timed.makespanMs) / timed.makespanMs).toBeLessThan(0.01);
   });
 
-  it("prices a partial micro-batch by its own decode, after the gather window", () => {
-    // 10 requests: one wave; the child on another worker waits for the whole parent (one micro-batch).
+  it("equals the step-level figure across workers when each step is one micro-batch", () => {
+    // 10 requests: one wave; the child on another worker waits for the whole parent.
     const index = chain(10, [MODEL, OTHER]);
-    const timed = listSchedule(
-      index,
-      [[{ operator: 0, workers: [0] }], [{ operator: 1, workers: [1] }]],
-      NO_DISABLED_OPTIMIZATIONS,
-    )!;
+    const timed = scheduleOn(index, [0, 1]);
     const replayed = replayMakespanMs(index, timed, NO_DISABLED_OPTIMIZATIONS)!;
     expect(replayed).toBeCloseTo(timed.makespanMs, 3);
     const model = H100_SIMULATED_PROFILE.models[OTHER]!;

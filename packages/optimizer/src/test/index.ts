@@ -2,6 +2,7 @@ export { exhaustiveOptimumMs } from "./exhaustive-search.js";
 export type { RandomProblemOptions, SyntheticOptions, WorkloadShape } from "./synthetic-problems.js";
 export {
   identicalWorkers,
+  plannedLlmOperator,
   randomProblem,
   SYNTHETIC_POOLS,
   seededRandom,

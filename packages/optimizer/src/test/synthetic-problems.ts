@@ -36,6 +36,30 @@ export interface SyntheticOptions {
   readonly models?: readonly string[];
 }
 
+/** An LLM operator of `requests` distinct requests with fixed token counts (its prefix key is its id). */
+export function plannedLlmOperator(
+  id: string,
+  model: string,
+  parents: readonly string[],
+  requests: number,
+  tokens: { readonly prefix: number; readonly prompt: number; readonly output: number },
+): PlannedLlmOperator {
+  return {
+    id,
+    kind: "llm",
+    model,
+    parents,
+    statistics: {
+      instances: requests,
+      distinctRequests: requests,
+      sharedPrefixTokens: tokens.prefix,
+      prefixKey: id,
+      uniquePromptTokens: tokens.prompt,
+      outputTokens: tokens.output,
+    },
+  };
+}
+
 /** Identical workers `w0…w{n-1}` with one profile. */
 export function identicalWorkers(
   count: number,
