@@ -161,10 +161,19 @@ describe("estimateProblem", () => {
           "      max_tokens: 16",
           "      inputs: [report, user_query]",
           "      outputs: [answer]",
+          "    - id: summarize",
+          "      type: inference",
+          "      model: Qwen/Qwen3-14B",
+          "      temperature: 0",
+          "      prompt: 'Summarize: {{ report }}'",
+          "      max_tokens: 16",
+          "      inputs: [report]",
+          "      outputs: [summary]",
           "  edges:",
           "    - { from: question, to: report }",
           "    - { from: question, to: answer }",
           "    - { from: report, to: answer }",
+          "    - { from: report, to: summarize }",
         ],
         "shared-report.yaml",
       );
@@ -173,16 +182,19 @@ describe("estimateProblem", () => {
       id: `q${index}`,
       context: { region: `region ${index % 3}`, user_query: `question number ${index}` },
     }));
-    const statisticsOf = (coalesce: boolean) => {
+    const statisticsOf = (coalesce: boolean, id = "answer") => {
       const { problem } = estimateProblem({
         workflow: workflow(coalesce),
         queries,
         workers: identicalWorkers(1),
       });
-      const answer = problem.operators.find((operator) => operator.id === "answer")!;
-      if (answer.kind !== "llm") throw new Error("answer is an LLM operator");
-      return answer.statistics;
+      const operator = problem.operators.find((candidate) => candidate.id === id)!;
+      if (operator.kind !== "llm") throw new Error(`${id} is an LLM operator`);
+      return operator.statistics;
     };
+    // `summarize` reads only the report: one call per region at run time, although every query differs.
+    expect(statisticsOf(true, "summarize").distinctRequests).toBe(3);
+    expect(statisticsOf(false, "summarize").distinctRequests).toBe(30);
     const shared = statisticsOf(true);
     expect(shared.distinctRequests).toBe(30);
     // The report (a tool result, 64 tokens by default) and the text before it: 27 of 30 prompts find them cached.

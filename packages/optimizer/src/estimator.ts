@@ -212,14 +212,24 @@ function distinctOf(consolidation: OperatorConsolidation, unknownGroups: number)
 /**
  * Per operator, the calls its requests known only at run time will make. When
  * the operator and every ancestor coalesce (LLM calls at temperature 0, SQL,
- * tools marked `coalesce`, pure processors), queries with identical contexts
- * issue identical requests all the way down — the runtime serves each such
- * request once and hands its output to every consumer — so they make one call
- * per distinct context; otherwise one call each. Queries whose contexts differ
- * may still meet at run time (the same SQL result, say): this counts them apart.
+ * tools marked `coalesce`, pure processors), a request is a function of what
+ * it reads: the query's input fields it names and its parents' outputs, and a
+ * parent's output is a function of the parent's request — the runtime serves
+ * identical requests once and hands the output to every consumer. So each
+ * query's request gets an identity built from those (a known request's key,
+ * an input field's value, recursively a parent's identity), and the operator
+ * makes one call per distinct identity; otherwise one call per query.
+ * Different identities may still meet at run time (two SQL statements with
+ * the same result, say): this counts them apart.
  */
 function runTimeGroups(workflow: CompiledWorkflow, batch: BatchInstances): RunTimeGroups {
   const byId = new Map(workflow.operators.map((operator) => [operator.id, operator]));
+  const producerOf = new Map<string, string>();
+  for (const operator of workflow.operators) {
+    for (const output of operator.outputs) producerOf.set(output, operator.id);
+    if (operator.kind === "sql") producerOf.set(operator.name, operator.id);
+  }
+  const inputFields = new Set(workflow.inputFields);
   const deterministic = new Map<string, boolean>();
   const isDeterministic = (id: string): boolean => {
     const known = deterministic.get(id);
@@ -234,6 +244,51 @@ function runTimeGroups(workflow: CompiledWorkflow, batch: BatchInstances): RunTi
     return value;
   };
   const contextKeys = batch.queries.map((query) => canonicalJson(query.context));
+  // Identities are interned: an identity is a short string of numbers.
+  const interned = new Map<string, number>();
+  const intern = (text: string): string => {
+    let id = interned.get(text);
+    if (id === undefined) {
+      id = interned.size;
+      interned.set(text, id);
+    }
+    return `#${id}`;
+  };
+  const memo = new Map<string, string[]>();
+  const outputOf = (id: string, query: number): string => {
+    if (id === workflow.inputOperator) return `c:${contextKeys[query]}`;
+    let identities = memo.get(id);
+    if (!identities) {
+      identities = [];
+      memo.set(id, identities);
+    }
+    const known = identities[query];
+    if (known !== undefined) return known;
+    // Provisional while its parts are worked out: a loop feeding an operator its own output
+    // (loops, scope reads) meets this, the whole context, instead of recursing for ever.
+    identities[query] = `c:${contextKeys[query]}`;
+    const instance = batch.byOperator.get(id)?.[query];
+    let identity: string;
+    if (!isDeterministic(id)) identity = `q:${query}`;
+    else if (instance?.requestKey !== undefined) identity = `k:${instance.requestKey}`;
+    else {
+      const operator = byId.get(id)!;
+      const parts = operator.parents
+        .filter((parent) => parent !== workflow.inputOperator)
+        .map((parent) => outputOf(parent, query));
+      for (const name of operator.inputs) {
+        const producer = producerOf.get(name);
+        if (producer !== undefined && producer !== workflow.inputOperator)
+          parts.push(outputOf(producer, query));
+        else if (inputFields.has(name))
+          parts.push(`i:${canonicalJson(batch.queries[query]!.context[name] ?? null)}`);
+        else parts.push(`c:${contextKeys[query]}`); // a name of unknown origin: the whole context decides
+      }
+      identity = intern(`${id}\u0000${parts.join("\u0000")}`);
+    }
+    identities[query] = identity;
+    return identity;
+  };
   return {
     count: (id) => {
       const unknown: number[] = [];
@@ -241,15 +296,9 @@ function runTimeGroups(workflow: CompiledWorkflow, batch: BatchInstances): RunTi
         if (instance.requestKey === undefined) unknown.push(query);
       });
       if (!isDeterministic(id)) return unknown.length;
-      return new Set(unknown.map((query) => contextKeys[query])).size;
+      return new Set(unknown.map((query) => outputOf(id, query))).size;
     },
-    outputOf: (id, query) => {
-      const instance = batch.byOperator.get(id)?.[query];
-      if (instance?.requestKey !== undefined && instance.coalescable && isDeterministic(id)) {
-        return `k:${instance.requestKey}`;
-      }
-      return isDeterministic(id) ? `c:${contextKeys[query]}` : `q:${query}`;
-    },
+    outputOf,
   };
 }
 
