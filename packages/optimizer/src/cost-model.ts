@@ -73,7 +73,9 @@ export function batchSharedTokens(
   disabled: DisabledOptimizations,
 ): number {
   if (disabled.prefixSharing || disabled.prefixReordering === true) return 0;
-  return statistics.batchSharedPromptTokens ?? 0;
+  // Inherited context is priced on its own (reused, migrated or recomputed); only the rest can be shared.
+  const ownTokens = statistics.uniquePromptTokens - (statistics.inheritedContext?.tokens ?? 0);
+  return Math.min(statistics.batchSharedPromptTokens ?? 0, ownTokens);
 }
 
 /** Tokens of KV one sequence of the operator holds at its end (prefix + prompt + output). */
@@ -220,7 +222,7 @@ export function llmShardCost(
     perRequestPrefixTokens +
     statistics.uniquePromptTokens -
     inheritedTokens -
-    Math.min(batchSharedTokens(statistics, disabled), statistics.uniquePromptTokens - inheritedTokens);
+    batchSharedTokens(statistics, disabled);
   const uniqueTokens = requests * promptTokensPerRequest + recomputedInheritedRequests * inheritedTokens;
   prefilledTokens += uniqueTokens;
   const prefillCalls = disabled.batching ? requests : waves;

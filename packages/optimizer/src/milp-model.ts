@@ -135,9 +135,7 @@ export function buildOracleModel(
       const output = statistics.outputTokens;
       const { prefill, decode } = model;
       const prefilledPerRequest =
-        perRequestPrefix +
-        statistics.uniquePromptTokens -
-        Math.min(batchSharedTokens(statistics, disabled), statistics.uniquePromptTokens - inheritedTokens);
+        perRequestPrefix + statistics.uniquePromptTokens - batchSharedTokens(statistics, disabled);
       const hasUnique = prefilledPerRequest - inheritedTokens > 0;
       const perWaveMs = (hasUnique ? prefill.fixedMs : 0) + (output > 0 ? output * decode.stepFixedMs : 0);
       const context = prefixTokens + statistics.uniquePromptTokens;

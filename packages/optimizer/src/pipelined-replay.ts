@@ -58,7 +58,7 @@ interface OperatorFlow {
   /** Calls of the operator over the plan. */
   readonly calls: number;
   taken: number;
-  /** Finished micro-batches by end time (sorted), with the running count. */
+  /** Finished micro-batches' ends (ascending), and the calls finished by each end. */
   readonly ends: number[];
   readonly cumulative: number[];
 }
@@ -89,23 +89,15 @@ export function replayMakespanMs(
   /** Calls of `operator` finished by `atMs`. */
   const doneBy = (operator: number, atMs: number): number => {
     const flow = flows[operator]!;
-    let low = 0;
-    let high = flow.ends.length;
-    while (low < high) {
-      const middle = (low + high) >> 1;
-      if (flow.ends[middle]! <= atMs) low = middle + 1;
-      else high = middle;
-    }
-    return low === 0 ? 0 : flow.cumulative[low - 1]!;
+    const after = firstAtLeast(flow.ends, atMs, true);
+    return after === 0 ? 0 : flow.cumulative[after - 1]!;
   };
   /** When the `count`-th call of `operator` finished (Infinity while it has not). */
   const timeOfCount = (operator: number, count: number): number => {
     if (count <= 0) return 0;
     const flow = flows[operator]!;
-    for (let position = 0; position < flow.cumulative.length; position++) {
-      if (flow.cumulative[position]! >= count) return flow.ends[position]!;
-    }
-    return Number.POSITIVE_INFINITY;
+    const position = firstAtLeast(flow.cumulative, count);
+    return position < flow.ends.length ? flow.ends[position]! : Number.POSITIVE_INFINITY;
   };
   /** Calls of `operator` ready at `atMs` (taken or not). */
   const readyAt = (operator: number, atMs: number): number => {
@@ -139,25 +131,17 @@ export function replayMakespanMs(
   const held: (string | undefined)[] = workers.map(() => undefined);
   events.push(0);
   for (let operator = 0; operator < index.llm.length; operator++) events.push(tables.releaseMs[operator]!);
-  let lastEndMs = 0;
   let makespanMs = Math.max(tables.poolBoundMs, tables.toolChainMs);
 
-  const sizes = flows.map(() => [] as number[]);
+  /** A micro-batch of `count` calls of `operator` ends at `endMs`: kept in end order, with running counts. */
   const record = (operator: number, endMs: number, count: number): void => {
     const flow = flows[operator]!;
-    let position = flow.ends.length;
-    while (position > 0 && flow.ends[position - 1]! > endMs) position--;
-    sizes[operator]!.splice(position, 0, count);
+    const position = firstAtLeast(flow.ends, endMs, true);
     flow.ends.splice(position, 0, endMs);
-    flow.cumulative.length = 0;
-    let running = 0;
-    for (const size of sizes[operator]!) {
-      running += size;
-      flow.cumulative.push(running);
-    }
+    flow.cumulative.splice(position, 0, (position === 0 ? 0 : flow.cumulative[position - 1]!) + count);
+    for (let later = position + 1; later < flow.cumulative.length; later++) flow.cumulative[later]! += count;
     events.push(endMs);
     for (const edge of tables.successors[operator]!) events.push(endMs + edge.gapMs);
-    lastEndMs = Math.max(lastEndMs, endMs);
     makespanMs = Math.max(makespanMs, endMs + tables.tailMs[operator]!);
   };
 
@@ -203,9 +187,24 @@ export function replayMakespanMs(
       if (freeMs[worker]! <= nowMs + 1e-9) decide(worker, nowMs);
     }
   }
-  if (flows.some((flow, operator) => !exhausted(operator) || doneBy(operator, lastEndMs) < flow.calls))
-    return undefined;
+  if (flows.some((_, operator) => !exhausted(operator))) return undefined;
   return makespanMs;
+}
+
+/**
+ * The first position of ascending `values` holding at least `target` (above it when `strictly`),
+ * or `values.length`.
+ */
+function firstAtLeast(values: readonly number[], target: number, strictly = false): number {
+  let low = 0;
+  let high = values.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    const value = values[middle]!;
+    if (strictly ? value <= target : value < target) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 function stepEntry(
