@@ -31,7 +31,7 @@ export interface PlannerBenchmarkConfig {
 export const defaultPlannerBenchmarkConfig: PlannerBenchmarkConfig = {
   queries: 1000,
   workloadWorkers: [2, 3, 4],
-  randomInstances: 32,
+  randomInstances: 64,
   glpkTimeLimitMs: 5_000,
   highsTimeLimitMs: 20_000,
   scaleOperators: [10, 20, 40, 80],
