@@ -150,6 +150,8 @@ export interface PlannerSummary {
   readonly dpOverBoundMax: number;
   /** dp ≤ 1.03 × bound: within 3 % of optimal whether or not the optimum is proven. */
   readonly dpWithin3PercentOfBound: number;
+  /** Of those, instances where dp's plan splits an operator. */
+  readonly dpWithin3PercentOfBoundWithSplits: number;
   /** Gap (incumbent − bound) / incumbent of the instances not proven. */
   readonly unprovenGapMedian?: number;
   readonly unprovenGapMax?: number;
@@ -450,6 +452,8 @@ export function summarize(optimality: readonly OptimalityRow[], scale: readonly 
     dpOverBoundMedian: median(overBound) ?? 1,
     dpOverBoundMax: overBound.length > 0 ? Math.max(...overBound) : 1,
     dpWithin3PercentOfBound: overBound.filter((ratio) => ratio <= 1.03).length,
+    dpWithin3PercentOfBoundWithSplits: optimality.filter((row) => row.dpOverBound <= 1.03 && row.dpSplits)
+      .length,
     ...optional("unprovenGapMedian", median(gaps)),
     ...optional("unprovenGapMax", gaps.length > 0 ? Math.max(...gaps) : undefined),
     oracleBeatDp: optimality.filter((row) => row.incumbentMs < row.dpMakespanMs * (1 - 1e-9)).length,

@@ -42,6 +42,7 @@ export function improveSchedule(
     sequence: readonly OperatorAssignment[],
     prefix: readonly TimedNode[],
     keep: number,
+    cutoffMs = Number.POSITIVE_INFINITY,
   ): TimedNode[] | undefined => {
     const nodes = prefix.slice(0, keep + 1);
     let node = nodes[keep]!;
@@ -50,7 +51,8 @@ export function improveSchedule(
       if (!isReady(tables, node, step.operator)) return undefined;
       priced += 1;
       const next = appendStep(index, tables, node, step, disabled, caches.of(node), priced);
-      if (!next) return undefined;
+      // Its bound holds for every completion: past the cutoff, the candidate cannot end sooner.
+      if (!next || next.boundMs > cutoffMs) return undefined;
       nodes.push(next);
       node = next;
     }
@@ -68,7 +70,7 @@ export function improveSchedule(
     for (let position = 0; position < current.length && priced < maxPricedSteps; position++) {
       for (const candidate of movesOf(current, position, tables, split, workerCount)) {
         if (priced >= maxPricedSteps) break;
-        const replayed = replay(candidate.steps, nodes, candidate.from);
+        const replayed = replay(candidate.steps, nodes, candidate.from, score.makespanMs + EPSILON_MS);
         if (!replayed) continue;
         const candidateScore = scoreOf(replayed.at(-1)!);
         if (better(candidateScore, score)) {
