@@ -48,6 +48,8 @@ export interface BenchEnvironment {
   readonly profile: DeviceProfile;
   /** Per executor, when they differ (simulated devices of several kinds); else `profile` for all. */
   readonly workerProfiles?: readonly DeviceProfile[];
+  /** Per executor, the models it serves, when not every executor serves every model (a device too small for one). */
+  readonly workerModels?: readonly (readonly string[])[];
   /** Where `profile` came from (for the result file). */
   readonly profileSource: string;
   readonly onProgress?: (message: string) => void;
@@ -182,6 +184,7 @@ export async function runWorkloadBench(
             addresses: executors.addresses,
             profile: environment.profile,
             ...(environment.workerProfiles ? { workerProfiles: environment.workerProfiles } : {}),
+            ...(environment.workerModels ? { workerModels: environment.workerModels } : {}),
             settings: fullSettings,
             ...(naiveOutputs ? { naiveOutputs } : {}),
             ...(setting === undefined

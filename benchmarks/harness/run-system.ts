@@ -30,6 +30,8 @@ export interface SystemRunInput {
   readonly profile: DeviceProfile;
   /** Per executor, when they differ (default: `profile` for every one). */
   readonly workerProfiles?: readonly DeviceProfile[];
+  /** Per executor, the models it serves (default: every model; planners place none elsewhere). */
+  readonly workerModels?: readonly (readonly string[])[];
   readonly tools: RuntimeTools;
   readonly settings: BenchSettings;
   /** Per query id, naive's canonical `{ok, outputs}` (absent: not compared). */
@@ -61,6 +63,7 @@ export async function runSystem(input: SystemRunInput): Promise<SystemRunOutput>
   const workers: PlanningWorker[] = input.addresses.map((address, index) => ({
     id: `worker-${index}`,
     profile: input.workerProfiles?.[index] ?? input.profile,
+    ...(input.workerModels?.[index] === undefined ? {} : { models: input.workerModels[index] }),
     address,
   }));
   const planningStartedMs = performance.now();

@@ -36,6 +36,7 @@ import {
   executorDevices,
   formatDevices,
   measuredSimProfiles,
+  modelsDeviceHolds,
   parseDevices,
   startSimDevices,
 } from "../run/sim-profile.js";
@@ -384,6 +385,8 @@ async function simDeviceEnvironment(
       }),
     profile: workerProfiles[0]!,
     workerProfiles,
+    // What each sidecar serves: a device too small for a model does not list it, so no plan puts it there.
+    workerModels: executorDevices(devices).map((device) => modelsDeviceHolds(device, models)),
     profileSource: given
       ? `${options.profile} (given; the executors play the hidden ground truth of ${formatDevices(devices)})`
       : `measured by halo profile against simulated ${formatDevices(devices)} (ground truth hidden; noise σ ${options.noise}): ` +

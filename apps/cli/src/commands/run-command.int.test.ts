@@ -265,6 +265,58 @@ describe("halo run on simulated devices with a hidden ground truth", () => {
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('--devices: "tpu:1": unknown device "tpu"');
   }, 600_000);
+
+  it("serves on each device the models it can hold: Qwen3-32B only on the H100 of an H100 + L40S pair", async () => {
+    const home = join(directory, "l40s-home");
+    const planPath = join(directory, "l40s-plan.json");
+    const args = [
+      "run",
+      EXAMPLE,
+      "--queries",
+      QUERIES,
+      "--engine",
+      "sim",
+      "--time-scale",
+      "0.001",
+      "--db",
+      database,
+    ];
+    const run = spawnSync(
+      process.execPath,
+      [
+        BIN,
+        ...args,
+        "--devices",
+        "h100:1,l40s:1",
+        "--out",
+        join(directory, "l40s.jsonl"),
+        "--plan-out",
+        planPath,
+      ],
+      { cwd: ROOT, env: { ...process.env, HALO_HOME: home }, encoding: "utf8", timeout: 240_000 },
+    );
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toContain(`halo run tpch-diamond: ${QUERY_COUNT} ok, 0 failed`);
+    const plan = JSON.parse(await readFile(planPath, "utf8")) as {
+      workers: { id: string; device: string }[];
+      epochs: { steps: { worker: string; model: string }[] }[];
+    };
+    const l40s = plan.workers.filter((worker) => /L40S/i.test(worker.device)).map((worker) => worker.id);
+    expect(l40s).toHaveLength(1);
+    const steps = plan.epochs.flatMap((epoch) => epoch.steps);
+    expect(steps.some((step) => step.model === "Qwen/Qwen3-32B")).toBe(true);
+    for (const step of steps.filter((step) => step.model === "Qwen/Qwen3-32B")) {
+      expect(l40s).not.toContain(step.worker);
+    }
+    // A model no device can hold is invalid input naming it.
+    const none = spawnSync(process.execPath, [BIN, ...args, "--devices", "l40s:2"], {
+      cwd: ROOT,
+      env: { ...process.env, HALO_HOME: home },
+      encoding: "utf8",
+    });
+    expect(none.status).toBe(2);
+    expect(none.stderr).toContain("--devices: no device can hold Qwen/Qwen3-32B");
+  }, 600_000);
 });
 
 describe("halo run faults", () => {

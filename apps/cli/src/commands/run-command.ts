@@ -46,6 +46,7 @@ import {
   executorDevices,
   formatDevices,
   measuredSimProfiles,
+  modelsDeviceHolds,
   parseDevices,
   startSimDevices,
 } from "../run/sim-profile.js";
@@ -271,6 +272,8 @@ export async function runWorkflow(
     let profile: DeviceProfile;
     /** Per worker, when the workers differ (simulated devices: each device's measured profile). */
     let workerProfiles: readonly DeviceProfile[] | undefined;
+    /** Per worker, the models its sidecar serves (simulated devices too small for a model). */
+    let workerModels: readonly (readonly string[])[] | undefined;
     if (devices) {
       checkDevicesHoldModels(devices, models);
       const given =
@@ -299,6 +302,7 @@ export async function runWorkflow(
       cleanups.push(() => started.stop());
       addresses = started.addresses;
       workerProfiles = executorDevices(devices).map((device) => given ?? measured!.get(device)!.profile);
+      workerModels = executorDevices(devices).map((device) => modelsDeviceHolds(device, models));
       profile = workerProfiles[0]!;
       if (measured) {
         io.stderr(
@@ -363,6 +367,7 @@ export async function runWorkflow(
     const workers: PlanningWorker[] = addresses.map((address, index) => ({
       id: `worker-${index}`,
       profile: workerProfiles?.[index] ?? profile,
+      ...(workerModels?.[index] === undefined ? {} : { models: workerModels[index] }),
       address,
     }));
     // A query whose prompt fits no worker fails alone, before planning: it must not sink the batch's plan.

@@ -10,6 +10,7 @@ import {
   executorDevices,
   formatDevices,
   measuredSimProfiles,
+  modelsDeviceHolds,
   parseDevices,
   simProfilePath,
 } from "./sim-profile.js";
@@ -55,10 +56,17 @@ describe("--devices", () => {
     expect(() => parseDevices(spec)).toThrow(message);
   });
 
-  it("refuses a model a device cannot hold, naming both", () => {
+  it("lets a device serve the models it holds, and refuses a model no device holds, naming it", () => {
     expect(() => checkDevicesHoldModels(parseDevices("h100:2,a100:1"), MODELS)).not.toThrow();
-    expect(() => checkDevicesHoldModels(parseDevices("h100:1,l40s:1"), MODELS)).toThrow(
-      /l40s cannot hold Qwen\/Qwen3-32B: 65\.6 GB of weights/,
+    // An L40S cannot hold Qwen3-32B in BF16: mixed with an H100 it serves the other models.
+    expect(() => checkDevicesHoldModels(parseDevices("h100:1,l40s:1"), MODELS)).not.toThrow();
+    expect(modelsDeviceHolds("l40s", MODELS)).toEqual(MODELS.filter((model) => model !== "Qwen/Qwen3-32B"));
+    expect(modelsDeviceHolds("h100", MODELS)).toEqual(MODELS);
+    expect(() => checkDevicesHoldModels(parseDevices("l40s:2"), MODELS)).toThrow(
+      /no device can hold Qwen\/Qwen3-32B: 65\.6 GB of weights; l40s has 44\.2 GB for weights and KV/,
+    );
+    expect(() => checkDevicesHoldModels(parseDevices("l40s:1"), ["Qwen/Qwen3-32B"])).toThrow(
+      /l40s can hold none of the models \(Qwen\/Qwen3-32B\)/,
     );
     expect(() => checkDevicesHoldModels(parseDevices("h100"), ["Qwen/Qwen3-8B"])).toThrow(
       /knows no model "Qwen\/Qwen3-8B"/,

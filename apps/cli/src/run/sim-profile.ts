@@ -85,24 +85,52 @@ export function executorDevices(groups: readonly DeviceGroup[]): string[] {
   return groups.flatMap((group) => Array.from({ length: group.count }, () => group.device));
 }
 
-/** Refuses a model a device cannot hold at all (Qwen3-32B in BF16 on an L40S), naming both. */
+/** The models of `models` whose weights fit the device's memory for weights and KV, in the given order. */
+export function modelsDeviceHolds(device: string, models: readonly string[]): string[] {
+  const truth = groundTruthDevice(device);
+  return models.filter((model) => {
+    const entry = truth.models[model];
+    return entry !== undefined && entry.weightsBytes <= engineMemoryBytes(truth);
+  });
+}
+
+/**
+ * Checks that the devices can serve the models: every device knows every
+ * model, every model fits on some device, every device holds some model.
+ * A device too small for a model (Qwen3-32B in BF16 on an L40S) serves the
+ * others: its executor does not list that model, its measured profile does not
+ * either, and the planner places the model elsewhere.
+ */
 export function checkDevicesHoldModels(groups: readonly DeviceGroup[], models: readonly string[]): void {
   for (const group of groups) {
     const truth = groundTruthDevice(group.device);
     for (const model of models) {
-      const entry = truth.models[model];
-      if (!entry) {
+      if (!truth.models[model]) {
         throw new InvalidInputError(
           `--devices: the simulated ${group.device} knows no model "${model}" (it has ${Object.keys(truth.models).join(", ")})`,
         );
       }
-      if (entry.weightsBytes > engineMemoryBytes(truth)) {
-        throw new InvalidInputError(
-          `--devices: ${group.device} cannot hold ${model}: ${(entry.weightsBytes / 1e9).toFixed(1)} GB of weights, ` +
-            `${(engineMemoryBytes(truth) / 1e9).toFixed(1)} GB for weights and KV`,
-        );
-      }
     }
+    if (modelsDeviceHolds(group.device, models).length === 0) {
+      throw new InvalidInputError(
+        `--devices: ${group.device} can hold none of the models (${models.join(", ")}): ` +
+          `${(engineMemoryBytes(truth) / 1e9).toFixed(1)} GB for weights and KV`,
+      );
+    }
+  }
+  for (const model of models) {
+    if (groups.some((group) => modelsDeviceHolds(group.device, [model]).length > 0)) continue;
+    const truth = groundTruthDevice(groups[0]!.device);
+    const weights = truth.models[model]!.weightsBytes;
+    throw new InvalidInputError(
+      `--devices: no device can hold ${model}: ${(weights / 1e9).toFixed(1)} GB of weights; ` +
+        groups
+          .map((group) => {
+            const memory = engineMemoryBytes(groundTruthDevice(group.device));
+            return `${group.device} has ${(memory / 1e9).toFixed(1)} GB for weights and KV`;
+          })
+          .join(", "),
+    );
   }
 }
 
@@ -133,6 +161,8 @@ export async function startSimDevices(
         engine: "sim",
         truth: device,
         noiseSeed: options.noiseSeed + index,
+        // A device serves the models it can hold (checkDevicesHoldModels leaves each model one).
+        ...(options.serve === undefined ? {} : { serve: modelsDeviceHolds(device, options.serve) }),
       }),
     ),
   );
@@ -185,7 +215,9 @@ export async function measuredSimProfiles(
   for (const { device } of groups) {
     if (profiles.has(device)) continue;
     const truth = groundTruthDevice(device);
-    const path = simProfilePath(truth, options.models, options.noise);
+    // Only the models the device can hold: its profile lists no other, so none is planned there.
+    const models = modelsDeviceHolds(device, options.models);
+    const path = simProfilePath(truth, models, options.noise);
     let cached: DeviceProfile | undefined;
     try {
       cached = parseDeviceProfile(JSON.parse(await readFile(path, "utf8")), path);
@@ -207,13 +239,13 @@ export async function measuredSimProfiles(
       timeScale: 0,
       noise: options.noise,
       noiseSeed: options.noiseSeed,
-      serve: options.models,
+      serve: models,
       maxLoadedModels: 1,
     });
     const clients = executors.addresses.map((address) => createExecutorClient(address));
     try {
       const { profile } = await measureDeviceProfile(clients, {
-        models: options.models,
+        models,
         device: `${truth.device.replace(" (simulated ground truth)", "")} (simulated; measured by halo profile)`,
         onProgress: options.onProgress,
       });
