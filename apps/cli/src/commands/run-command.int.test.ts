@@ -201,35 +201,30 @@ function alive(pid: number): boolean {
   }
 }
 
+/** `halo run` of the example on simulated `devices` (fast clock); `--devices` is the 7th argument. */
+function simDevicesArgs(devices: string, ...extra: string[]): string[] {
+  return [
+    ...["run", EXAMPLE, "--queries", QUERIES, "--engine", "sim", "--devices", devices],
+    ...["--time-scale", "0.001", "--db", database, ...extra],
+  ];
+}
+
+function runHalo(args: readonly string[], home: string) {
+  return spawnSync(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, HALO_HOME: home },
+    encoding: "utf8",
+    timeout: 240_000,
+  });
+}
+
 describe("halo run on simulated devices with a hidden ground truth", () => {
   it("plans from profiles measured against the devices, one per worker, and reports estimate vs actual", async () => {
     const out = join(directory, "devices.jsonl");
     const summaryPath = join(directory, "devices-summary.json");
     const home = join(directory, "devices-home");
-    const args = [
-      "run",
-      EXAMPLE,
-      "--queries",
-      QUERIES,
-      "--engine",
-      "sim",
-      "--devices",
-      "h100:1,a100:1",
-      "--time-scale",
-      "0.001",
-      "--db",
-      database,
-      "--out",
-      out,
-      "--summary",
-      summaryPath,
-    ];
-    const run = spawnSync(process.execPath, [BIN, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, HALO_HOME: home },
-      encoding: "utf8",
-      timeout: 240_000,
-    });
+    const args = simDevicesArgs("h100:1,a100:1", "--out", out, "--summary", summaryPath);
+    const run = runHalo(args, home);
     expect(run.status, run.stderr).toBe(0);
     expect(run.stderr).toContain("measuring a profile of the simulated h100 with halo profile");
     expect(run.stderr).toContain("measuring a profile of the simulated a100 with halo profile");
@@ -249,12 +244,7 @@ describe("halo run on simulated devices with a hidden ground truth", () => {
     expect(summary.estimateVsActual.actualOverEstimate).toBeGreaterThan(0);
     expect(summary.estimateVsActual.deviceMakespanMs).toBeCloseTo(summary.makespanMs / 0.001, -1);
     // The second run finds both measured profiles in the cache.
-    const again = spawnSync(process.execPath, [BIN, ...args, "--overwrite"], {
-      cwd: ROOT,
-      env: { ...process.env, HALO_HOME: home },
-      encoding: "utf8",
-      timeout: 240_000,
-    });
+    const again = runHalo([...args, "--overwrite"], home);
     expect(again.status, again.stderr).toBe(0);
     expect(again.stderr).not.toContain("measuring a profile");
     // A bad device list is invalid input naming it.
@@ -269,32 +259,8 @@ describe("halo run on simulated devices with a hidden ground truth", () => {
   it("serves on each device the models it can hold: Qwen3-32B only on the H100 of an H100 + L40S pair", async () => {
     const home = join(directory, "l40s-home");
     const planPath = join(directory, "l40s-plan.json");
-    const args = [
-      "run",
-      EXAMPLE,
-      "--queries",
-      QUERIES,
-      "--engine",
-      "sim",
-      "--time-scale",
-      "0.001",
-      "--db",
-      database,
-    ];
-    const run = spawnSync(
-      process.execPath,
-      [
-        BIN,
-        ...args,
-        "--devices",
-        "h100:1,l40s:1",
-        "--out",
-        join(directory, "l40s.jsonl"),
-        "--plan-out",
-        planPath,
-      ],
-      { cwd: ROOT, env: { ...process.env, HALO_HOME: home }, encoding: "utf8", timeout: 240_000 },
-    );
+    const out = join(directory, "l40s.jsonl");
+    const run = runHalo(simDevicesArgs("h100:1,l40s:1", "--out", out, "--plan-out", planPath), home);
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toContain(`halo run tpch-diamond: ${QUERY_COUNT} ok, 0 failed`);
     const plan = JSON.parse(await readFile(planPath, "utf8")) as {
@@ -309,11 +275,7 @@ describe("halo run on simulated devices with a hidden ground truth", () => {
       expect(l40s).not.toContain(step.worker);
     }
     // A model no device can hold is invalid input naming it.
-    const none = spawnSync(process.execPath, [BIN, ...args, "--devices", "l40s:2"], {
-      cwd: ROOT,
-      env: { ...process.env, HALO_HOME: home },
-      encoding: "utf8",
-    });
+    const none = runHalo(simDevicesArgs("l40s:2"), home);
     expect(none.status).toBe(2);
     expect(none.stderr).toContain("--devices: no device can hold Qwen/Qwen3-32B");
   }, 600_000);
