@@ -275,7 +275,7 @@ describe("halo run on simulated devices with a hidden ground truth", () => {
       expect(l40s).not.toContain(step.worker);
     }
     // A model no device can hold is invalid input naming it.
-    const none = runHalo(simDevicesArgs("l40s:2"), home);
+    const none = runHalo(simDevicesArgs("l40s:2", "--out", join(directory, "l40s-none.jsonl")), home);
     expect(none.status).toBe(2);
     expect(none.stderr).toContain("--devices: no device can hold Qwen/Qwen3-32B");
   }, 600_000);
