@@ -42,7 +42,7 @@ export function improveSchedule(
     sequence: readonly OperatorAssignment[],
     prefix: readonly TimedNode[],
     keep: number,
-    cutoffMs = Number.POSITIVE_INFINITY,
+    cutoffMs: number,
   ): TimedNode[] | undefined => {
     const nodes = prefix.slice(0, keep + 1);
     let node = nodes[keep]!;
@@ -59,7 +59,7 @@ export function improveSchedule(
     return nodes;
   };
   let current = [...steps];
-  let nodes = replay(current, [root], 0);
+  let nodes = replay(current, [root], 0, Number.POSITIVE_INFINITY);
   if (!nodes) return undefined;
   let score = scoreOf(nodes.at(-1)!);
   const workerCount = index.problem.workers.length;

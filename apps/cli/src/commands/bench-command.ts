@@ -36,7 +36,6 @@ import {
   executorDevices,
   formatDevices,
   measuredSimProfiles,
-  modelsDeviceHolds,
   parseDevices,
   startSimDevices,
 } from "../run/sim-profile.js";
@@ -360,7 +359,7 @@ async function simDeviceEnvironment(
   log: (message: string) => void,
 ): Promise<Omit<BenchEnvironment, "onProgress">> {
   const { settings } = options;
-  checkDevicesHoldModels(devices, models);
+  const workerModels = checkDevicesHoldModels(devices, models);
   const given =
     options.profile === undefined
       ? undefined
@@ -386,7 +385,7 @@ async function simDeviceEnvironment(
     profile: workerProfiles[0]!,
     workerProfiles,
     // What each sidecar serves: a device too small for a model does not list it, so no plan puts it there.
-    workerModels: executorDevices(devices).map((device) => modelsDeviceHolds(device, models)),
+    workerModels,
     profileSource: given
       ? `${options.profile} (given; the executors play the hidden ground truth of ${formatDevices(devices)})`
       : `measured by halo profile against simulated ${formatDevices(devices)} (ground truth hidden; noise σ ${options.noise}): ` +

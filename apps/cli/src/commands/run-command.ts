@@ -46,7 +46,6 @@ import {
   executorDevices,
   formatDevices,
   measuredSimProfiles,
-  modelsDeviceHolds,
   parseDevices,
   startSimDevices,
 } from "../run/sim-profile.js";
@@ -275,7 +274,7 @@ export async function runWorkflow(
     /** Per worker, the models its sidecar serves (simulated devices too small for a model). */
     let workerModels: readonly (readonly string[])[] | undefined;
     if (devices) {
-      checkDevicesHoldModels(devices, models);
+      workerModels = checkDevicesHoldModels(devices, models);
       const given =
         flags.profile === undefined
           ? undefined
@@ -302,7 +301,6 @@ export async function runWorkflow(
       cleanups.push(() => started.stop());
       addresses = started.addresses;
       workerProfiles = executorDevices(devices).map((device) => given ?? measured!.get(device)!.profile);
-      workerModels = executorDevices(devices).map((device) => modelsDeviceHolds(device, models));
       profile = workerProfiles[0]!;
       if (measured) {
         io.stderr(

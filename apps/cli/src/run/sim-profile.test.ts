@@ -59,7 +59,11 @@ describe("--devices", () => {
   it("lets a device serve the models it holds, and refuses a model no device holds, naming it", () => {
     expect(() => checkDevicesHoldModels(parseDevices("h100:2,a100:1"), MODELS)).not.toThrow();
     // An L40S cannot hold Qwen3-32B in BF16: mixed with an H100 it serves the other models.
-    expect(() => checkDevicesHoldModels(parseDevices("h100:1,l40s:1"), MODELS)).not.toThrow();
+    expect(checkDevicesHoldModels(parseDevices("h100:1,l40s:2"), MODELS)).toEqual([
+      MODELS,
+      MODELS.slice(0, 2),
+      MODELS.slice(0, 2),
+    ]);
     expect(modelsDeviceHolds("l40s", MODELS)).toEqual(MODELS.filter((model) => model !== "Qwen/Qwen3-32B"));
     expect(modelsDeviceHolds("h100", MODELS)).toEqual(MODELS);
     expect(() => checkDevicesHoldModels(parseDevices("l40s:2"), MODELS)).toThrow(

@@ -95,43 +95,46 @@ export function modelsDeviceHolds(device: string, models: readonly string[]): st
 }
 
 /**
- * Checks that the devices can serve the models: every device knows every
- * model, every model fits on some device, every device holds some model.
- * A device too small for a model (Qwen3-32B in BF16 on an L40S) serves the
+ * Checks that the devices can serve the models — every device knows every
+ * model, every model fits on some device, every device holds some model — and
+ * returns, per executor (`executorDevices` order), the models it serves. A
+ * device too small for a model (Qwen3-32B in BF16 on an L40S) serves the
  * others: its executor does not list that model, its measured profile does not
- * either, and the planner places the model elsewhere.
+ * either, and planning workers restricted to these lists never get it.
  */
-export function checkDevicesHoldModels(groups: readonly DeviceGroup[], models: readonly string[]): void {
-  for (const group of groups) {
+export function checkDevicesHoldModels(
+  groups: readonly DeviceGroup[],
+  models: readonly string[],
+): string[][] {
+  const held = groups.map((group) => {
     const truth = groundTruthDevice(group.device);
-    for (const model of models) {
-      if (!truth.models[model]) {
-        throw new InvalidInputError(
-          `--devices: the simulated ${group.device} knows no model "${model}" (it has ${Object.keys(truth.models).join(", ")})`,
-        );
-      }
+    const unknown = models.find((model) => !truth.models[model]);
+    if (unknown !== undefined) {
+      throw new InvalidInputError(
+        `--devices: the simulated ${group.device} knows no model "${unknown}" (it has ${Object.keys(truth.models).join(", ")})`,
+      );
     }
-    if (modelsDeviceHolds(group.device, models).length === 0) {
+    const holds = modelsDeviceHolds(group.device, models);
+    if (holds.length === 0) {
       throw new InvalidInputError(
         `--devices: ${group.device} can hold none of the models (${models.join(", ")}): ` +
           `${(engineMemoryBytes(truth) / 1e9).toFixed(1)} GB for weights and KV`,
       );
     }
-  }
-  for (const model of models) {
-    if (groups.some((group) => modelsDeviceHolds(group.device, [model]).length > 0)) continue;
-    const truth = groundTruthDevice(groups[0]!.device);
-    const weights = truth.models[model]!.weightsBytes;
+    return holds;
+  });
+  const homeless = models.find((model) => !held.some((holds) => holds.includes(model)));
+  if (homeless !== undefined) {
+    const weights = groundTruthDevice(groups[0]!.device).models[homeless]!.weightsBytes;
+    const memories = groups.map(
+      (group) =>
+        `${group.device} has ${(engineMemoryBytes(groundTruthDevice(group.device)) / 1e9).toFixed(1)} GB for weights and KV`,
+    );
     throw new InvalidInputError(
-      `--devices: no device can hold ${model}: ${(weights / 1e9).toFixed(1)} GB of weights; ` +
-        groups
-          .map((group) => {
-            const memory = engineMemoryBytes(groundTruthDevice(group.device));
-            return `${group.device} has ${(memory / 1e9).toFixed(1)} GB for weights and KV`;
-          })
-          .join(", "),
+      `--devices: no device can hold ${homeless}: ${(weights / 1e9).toFixed(1)} GB of weights; ${memories.join(", ")}`,
     );
   }
+  return groups.flatMap((group, index) => Array.from({ length: group.count }, () => held[index]!));
 }
 
 /** How the simulated executors run (besides their device). */
