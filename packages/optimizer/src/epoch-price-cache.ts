@@ -18,7 +18,7 @@ export interface AssignmentPrice {
  * done sets. The DP prices many epochs from each state through one cache.
  */
 export class EpochPriceCache {
-  readonly assignments = new Map<string, AssignmentPrice | null>();
+  readonly assignments = new Map<number | string, AssignmentPrice | null>();
   readonly tools = new Map<bigint, ToolPrice>();
   private groups: string[] | undefined;
 
@@ -43,9 +43,11 @@ export interface PriceMemo {
    */
   readonly alone: WeakMap<WorkerState, Map<number, AssignmentPrice | null>>;
   /** Shard prices by the worker's state object, then operator, class and split. */
-  readonly shardsByState: WeakMap<WorkerState, Map<string, ShardCost | null>>;
+  readonly shardsByState: WeakMap<WorkerState, Map<number | string, ShardCost | null>>;
   /** Successor states by the worker's state object, then operator, class and requests. */
-  readonly nextByState: WeakMap<WorkerState, Map<string, WorkerState>>;
+  readonly nextByState: WeakMap<WorkerState, Map<number, WorkerState>>;
+  /** Worker classes of the problem (numeric keys above: class + classCount × (operator + operators × requests)). */
+  readonly classCount: number;
 }
 
 const priceMemos = new WeakMap<ProblemIndex, Map<string, PriceMemo>>();
@@ -72,6 +74,7 @@ export function memoOf(index: ProblemIndex, disabled: DisabledOptimizations): Pr
       alone: new WeakMap(),
       shardsByState: new WeakMap(),
       nextByState: new WeakMap(),
+      classCount: Math.max(0, ...index.workerClass) + 1,
     };
     byDisabled.set(key, memo);
   }

@@ -19,6 +19,7 @@ import {
   type WorkerState,
   withoutServedContexts,
 } from "./search-state.js";
+import { sortSmall } from "./small-sort.js";
 import { priceTools, toolTimings } from "./tool-price.js";
 
 /**
@@ -85,7 +86,7 @@ export function applyEpoch(
   for (const assignment of epoch) {
     if (isPreload(assignment)) continue;
     // Shards with the input tools' fill (first epoch priced as an epoch) are kept apart from those without.
-    const key = `${chainUp ? "f" : ""}${assignment.operator}:${assignment.workers.join(",")}`;
+    const key = assignmentKey(assignment, state.workers.length, chainUp !== undefined);
     let price = cache?.assignments.get(key);
     if (price === undefined) {
       price = priceAssignment(index, state, assignment, disabled, chainUp) ?? null;
@@ -191,7 +192,7 @@ export function assignmentSpanMs(
   disabled: DisabledOptimizations,
   cache: EpochPriceCache,
 ): number {
-  const key = `${state.done === 0n ? "f" : ""}${assignment.operator}:${assignment.workers.join(",")}`;
+  const key = assignmentKey(assignment, state.workers.length, state.done === 0n);
   let price = cache.assignments.get(key);
   if (price === undefined) {
     let chainUp: ((tool: number) => number) | undefined;
@@ -212,6 +213,24 @@ export function assignmentSpanMs(
   return span;
 }
 
+/**
+ * The key of an assignment's price in an `EpochPriceCache`: a number for one
+ * worker (the hot path), else text; `withFill` when priced with the input
+ * tools' fill (the first epoch priced as an epoch), kept apart.
+ */
+function assignmentKey(
+  assignment: OperatorAssignment,
+  workerCount: number,
+  withFill: boolean,
+): number | string {
+  const workers = assignment.workers;
+  if (workers.length === 1) {
+    const single = assignment.operator * workerCount + workers[0]!;
+    return withFill ? -1 - single : single;
+  }
+  return `${withFill ? "f" : ""}${assignment.operator}:${workers.join(",")}`;
+}
+
 /** Prices one operator's shards from the epoch's start state; undefined when a shard does not fit in memory. */
 function priceAssignment(
   index: ProblemIndex,
@@ -229,11 +248,12 @@ function priceAssignment(
   // among workers in the same state the earlier in the assignment (the DP lists the sooner free first).
   const given = assignment.workers;
   // A worker that cannot serve the operator's model (weights too big, or its `models` leave it out).
-  if (given.some((worker) => index.modelOn[worker]?.[position] === undefined)) return undefined;
+  for (let at = 0; at < given.length; at++)
+    if (index.modelOn[given[at]!]?.[position] === undefined) return undefined;
   const shardWorkers =
     given.length === 1
       ? given
-      : [...given].sort((left, right) => {
+      : sortSmall([...given], (left, right) => {
           const leftState = state.workers[left]!;
           const rightState = state.workers[right]!;
           const warm =
@@ -326,7 +346,13 @@ function priceAssignment(
     // A shard's price depends on these only (identical workers price it identically): memoize across
     // states, first by the worker's state object (states are shared), then by content.
     const sourceClass = prefixSource === undefined ? "-" : index.workerClass[prefixSource];
-    const shortKey = `${position}|${index.workerClass[worker]}|${shardRequests}|${localRequests}|${remoteRequests}|${sourceClass}`;
+    // Numbers for the common case (nothing inherited or migrated), text else.
+    const simpleKey =
+      memo.classCount * (position + index.llm.length * shardRequests) + index.workerClass[worker]!;
+    const shortKey =
+      localRequests === 0 && remoteRequests === 0 && prefixSource === undefined
+        ? simpleKey
+        : `${position}|${index.workerClass[worker]}|${shardRequests}|${localRequests}|${remoteRequests}|${sourceClass}`;
     let byState = memo.shardsByState.get(workerState);
     if (!byState) {
       byState = new Map();
@@ -396,7 +422,7 @@ function priceAssignment(
     shards.push(migrateFrom === undefined ? priced : { ...priced, migrateFrom });
     const share = shardRequests / Math.max(1, requests);
     // The successor state depends on the worker's class and state only: memoized like the prices.
-    const nextKey = `${position}|${index.workerClass[worker]}|${shardRequests}`;
+    const nextKey = simpleKey;
     let nextOf = memo.nextByState.get(workerState);
     if (!nextOf) {
       nextOf = new Map();
@@ -469,11 +495,7 @@ export function applyStep(
   disabled: DisabledOptimizations,
   cache: EpochPriceCache,
 ): AppliedEpoch | undefined {
-  const workers = assignment.workers;
-  const key =
-    workers.length === 1
-      ? `${assignment.operator}:${workers[0]}`
-      : `${assignment.operator}:${workers.join(",")}`;
+  const key = assignmentKey(assignment, state.workers.length, false);
   let price = cache.assignments.get(key);
   if (price === undefined) {
     price = priceAssignment(index, state, assignment, disabled, undefined) ?? null;

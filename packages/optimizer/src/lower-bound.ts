@@ -241,12 +241,17 @@ export function continuousLowerBoundMs(
     const model = index.llm[position]!.model;
     let start = Number.POSITIVE_INFINITY;
     const loadOn = tables.loadOn[position]!;
-    for (const worker of tables.capable[position]!) {
+    // Indexed loops: this runs for every node the searches price.
+    const capable = tables.capable[position]!;
+    for (let at = 0; at < capable.length; at++) {
+      const worker = capable[at]!;
       const free = timed.freeMs[worker]! + (workers[worker]!.model === model ? 0 : loadOn[worker]!);
       if (free < start) start = free;
     }
     if (timing.releaseMs[position]! > start) start = timing.releaseMs[position]!;
-    for (const edge of timing.predecessors[position]!) {
+    const predecessors = timing.predecessors[position]!;
+    for (let at = 0; at < predecessors.length; at++) {
+      const edge = predecessors[at]!;
       const parent = edge.operator;
       const parentFinish = finishMs[parent]!;
       const parentEnd = Number.isNaN(parentFinish)
@@ -261,12 +266,13 @@ export function continuousLowerBoundMs(
     needed[tables.modelIdOf[position]!] = 1;
   }
   // One load for every model some operator still needs that no worker holds.
-  for (const worker of workers) {
-    const id = worker.model === null ? undefined : tables.modelIds.get(worker.model);
+  for (let worker = 0; worker < workers.length; worker++) {
+    const model = workers[worker]!.model;
+    const id = model === null ? undefined : tables.modelIds.get(model);
     if (id !== undefined) needed[id] = 0;
   }
   for (let id = 0; id < needed.length; id++) if (needed[id] === 1) workMs += tables.minLoadByModel[id]!;
   let busyMs = workMs;
-  for (const free of timed.freeMs) busyMs += free;
+  for (let worker = 0; worker < timed.freeMs.length; worker++) busyMs += timed.freeMs[worker]!;
   return Math.max(bound, busyMs / base.workerCount);
 }

@@ -37,30 +37,34 @@ export function improveSchedule(
 ): ImprovedSchedule | undefined {
   const root = rootNode(index, tables, initialTimedState(index, disabled));
   let priced = 0;
-  /** Nodes after each prefix of `from`, reusing `prefix` (valid for the first `keep` steps). */
+  /**
+   * The nodes after each step of `move` applied to `current` from its first changed position on (those
+   * before it are `nodes`'), or undefined when a step is not ready or the bound passes `cutoffMs`.
+   */
   const replay = (
-    sequence: readonly OperatorAssignment[],
-    prefix: readonly TimedNode[],
-    keep: number,
+    current: readonly OperatorAssignment[],
+    nodes: readonly TimedNode[],
+    move: Move,
     cutoffMs: number,
   ): TimedNode[] | undefined => {
-    const nodes = prefix.slice(0, keep + 1);
-    let node = nodes[keep]!;
-    for (let position = keep; position < sequence.length; position++) {
-      const step = sequence[position]!;
+    const suffix: TimedNode[] = [];
+    let node = nodes[move.from]!;
+    for (let position = move.from; position < current.length; position++) {
+      const step = stepOf(current, move, position);
       if (!isReady(tables, node, step.operator)) return undefined;
       priced += 1;
       const next = appendStep(index, tables, node, step, disabled, caches.of(node), priced);
       // Its bound holds for every completion: past the cutoff, the candidate cannot end sooner.
       if (!next || next.boundMs > cutoffMs) return undefined;
-      nodes.push(next);
+      suffix.push(next);
       node = next;
     }
-    return nodes;
+    return suffix;
   };
-  let current = [...steps];
-  let nodes = replay(current, [root], 0, Number.POSITIVE_INFINITY);
-  if (!nodes) return undefined;
+  let current: readonly OperatorAssignment[] = steps;
+  const first = replay(current, [root], UNCHANGED, Number.POSITIVE_INFINITY);
+  if (!first) return undefined;
+  let nodes = [root, ...first];
   let score = scoreOf(nodes.at(-1)!);
   const workerCount = index.problem.workers.length;
 
@@ -68,14 +72,14 @@ export function improveSchedule(
   while (improved && priced < maxPricedSteps) {
     improved = false;
     for (let position = 0; position < current.length && priced < maxPricedSteps; position++) {
-      for (const candidate of movesOf(current, position, tables, split, workerCount)) {
+      for (const move of movesOf(current, position, tables, split, workerCount)) {
         if (priced >= maxPricedSteps) break;
-        const replayed = replay(candidate.steps, nodes, candidate.from, score.makespanMs + EPSILON_MS);
+        const replayed = replay(current, nodes, move, score.makespanMs + EPSILON_MS);
         if (!replayed) continue;
         const candidateScore = scoreOf(replayed.at(-1)!);
         if (better(candidateScore, score)) {
-          current = candidate.steps;
-          nodes = replayed;
+          current = current.map((_, at) => stepOf(current, move, at));
+          nodes = [...nodes.slice(0, move.from + 1), ...replayed];
           score = candidateScore;
           improved = true;
           break;
@@ -115,61 +119,85 @@ function isReady(tables: ContinuousBoundTables, node: TimedNode, operator: numbe
 }
 
 /**
+ * A change of a sequence, without copying it: the step at `position` runs on
+ * `workers`, or (without `workers`) moves to `target`, shifting those between.
+ * `from` is the first position that changes.
+ */
+interface Move {
+  readonly from: number;
+  readonly position: number;
+  readonly workers?: readonly number[];
+  readonly target: number;
+}
+
+/** The move that changes nothing (from the first step). */
+const UNCHANGED: Move = { from: 0, position: 0, target: 0 };
+
+/** The step at `at` of `steps` once `move` is made. */
+function stepOf(steps: readonly OperatorAssignment[], move: Move, at: number): OperatorAssignment {
+  const { position, target } = move;
+  if (move.workers)
+    return at === position ? { operator: steps[at]!.operator, workers: move.workers } : steps[at]!;
+  if (at === target) return steps[position]!;
+  if (target > position && at >= position && at < target) return steps[at + 1]!;
+  if (target < position && at > target && at <= position) return steps[at - 1]!;
+  return steps[at]!;
+}
+
+/**
  * Moves of the step at `position`: other worker sets (every other single
  * worker that can serve it; with splitting, one worker more or one fewer),
  * then other places in the sequence (after its predecessors, before its
- * successors). `from` is the first position that changes.
+ * successors).
  */
-function movesOf(
+function* movesOf(
   steps: readonly OperatorAssignment[],
   position: number,
   tables: ContinuousBoundTables,
   split: boolean,
   workerCount: number,
-): { steps: OperatorAssignment[]; from: number }[] {
+): Generator<Move> {
   const step = steps[position]!;
-  const moves: { steps: OperatorAssignment[]; from: number }[] = [];
-  const withStep = (workers: readonly number[]) => {
-    const changed = [...steps];
-    changed[position] = { operator: step.operator, workers };
-    moves.push({ steps: changed, from: position });
-  };
+  const withStep = (workers: readonly number[]): Move => ({
+    from: position,
+    position,
+    workers,
+    target: position,
+  });
   const capable = tables.capable[step.operator]!;
   for (const worker of capable) {
     if (step.workers.length === 1 && step.workers[0] === worker) continue;
-    withStep([worker]);
+    yield withStep([worker]);
   }
   if (split && workerCount > 1) {
     for (const worker of capable) {
       if (step.workers.includes(worker)) continue;
       if (step.workers.length === 1) continue; // the single-worker moves above cover a pair's second half
-      withStep([...step.workers, worker].sort((left, right) => left - right));
+      yield withStep([...step.workers, worker].sort((left, right) => left - right));
     }
     if (step.workers.length === 1) {
       for (const worker of capable) {
         if (worker !== step.workers[0])
-          withStep([step.workers[0]!, worker].sort((left, right) => left - right));
+          yield withStep([step.workers[0]!, worker].sort((left, right) => left - right));
       }
     }
     if (step.workers.length > 1) {
-      for (const worker of step.workers) withStep(step.workers.filter((other) => other !== worker));
+      for (const worker of step.workers) yield withStep(step.workers.filter((other) => other !== worker));
     }
   }
   // Earliest and latest places: after the last predecessor, before the first successor.
-  const predecessors = new Set(tables.timing.predecessors[step.operator]!.map((edge) => edge.operator));
-  const successors = new Set(tables.timing.successors[step.operator]!.map((edge) => edge.operator));
+  const predecessors = tables.timing.predecessors[step.operator]!;
+  const successors = tables.timing.successors[step.operator]!;
   let earliest = 0;
   let latest = steps.length - 1;
-  steps.forEach((other, at) => {
-    if (predecessors.has(other.operator)) earliest = Math.max(earliest, at + 1);
-    if (successors.has(other.operator) && at > position) latest = Math.min(latest, at - 1);
-  });
+  for (let at = 0; at < steps.length; at++) {
+    const operator = steps[at]!.operator;
+    if (predecessors.some((edge) => edge.operator === operator)) earliest = Math.max(earliest, at + 1);
+    if (at > position && successors.some((edge) => edge.operator === operator))
+      latest = Math.min(latest, at - 1);
+  }
   for (let target = earliest; target <= latest; target++) {
     if (target === position) continue;
-    const changed = [...steps];
-    changed.splice(position, 1);
-    changed.splice(target, 0, step);
-    moves.push({ steps: changed, from: Math.min(position, target) });
+    yield { from: Math.min(position, target), position, target };
   }
-  return moves;
 }

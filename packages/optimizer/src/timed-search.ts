@@ -4,7 +4,8 @@ import { advanceClock, type TimedState } from "./list-schedule.js";
 import { type ContinuousBoundTables, continuousLowerBoundMs } from "./lower-bound.js";
 import type { DisabledOptimizations } from "./planning-problem.js";
 import type { ProblemIndex } from "./problem-index.js";
-import type { OperatorAssignment } from "./search-state.js";
+import type { OperatorAssignment, SearchState, WorkerState } from "./search-state.js";
+import { sortSmall } from "./small-sort.js";
 
 /**
  * The search space of the DP in continuous time: a plan is built by appending
@@ -210,7 +211,8 @@ function candidateWorkerSets(
   policy: StepPolicy,
 ): number[][] {
   const model = index.llm[operator]!.model;
-  const byAvailability = [...groups].sort(
+  const byAvailability = sortSmall(
+    [...groups],
     (left, right) =>
       availableMs(tables, timed, operator, model, left[0]!) -
         availableMs(tables, timed, operator, model, right[0]!) || left[0]! - right[0]!,
@@ -258,7 +260,8 @@ export function appendStep(
 
 /** Workers ordered by free time, then index. */
 export function soonerFreeFirst(timed: TimedState, workers: readonly number[]): number[] {
-  return [...workers].sort((left, right) => timed.freeMs[left]! - timed.freeMs[right]! || left - right);
+  const freeMs = timed.freeMs;
+  return sortSmall(workers.slice(), (left, right) => freeMs[left]! - freeMs[right]! || left - right);
 }
 
 /** The root node: nothing done, every worker free. */
@@ -293,18 +296,39 @@ const MAX_CACHED_STATES = 4_096;
  */
 export class PriceCaches {
   private readonly byState = new Map<string, EpochPriceCache>();
+  /** The cache of each search state object (nodes reached from one node share its state object). */
+  private readonly byObject = new WeakMap<SearchState, EpochPriceCache>();
+  /** Worker states (interned by their text, once per object) as small numbers. */
+  private readonly workerIds = new WeakMap<WorkerState, number>();
+  private readonly idsByText = new Map<string, number>();
 
   of(node: TimedNode): EpochPriceCache {
     const state = node.timed.state;
+    const known = this.byObject.get(state);
+    if (known) return known;
     let key = state.done.toString(36);
-    for (const worker of state.workers) key += `;${worker.key}`;
+    for (const worker of state.workers) key += `;${this.idOf(worker)}`;
     let cache = this.byState.get(key);
     if (!cache) {
       if (this.byState.size >= MAX_CACHED_STATES) this.byState.clear();
       cache = new EpochPriceCache(state);
       this.byState.set(key, cache);
     }
+    this.byObject.set(state, cache);
     return cache;
+  }
+
+  private idOf(worker: WorkerState): number {
+    let id = this.workerIds.get(worker);
+    if (id === undefined) {
+      id = this.idsByText.get(worker.key);
+      if (id === undefined) {
+        id = this.idsByText.size;
+        this.idsByText.set(worker.key, id);
+      }
+      this.workerIds.set(worker, id);
+    }
+    return id;
   }
 }
 
@@ -367,12 +391,11 @@ export class DominanceMemo {
     });
     // Workers in the same state by clock: a split gives its remainder to the sooner free of them whatever
     // their indexes, so swapping their clocks is a symmetry.
-    const order = ids
-      .map((_, worker) => worker)
-      .sort(
-        (left, right) =>
-          ids[left]! - ids[right]! || timed.freeMs[left]! - timed.freeMs[right]! || left - right,
-      );
+    const order = ids.map((_, worker) => worker);
+    sortSmall(
+      order,
+      (left, right) => ids[left]! - ids[right]! || timed.freeMs[left]! - timed.freeMs[right]! || left - right,
+    );
     let key = timed.state.done.toString(36);
     const vector = [timed.makespanMs];
     for (const worker of order) {
