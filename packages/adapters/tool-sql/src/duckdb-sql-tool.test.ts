@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import type { JsonValue } from "@halo/ir";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DuckDbProcessSqlTool } from "./duckdb-process-sql-tool.js";
 import { DuckDbSqlTool } from "./duckdb-sql-tool.js";
 import type { SqlToolError } from "./sql-tool-error.js";
 
@@ -50,10 +51,14 @@ afterAll(async () => {
   await rm(directory, { recursive: true, force: true });
 });
 
-describe("DuckDbSqlTool", () => {
+// The same calls, errors and options in process and in a child process.
+describe.each([
+  ["DuckDbSqlTool", DuckDbSqlTool],
+  ["DuckDbProcessSqlTool", DuckDbProcessSqlTool],
+] as const)("%s", (name, Tool) => {
   it("reports a missing file by its path before any work, without creating it", async () => {
     const missing = join(directory, "missing.duckdb");
-    const tool = new DuckDbSqlTool({ path: missing, readOnly: false });
+    const tool = new Tool({ path: missing, readOnly: false });
     const error = await rejection(tool.doCheck());
     expect(error).toMatchObject({ name: "SqlToolError", code: "not-found" });
     expect(error.message).toContain(missing);
@@ -63,7 +68,7 @@ describe("DuckDbSqlTool", () => {
   });
 
   it("refuses a directory as the database file", async () => {
-    const tool = new DuckDbSqlTool({ path: directory });
+    const tool = new Tool({ path: directory });
     expect(await rejection(tool.doCheck())).toMatchObject({
       code: "not-found",
       message: expect.stringContaining("not a file"),
@@ -72,7 +77,7 @@ describe("DuckDbSqlTool", () => {
   });
 
   it("binds declared parameters coerced from strings and converts counts and decimals to numbers", async () => {
-    const tool = new DuckDbSqlTool({ path: databasePath, threads: 1 });
+    const tool = new Tool({ path: databasePath, threads: 1 });
     await tool.doCheck();
     const result = await tool.doQuery(
       query(
@@ -91,7 +96,7 @@ describe("DuckDbSqlTool", () => {
   });
 
   it("honours :p::int casts, reuses a parameter bound once and turns %% into %", async () => {
-    const tool = new DuckDbSqlTool({ path: databasePath });
+    const tool = new Tool({ path: databasePath });
     const result = await tool.doQuery(
       query(
         "SELECT id FROM orders WHERE year = :year::int AND (customer LIKE :prefix || '%%' OR :year::int = 0) AND id > :year::int - 2000 ORDER BY id",
@@ -103,7 +108,7 @@ describe("DuckDbSqlTool", () => {
   });
 
   it("prepares a statement without running it, and names what DuckDB cannot run", async () => {
-    const tool = new DuckDbSqlTool({ path: databasePath });
+    const tool = new Tool({ path: databasePath });
     try {
       await tool.doPrepare({
         sql: "SELECT :x::int + 1 AS y WHERE 'a' ILIKE '%%' || :q",
@@ -124,7 +129,7 @@ describe("DuckDbSqlTool", () => {
   });
 
   it("opens files read-only by default and read-write on request", async () => {
-    const readOnly = new DuckDbSqlTool({ path: databasePath });
+    const readOnly = new Tool({ path: databasePath });
     const error = await rejection(
       readOnly.doQuery(query("INSERT INTO orders VALUES (9, 'eve', 1, DATE '1996-01-01', 1996)")),
     );
@@ -133,10 +138,10 @@ describe("DuckDbSqlTool", () => {
     expect(error.message).toContain(databasePath);
     await readOnly.close();
 
-    const copyPath = join(directory, "scratch.duckdb");
+    const copyPath = join(directory, `scratch-${name}.duckdb`);
     const setup = await DuckDBInstance.create(copyPath);
     setup.closeSync();
-    const writable = new DuckDbSqlTool({ path: copyPath, readOnly: false });
+    const writable = new Tool({ path: copyPath, readOnly: false });
     await writable.doQuery(query("CREATE TABLE notes (body VARCHAR)"));
     await writable.doQuery(
       query("INSERT INTO notes VALUES (:body)", { body: "it's bound, not spliced'; DROP TABLE notes; --" }),
@@ -148,7 +153,7 @@ describe("DuckDbSqlTool", () => {
   });
 
   it("refuses several statements in one call", async () => {
-    const tool = new DuckDbSqlTool({ path: ":memory:" });
+    const tool = new Tool({ path: ":memory:" });
     const error = await rejection(tool.doQuery(query("SELECT 1; SELECT 2")));
     expect(error.code).toBe("query-failed");
     expect(error.message).toMatch(/multiple statements/i);
@@ -156,7 +161,7 @@ describe("DuckDbSqlTool", () => {
   });
 
   it("fails on a missing or invalid parameter before running anything", async () => {
-    const tool = new DuckDbSqlTool({ path: join(directory, "never-opened.duckdb") });
+    const tool = new Tool({ path: join(directory, "never-opened.duckdb") });
     // The file does not exist, so reaching the database would fail differently.
     expect(await rejection(tool.doQuery(query("SELECT :a", {})))).toMatchObject({
       code: "missing-parameter",
@@ -170,7 +175,7 @@ describe("DuckDbSqlTool", () => {
   });
 
   it("binds undeclared values by their JSON type: integers, doubles, lists and objects", async () => {
-    const tool = new DuckDbSqlTool({ path: ":memory:" });
+    const tool = new Tool({ path: ":memory:" });
     const result = await tool.doQuery(
       query(
         "SELECT :small + 1 AS small, :big AS big, :ratio * 2 AS ratio, list_sum(:ints) AS total, :names AS names, " +
@@ -207,7 +212,7 @@ describe("DuckDbSqlTool", () => {
   });
 
   it("converts DuckDB types to JSON: big integers, dates, timestamps, nested types, blobs", async () => {
-    const tool = new DuckDbSqlTool({ path: ":memory:" });
+    const tool = new Tool({ path: ":memory:" });
     const [row] = (
       await tool.doQuery(
         query(`SELECT
@@ -260,7 +265,7 @@ describe("DuckDbSqlTool", () => {
   });
 
   it("reuses a prepared statement across calls, rebinding every parameter, also after a failed call", async () => {
-    const tool = new DuckDbSqlTool({ path: databasePath, maxConnections: 1 });
+    const tool = new Tool({ path: databasePath, maxConnections: 1 });
     const sql =
       "SELECT count(*) AS n, min(customer) AS first FROM orders WHERE year = :year AND customer >= :from";
     const run = (year: JsonValue, from: JsonValue) =>
@@ -279,14 +284,14 @@ describe("DuckDbSqlTool", () => {
   });
 
   it("keeps every column when names repeat", async () => {
-    const tool = new DuckDbSqlTool({ path: ":memory:" });
+    const tool = new Tool({ path: ":memory:" });
     const result = await tool.doQuery(query("SELECT 1 AS a, 2 AS a, 3 AS a_1"));
     expect(result.rows).toEqual([{ a: 1, a_1: 2, a_1_1: 3 }]);
     await tool.close();
   });
 
   it("interrupts a statement past the statement timeout", async () => {
-    const tool = new DuckDbSqlTool({ path: ":memory:", statementTimeoutMs: 50, threads: 1 });
+    const tool = new Tool({ path: ":memory:", statementTimeoutMs: 50, threads: 1 });
     const error = await rejection(
       tool.doQuery(query("SELECT count(*) FROM range(100000000000) t(i) WHERE i % 7 = 3")),
     );
@@ -298,7 +303,7 @@ describe("DuckDbSqlTool", () => {
   });
 
   it("interrupts a statement when the caller aborts, and refuses an already aborted call", async () => {
-    const tool = new DuckDbSqlTool({ path: ":memory:", threads: 1 });
+    const tool = new Tool({ path: ":memory:", threads: 1 });
     const controller = new AbortController();
     const running = tool.doQuery(query("SELECT count(*) FROM range(100000000000) t(i) WHERE i % 7 = 3"), {
       signal: controller.signal,
@@ -312,7 +317,7 @@ describe("DuckDbSqlTool", () => {
   });
 
   it("runs more concurrent queries than connections, queueing the rest", async () => {
-    const tool = new DuckDbSqlTool({ path: databasePath, maxConnections: 2, threads: 1 });
+    const tool = new Tool({ path: databasePath, maxConnections: 2, threads: 1 });
     const results = await Promise.all(
       Array.from({ length: 8 }, (_, index) =>
         tool.doQuery(query("SELECT count(*) AS n, :index AS i FROM orders", { index })),
@@ -325,7 +330,7 @@ describe("DuckDbSqlTool", () => {
   });
 
   it("refuses calls after close and rejects queued callers", async () => {
-    const tool = new DuckDbSqlTool({ path: ":memory:", maxConnections: 1, threads: 1 });
+    const tool = new Tool({ path: ":memory:", maxConnections: 1, threads: 1 });
     await tool.doCheck();
     const slow = tool.doQuery(query("SELECT count(*) AS n FROM range(2000000)"));
     // One macrotask lets the first call take the only connection; the second then has to queue.
@@ -341,10 +346,10 @@ describe("DuckDbSqlTool", () => {
   });
 
   it("validates its options", () => {
-    expect(() => new DuckDbSqlTool({ path: " " })).toThrow(/path/);
-    expect(() => new DuckDbSqlTool({ path: ":memory:", maxConnections: 0 })).toThrow(/maxConnections/);
-    expect(() => new DuckDbSqlTool({ path: ":memory:", threads: 1.5 })).toThrow(/threads/);
-    expect(new DuckDbSqlTool({ path: ":memory:" })).toMatchObject({
+    expect(() => new Tool({ path: " " })).toThrow(/path/);
+    expect(() => new Tool({ path: ":memory:", maxConnections: 0 })).toThrow(/maxConnections/);
+    expect(() => new Tool({ path: ":memory:", threads: 1.5 })).toThrow(/threads/);
+    expect(new Tool({ path: ":memory:" })).toMatchObject({
       specificationVersion: "v1",
       dialect: "duckdb",
     });
