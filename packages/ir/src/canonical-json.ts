@@ -16,6 +16,7 @@ export function isJsonObject(value: unknown): value is JsonObject {
  */
 export function canonicalJson(value: unknown): string {
   if (value === null || value === undefined) return "null";
+  if (value instanceof CanonicalText) return value.text;
   if (typeof value === "number") return Number.isFinite(value) ? JSON.stringify(value) : "null";
   if (typeof value === "string" || typeof value === "boolean") return JSON.stringify(value);
   if (typeof value === "bigint") return JSON.stringify(value.toString());
@@ -27,6 +28,27 @@ export function canonicalJson(value: unknown): string {
     return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(",")}}`;
   }
   return "null";
+}
+
+/** Canonical JSON text made once (`canonicalOnce`): `canonicalJson` writes it as it is. */
+export class CanonicalText {
+  constructor(readonly text: string) {}
+}
+
+const canonicalTexts = new WeakMap<object, CanonicalText>();
+
+/**
+ * The canonical JSON of a value that never changes once made — an operator's
+ * JSON schema, parameter types, processor config — computed once per object,
+ * for request keys that embed it in every request of that operator.
+ */
+export function canonicalOnce(value: object): CanonicalText {
+  let text = canonicalTexts.get(value);
+  if (text === undefined) {
+    text = new CanonicalText(canonicalJson(value));
+    canonicalTexts.set(value, text);
+  }
+  return text;
 }
 
 /** Hex sha256 of the canonical JSON of a value. */

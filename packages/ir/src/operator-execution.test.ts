@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { sha256OfJson } from "./canonical-json.js";
 import {
   inputScope,
   isCoalescable,
@@ -150,6 +151,38 @@ describe("running one query through the IR helpers", () => {
     expect(() => operatorInputs(workflow, "publish", scopes)).toThrow(
       'needs the scope of its parent "revise__iter3"',
     );
+  });
+
+  it("keys a request by the sha256 of its fields' canonical JSON, the operator's constant parts made once", async () => {
+    const workflow = await load("graph-all-features.yaml");
+    const sql = renderRequest(workflow, "balance", { customer_id: 7 });
+    if (sql.kind !== "sql") throw new Error("expected a SQL request");
+    const plain = { kind: "sql", sql: sql.sql, parameters: sql.parameters, types: sql.parameterTypes };
+    // Twice: the second key uses the memoized text of the same parameter-types object.
+    expect(requestKey(sql)).toBe(sha256OfJson(plain));
+    expect(requestKey(sql)).toBe(sha256OfJson(plain));
+    const processor = renderRequest(workflow, "params", { user_query: "x" });
+    if (processor.kind !== "processor") throw new Error("expected a processor request");
+    const plainProcessor = {
+      kind: "processor",
+      processor: processor.processor,
+      config: processor.config,
+      inputs: processor.inputs,
+    };
+    expect(requestKey(processor)).toBe(sha256OfJson(plainProcessor));
+    expect(requestKey(processor)).toBe(sha256OfJson(plainProcessor));
+    const llm = renderRequest(workflow, "analyst", {
+      user_query: "q",
+      extracted: { region: "ASIA", year: 1994 },
+      forecast: "sun",
+      orders: [],
+    });
+    if (llm.kind !== "llm" || llm.jsonSchema === undefined)
+      throw new Error("expected a JSON-output LLM request");
+    const { kind, model, prefix, suffix, maxTokens, temperature, topP, seed, jsonSchema } = llm;
+    const plainLlm = { kind, model, prefix, suffix, maxTokens, temperature, topP, seed, jsonSchema };
+    expect(requestKey(llm)).toBe(sha256OfJson(plainLlm));
+    expect(requestKey(llm)).toBe(sha256OfJson(plainLlm));
   });
 
   it("keys requests canonically and refuses the input operator", async () => {

@@ -3,7 +3,7 @@
  * scopes along the edges, render the request, key it for coalescing, and turn
  * tool results into outputs.
  */
-import { sha256OfJson } from "./canonical-json.js";
+import { canonicalOnce, sha256OfJson } from "./canonical-json.js";
 import { renderPrompt } from "./prompt-assembly.js";
 import { renderTemplate, renderTemplateText } from "./template.js";
 import type {
@@ -187,14 +187,15 @@ export function requestKey(request: OperatorRequest): string {
         temperature: request.temperature,
         topP: request.topP,
         seed: request.seed,
-        jsonSchema: request.jsonSchema ?? null,
+        // The schema, types and config are the operator's, the same object in each of its requests.
+        jsonSchema: request.jsonSchema === undefined ? null : canonicalOnce(request.jsonSchema),
       });
     case "sql":
       return sha256OfJson({
         kind: "sql",
         sql: request.sql,
         parameters: request.parameters,
-        types: request.parameterTypes,
+        types: canonicalOnce(request.parameterTypes),
       });
     case "http":
       return sha256OfJson({
@@ -209,7 +210,7 @@ export function requestKey(request: OperatorRequest): string {
       return sha256OfJson({
         kind: "processor",
         processor: request.processor,
-        config: request.config,
+        config: canonicalOnce(request.config),
         inputs: request.inputs,
       });
   }

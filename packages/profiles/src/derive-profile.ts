@@ -18,6 +18,10 @@ export function parameterCountFromName(modelName: string): number | undefined {
   return found;
 }
 
+/** Weights stored below this many bytes per parameter are quantized (16-bit weights take 2). */
+const QUANTIZED_BELOW_BYTES = 1.5;
+const SIXTEEN_BIT_BYTES = 2;
+
 /** How a derived model's weights are stored, when the workflow says (`quantization` / `dtype`). */
 export interface DeriveModelOptions {
   /** Weight bytes per parameter (see `weightBytesPerParameter`); otherwise the name's suffix, else the reference model's. */
@@ -29,7 +33,9 @@ export interface DeriveModelOptions {
  * profiled model closest in size: time and memory grow linearly with the
  * parameter count, KV bytes per token with its square root. Quantized weights
  * (from `options` or a name suffix like `-AWQ`) set the weight bytes, and the
- * load time and per-step weight reads scale with them. Returns undefined when
+ * load time and per-step weight reads scale with them; without either, the
+ * reference's bytes per parameter carry over, unless the reference is
+ * quantized: then the model counts as 16-bit. Returns undefined when
  * the name carries no parameter count or the device lists no model.
  */
 export function deriveModelProfile(
@@ -43,7 +49,13 @@ export function deriveModelProfile(
   if (!reference) return undefined;
   const ratio = parameterCount / reference.parameterCount;
   const scaledWeightsBytes = reference.weightsBytes * ratio;
-  const bytesPerParameter = options.weightBytesPerParameter ?? weightBytesPerParameterFromName(modelName);
+  // A quantized reference (gpt-oss-20b ships MXFP4) says nothing about another model's format: a
+  // name without a format suffix is then taken as 16-bit weights, the format models are released in.
+  const referenceQuantized = reference.weightsBytes / reference.parameterCount < QUANTIZED_BELOW_BYTES;
+  const bytesPerParameter =
+    options.weightBytesPerParameter ??
+    weightBytesPerParameterFromName(modelName) ??
+    (referenceQuantized ? SIXTEEN_BIT_BYTES : undefined);
   const weightsBytes =
     bytesPerParameter === undefined ? scaledWeightsBytes : parameterCount * bytesPerParameter;
   // Loading and each decode step read the weights once: both scale with their bytes.

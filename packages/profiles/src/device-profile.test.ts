@@ -123,6 +123,21 @@ describe("parameter counts from names", () => {
     expect(deriveModelProfile(H100_SIMULATED_PROFILE, "gpt-4o")).toBeUndefined();
     expect(deriveModelProfile({ ...H100_SIMULATED_PROFILE, models: {} }, "x-7B")).toBeUndefined();
   });
+
+  it("sizes a model from a quantized reference as 16-bit unless its name or options say otherwise", () => {
+    // Only gpt-oss-20b (MXFP4, 13.8 GB for 20.9B parameters) is listed.
+    const quantizedOnly = { ...H100_SIMULATED_PROFILE, models: { "openai/gpt-oss-20b": oss20 } };
+    expect(deriveModelProfile(quantizedOnly, "Qwen/Qwen3-32B")!.weightsBytes).toBe(2 * 32e9);
+    expect(deriveModelProfile(quantizedOnly, "Qwen/Qwen3-32B-AWQ")!.weightsBytes).toBeCloseTo(
+      (32e9 * 4.5) / 8,
+    );
+    expect(
+      deriveModelProfile(quantizedOnly, "Qwen/Qwen3-32B", { weightBytesPerParameter: 1 })!.weightsBytes,
+    ).toBe(32e9);
+    // A 16-bit reference's bytes per parameter carry over, as before.
+    const sixteenOnly = { ...H100_SIMULATED_PROFILE, models: { "Qwen/Qwen3-14B": qwen14 } };
+    expect(deriveModelProfile(sixteenOnly, "Qwen/Qwen3-32B")!.weightsBytes).toBeCloseTo(2 * 32e9);
+  });
 });
 
 describe("structured decode (JSON-schema grammar)", () => {
