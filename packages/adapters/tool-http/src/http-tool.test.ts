@@ -1,5 +1,6 @@
 import { getEventListeners } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { gzipSync } from "node:zlib";
 import type { HttpLatency, HttpToolRequest } from "@halo/ir";
 import { sfc32 as createSeededRandom } from "@halo/seeded-random";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -45,6 +46,22 @@ const routes: Record<string, (request: IncomingMessage, response: ServerResponse
   },
   "/slow": () => {
     // Never answers; the client's timeout must end the call.
+  },
+  "/gzip": (_request, response) => {
+    response.setHeader("content-type", "application/json");
+    response.setHeader("content-encoding", "gzip");
+    response.end(gzipSync(JSON.stringify({ compressed: true, rows: [1, 2, 3] })));
+  },
+  "/gzip-bomb": (_request, response) => {
+    // 8 MiB of spaces compress to a few KiB: under the limit on the wire, far over it decoded.
+    response.setHeader("content-encoding", "gzip");
+    response.end(gzipSync(Buffer.alloc(8 * 1024 * 1024, 32)));
+  },
+  "/cut-body": (_request, response) => {
+    response.setHeader("content-type", "application/json");
+    response.setHeader("content-length", "1000");
+    response.write('{"partial": ');
+    setTimeout(() => response.socket?.destroy(), 20);
   },
   "/slow-body": (_request, response) => {
     response.setHeader("content-type", "application/json");
@@ -244,6 +261,26 @@ describe("HttpTool live requests", () => {
     await streamFinished;
     // The server saw the connection close long before it could send its 64 MiB.
     expect(streamedBytes).toBeLessThan(32 * 1024 * 1024);
+  });
+
+  it("decodes a gzip body and bounds its decoded size by the limit", async () => {
+    const tool = new HttpTool({ allowHosts: [host] });
+    expect(await tool.doCall(call({ url: `${origin}/gzip` }))).toMatchObject({
+      status: 200,
+      body: { compressed: true, rows: [1, 2, 3] },
+    });
+    expect(received.at(-1)?.headers["accept-encoding"]).toContain("gzip");
+    const error = await rejection(tool.doCall(call({ url: `${origin}/gzip-bomb` })));
+    expect(error.code).toBe("too-large");
+  });
+
+  it("reports a connection cut during the body as a network error", async () => {
+    const tool = new HttpTool({ allowHosts: [host] });
+    const error = await rejection(tool.doCall(call({ url: `${origin}/cut-body` })));
+    expect(error.code).toBe("network");
+    expect(error.message).toContain(`${origin}/cut-body`);
+    // The tool keeps working on a new connection.
+    expect(await tool.doCall(call({ url: `${origin}/gzip` }))).toMatchObject({ status: 200 });
   });
 
   it("reports invalid JSON with the URL and a snippet", async () => {

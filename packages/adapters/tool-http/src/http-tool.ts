@@ -1,9 +1,14 @@
 /**
- * The HTTP tool: calls over Node's fetch with a host allowlist, a response size limit,
- * timeouts, JSON responses, and the three latency modes of the workflow format.
+ * The HTTP tool: calls over Node's http/https clients with a host allowlist, a response size
+ * limit, timeouts, JSON responses, and the three latency modes of the workflow format.
+ * (Not fetch: on a small JSON call it costs about 230 µs of CPU against 65 µs for
+ * `http.request` — measured here, 20,000 calls to a local server, 64 in flight.)
  */
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { performance } from "node:perf_hooks";
 import { setTimeout as delay } from "node:timers/promises";
+import { brotliDecompressSync, gunzipSync, inflateSync, type ZlibOptions } from "node:zlib";
 import type { HttpToolRequest, HttpToolResult, HttpToolV1, JsonValue } from "@halo/ir";
 import { sfc32 as createSeededRandom, type RandomSource } from "@halo/seeded-random";
 import { CallScope, type InterruptReason } from "./call-scope.js";
@@ -30,7 +35,7 @@ const METHOD = /^[A-Za-z]+$/;
 const BODYLESS_METHODS = new Set(["GET", "HEAD"]);
 
 /**
- * `HttpToolV1` over fetch. Modes (`request.latency`):
+ * `HttpToolV1` over Node's http/https clients (keep-alive). Modes (`request.latency`):
  * - `live`: the real request, failing after `timeoutMs`;
  * - `padded`: the real request, then a wait until a Gamma-distributed target latency
  *   (mean `meanMs × latencyScale`, shape 4, drawn from `request.seed`) has passed;
@@ -47,6 +52,8 @@ export class HttpTool implements HttpToolV1 {
   readonly #latencyScale: number;
   readonly #random: RandomSource;
   readonly #calls = new Set<CallScope>();
+  /** Keep-alive connections, per tool (closed with it). */
+  readonly #agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
   #closed = false;
 
   constructor(options: HttpToolOptions) {
@@ -108,7 +115,7 @@ export class HttpTool implements HttpToolV1 {
               request.seed === undefined ? this.#random : createSeededRandom(request.seed),
             )
           : 0;
-      const response = await this.#fetchJson(request, method, label, latency.timeoutMs, scope);
+      const response = await this.#requestJson(request, method, label, latency.timeoutMs, scope);
       await wait(targetMs - (performance.now() - startMs), scope, label, request.url);
       return { ...response, elapsedMs: performance.now() - startMs };
     } finally {
@@ -121,10 +128,12 @@ export class HttpTool implements HttpToolV1 {
   async close(): Promise<void> {
     this.#closed = true;
     for (const scope of this.#calls) scope.interrupt("closed");
+    this.#agents.http.destroy();
+    this.#agents.https.destroy();
   }
 
   /** The real request: redirects within the allowlist, status check, bounded body, JSON parse. */
-  async #fetchJson(
+  async #requestJson(
     request: HttpToolRequest,
     method: string,
     label: string,
@@ -152,15 +161,16 @@ export class HttpTool implements HttpToolV1 {
     }
 
     for (let redirects = 0; ; redirects += 1) {
-      let response: Response;
+      let response: IncomingMessage;
       try {
-        response = await fetch(url, {
-          method: currentMethod,
-          headers: { accept: "application/json", ...headers, ...request.headers },
-          ...(body === undefined ? {} : { body }),
-          redirect: "manual",
-          signal: scope.signal,
-        });
+        response = await send(
+          url,
+          currentMethod,
+          { ...headers, ...request.headers },
+          body,
+          scope.signal,
+          this.#agents,
+        );
       } catch (error) {
         throw (
           interruption(error) ??
@@ -170,9 +180,10 @@ export class HttpTool implements HttpToolV1 {
           })
         );
       }
-      const location = response.headers.get("location");
-      if (response.status >= 300 && response.status < 400 && location !== null) {
-        await response.body?.cancel().catch(() => undefined);
+      const status = response.statusCode ?? 0;
+      const location = response.headers.location;
+      if (status >= 300 && status < 400 && location !== undefined) {
+        response.destroy();
         if (redirects === MAX_REDIRECTS) {
           throw new HttpToolError("invalid-request", `${label}: more than ${MAX_REDIRECTS} redirects`, {
             url: redactUrl(url.toString()),
@@ -180,10 +191,7 @@ export class HttpTool implements HttpToolV1 {
         }
         url = this.#checkedUrl(new URL(location, url).toString(), label);
         // 303, and 301/302 after a POST, continue as GET without a body (what browsers and curl do).
-        if (
-          response.status === 303 ||
-          ((response.status === 301 || response.status === 302) && currentMethod === "POST")
-        ) {
+        if (status === 303 || ((status === 301 || status === 302) && currentMethod === "POST")) {
           currentMethod = "GET";
           body = undefined;
           headers = {};
@@ -191,67 +199,104 @@ export class HttpTool implements HttpToolV1 {
         continue;
       }
 
-      let bytes: Uint8Array;
+      let bytes: Buffer;
       try {
         bytes = await this.#readBounded(response, label, url);
       } catch (error) {
-        throw interruption(error) ?? error;
-      }
-      stopTimeout();
-      const text = new TextDecoder().decode(bytes);
-      const shownUrl = redactUrl(url.toString());
-      if (response.status < 200 || response.status > 299) {
-        throw new HttpToolError(
-          "http-status",
-          `${label}: status ${response.status}${response.statusText ? ` ${response.statusText}` : ""}` +
-            (text.length > 0 ? `: ${snippet(text)}` : ""),
-          { url: shownUrl, status: response.status },
+        if (error instanceof HttpToolError) throw error;
+        throw (
+          interruption(error) ??
+          new HttpToolError(
+            "network",
+            `${label}: the connection failed during the response: ${networkCause(error)}`,
+            {
+              url: redactUrl(url.toString()),
+              status,
+              cause: error,
+            },
+          )
         );
       }
-      if (text.trim().length === 0) return { status: response.status, body: null };
+      stopTimeout();
+      const text = bytes.toString("utf8");
+      const shownUrl = redactUrl(url.toString());
+      if (status < 200 || status > 299) {
+        throw new HttpToolError(
+          "http-status",
+          `${label}: status ${status}${response.statusMessage ? ` ${response.statusMessage}` : ""}` +
+            (text.length > 0 ? `: ${snippet(text)}` : ""),
+          { url: shownUrl, status },
+        );
+      }
+      if (text.trim().length === 0) return { status, body: null };
       try {
-        return { status: response.status, body: JSON.parse(text) as JsonValue };
+        return { status, body: JSON.parse(text) as JsonValue };
       } catch (error) {
         throw new HttpToolError(
           "invalid-json",
           `${label}: the response is not JSON (${(error as Error).message}): ${snippet(text)}`,
-          { url: shownUrl, status: response.status, cause: error },
+          { url: shownUrl, status, cause: error },
         );
       }
     }
   }
 
-  /** The body, read as a stream and cut off (the connection aborted) once it passes the limit. */
-  async #readBounded(response: Response, label: string, url: URL): Promise<Uint8Array> {
+  /**
+   * The body, read as it arrives and cut off (the connection destroyed) once it passes the
+   * limit; a compressed body (gzip, deflate, br) is decoded, its decoded size bounded too.
+   */
+  async #readBounded(response: IncomingMessage, label: string, url: URL): Promise<Buffer> {
     const tooLarge = (): HttpToolError =>
       new HttpToolError(
         "too-large",
         `${label}: the response is larger than the limit of ${this.#maxResponseBytes} bytes`,
-        {
-          url: redactUrl(url.toString()),
-          status: response.status,
-        },
+        { url: redactUrl(url.toString()), status: response.statusCode },
       );
-    const declaredLength = Number(response.headers.get("content-length") ?? Number.NaN);
+    const declaredLength = Number(response.headers["content-length"] ?? Number.NaN);
     if (declaredLength > this.#maxResponseBytes) {
-      await response.body?.cancel().catch(() => undefined);
+      response.destroy();
       throw tooLarge();
     }
-    if (response.body === null) return new Uint8Array();
-    const reader = response.body.getReader();
-    const chunks: Uint8Array[] = [];
+    const chunks: Buffer[] = [];
     let total = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
+    for await (const chunk of response as AsyncIterable<Buffer>) {
+      total += chunk.byteLength;
       if (total > this.#maxResponseBytes) {
-        await reader.cancel().catch(() => undefined);
+        response.destroy();
         throw tooLarge();
       }
-      chunks.push(value);
+      chunks.push(chunk);
     }
-    return Buffer.concat(chunks);
+    const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    const encoding = String(response.headers["content-encoding"] ?? "identity")
+      .trim()
+      .toLowerCase();
+    if (encoding === "identity" || encoding === "") return raw;
+    const decode = DECODERS[encoding];
+    if (!decode) {
+      throw new HttpToolError(
+        "invalid-json",
+        `${label}: unsupported content-encoding ${JSON.stringify(encoding)}`,
+        {
+          url: redactUrl(url.toString()),
+          status: response.statusCode,
+        },
+      );
+    }
+    try {
+      return decode(raw, { maxOutputLength: this.#maxResponseBytes });
+    } catch (error) {
+      if (error instanceof RangeError) throw tooLarge();
+      throw new HttpToolError(
+        "network",
+        `${label}: the ${encoding} body cannot be decoded: ${(error as Error).message}`,
+        {
+          url: redactUrl(url.toString()),
+          status: response.statusCode,
+          cause: error,
+        },
+      );
+    }
   }
 
   #checkedUrl(text: string, label: string): URL {
@@ -348,7 +393,45 @@ function snippet(text: string): string {
   return JSON.stringify(flat.length > SNIPPET_CHARACTERS ? `${flat.slice(0, SNIPPET_CHARACTERS)}…` : flat);
 }
 
-/** fetch's "fetch failed" hides the reason in `cause` (ECONNREFUSED, ENOTFOUND, …). */
+/** Decoders of compressed bodies, bounded by `maxOutputLength`. */
+const DECODERS: Readonly<Record<string, (raw: Buffer, options: ZlibOptions) => Buffer>> = {
+  gzip: gunzipSync,
+  "x-gzip": gunzipSync,
+  deflate: inflateSync,
+  br: (raw, options) => brotliDecompressSync(raw, options),
+};
+
+/** Sends one request and resolves with the response once its head has arrived. */
+function send(
+  url: URL,
+  method: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+  signal: AbortSignal,
+  agents: { readonly http: HttpAgent; readonly https: HttpsAgent },
+): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const secure = url.protocol === "https:";
+    const outgoing: Record<string, string> = {
+      accept: "application/json",
+      "accept-encoding": "gzip, deflate, br",
+      ...headers,
+    };
+    if (body !== undefined) outgoing["content-length"] = String(Buffer.byteLength(body));
+    const options = { method, headers: outgoing, signal, agent: secure ? agents.https : agents.http };
+    const onResponse = (response: IncomingMessage): void => {
+      // Its errors reach the reader (the iterator rethrows them); unread, they must not go unheard.
+      response.on("error", () => undefined);
+      resolve(response);
+    };
+    const request = secure ? httpsRequest(url, options, onResponse) : httpRequest(url, options, onResponse);
+    // Persistent: an abort after an earlier error emits again, and an unheard 'error' ends the process.
+    request.on("error", reject);
+    request.end(body);
+  });
+}
+
+/** A failed connection's reason: the error and its causes (ECONNREFUSED, ENOTFOUND, …). */
 function networkCause(error: unknown): string {
   const cause = (error as { cause?: unknown }).cause;
   const parts: string[] = [];
