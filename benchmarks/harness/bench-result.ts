@@ -178,7 +178,8 @@ export interface SystemResult {
     /**
      * CPU time of the main thread, which runs everything of the runtime (dependency tracking,
      * rendering, request keys, dispatch, gRPC, events) and the client side of the tools (HTTP
-     * client, DuckDB's bindings); DuckDB's query threads excluded. Linux only.
+     * client, the IPC to DuckDB's child process — or DuckDB's bindings, in process); DuckDB's
+     * query threads excluded. Linux only.
      */
     readonly mainThreadCpuMs?: number;
     /**
@@ -188,7 +189,7 @@ export interface SystemResult {
     readonly eventLoopBusyMs: number;
     /** The runtime's overhead: mainThreadCpuMs (else eventLoopBusyMs) ÷ makespanMs, both wall time. */
     readonly overheadShare: number;
-    /** CPU time of the whole process (user + system), DuckDB's threads included. */
+    /** CPU time of the whole process (user + system): DuckDB's threads when it runs in process, not its child process. */
     readonly cpuMs: number;
     /** Largest resident set size sampled during the run (bytes). */
     readonly peakRssBytes: number;
