@@ -20,12 +20,29 @@ export function canonicalJson(value: unknown): string {
   if (typeof value === "number") return Number.isFinite(value) ? JSON.stringify(value) : "null";
   if (typeof value === "string" || typeof value === "boolean") return JSON.stringify(value);
   if (typeof value === "bigint") return JSON.stringify(value.toString());
-  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item)).join(",")}]`;
+  // Built by concatenation, without intermediate arrays: every request key goes through here.
+  if (Array.isArray(value)) {
+    let text = "[";
+    for (let index = 0; index < value.length; index++) {
+      if (index > 0) text += ",";
+      text += canonicalJson(value[index]);
+    }
+    return `${text}]`;
+  }
   if (typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, item]) => item !== undefined)
-      .sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0));
-    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(",")}}`;
+    const record = value as Record<string, unknown>;
+    // The default sort orders by UTF-16 code units, as `<` does.
+    const keys = Object.keys(record).sort();
+    let text = "{";
+    let first = true;
+    for (const key of keys) {
+      const item = record[key];
+      if (item === undefined) continue;
+      if (!first) text += ",";
+      text += `${JSON.stringify(key)}:${canonicalJson(item)}`;
+      first = false;
+    }
+    return `${text}}`;
   }
   return "null";
 }

@@ -203,7 +203,8 @@ export class DuckDbProcessSqlTool implements SqlToolV1 {
 
   #start(): Promise<Child> {
     const process = fork(childEntry(), [JSON.stringify(this.#options)], {
-      serialization: "advanced",
+      // JSON: rows are JSON values already, and it costs the caller half the CPU of "advanced" per call.
+      serialization: "json",
       stdio: ["ignore", "inherit", "inherit", "ipc"],
       // Not the parent's flags (a profiler, an inspector): the child is a plain database process.
       execArgv: [],
