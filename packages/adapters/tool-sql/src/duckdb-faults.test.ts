@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DuckDbSqlTool } from "./duckdb-sql-tool.js";
-import type { SqlToolError } from "./sql-tool-error.js";
+import { rejection } from "./test-rejection.js";
 
 // Real faults on real DuckDB files: a database file overwritten in place while the tool has it
 // open (DuckDB then fails its reads with I/O errors), and statements interrupted mid-run.
@@ -27,15 +27,6 @@ async function databaseFile(file: string, rows: number): Promise<Buffer> {
   connection.closeSync();
   instance.closeSync();
   return readFile(file);
-}
-
-async function rejection(promise: Promise<unknown>): Promise<SqlToolError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as SqlToolError;
-  }
-  throw new Error("expected the call to fail");
 }
 
 beforeAll(async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DuckDbProcessSqlTool } from "./duckdb-process-sql-tool.js";
-import type { SqlToolError } from "./sql-tool-error.js";
+import { rejection } from "./test-rejection.js";
 
 // The child process of DuckDbProcessSqlTool going away or freezing: only the calls it held fail,
 // within a bound, and the next call runs on a new child.
@@ -11,15 +11,6 @@ const LONG = {
   parameterTypes: {},
 };
 const ONE = { sql: "SELECT 1 AS one", parameters: {}, parameterTypes: {} };
-
-async function rejection(promise: Promise<unknown>): Promise<SqlToolError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as SqlToolError;
-  }
-  throw new Error("expected the call to fail");
-}
 
 /** Resolves once the tool's child has a statement running (polled: the child answers nothing meanwhile). */
 async function childOf(tool: DuckDbProcessSqlTool): Promise<number> {

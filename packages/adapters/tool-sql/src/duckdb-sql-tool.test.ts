@@ -7,7 +7,7 @@ import type { JsonValue } from "@halo/ir";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DuckDbProcessSqlTool } from "./duckdb-process-sql-tool.js";
 import { DuckDbSqlTool } from "./duckdb-sql-tool.js";
-import type { SqlToolError } from "./sql-tool-error.js";
+import { rejection } from "./test-rejection.js";
 
 let directory: string;
 let databasePath: string;
@@ -21,15 +21,6 @@ const query = (
   parameters,
   parameterTypes,
 });
-
-async function rejection(promise: Promise<unknown>): Promise<SqlToolError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as SqlToolError;
-  }
-  throw new Error("expected the call to fail");
-}
 
 beforeAll(async () => {
   directory = await mkdtemp(join(tmpdir(), "halo-duckdb-test-"));

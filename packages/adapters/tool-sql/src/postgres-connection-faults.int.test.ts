@@ -2,7 +2,7 @@ import type { JsonValue } from "@halo/ir";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it, vi } from "vitest";
 import { isConnectionFailure, PostgresSqlTool } from "./postgres-sql-tool.js";
-import type { SqlToolError } from "./sql-tool-error.js";
+import { rejection } from "./test-rejection.js";
 import { startTestPostgres, type TestPostgres, withClient } from "./testing/postgres-test-server.js";
 
 // Real faults on a real server: backends terminated with pg_terminate_backend (as an operator
@@ -31,15 +31,6 @@ afterEach(() => {
   process.off("unhandledRejection", recordUnhandled);
   expect(unhandled).toEqual([]);
 });
-
-async function rejection(promise: Promise<unknown>): Promise<SqlToolError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as SqlToolError;
-  }
-  throw new Error("expected the call to fail");
-}
 
 /** A URL with a password (the trust-auth test server ignores it) that no message may show. */
 function withPassword(url: string): string {

@@ -2,7 +2,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import type { JsonValue } from "@halo/ir";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { describePostgresUrl, PostgresSqlTool } from "./postgres-sql-tool.js";
-import type { SqlToolError } from "./sql-tool-error.js";
+import { rejection } from "./test-rejection.js";
 import { createTestSchema, withClient } from "./testing/postgres-test-server.js";
 
 let url: string;
@@ -23,15 +23,6 @@ function tool(options: Partial<ConstructorParameters<typeof PostgresSqlTool>[0]>
   const created = new PostgresSqlTool({ url, ...options });
   tools.push(created);
   return created;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<SqlToolError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as SqlToolError;
-  }
-  throw new Error("expected the call to fail");
 }
 
 beforeAll(async () => {
