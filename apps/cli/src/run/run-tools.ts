@@ -6,7 +6,7 @@
  */
 import { type CompiledWorkflow, formatSource, type HttpToolV1, type SqlToolV1 } from "@halo/ir";
 import { HttpTool } from "@halo/tool-http";
-import { createSqlTool, DuckDbSqlTool, describePostgresUrl } from "@halo/tool-sql";
+import { createSqlTool, DuckDbProcessSqlTool, DuckDbSqlTool, describePostgresUrl } from "@halo/tool-sql";
 import { InvalidInputError } from "../cli-error.js";
 
 const POSTGRES_URL = /^postgres(ql)?:\/\//i;
@@ -36,7 +36,7 @@ export async function openSqlTool(
     await tool.close().catch(() => undefined);
     throw new InvalidInputError(`--db: ${(error as Error).message}`);
   }
-  if (tool instanceof DuckDbSqlTool) {
+  if (tool instanceof DuckDbProcessSqlTool || tool instanceof DuckDbSqlTool) {
     try {
       await checkStatementsOnDuckDb(workflow, tool, where);
     } catch (error) {
@@ -66,7 +66,7 @@ const POSTGRES_ONLY = [
  */
 async function checkStatementsOnDuckDb(
   workflow: CompiledWorkflow,
-  tool: DuckDbSqlTool,
+  tool: DuckDbProcessSqlTool | DuckDbSqlTool,
   where: string,
 ): Promise<void> {
   const failures: string[] = [];
