@@ -67,6 +67,16 @@ describe("DuckDbProcessSqlTool when its child process goes away or freezes", () 
     await tool.close();
   });
 
+  it("keeps serving through a SIGINT meant for its parent's process group", async () => {
+    const tool = new DuckDbProcessSqlTool({ path: ":memory:", threads: 1 });
+    await tool.doCheck();
+    const child = await childOf(tool);
+    process.kill(child, "SIGINT");
+    expect((await tool.doQuery(ONE)).rows).toEqual([{ one: 1 }]);
+    expect(tool.pid).toBe(child);
+    await tool.close();
+  });
+
   it("refuses bad options at construction, naming them", () => {
     expect(() => new DuckDbProcessSqlTool({ path: ":memory:", startTimeoutMs: 0 })).toThrow(/startTimeoutMs/);
     expect(() => new DuckDbProcessSqlTool({ path: ":memory:", watchdogGraceMs: -1 })).toThrow(

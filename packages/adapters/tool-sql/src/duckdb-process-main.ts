@@ -67,6 +67,9 @@ process.on("message", (message: ParentMessage) => {
       return;
   }
 });
+// Ctrl-C in a terminal signals the whole process group: the parent decides when its statements stop
+// (it may let the work in flight finish), and its closing or going away ends this process.
+process.on("SIGINT", () => undefined);
 // The parent went away without closing: close the database and end.
 process.on("disconnect", () => void tool.close().finally(() => process.exit(0)));
 send({ id: 0, ok: true, value: "ready" });
