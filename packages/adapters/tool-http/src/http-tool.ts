@@ -116,7 +116,12 @@ export class HttpTool implements HttpToolV1 {
             )
           : 0;
       const response = await this.#requestJson(request, method, label, latency.timeoutMs, scope);
-      await wait(targetMs - (performance.now() - startMs), scope, label, request.url);
+      // Timers run on the event loop's cached millisecond clock and may fire up to about a millisecond
+      // early: wait again for whatever is left, so a padded call never ends before its target.
+      for (let left = targetMs - (performance.now() - startMs); left > 0; ) {
+        await wait(Math.max(1, Math.ceil(left)), scope, label, request.url);
+        left = targetMs - (performance.now() - startMs);
+      }
       return { ...response, elapsedMs: performance.now() - startMs };
     } finally {
       scope.dispose();
