@@ -70,6 +70,7 @@ export class DuckDbProcessSqlTool implements SqlToolV1 {
   readonly #startTimeoutMs: number;
   readonly #watchdogMs: number;
   readonly #retry;
+  /** The child starting or running (cleared when it is lost); `#current` once it is ready. */
   #child: Promise<Child> | undefined;
   #current: Child | undefined;
   #nextId = 1;
@@ -93,7 +94,7 @@ export class DuckDbProcessSqlTool implements SqlToolV1 {
 
   /** The running child's process id (undefined before the first call and after it went away). */
   get pid(): number | undefined {
-    return this.#current?.gone === false ? this.#current.process.pid : undefined;
+    return this.#current?.process.pid;
   }
 
   async doCheck(): Promise<void> {
@@ -136,9 +137,6 @@ export class DuckDbProcessSqlTool implements SqlToolV1 {
     signal: AbortSignal | undefined,
     call: (signal: AbortSignal | undefined) => Promise<T>,
   ): Promise<T> {
-    if (this.#closed) {
-      return Promise.reject(new SqlToolError("closed", `${this.description}: the SQL tool is closed`));
-    }
     return withConnectionRetry(
       async () => {
         try {
@@ -267,12 +265,10 @@ export class DuckDbProcessSqlTool implements SqlToolV1 {
   #lose(child: Child, reason: string): void {
     if (child.gone) return;
     child.gone = true;
-    void this.#child?.then(
-      (current) => {
-        if (current === child) this.#child = undefined;
-      },
-      () => undefined,
-    );
+    if (this.#current === child) {
+      this.#current = undefined;
+      this.#child = undefined;
+    }
     for (const pending of child.pending.values()) {
       clearTimeout(pending.timer);
       pending.reject(new ChildLostError("connection-lost", `${this.description}: ${reason}`));
