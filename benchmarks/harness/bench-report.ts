@@ -293,7 +293,7 @@ export function runSetDescription(set: BenchRunSet): string {
   const { settings, machine } = first;
   const engine =
     set.engine === "sim"
-      ? `engine-sim, ${settings.devices ? `simulated devices ${settings.devices} (hidden ground truth, per-batch noise σ ${settings.noise ?? 0}); planning profile: ` : `${settings.executors} simulated executors (`}${settings.profile}${settings.devices ? "" : ")"}, time scale ${settings.timeScale} (makespans are device time: wall time ÷ time scale)`
+      ? `engine-sim, ${settings.devices ? `simulated devices ${settings.devices} (hidden ground truth, per-batch noise σ ${settings.noise ?? 0}); planning profile: ` : `${settings.executors} simulated executors (`}${settings.profile}${settings.devices ? "" : ")"}, time scale ${settings.timeScale} (makespans are device time: wall time ÷ time scale)${(settings.modelsPerDevice ?? 1) > 1 ? `; up to ${settings.modelsPerDevice} models loaded per device at once (weights permitting), for every system` : ""}`
       : `llama.cpp, ${settings.executors} executors × ${settings.threads} thread(s), synthesized stand-in models`;
   const dates = set.results.map((result) => result.date.slice(0, 10));
   const distinct = (values: readonly (string | number)[]) => [...new Set(values.map(String))].join(" / ");

@@ -61,6 +61,11 @@ export interface BenchSettings {
   /** sim with a hidden ground truth: the simulated devices (`h100:2,a100:2`) and the per-batch noise σ. */
   readonly devices?: string;
   readonly noise?: number;
+  /**
+   * sim: models each simulated device keeps loaded at once, weights permitting (`--models-per-device`;
+   * absent: 1, one serving engine per GPU). The planners' profile declares it too.
+   */
+  readonly modelsPerDevice?: number;
   /** How executors were reset between systems. */
   readonly executorReset: string;
 }

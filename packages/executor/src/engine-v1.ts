@@ -40,6 +40,12 @@ export interface EngineCapabilities {
    * (`response_format`), or only by an instruction in the prompt (the output may not parse).
    */
   readonly structuredOutput: "grammar" | "server" | "prompt";
+  /**
+   * Most models the engine keeps loaded at once while their weights fit in its memory budget
+   * (beyond that it unloads the least recently used): a switch back to a model still loaded costs
+   * no load, and the models loaded together share the memory left for KV. Absent: one.
+   */
+  readonly maxLoadedModels?: number;
 }
 
 /** The capabilities of an engine that declares none: all of them. */

@@ -23,6 +23,7 @@ import { type BatchingOptions, BatchScheduler } from "./batch-scheduler.js";
 import { invalidArgument, statusForError } from "./engine-error-status.js";
 import { EngineLock } from "./engine-lock.js";
 import {
+  type EngineCapabilities,
   EngineError,
   type EngineInfo,
   type EngineV1,
@@ -402,8 +403,14 @@ function infoResponse(
     maxBatchTokens: limits.maxBatchTokens,
     memoryBudgetBytes: Math.round(info.memoryBudgetBytes),
     kvBudgetBytes: Math.round(kvBudgetBytes),
-    capabilities: engineCapabilities(info),
+    capabilities: capabilitiesToWire(engineCapabilities(info)),
   };
+}
+
+/** On the wire, an undeclared `maxLoadedModels` is 0. */
+function capabilitiesToWire(capabilities: EngineCapabilities) {
+  const { maxLoadedModels, ...rest } = capabilities;
+  return { ...rest, maxLoadedModels: maxLoadedModels ?? 0 };
 }
 
 function statsResponse(

@@ -1,6 +1,7 @@
 import { ExecutorCallError, type ExecutorClient, type InfoResponse } from "@halo/protocol";
 import { engineErrorFromCall } from "./engine-error-status.js";
 import {
+  type EngineCapabilities,
   EngineError,
   type EngineInfo,
   type EngineStats,
@@ -41,10 +42,7 @@ export function createRemoteEngine(client: ExecutorClient): EngineV1 {
         memoryBudgetBytes: response.memoryBudgetBytes,
         ...(response.capabilities
           ? {
-              capabilities: {
-                ...response.capabilities,
-                structuredOutput: structuredOutputFromWire(response.capabilities.structuredOutput),
-              },
+              capabilities: capabilitiesFromWire(response.capabilities),
             }
           : {}),
       };
@@ -148,6 +146,16 @@ function toEngineError(error: unknown): unknown {
   if (error instanceof ExecutorCallError)
     return engineErrorFromCall(error.code, error.details, error.errorCode);
   return error;
+}
+
+function capabilitiesFromWire(wire: NonNullable<InfoResponse["capabilities"]>): EngineCapabilities {
+  const { maxLoadedModels, structuredOutput, ...rest } = wire;
+  return {
+    ...rest,
+    structuredOutput: structuredOutputFromWire(structuredOutput),
+    // 0: not declared (an executor from before the field).
+    ...(maxLoadedModels > 0 ? { maxLoadedModels } : {}),
+  };
 }
 
 function structuredOutputFromWire(value: string): "grammar" | "server" | "prompt" {

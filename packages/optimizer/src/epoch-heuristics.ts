@@ -7,6 +7,7 @@ import {
   type Epoch,
   type EpochAssignment,
   type EpochSchedule,
+  holdsModel,
   initialState,
   isPreload,
   type PreloadAssignment,
@@ -114,7 +115,9 @@ function preloadsFor(
     if (model !== null) held.set(model, (held.get(model) ?? 0) + 1);
   };
   state.workers.forEach((worker, position) => {
-    if (free.has(position)) hold(worker.model);
+    if (!free.has(position)) return;
+    hold(worker.model);
+    for (const resident of worker.resident) hold(resident);
   });
   for (const assignment of assignments)
     for (const _ of assignment.workers) hold(index.llm[assignment.operator]!.model);
@@ -123,7 +126,10 @@ function preloadsFor(
     const current = state.workers[worker]!.model;
     if (current !== null && laterModels.includes(current)) continue;
     const model = laterModels.find(
-      (candidate) => !held.has(candidate) && index.workerModels[worker]!.has(candidate),
+      (candidate) =>
+        !held.has(candidate) &&
+        index.workerModels[worker]!.has(candidate) &&
+        !holdsModel(state.workers[worker]!, candidate),
     );
     if (model === undefined) continue;
     hold(model);

@@ -7,6 +7,7 @@ import {
   type Epoch,
   type EpochOutcome,
   type EpochSchedule,
+  holdsModel,
   inheritingChildMasks,
   initialState,
   isPreload,
@@ -15,6 +16,7 @@ import {
   type OperatorAssignment,
   type PricedPreload,
   type PricedShard,
+  residencyAfter,
   type SearchState,
   type WorkerState,
   withoutServedContexts,
@@ -61,7 +63,7 @@ export function applyEpoch(
     if (isPreload(assignment)) {
       for (const worker of assignment.workers) {
         const model = index.workerModels[worker]?.get(assignment.preload);
-        if (!model || usedWorkers.has(worker) || state.workers[worker]!.model === assignment.preload)
+        if (!model || usedWorkers.has(worker) || holdsModel(state.workers[worker]!, assignment.preload))
           return undefined;
         usedWorkers.add(worker);
         preloads.push({ worker, model: assignment.preload, loadMs: model.loadMs });
@@ -82,7 +84,13 @@ export function applyEpoch(
   const after = state.done | epochMask;
   const shards: PricedShard[] = [];
   const nextWorkers = [...state.workers];
-  for (const preload of preloads) nextWorkers[preload.worker] = loadedState(preload.model);
+  for (const preload of preloads)
+    nextWorkers[preload.worker] = loadedState(
+      index,
+      preload.worker,
+      state.workers[preload.worker]!,
+      preload.model,
+    );
   for (const assignment of epoch) {
     if (isPreload(assignment)) continue;
     // Shards with the input tools' fill (first epoch priced as an epoch) are kept apart from those without.
@@ -257,7 +265,7 @@ function priceAssignment(
           const leftState = state.workers[left]!;
           const rightState = state.workers[right]!;
           const warm =
-            Number(rightState.model === operator.model) - Number(leftState.model === operator.model);
+            Number(holdsModel(rightState, operator.model)) - Number(holdsModel(leftState, operator.model));
           return (
             warm ||
             index.workerClass[left]! - index.workerClass[right]! ||
@@ -317,8 +325,15 @@ function priceAssignment(
     const workerState = state.workers[worker]!;
     const model = index.modelOn[worker]![position]!;
     const device = index.problem.workers[worker]!.profile;
-    const modelLoaded = workerState.model === operator.model;
-    const prefixResident = modelLoaded && workerState.prefixes.includes(statistics.prefixKey);
+    // Loaded (no load to pay) and active (its prefixes and contexts are this model's).
+    const active = workerState.model === operator.model;
+    const modelLoaded = active || holdsModel(workerState, operator.model);
+    const prefixResident = active && workerState.prefixes.includes(statistics.prefixKey);
+    // Weights of the other models the worker keeps loaded: memory this step's KV cannot use.
+    const coResidentBytes =
+      workerState.model === null
+        ? 0
+        : residencyAfter(index, worker, workerState, operator.model).residentWeightsBytes;
     let prefixSource: number | undefined;
     if (!prefixResident && statistics.sharedPrefixTokens > 0) {
       for (let other = 0; other < state.workers.length; other++) {
@@ -342,7 +357,7 @@ function priceAssignment(
     const remoteRequests = Math.max(0, Math.min(shardRequests - localRequests, availableRemote));
     // The previous step's context KV is not resident while this step runs: a child reusing it continues
     // those sequences (their KV is the batch's), and any other step evicts it (it only serves children).
-    const residentKvBytes = modelLoaded ? workerState.prefixBytes : 0;
+    const residentKvBytes = active ? workerState.prefixBytes : 0;
     // A shard's price depends on these only (identical workers price it identically): memoize across
     // states, first by the worker's state object (states are shared), then by content.
     const sourceClass = prefixSource === undefined ? "-" : index.workerClass[prefixSource];
@@ -359,14 +374,15 @@ function priceAssignment(
       memo.shardsByState.set(workerState, byState);
     }
     let cost = byState.get(shortKey);
+    let costKey: string | undefined;
     if (cost === undefined) {
-      const costKey = `${position}|${index.workerClass[worker]}|${+modelLoaded}${+prefixResident}|${residentKvBytes}|${shardRequests}|${localRequests}|${remoteRequests}|${sourceClass}`;
+      costKey = `${position}|${index.workerClass[worker]}|${+modelLoaded}${+prefixResident}|${residentKvBytes}|${coResidentBytes}|${shardRequests}|${localRequests}|${remoteRequests}|${sourceClass}`;
       cost = memo.shards.get(costKey);
     }
     if (cost === undefined) {
       cost =
         llmShardCost(
-          device,
+          coResidentBytes === 0 ? device : { ...device, memoryBytes: device.memoryBytes - coResidentBytes },
           model,
           statistics,
           shardRequests,
@@ -388,10 +404,7 @@ function priceAssignment(
           residentKvBytes,
           disabled,
         ) ?? null;
-      memo.shards.set(
-        `${position}|${index.workerClass[worker]}|${+modelLoaded}${+prefixResident}|${residentKvBytes}|${shardRequests}|${localRequests}|${remoteRequests}|${sourceClass}`,
-        cost,
-      );
+      memo.shards.set(costKey!, cost);
     }
     byState.set(shortKey, cost);
     if (cost === null) {
@@ -433,7 +446,7 @@ function priceAssignment(
       const stateKey = `${position}|${index.workerClass[worker]}|${workerState.key}|${share}`;
       nextState = memo.states.get(stateKey);
       if (!nextState) {
-        nextState = nextWorkerState(index, workerState, position, share, modelLoaded, disabled, worker);
+        nextState = nextWorkerState(index, workerState, position, share, active, disabled, worker);
         memo.states.set(stateKey, nextState);
       }
       nextOf.set(nextKey, nextState);

@@ -2,7 +2,7 @@ import { llmRequestCount, llmShardCost, toolLatencyMs, toolPoolWorkMs } from "./
 import type { TimedState } from "./list-schedule.js";
 import type { DisabledOptimizations } from "./planning-problem.js";
 import { bit, type ProblemIndex } from "./problem-index.js";
-import type { SearchState } from "./search-state.js";
+import { holdsModel, type SearchState } from "./search-state.js";
 import { type TimingTables, timingTables } from "./timing-tables.js";
 
 /**
@@ -132,7 +132,10 @@ export function remainingLowerBound(
     workMs += tables.minWorkMs[position]!;
     models.add(index.llm[position]!.model);
   }
-  for (const worker of state.workers) if (worker.model !== null) models.delete(worker.model);
+  for (const worker of state.workers) {
+    if (worker.model !== null) models.delete(worker.model);
+    for (const resident of worker.resident) models.delete(resident);
+  }
   for (const model of models) workMs += tables.minLoadMs.get(model) ?? 0;
   const bound = Math.max(criticalMs, workMs / tables.workerCount);
   return first ? Math.max(bound, tables.toolBoundMs) : bound;
@@ -245,7 +248,7 @@ export function continuousLowerBoundMs(
     const capable = tables.capable[position]!;
     for (let at = 0; at < capable.length; at++) {
       const worker = capable[at]!;
-      const free = timed.freeMs[worker]! + (workers[worker]!.model === model ? 0 : loadOn[worker]!);
+      const free = timed.freeMs[worker]! + (holdsModel(workers[worker]!, model) ? 0 : loadOn[worker]!);
       if (free < start) start = free;
     }
     if (timing.releaseMs[position]! > start) start = timing.releaseMs[position]!;

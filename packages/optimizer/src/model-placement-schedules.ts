@@ -2,7 +2,7 @@ import { initialTimedState } from "./list-schedule.js";
 import type { ContinuousBoundTables } from "./lower-bound.js";
 import type { DisabledOptimizations } from "./planning-problem.js";
 import type { ProblemIndex } from "./problem-index.js";
-import type { OperatorAssignment } from "./search-state.js";
+import { holdsModel, type OperatorAssignment } from "./search-state.js";
 import { appendStep, PriceCaches, rootNode, splitSizes, type TimedNode } from "./timed-search.js";
 
 /**
@@ -183,7 +183,7 @@ function soonestMs(
   model: string,
   worker: number,
 ): number {
-  const loaded = node.timed.state.workers[worker]!.model === model;
+  const loaded = holdsModel(node.timed.state.workers[worker]!, model);
   return node.timed.freeMs[worker]! + (loaded ? 0 : tables.loadOn[operator]![worker]!);
 }
 

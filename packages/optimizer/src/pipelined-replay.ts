@@ -3,6 +3,7 @@ import type { ListSchedule } from "./list-schedule.js";
 import type { DisabledOptimizations } from "./planning-problem.js";
 import { PriorityQueue } from "./priority-queue.js";
 import type { ProblemIndex } from "./problem-index.js";
+import { keptLoaded } from "./search-state.js";
 import { timingTables } from "./timing-tables.js";
 
 /**
@@ -129,6 +130,8 @@ export function replayMakespanMs(
   const events = new PriorityQueue<number>((left, right) => left - right);
   const freeMs = workers.map(() => 0);
   const held: (string | undefined)[] = workers.map(() => undefined);
+  // Other models each worker still has loaded (executors that keep several), least recently used first.
+  const alsoLoaded: string[][] = workers.map(() => []);
   events.push(0);
   for (let operator = 0; operator < index.llm.length; operator++) events.push(tables.releaseMs[operator]!);
   let makespanMs = Math.max(tables.poolBoundMs, tables.toolChainMs);
@@ -171,8 +174,16 @@ export function replayMakespanMs(
     }
     const next = sequences[worker]!.find((entry) => !exhausted(entry.operator));
     if (next && next.model !== held[worker]) {
+      const loaded = alsoLoaded[worker]!.includes(next.model);
+      const previous = held[worker];
+      alsoLoaded[worker] = keptLoaded(
+        index,
+        worker,
+        previous === undefined ? alsoLoaded[worker]! : [...alsoLoaded[worker]!, previous],
+        next.model,
+      );
       held[worker] = next.model;
-      freeMs[worker] = nowMs + loadMsOf(index, next.operator, worker);
+      freeMs[worker] = nowMs + (loaded ? 0 : loadMsOf(index, next.operator, worker));
       events.push(freeMs[worker]!);
     }
   };

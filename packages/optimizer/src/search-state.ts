@@ -42,8 +42,15 @@ export type EpochSchedule = readonly Epoch[];
 
 /** KV a worker keeps between steps. */
 export interface WorkerState {
-  /** Loaded model, or null before the first load. */
+  /** The model of the worker's last step or load (its prefixes and contexts are this model's), or null before the first load. */
   readonly model: string | null;
+  /**
+   * The other models still loaded (workers whose executors keep several, `maxLoadedModels`),
+   * least recently used first: a step of one of them costs no load. Empty on one-model workers.
+   */
+  readonly resident: readonly string[];
+  /** Weights of `resident`: memory the active model's KV cannot use. */
+  readonly residentWeightsBytes: number;
   /** Shared-prefix keys whose KV is resident (for the loaded model), sorted. */
   readonly prefixes: readonly string[];
   readonly prefixBytes: number;
@@ -116,6 +123,8 @@ export interface EpochOutcome {
 
 const EMPTY_WORKER: WorkerState = {
   model: null,
+  resident: [],
+  residentWeightsBytes: 0,
   prefixes: [],
   prefixBytes: 0,
   context: null,
@@ -157,26 +166,98 @@ export function readyOperators(index: ProblemIndex, done: bigint): number[] {
   return ready;
 }
 
-/** A worker that just loaded `model`: nothing resident yet. */
-export function loadedState(model: string): WorkerState {
-  return { model, prefixes: [], prefixBytes: 0, context: null, contexts: [], key: `${model}[]` };
+/** True when `model` is loaded on the worker (active or still resident): a step of it costs no load. */
+export function holdsModel(worker: WorkerState, model: string): boolean {
+  return worker.model === model || (worker.resident.length > 0 && worker.resident.includes(model));
 }
 
-/** The worker's state after running `position`: model loaded, prefix resident, context kept if it fits. */
+/** The models that stay loaded beside `model` once the worker makes it active. */
+interface Residency {
+  readonly resident: readonly string[];
+  readonly residentWeightsBytes: number;
+}
+
+const NOTHING_RESIDENT: Residency = { resident: [], residentWeightsBytes: 0 };
+
+/**
+ * What stays loaded beside `model` when the worker makes it active, as an
+ * engine that keeps up to `maxLoadedModels` does: the previous model joins the
+ * resident ones as the most recently used, and the least recently used are
+ * unloaded until the weights fit the worker's memory and the count its limit.
+ */
+export function residencyAfter(
+  index: ProblemIndex,
+  worker: number,
+  previous: WorkerState,
+  model: string,
+): Residency {
+  if (previous.model === null || maxLoadedModels(index, worker) <= 1) return NOTHING_RESIDENT;
+  if (previous.model === model) return previous;
+  const resident = keptLoaded(index, worker, [...previous.resident, previous.model], model);
+  if (resident.length === 0) return NOTHING_RESIDENT;
+  const models = index.workerModels[worker]!;
+  let residentWeightsBytes = 0;
+  for (const name of resident) residentWeightsBytes += models.get(name)?.weightsBytes ?? 0;
+  return { resident, residentWeightsBytes };
+}
+
+/**
+ * The models of `loaded` (least recently used first) still loaded once the
+ * worker loads or switches to `model`: at most `maxLoadedModels` in all,
+ * weights within its memory, the least recently used unloaded first.
+ */
+export function keptLoaded(
+  index: ProblemIndex,
+  worker: number,
+  loaded: readonly string[],
+  model: string,
+): string[] {
+  const limit = maxLoadedModels(index, worker);
+  if (limit <= 1) return [];
+  const profile = index.problem.workers[worker]!.profile;
+  const models = index.workerModels[worker]!;
+  const weightsOf = (name: string) => models.get(name)?.weightsBytes ?? 0;
+  const kept = loaded.filter((name) => name !== model);
+  let weights = kept.reduce((total, name) => total + weightsOf(name), 0) + weightsOf(model);
+  while (kept.length > 0 && (kept.length + 1 > limit || weights > profile.memoryBytes))
+    weights -= weightsOf(kept.shift()!);
+  return kept;
+}
+
+function maxLoadedModels(index: ProblemIndex, worker: number): number {
+  return index.problem.workers[worker]!.profile.capabilities?.maxLoadedModels ?? 1;
+}
+
+/** A worker that just loaded (or switched to) `model`: none of its KV resident yet. */
+export function loadedState(
+  index: ProblemIndex,
+  worker: number,
+  previous: WorkerState,
+  model: string,
+): WorkerState {
+  return makeWorkerState(model, residencyAfter(index, worker, previous, model), [], 0, null, []);
+}
+
+/**
+ * The worker's state after running `position`: model loaded, prefix resident, context kept if it fits.
+ * `active`: the worker's previous step (or load) was of the same model, so its prefixes and contexts stay.
+ */
 export function nextWorkerState(
   index: ProblemIndex,
   previous: WorkerState,
   position: number,
   share: number,
-  modelLoaded: boolean,
+  active: boolean,
   disabled: DisabledOptimizations,
   worker: number,
 ): WorkerState {
   const operator = index.llm[position]!;
   const model = index.modelOn[worker]![position]!;
-  const memoryBytes = index.problem.workers[worker]!.profile.memoryBytes;
-  let prefixes = modelLoaded ? previous.prefixes : [];
-  let prefixBytes = modelLoaded ? previous.prefixBytes : 0;
+  const residency = residencyAfter(index, worker, previous, operator.model);
+  // The other loaded models' weights take their share of the memory.
+  const memoryBytes = index.problem.workers[worker]!.profile.memoryBytes - residency.residentWeightsBytes;
+  let prefixes = active ? previous.prefixes : [];
+  let prefixBytes = active ? previous.prefixBytes : 0;
   const statistics = operator.statistics;
   if (
     !disabled.prefixSharing &&
@@ -190,7 +271,7 @@ export function nextWorkerState(
     }
   }
   let context: ContextHolding | null = null;
-  let contexts = modelLoaded ? previous.contexts : [];
+  let contexts = active ? previous.contexts : [];
   if (!disabled.prefixSharing && index.hasInheritingChild[position]) {
     const requests = llmRequestCount(statistics, disabled) * share;
     const bytes = contextKvBytes(model, statistics, requests);
@@ -202,18 +283,31 @@ export function nextWorkerState(
       );
     }
   }
-  return makeWorkerState(operator.model, prefixes, prefixBytes, context, contexts);
+  return makeWorkerState(operator.model, residency, prefixes, prefixBytes, context, contexts);
 }
 
 function makeWorkerState(
   model: string,
+  residency: Residency,
   prefixes: readonly string[],
   prefixBytes: number,
   context: ContextHolding | null,
   contexts: readonly ContextHolding[],
 ): WorkerState {
   const held = contexts.map((entry) => `${entry.operator}@${entry.share.toFixed(6)}`).join("+");
-  return { model, prefixes, prefixBytes, context, contexts, key: `${model}[${prefixes.join(",")}]${held}` };
+  const { resident, residentWeightsBytes } = residency;
+  // Resident models in LRU order: the order decides which one a later load unloads.
+  const others = resident.length === 0 ? "" : `{${resident.join(",")}}`;
+  return {
+    model,
+    resident,
+    residentWeightsBytes,
+    prefixes,
+    prefixBytes,
+    context,
+    contexts,
+    key: `${model}${others}[${prefixes.join(",")}]${held}`,
+  };
 }
 
 /** Per LLM operator: the mask of its children that inherit its context. */
@@ -241,5 +335,5 @@ export function withoutServedContexts(index: ProblemIndex, worker: WorkerState, 
   const contexts = worker.contexts.filter((held) => (masks[held.operator]! & ~done) !== 0n);
   if (contexts.length === worker.contexts.length) return worker;
   const context = worker.context && contexts.includes(worker.context) ? worker.context : null;
-  return makeWorkerState(worker.model!, worker.prefixes, worker.prefixBytes, context, contexts);
+  return makeWorkerState(worker.model!, worker, worker.prefixes, worker.prefixBytes, context, contexts);
 }

@@ -4,7 +4,7 @@ import { advanceClock, type TimedState } from "./list-schedule.js";
 import { type ContinuousBoundTables, continuousLowerBoundMs } from "./lower-bound.js";
 import type { DisabledOptimizations } from "./planning-problem.js";
 import type { ProblemIndex } from "./problem-index.js";
-import type { OperatorAssignment, SearchState, WorkerState } from "./search-state.js";
+import { holdsModel, type OperatorAssignment, type SearchState, type WorkerState } from "./search-state.js";
 import { sortSmall } from "./small-sort.js";
 
 /**
@@ -197,7 +197,7 @@ function availableMs(
   model: string,
   worker: number,
 ): number {
-  const loaded = timed.state.workers[worker]!.model === model;
+  const loaded = holdsModel(timed.state.workers[worker]!, model);
   return timed.freeMs[worker]! + (loaded ? 0 : tables.loadOn[operator]![worker]!);
 }
 

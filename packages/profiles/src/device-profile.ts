@@ -107,6 +107,12 @@ export const DeviceCapabilitiesSchema = z
     prefixPinning: z.boolean(),
     /** The executor loads and unloads models (a switch costs `loadMs`); false: models stay loaded on a server. */
     modelLoading: z.boolean(),
+    /**
+     * Most models an executor keeps loaded at once while their weights fit in `memoryBytes`
+     * (least recently used unloaded beyond that); absent: one. Models loaded together share
+     * the memory left for KV.
+     */
+    maxLoadedModels: z.number().int().positive().optional(),
   })
   .strict();
 

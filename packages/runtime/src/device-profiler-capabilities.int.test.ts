@@ -39,3 +39,25 @@ it("profiles an executor without KV transfer: capabilities in the profile, no tr
     await back.close(1_000);
   }
 }, 300_000);
+
+// A simulated executor that keeps two models loaded: the count crosses gRPC and lands in the profile.
+it("profiles an executor that keeps several models loaded: maxLoadedModels in the profile", async () => {
+  const server = await createExecutorServer({
+    engine: new SimEngine({ profile: H100_SIMULATED_PROFILE, timeScale: 0.0005, maxLoadedModels: 2 }),
+  });
+  const client = createExecutorClient(server.address);
+  try {
+    expect((await client.info()).capabilities?.maxLoadedModels).toBe(2);
+    const { profile } = await measureDeviceProfile([client], { models: ["Qwen/Qwen3-14B"], quick: true });
+    expect(() => parseDeviceProfile(profile)).not.toThrow();
+    expect(profile.capabilities).toEqual({
+      kvTransfer: true,
+      prefixPinning: true,
+      modelLoading: true,
+      maxLoadedModels: 2,
+    });
+  } finally {
+    client.close();
+    await server.close(1_000);
+  }
+}, 300_000);

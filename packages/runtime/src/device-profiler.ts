@@ -169,6 +169,7 @@ export async function measureDeviceProfile(
     prefixPinning: infos.every((entry) => entry.capabilities?.prefixPinning ?? true),
     modelLoading: infos.every((entry) => entry.capabilities?.modelLoading ?? true),
   };
+  const maxLoadedModels = Math.min(...infos.map((entry) => entry.capabilities?.maxLoadedModels || 1));
   let transfer = { bytesPerSecond: 1, fixedMs: 0 };
   if (capabilities.kvTransfer) {
     options.onProgress?.("measuring KV transfer");
@@ -203,7 +204,9 @@ export async function measureDeviceProfile(
       transferBytesPerSecond: transfer.bytesPerSecond,
       transferFixedMs: transfer.fixedMs,
       models,
-      ...(Object.values(capabilities).every(Boolean) ? {} : { capabilities }),
+      ...(Object.values(capabilities).every(Boolean) && maxLoadedModels === 1
+        ? {}
+        : { capabilities: { ...capabilities, ...(maxLoadedModels > 1 ? { maxLoadedModels } : {}) } }),
     },
     samples,
   };

@@ -54,6 +54,8 @@ describe("halo bench: bad input", () => {
       "--local 3 and --devices h100:2 (2 devices) disagree",
     ],
     [["--engine", "sim", "--noise", "-1"], "--noise: expected a number in [0, 1)"],
+    [["--models-per-device", "2"], "--models-per-device: only the sim engine simulates devices"],
+    [["--engine", "sim", "--models-per-device", "0"], "--models-per-device: expected an integer >= 1"],
   ])("rejects %j with exit 2 before any work", async (flags, message) => {
     const io = recordingIo();
     const saved = process.env["HALO_BENCH_POSTGRES_URL"];

@@ -73,6 +73,7 @@ export interface BenchFlags {
   /** sim: simulated devices with a hidden ground truth (`h100:2,a100:2`) and their per-batch noise σ. */
   readonly devices?: string;
   readonly noise?: string;
+  readonly modelsPerDevice?: string;
   readonly resultsDir?: string;
   readonly tag?: string;
   readonly report?: boolean;
@@ -183,6 +184,13 @@ export function benchOptionsFromFlags(flags: BenchFlags, strategyName?: string):
     (value) => value >= 0 && value < 1,
     "a number in [0, 1)",
   );
+  if (flags.modelsPerDevice !== undefined && engine !== "sim") {
+    throw new InvalidInputError("--models-per-device: only the sim engine simulates devices");
+  }
+  const modelsPerDevice =
+    flags.modelsPerDevice === undefined
+      ? 1
+      : numberFlag("--models-per-device", flags.modelsPerDevice, positiveInteger, "an integer >= 1");
   const timeScale =
     engine === "sim"
       ? numberFlag("--time-scale", flags.timeScale, (value) => value > 0 && value <= 1, "a number in (0, 1]")
@@ -199,6 +207,7 @@ export function benchOptionsFromFlags(flags: BenchFlags, strategyName?: string):
           "1 to 64 executors",
         ),
     ...(devices ? { devices: formatDevices(devices), noise } : {}),
+    ...(modelsPerDevice > 1 ? { modelsPerDevice } : {}),
     threads: numberFlag("--threads", flags.threads, positiveInteger, "an integer >= 1"),
     timeScale,
     latencyScale: numberFlag("--latency-scale", flags.latencyScale, (value) => value >= 0, "a number >= 0"),
@@ -241,6 +250,7 @@ export function benchOptionsFromFlags(flags: BenchFlags, strategyName?: string):
     `--queries ${settings.queries}`,
     ...(devices ? [`--devices ${formatDevices(devices)}`] : [`--local ${settings.executors}`]),
     ...(devices && noise !== 0.03 ? [`--noise ${noise}`] : []),
+    ...(modelsPerDevice > 1 ? [`--models-per-device ${modelsPerDevice}`] : []),
     `--systems ${flags.systems}`,
     `--engine ${engine}`,
     ...(settings.threads !== 1 ? [`--threads ${settings.threads}`] : []),
@@ -314,8 +324,8 @@ async function prepareEnvironment(
             profile: simProfile!,
             timeScale: settings.timeScale,
             serve: models,
-            // One model resident per simulated GPU, as a serving engine holds it.
-            maxLoadedModels: 1,
+            // One model resident per simulated GPU, as a serving engine holds it (unless --models-per-device).
+            maxLoadedModels: settings.modelsPerDevice ?? 1,
             // The sidecars' merge windows in device time, like every other wait of the simulation.
             batching: { windowMs: 3 * settings.timeScale, maxCollectMs: 10 * settings.timeScale },
           }
@@ -326,7 +336,10 @@ async function prepareEnvironment(
   let profileSource: string;
   if (options.profile !== undefined || settings.engine === "sim") {
     const reference = options.profile ?? simProfile!;
-    profile = await loadProfileReference(reference, "--profile", process.cwd());
+    profile = keepingModels(
+      await loadProfileReference(reference, "--profile", process.cwd()),
+      settings.engine === "sim" ? settings.modelsPerDevice : undefined,
+    );
     profileSource = reference.startsWith("builtin:") ? reference : "--profile file";
   } else {
     const executors = await startExecutors();
@@ -345,6 +358,21 @@ async function prepareEnvironment(
     }
   }
   return { startExecutors, profile, profileSource };
+}
+
+/**
+ * The planning profile of executors that keep `modelsPerDevice` models loaded (the profile is
+ * measured on one-model executors; how many stay loaded is a setting, not a measurement).
+ */
+function keepingModels(profile: DeviceProfile, modelsPerDevice: number | undefined): DeviceProfile {
+  if (modelsPerDevice === undefined || modelsPerDevice <= 1) return profile;
+  return {
+    ...profile,
+    capabilities: {
+      ...(profile.capabilities ?? { kvTransfer: true, prefixPinning: true, modelLoading: true }),
+      maxLoadedModels: modelsPerDevice,
+    },
+  };
 }
 
 /**
@@ -367,7 +395,9 @@ async function simDeviceEnvironment(
   const measured = given
     ? undefined
     : await measuredSimProfiles(devices, { models, noise: options.noise, noiseSeed: 1, onProgress: log });
-  const workerProfiles = executorDevices(devices).map((device) => given ?? measured!.get(device)!.profile);
+  const workerProfiles = executorDevices(devices).map((device) =>
+    keepingModels(given ?? measured!.get(device)!.profile, settings.modelsPerDevice),
+  );
   const openai = options.systems.some((system) => system.runner === "langgraph");
   return {
     startExecutors: () =>
@@ -378,8 +408,8 @@ async function simDeviceEnvironment(
         timeScale: settings.timeScale,
         noise: options.noise,
         noiseSeed: 1,
-        // One model resident per simulated GPU, as a serving engine holds it.
-        maxLoadedModels: 1,
+        // One model resident per simulated GPU, as a serving engine holds it (unless --models-per-device).
+        maxLoadedModels: settings.modelsPerDevice ?? 1,
         batching: { windowMs: 3 * settings.timeScale, maxCollectMs: 10 * settings.timeScale },
       }),
     profile: workerProfiles[0]!,
@@ -505,6 +535,10 @@ export const registerBenchCommand: RegisterCommand = (program: Command, io: Comm
       "sim: simulated devices whose ground truth the planner does not see (h100, a100, l40s; e.g. h100:2,a100:2; default h100 × --local)",
     )
     .option("--noise <sigma>", "sim devices: per-batch lognormal noise of the ground truth", "0.03")
+    .option(
+      "--models-per-device <N>",
+      "sim: models each device keeps loaded at once, weights permitting (default 1, one serving engine per GPU); the planners know it",
+    )
     .option("--results-dir <dir>", "where result files and reports go (default benchmarks/results)")
     .option("--tag <name>", "name of the run set, prefixed to the result files (e.g. scale)")
     .option("--report", "only regenerate the reports (markdown, SVG, README block) from the result files")

@@ -228,6 +228,12 @@ export class SimEngine implements EngineV1 {
       memoryBudgetBytes: this.memoryBudgetBytes,
       // Like a serving engine, it batches requests whatever their prompts (each item may carry its prefix).
       mixedPrefixes: true,
+      // Unbounded: every served model may stay loaded at once (weights permitting).
+      capabilities: {
+        maxLoadedModels: Number.isFinite(this.maxLoadedModels)
+          ? this.maxLoadedModels
+          : this.modelProfiles.size,
+      },
     };
   }
 

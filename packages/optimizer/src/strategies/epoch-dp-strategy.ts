@@ -5,7 +5,7 @@ import type { DisabledOptimizations } from "../planning-problem.js";
 import { PriorityQueue } from "../priority-queue.js";
 import { bit, type ProblemIndex } from "../problem-index.js";
 import { improveSchedule } from "../schedule-improvement.js";
-import { type EpochSchedule, isPreload, type OperatorAssignment } from "../search-state.js";
+import { type EpochSchedule, holdsModel, isPreload, type OperatorAssignment } from "../search-state.js";
 import {
   appendStep,
   DominanceMemo,
@@ -119,7 +119,7 @@ function solveEpochDp(index: ProblemIndex, options: StrategyOptions): StrategyRe
         // that start plus its chain to the end cannot beat the plan so far.
         let soonestMs = Number.POSITIVE_INFINITY;
         for (const worker of workers) {
-          const loaded = node.timed.state.workers[worker]!.model === model;
+          const loaded = holdsModel(node.timed.state.workers[worker]!, model);
           soonestMs = Math.min(
             soonestMs,
             node.timed.freeMs[worker]! + (loaded ? 0 : tables.loadOn[operator]![worker]!),

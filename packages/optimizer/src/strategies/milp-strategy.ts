@@ -101,6 +101,17 @@ async function solveOracle(index: ProblemIndex, options: StrategyOptions): Promi
     );
     solverBoundMs = undefined;
   }
+  if (
+    solverBoundMs !== undefined &&
+    index.problem.workers.some((worker) => (worker.profile.capabilities?.maxLoadedModels ?? 1) > 1)
+  ) {
+    // The model charges a load for every switch; executors that keep several models loaded switch
+    // back for free, so its bound does not hold for them (its plans, priced by the list scheduler, do).
+    warnings.push(
+      "milp: the executors keep several models loaded, which the model does not represent; the bound is the combinatorial one",
+    );
+    solverBoundMs = undefined;
+  }
   let bestBoundMs = Math.max(combinatorialMs, solverBoundMs ?? 0);
   // Solver tolerances: a bound a hair above the incumbent is the incumbent.
   if (bestBoundMs > incumbentMs && bestBoundMs <= incumbentMs * (1 + 1e-7)) bestBoundMs = incumbentMs;

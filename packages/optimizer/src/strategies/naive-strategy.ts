@@ -1,12 +1,13 @@
 import { lowerBoundTables } from "../lower-bound.js";
-import { bit } from "../problem-index.js";
+import { bit, type ProblemIndex } from "../problem-index.js";
 import type { Epoch, EpochAssignment } from "../search-state.js";
 import type { PlanningStrategy } from "./planning-strategy.js";
 
 /**
  * `naive`: per-query orchestration, for estimates. Models are placed on
  * workers statically (by total work; several models share a worker when there
- * are more models than workers); each query walks its DAG and every request
+ * are more models than workers, or, on executors that keep several models
+ * loaded, when two light models on one worker lighten the busiest); each query walks its DAG and every request
  * runs on its own — no cross-query batching, prefix sharing, coalescing or
  * migration. An operator's requests are spread over the workers of its model.
  */
@@ -32,38 +33,29 @@ export const naiveStrategy: PlanningStrategy = {
     const models = [...work.keys()].sort(
       (left, right) => work.get(right)! - work.get(left)! || left.localeCompare(right),
     );
-    const hosts = new Map<string, number[]>(models.map((model) => [model, []]));
     const capable = (worker: number, model: string) =>
       index.llm.some(
         (operator, position) => operator.model === model && index.modelOn[worker]![position] !== undefined,
       );
-    if (workerCount >= models.length) {
-      // One worker per model first (heaviest first), then extra workers where the work per worker is largest.
-      const free = index.problem.workers.map((_, worker) => worker);
-      for (const model of models) {
-        const worker =
-          free.find((candidate) => capable(candidate, model)) ??
-          index.problem.workers.findIndex((_, candidate) => capable(candidate, model));
-        hosts.get(model)!.push(worker);
-        const at = free.indexOf(worker);
-        if (at >= 0) free.splice(at, 1);
+    let hosts = deploy(index, models, work, capable)!;
+    // Executors that keep several models loaded: a user would also try two light models on one
+    // device, freeing one for the heaviest (the deployment whose busiest device has least work wins).
+    const keepsSeveral = index.problem.workers.every(
+      (worker) => (worker.profile.capabilities?.maxLoadedModels ?? 1) > 1,
+    );
+    if (keepsSeveral && workerCount >= models.length && models.length >= 2) {
+      let best = busiestWorkerMs(hosts, work, workerCount);
+      for (let first = 0; first < models.length; first++) {
+        for (let second = first + 1; second < models.length; second++) {
+          const pair = [models[first]!, models[second]!] as const;
+          const packed = deploy(index, models, work, capable, pair);
+          const busiest = packed ? busiestWorkerMs(packed, work, workerCount) : Number.POSITIVE_INFINITY;
+          if (busiest < best - 1e-9) {
+            best = busiest;
+            hosts = packed!;
+          }
+        }
       }
-      for (const worker of free) {
-        const model = models
-          .filter((candidate) => capable(worker, candidate))
-          .sort(
-            (left, right) =>
-              work.get(right)! / hosts.get(right)!.length - work.get(left)! / hosts.get(left)!.length ||
-              left.localeCompare(right),
-          )[0];
-        if (model !== undefined) hosts.get(model)!.push(worker);
-      }
-    } else {
-      models.forEach((model, position) => {
-        let worker = position % workerCount;
-        while (!capable(worker, model)) worker = (worker + 1) % workerCount;
-        hosts.get(model)!.push(worker);
-      });
     }
     const schedule: Epoch[] = [];
     let current: EpochAssignment[] = [];
@@ -92,3 +84,76 @@ export const naiveStrategy: PlanningStrategy = {
     };
   },
 };
+
+/**
+ * A static deployment: one worker per model first (heaviest first), then the
+ * other workers where the work per worker is largest; with more models than
+ * workers, models share workers in turn. `packed`: those two models share one
+ * worker (both must fit its memory at once), the others as above; undefined
+ * when no worker can hold both.
+ */
+function deploy(
+  index: ProblemIndex,
+  models: readonly string[],
+  work: ReadonlyMap<string, number>,
+  capable: (worker: number, model: string) => boolean,
+  packed?: readonly [string, string],
+): Map<string, number[]> | undefined {
+  const workerCount = index.problem.workers.length;
+  const hosts = new Map<string, number[]>(models.map((model) => [model, []]));
+  const free = index.problem.workers.map((_, worker) => worker);
+  if (packed) {
+    const shared = free.find((worker) => {
+      if (!packed.every((model) => capable(worker, model))) return false;
+      const weights = packed.reduce(
+        (total, model) =>
+          total + (index.workerModels[worker]!.get(model)?.weightsBytes ?? Number.POSITIVE_INFINITY),
+        0,
+      );
+      return weights <= index.problem.workers[worker]!.profile.memoryBytes;
+    });
+    if (shared === undefined) return undefined;
+    for (const model of packed) hosts.get(model)!.push(shared);
+    free.splice(free.indexOf(shared), 1);
+  }
+  if (workerCount >= models.length) {
+    for (const model of models) {
+      if (hosts.get(model)!.length > 0) continue;
+      const worker =
+        free.find((candidate) => capable(candidate, model)) ??
+        index.problem.workers.findIndex((_, candidate) => capable(candidate, model));
+      hosts.get(model)!.push(worker);
+      const at = free.indexOf(worker);
+      if (at >= 0) free.splice(at, 1);
+    }
+    for (const worker of free) {
+      const model = models
+        .filter((candidate) => capable(worker, candidate))
+        .sort(
+          (left, right) =>
+            work.get(right)! / hosts.get(right)!.length - work.get(left)! / hosts.get(left)!.length ||
+            left.localeCompare(right),
+        )[0];
+      if (model !== undefined) hosts.get(model)!.push(worker);
+    }
+  } else {
+    models.forEach((model, position) => {
+      let worker = position % workerCount;
+      while (!capable(worker, model)) worker = (worker + 1) % workerCount;
+      hosts.get(model)!.push(worker);
+    });
+  }
+  return hosts;
+}
+
+/** The work of the busiest worker of a deployment (each model's work split evenly over its hosts). */
+function busiestWorkerMs(
+  hosts: ReadonlyMap<string, readonly number[]>,
+  work: ReadonlyMap<string, number>,
+  workerCount: number,
+): number {
+  const load = new Array<number>(workerCount).fill(0);
+  for (const [model, workers] of hosts)
+    for (const worker of workers) load[worker]! += work.get(model)! / workers.length;
+  return Math.max(...load);
+}
