@@ -133,7 +133,14 @@ export interface SystemResult {
     readonly generateCalls: number;
     readonly meanCallItems: number;
   };
-  readonly tools: { readonly instances: number; readonly calls: number; readonly failed: number };
+  readonly tools: {
+    readonly instances: number;
+    readonly calls: number;
+    readonly failed: number;
+    /** SQL queries that ran several calls at once (`sql-batching`), and the calls they ran (absent: none). */
+    readonly sqlBatches?: number;
+    readonly sqlBatchedCalls?: number;
+  };
   readonly modelLoads: number;
   readonly migrations: { readonly attempted: number; readonly succeeded: number; readonly bytes: number };
   readonly executors: readonly ExecutorFigures[];

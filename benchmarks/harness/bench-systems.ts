@@ -103,6 +103,15 @@ export const BENCH_SYSTEMS: readonly BenchSystem[] = Object.freeze([
     promptLayout: "declared",
   },
   {
+    name: "halo-no-sql-batching",
+    description:
+      "halo with every SQL call its own statement (no batching of an operator's waiting calls into one query)",
+    strategy: "dp",
+    disabled: ["sql-batching"],
+    epochBarriers: false,
+    runner: "processor",
+  },
+  {
     name: "halo-no-pipelining",
     description: "halo with a barrier per tool operator (tools start when every query's inputs are ready)",
     strategy: "dp",

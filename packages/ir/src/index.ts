@@ -64,6 +64,7 @@ export type {
   HttpToolRequest,
   HttpToolResult,
   HttpToolV1,
+  SqlToolOutcome,
   SqlToolRequest,
   SqlToolResult,
   SqlToolV1,

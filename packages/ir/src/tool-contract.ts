@@ -20,12 +20,26 @@ export interface SqlToolResult {
   readonly elapsedMs: number;
 }
 
+/** One call's outcome in a batch: its result, or the error the call alone would throw. */
+export type SqlToolOutcome =
+  | { readonly ok: true; readonly result: SqlToolResult }
+  | { readonly ok: false; readonly error: unknown };
+
 export interface SqlToolV1 {
   readonly specificationVersion: "v1";
   readonly dialect: "duckdb" | "postgres";
   /** Connects and checks the database is reachable; throws an error naming the database otherwise. */
   doCheck(): Promise<void>;
   doQuery(request: SqlToolRequest, options?: { readonly signal?: AbortSignal }): Promise<SqlToolResult>;
+  /**
+   * Optional: runs calls of one statement together (e.g. as one query over a table of their
+   * parameters). One outcome per request, in order, each exactly what `doQuery` alone returns or
+   * throws. A tool without it is called once per request.
+   */
+  doQueryBatch?(
+    requests: readonly SqlToolRequest[],
+    options?: { readonly signal?: AbortSignal },
+  ): Promise<readonly SqlToolOutcome[]>;
   close(): Promise<void>;
 }
 

@@ -132,7 +132,15 @@ export const ExecutionPlanSchema = z
     solveMs: nonNegative,
     /** Optimizations the plan was priced without; the runtime must disable them too. */
     disabledOptimizations: z.array(
-      z.enum(["prefix-sharing", "coalescing", "migration", "pipelining", "batching", "prefix-reordering"]),
+      z.enum([
+        "prefix-sharing",
+        "coalescing",
+        "migration",
+        "pipelining",
+        "batching",
+        "prefix-reordering",
+        "sql-batching",
+      ]),
     ),
     workers: z.array(PlanWorkerSchema).min(1),
     epochs: z.array(PlanEpochSchema),

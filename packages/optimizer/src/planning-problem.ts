@@ -122,6 +122,11 @@ export interface DisabledOptimizations {
    * model does not price it: it changes which calls share an engine batch, not how many run.
    */
   readonly prefixReordering?: boolean;
+  /**
+   * Ready calls of one SQL operator run as one query over their parameters (the runtime's
+   * `doQueryBatch`). Not priced either: a tool call costs its mean latency whatever it runs with.
+   */
+  readonly sqlBatching?: boolean;
 }
 
 /** Names of the optimizations, as written in plans and on the command line (`--disable prefix-sharing`). */
@@ -132,6 +137,7 @@ export const OPTIMIZATION_NAMES = [
   "pipelining",
   "batching",
   "prefix-reordering",
+  "sql-batching",
 ] as const;
 export type OptimizationName = (typeof OPTIMIZATION_NAMES)[number];
 
@@ -142,6 +148,7 @@ const OPTIMIZATION_KEYS: Readonly<Record<OptimizationName, keyof DisabledOptimiz
   pipelining: "pipelining",
   batching: "batching",
   "prefix-reordering": "prefixReordering",
+  "sql-batching": "sqlBatching",
 };
 
 /** Nothing disabled. */
@@ -152,6 +159,7 @@ export const NO_DISABLED_OPTIMIZATIONS: DisabledOptimizations = {
   pipelining: false,
   batching: false,
   prefixReordering: false,
+  sqlBatching: false,
 };
 
 /** Builds a disabled set from optimization names; throws `PlanningError` naming an unknown one. */
@@ -159,6 +167,7 @@ export function disabledOptimizations(names: Iterable<string>): DisabledOptimiza
   const result: Record<keyof DisabledOptimizations, boolean> = {
     ...NO_DISABLED_OPTIMIZATIONS,
     prefixReordering: false,
+    sqlBatching: false,
   };
   for (const name of names) {
     const key = OPTIMIZATION_KEYS[name as OptimizationName];

@@ -58,6 +58,7 @@ export async function runStrategy(
     pipelining: requested.pipelining || forced.pipelining === true,
     batching: requested.batching || forced.batching === true,
     prefixReordering: requested.prefixReordering === true || forced.prefixReordering === true,
+    sqlBatching: requested.sqlBatching === true || forced.sqlBatching === true,
   };
   // Both bounds are admissible; the continuous-time one also counts tool tails and batch-wise tools.
   const lowerBoundMs = Math.max(

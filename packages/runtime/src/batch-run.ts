@@ -205,6 +205,8 @@ export class BatchRun implements LlmHost {
       retry: setup.retry,
       isTransient: setup.isTransientToolError,
       coalescing: this.coalescing,
+      // Batching SQL calls across queries is cross-query batching: not in per-query execution.
+      sqlBatching: !disabled.has("sql-batching") && this.mode === "batched",
       signal: this.controller.signal,
       nowMs: () => this.nowMs(),
       publish: (event) => this.publish(event),
@@ -652,6 +654,8 @@ export class BatchRun implements LlmHost {
         coalesced: this.tools.figures.coalesced,
         cached: this.tools.figures.cached,
         failed: this.tools.figures.failed,
+        sqlBatches: this.tools.figures.sqlBatches,
+        sqlBatchedCalls: this.tools.figures.sqlBatchedCalls,
       },
       modelLoads: counters.modelLoads,
       migrations: {

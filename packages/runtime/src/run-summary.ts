@@ -63,6 +63,9 @@ export interface RunSummary {
     readonly coalesced: number;
     readonly cached: number;
     readonly failed: number;
+    /** SQL queries that ran several calls at once (`sql-batching`), and the calls they ran. */
+    readonly sqlBatches?: number;
+    readonly sqlBatchedCalls?: number;
   };
   readonly modelLoads: number;
   readonly migrations: { readonly attempted: number; readonly succeeded: number; readonly bytes: number };

@@ -1,23 +1,33 @@
-import type { OperatorRequest, ToolOperator } from "@halo/ir";
+import type {
+  JsonValue,
+  OperatorRequest,
+  SqlToolOutcome,
+  SqlToolRequest,
+  SqlToolV1,
+  ToolOperator,
+} from "@halo/ir";
 import { inputScope, operatorInputs, operatorScope, renderOperatorRequest } from "@halo/ir/internal";
 import { createSqlTool } from "@halo/tool-sql";
 import { afterAll, describe, expect, it } from "vitest";
 import { DEFAULT_RETRY_POLICY } from "./retry-policy.js";
 import { compileWorkflow, DIAMOND_YAML } from "./test-fixtures.js";
-import { ToolRunner, toolPriorities } from "./tool-runner.js";
+import { ToolRunner, type ToolRunnerOptions, toolPriorities } from "./tool-runner.js";
 
 const sql = createSqlTool(":memory:");
 afterAll(async () => {
   await sql.close();
 });
 
-function runner(): ToolRunner {
+function runner(
+  options: Partial<Pick<ToolRunnerOptions, "tools" | "sqlBatching" | "isTransient" | "concurrency">> = {},
+): ToolRunner {
   return new ToolRunner({
     tools: { sql },
     concurrency: { sql: 2, http: 2 },
-    retry: DEFAULT_RETRY_POLICY,
+    retry: { ...DEFAULT_RETRY_POLICY, initialBackoffMs: 1 },
     isTransient: () => false,
     coalescing: true,
+    ...options,
     signal: new AbortController().signal,
     nowMs: () => performance.now(),
     publish: () => {},
@@ -54,6 +64,95 @@ describe("ToolRunner", () => {
     });
     const rows = await tools.run(figures, request, "figures", true, "seed");
     expect(rows.outputs).toEqual({ figures: [{ doubled: 3992, region: "EUROPE" }] });
+  });
+});
+
+describe("ToolRunner with SQL batching", () => {
+  const workflow = compileWorkflow(DIAMOND_YAML);
+  const figures = workflow.operators.find(
+    (operator) => operator.kind === "sql" && operator.id.startsWith("pricing"),
+  ) as ToolOperator;
+  const request = (year: JsonValue): Extract<OperatorRequest, { kind: "sql" }> => ({
+    kind: "sql",
+    sql: "SELECT :year * 2 AS doubled, upper(:region) AS region",
+    parameters: { year, region: "europe" },
+    parameterTypes: { year: "int", region: "text" },
+  });
+  /** The test's SQL tool, counting what reaches it; `outcome` may replace a batch's outcome. */
+  function countingTool(outcome?: (request: SqlToolRequest, attempt: number) => SqlToolOutcome | undefined) {
+    const counts = { queries: 0, batches: 0, batchSizes: [] as number[] };
+    const attempts = new Map<string, number>();
+    const tool: SqlToolV1 = {
+      specificationVersion: "v1",
+      dialect: "duckdb",
+      doCheck: () => sql.doCheck(),
+      async doQuery(each, options) {
+        counts.queries += 1;
+        return sql.doQuery(each, options);
+      },
+      async doQueryBatch(requests, options) {
+        counts.batches += 1;
+        counts.batchSizes.push(requests.length);
+        const real = await sql.doQueryBatch!(requests, options);
+        return real.map((each, index) => {
+          const key = JSON.stringify(requests[index]!.parameters);
+          const attempt = (attempts.get(key) ?? 0) + 1;
+          attempts.set(key, attempt);
+          return outcome?.(requests[index]!, attempt) ?? each;
+        });
+      },
+      close: async () => {},
+    };
+    return { tool, counts };
+  }
+
+  it("runs the calls that wait for a slot as one batch, each with its own rows", async () => {
+    const { tool, counts } = countingTool();
+    const tools = runner({ tools: { sql: tool }, sqlBatching: true, concurrency: { sql: 1, http: 1 } });
+    const years = Array.from({ length: 40 }, (_, index) => 1990 + index);
+    const outcomes = await Promise.all(
+      years.map((year) => tools.run(figures, request(year), `k${year}`, true, "seed")),
+    );
+    expect(outcomes.map((outcome) => outcome.outputs)).toEqual(
+      years.map((year) => ({ figures: [{ doubled: year * 2, region: "EUROPE" }] })),
+    );
+    // The first call may start alone; the others piled up behind it and ran together.
+    expect(counts.batches).toBeLessThanOrEqual(2);
+    expect(Math.max(...counts.batchSizes)).toBeGreaterThanOrEqual(39);
+    expect(tools.figures.sqlBatches).toBeGreaterThanOrEqual(1);
+    expect(tools.figures.calls).toBe(40);
+  });
+
+  it("fails only the call with a bad value, and retries a call that failed transiently alone", async () => {
+    const transient = Object.assign(new Error("connection lost"), { transient: true });
+    const { tool, counts } = countingTool((each, attempt) =>
+      each.parameters["year"] === 2001 && attempt === 1 ? { ok: false, error: transient } : undefined,
+    );
+    const tools = runner({
+      tools: { sql: tool },
+      sqlBatching: true,
+      concurrency: { sql: 1, http: 1 },
+      isTransient: (error) => (error as { transient?: boolean }).transient === true,
+    });
+    const settled = await Promise.allSettled(
+      [2000, 2001, "MMII", 2003].map((year) => tools.run(figures, request(year), `k${year}`, true, "seed")),
+    );
+    expect(settled.map((each) => each.status)).toEqual(["fulfilled", "fulfilled", "rejected", "fulfilled"]);
+    expect((settled[2] as PromiseRejectedResult).reason).toMatchObject({ code: "invalid-parameter" });
+    expect((settled[1] as PromiseFulfilledResult<{ outputs: unknown }>).value.outputs).toEqual({
+      figures: [{ doubled: 4002, region: "EUROPE" }],
+    });
+    // The transient failure ran again alone, through doQuery.
+    expect(tools.figures.retries).toBeGreaterThanOrEqual(1);
+    expect(counts.queries).toBeGreaterThanOrEqual(1);
+  });
+
+  it("calls doQuery alone when batching is off", async () => {
+    const { tool, counts } = countingTool();
+    const tools = runner({ tools: { sql: tool }, sqlBatching: false, concurrency: { sql: 1, http: 1 } });
+    await Promise.all([1, 2, 3].map((year) => tools.run(figures, request(year), `k${year}`, true, "seed")));
+    expect(counts).toMatchObject({ batches: 0, queries: 3 });
+    expect(tools.figures.sqlBatches).toBe(0);
   });
 });
 

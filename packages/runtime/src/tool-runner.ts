@@ -12,6 +12,8 @@ import type {
   JsonValue,
   OperatorRequest,
   ProcessorOperator,
+  SqlToolOutcome,
+  SqlToolRequest,
   SqlToolV1,
   ToolOperator,
 } from "@halo/ir";
@@ -48,10 +50,25 @@ export interface ToolOutcome {
 export interface ToolFigures {
   instances: number;
   calls: number;
+  /** SQL queries that ran several calls at once, and the calls they ran. */
+  sqlBatches: number;
+  sqlBatchedCalls: number;
   coalesced: number;
   cached: number;
   failed: number;
   retries: number;
+}
+
+/** Most calls of one SQL operator a batch takes from its queue. */
+export const MAX_SQL_BATCH_CALLS = 256;
+
+/** A SQL call waiting for its operator's next batch. */
+interface QueuedSql {
+  readonly request: SqlToolRequest;
+  readonly resolve: (value: { readonly result: JsonValue; readonly startMs: number }) => void;
+  readonly reject: (error: unknown) => void;
+  /** Taken by a batch (its own pool slot then has nothing left to do). */
+  taken: boolean;
 }
 
 interface SharedCall {
@@ -66,6 +83,11 @@ export interface ToolRunnerOptions {
   readonly retry: RetryPolicy;
   readonly isTransient: (error: unknown) => boolean;
   readonly coalescing: boolean;
+  /**
+   * Calls of one SQL operator waiting for a slot run together, as one query over their
+   * parameters, when the SQL tool offers `doQueryBatch` (at most `MAX_SQL_BATCH_CALLS` at once).
+   */
+  readonly sqlBatching?: boolean;
   readonly signal: AbortSignal;
   readonly nowMs: () => number;
   readonly publish: (event: RuntimeEvent) => void;
@@ -104,7 +126,18 @@ export function toolPriorities(
 }
 
 export class ToolRunner {
-  readonly figures: ToolFigures = { instances: 0, calls: 0, coalesced: 0, cached: 0, failed: 0, retries: 0 };
+  readonly figures: ToolFigures = {
+    instances: 0,
+    calls: 0,
+    sqlBatches: 0,
+    sqlBatchedCalls: 0,
+    coalesced: 0,
+    cached: 0,
+    failed: 0,
+    retries: 0,
+  };
+  /** Per SQL operator, its calls waiting for a batch (`sqlBatching`). */
+  private readonly sqlQueues = new Map<string, QueuedSql[]>();
   private readonly sqlPool: ConcurrencyPool;
   private readonly httpPool: ConcurrencyPool;
   private readonly shared = new Map<string, SharedCall>();
@@ -176,41 +209,140 @@ export class ToolRunner {
       const startMs = this.options.nowMs();
       return { result: runProcessor(operator as ProcessorOperator, request.inputs), startMs };
     }
-    const scope = request.kind === "sql" ? "sql" : "http";
+    if (request.kind === "sql" && this.options.sqlBatching && this.options.tools.sql?.doQueryBatch)
+      return this.executeSqlBatched(operator, request, priority);
     const pool = request.kind === "sql" ? this.sqlPool : this.httpPool;
     return pool.run(async () => {
       const startMs = this.options.nowMs();
-      const result = await withRetries(() => this.callTool(operator, request, seed), {
-        policy: this.options.retry,
-        isTransient: this.options.isTransient,
-        signal: this.options.signal,
-        onRetry: (attempt, delayMs, error) => {
-          this.figures.retries += 1;
-          this.options.publish({
-            type: "retry",
-            atMs: this.options.nowMs(),
-            scope,
-            operator: operator.id,
-            attempt,
-            delayMs,
-            message: error instanceof Error ? error.message : String(error),
-          });
-        },
-      });
+      const result = await this.withToolRetries(operator, request.kind === "sql" ? "sql" : "http", () =>
+        this.callTool(operator, request, seed),
+      );
       return { result, startMs };
     }, priority);
+  }
+
+  /**
+   * Queues a SQL call with the others of its operator. Each call still waits for a pool slot
+   * of its own; the first of them to get one takes every call queued by then (up to
+   * `MAX_SQL_BATCH_CALLS`) into one `doQueryBatch`, and the slots of the calls it took pass.
+   * So an idle pool runs a call alone, and a busy one batches what piled up behind it.
+   */
+  private executeSqlBatched(
+    operator: ToolOperator,
+    request: Extract<OperatorRequest, { kind: "sql" }>,
+    priority: number,
+  ): Promise<{ readonly result: JsonValue; readonly startMs: number }> {
+    return new Promise((resolve, reject) => {
+      let queue = this.sqlQueues.get(operator.id);
+      if (!queue) {
+        queue = [];
+        this.sqlQueues.set(operator.id, queue);
+      }
+      const call: QueuedSql = {
+        request: { sql: request.sql, parameters: request.parameters, parameterTypes: request.parameterTypes },
+        resolve,
+        reject,
+        taken: false,
+      };
+      queue.push(call);
+      this.sqlPool
+        .run(async () => {
+          if (call.taken) return;
+          const batch = queue.splice(0, MAX_SQL_BATCH_CALLS);
+          for (const each of batch) each.taken = true;
+          await this.runSqlBatch(operator, batch);
+        }, priority)
+        .catch((error: unknown) => {
+          // The pool rejects only a task that never ran (the pool closed); fail the call if no batch took it.
+          if (!call.taken) {
+            call.taken = true;
+            reject(error);
+          }
+        });
+    });
+  }
+
+  /** Runs a batch's calls as one `doQueryBatch`; a call failing transiently is retried alone. */
+  private async runSqlBatch(operator: ToolOperator, batch: readonly QueuedSql[]): Promise<void> {
+    const tool = this.options.tools.sql!;
+    const startMs = this.options.nowMs();
+    if (batch.length > 1) {
+      this.figures.sqlBatches += 1;
+      this.figures.sqlBatchedCalls += batch.length;
+    }
+    let outcomes: readonly SqlToolOutcome[];
+    try {
+      outcomes = await tool.doQueryBatch!(
+        batch.map((call) => call.request),
+        { signal: this.options.signal },
+      );
+      if (outcomes.length !== batch.length)
+        throw new Error(
+          `the SQL tool answered ${outcomes.length} outcomes for a batch of ${batch.length} calls`,
+        );
+    } catch (error) {
+      for (const call of batch) call.reject(error);
+      return;
+    }
+    const retried: Promise<void>[] = [];
+    batch.forEach((call, index) => {
+      const outcome = outcomes[index]!;
+      if (outcome.ok) call.resolve({ result: outcome.result.rows as JsonValue, startMs });
+      else if (!this.options.isTransient(outcome.error) || this.options.signal.aborted)
+        call.reject(outcome.error);
+      else {
+        // The first attempt failed transiently: the usual retries, for this call alone.
+        this.figures.retries += 1;
+        retried.push(
+          this.withToolRetries(operator, "sql", () => this.querySql(operator, call.request)).then(
+            (result) => call.resolve({ result, startMs }),
+            call.reject,
+          ),
+        );
+      }
+    });
+    await Promise.all(retried);
+  }
+
+  private withToolRetries(
+    operator: ToolOperator,
+    scope: "sql" | "http",
+    attempt: () => Promise<JsonValue>,
+  ): Promise<JsonValue> {
+    return withRetries(attempt, {
+      policy: this.options.retry,
+      isTransient: this.options.isTransient,
+      signal: this.options.signal,
+      onRetry: (tries, delayMs, error) => {
+        this.figures.retries += 1;
+        this.options.publish({
+          type: "retry",
+          atMs: this.options.nowMs(),
+          scope,
+          operator: operator.id,
+          attempt: tries,
+          delayMs,
+          message: error instanceof Error ? error.message : String(error),
+        });
+      },
+    });
+  }
+
+  private async querySql(operator: ToolOperator, request: SqlToolRequest): Promise<JsonValue> {
+    const tool = this.options.tools.sql;
+    if (!tool) throw new Error(`operator "${operator.id}" runs SQL but no SQL tool is configured`);
+    const { rows } = await tool.doQuery(request, { signal: this.options.signal });
+    return rows as JsonValue;
   }
 
   private async callTool(operator: ToolOperator, request: OperatorRequest, seed: string): Promise<JsonValue> {
     const signal = this.options.signal;
     if (request.kind === "sql") {
-      const tool = this.options.tools.sql;
-      if (!tool) throw new Error(`operator "${operator.id}" runs SQL but no SQL tool is configured`);
-      const { rows } = await tool.doQuery(
-        { sql: request.sql, parameters: request.parameters, parameterTypes: request.parameterTypes },
-        { signal },
-      );
-      return rows as JsonValue;
+      return this.querySql(operator, {
+        sql: request.sql,
+        parameters: request.parameters,
+        parameterTypes: request.parameterTypes,
+      });
     }
     if (request.kind === "http") {
       const tool = this.options.tools.http;

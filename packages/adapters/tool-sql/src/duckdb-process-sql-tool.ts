@@ -8,11 +8,12 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { SqlToolRequest, SqlToolResult, SqlToolV1 } from "@halo/ir";
+import type { SqlToolOutcome, SqlToolRequest, SqlToolResult, SqlToolV1 } from "@halo/ir";
 import { resolveConnectionRetry, withConnectionRetry } from "./connection-retry.js";
 import type { ChildMessage, ParentMessage } from "./duckdb-process-protocol.js";
 import { DuckDbSqlTool, type DuckDbSqlToolOptions } from "./duckdb-sql-tool.js";
 import { raceAbort } from "./race-abort.js";
+import { querySqlBatch } from "./sql-batch.js";
 import { abortedError, SqlToolError } from "./sql-tool-error.js";
 
 /** Options of the child's `DuckDbSqlTool`, and how long the child may take to start. */
@@ -99,6 +100,14 @@ export class DuckDbProcessSqlTool implements SqlToolV1 {
 
   async doCheck(): Promise<void> {
     await this.#withRetry(undefined, (signal) => this.#call({ op: "check", id: 0 }, signal));
+  }
+
+  /** Calls of one statement as one query over their parameters where it can (`sql-batch.ts`), else one by one. */
+  doQueryBatch(
+    requests: readonly SqlToolRequest[],
+    options?: { readonly signal?: AbortSignal },
+  ): Promise<SqlToolOutcome[]> {
+    return querySqlBatch(this, requests, options);
   }
 
   async doQuery(

@@ -15,7 +15,7 @@ import {
   LIST,
   VARCHAR,
 } from "@duckdb/node-api";
-import type { JsonValue, SqlToolRequest, SqlToolResult, SqlToolV1 } from "@halo/ir";
+import type { JsonValue, SqlToolOutcome, SqlToolRequest, SqlToolResult, SqlToolV1 } from "@halo/ir";
 import { ConnectionPool } from "./connection-pool.js";
 import {
   type AttemptOutcome,
@@ -28,6 +28,7 @@ import { parseNamedParameters } from "./named-parameters.js";
 import type { CoercedParameter } from "./parameter-types.js";
 import { raceAbort } from "./race-abort.js";
 import { rowObjects } from "./result-values.js";
+import { querySqlBatch } from "./sql-batch.js";
 import { buildPositionalStatement, type PositionalStatement } from "./sql-statement.js";
 import { abortedError, describeError, SqlToolError } from "./sql-tool-error.js";
 
@@ -105,6 +106,14 @@ export class DuckDbSqlTool implements SqlToolV1 {
     await this.#withConnection(undefined, async (connection) => {
       await connection.run("SELECT 1");
     });
+  }
+
+  /** Calls of one statement as one query over their parameters where it can (`sql-batch.ts`), else one by one. */
+  doQueryBatch(
+    requests: readonly SqlToolRequest[],
+    options?: { readonly signal?: AbortSignal },
+  ): Promise<SqlToolOutcome[]> {
+    return querySqlBatch(this, requests, options);
   }
 
   async doQuery(

@@ -3,7 +3,7 @@
  * with a local statement timeout, through the extended protocol (one statement, bound values).
  */
 import { performance } from "node:perf_hooks";
-import type { JsonValue, SqlToolRequest, SqlToolResult, SqlToolV1 } from "@halo/ir";
+import type { JsonValue, SqlToolOutcome, SqlToolRequest, SqlToolResult, SqlToolV1 } from "@halo/ir";
 import pg from "pg";
 import {
   type AttemptOutcome,
@@ -15,6 +15,7 @@ import type { CoercedParameter } from "./parameter-types.js";
 import { postgresTextParser } from "./postgres-result-values.js";
 import { raceAbort } from "./race-abort.js";
 import { rowObjects } from "./result-values.js";
+import { querySqlBatch } from "./sql-batch.js";
 import { buildPositionalStatement } from "./sql-statement.js";
 import { abortedError, describeError, SqlToolError } from "./sql-tool-error.js";
 
@@ -153,6 +154,14 @@ export class PostgresSqlTool implements SqlToolV1 {
       client.release(true);
       throw new SqlToolError("unreachable", `${this.description}: ${describeError(error)}`, { cause: error });
     }
+  }
+
+  /** Calls of one statement as one query over their parameters where it can (`sql-batch.ts`), else one by one. */
+  doQueryBatch(
+    requests: readonly SqlToolRequest[],
+    options?: { readonly signal?: AbortSignal },
+  ): Promise<SqlToolOutcome[]> {
+    return querySqlBatch(this, requests, options);
   }
 
   async doQuery(

@@ -7,9 +7,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
-import type { JsonValue, SqlToolV1 } from "@halo/ir";
+import type { JsonValue, SqlToolRequest, SqlToolV1 } from "@halo/ir";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createSqlTool } from "./create-sql-tool.js";
+import { querySqlBatch, unbatchableReason } from "./sql-batch.js";
 import { createTestSchema, withClient } from "./testing/postgres-test-server.js";
 
 const SETUP_SQL = `
@@ -164,5 +165,30 @@ describe("DuckDB and PostgreSQL give equal JSON", () => {
         note: "huge",
       },
     ]);
+  });
+});
+
+describe("batched, each call gets its lone result on both backends", () => {
+  it.each(CASES)("$name", async ({ sql, parameters = {}, parameterTypes = {} }) => {
+    const request = { sql, parameters, parameterTypes };
+    const requests = Array.from({ length: 16 }, () => request);
+    for (const tool of [duckdb, postgres]) {
+      const statements: string[] = [];
+      const runner = {
+        doQuery(each: SqlToolRequest, options?: { readonly signal?: AbortSignal }) {
+          statements.push(each.sql);
+          return tool.doQuery(each, options);
+        },
+      };
+      const { rows } = await tool.doQuery(request);
+      const outcomes = await querySqlBatch(runner, requests);
+      expect(outcomes.map((outcome) => (outcome.ok ? outcome.result.rows : outcome.error))).toEqual(
+        requests.map(() => rows),
+      );
+      // One row per call and declared parameters: 4 calls alone, a probe of 8, a batch of the last 4.
+      // Otherwise every call alone.
+      const expected = unbatchableReason(requests) === undefined && rows.length <= 1 ? 6 : 16;
+      expect(statements).toHaveLength(expected);
+    }
   });
 });
