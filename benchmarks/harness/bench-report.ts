@@ -216,7 +216,7 @@ export function detailTable(result: WorkloadBenchResult): string {
       integer(system.tokens.prefilled),
       integer(system.tokens.cached),
       integer(system.llm.calls),
-      `${integer(system.tools.calls)} / ${integer(system.tools.instances)}${system.tools.sqlBatchedCalls ? ` (${integer(system.tools.sqlBatchedCalls)} SQL in ${integer(system.tools.sqlBatches ?? 0)} batches)` : ""}`,
+      `${integer(system.tools.calls)} / ${integer(system.tools.instances)}${system.tools.sqlBatchedCalls ? ` (${integer(system.tools.sqlBatchedCalls)} SQL handed over in ${integer(system.tools.sqlBatches ?? 0)} batches)` : ""}`,
       system.llm.meanCallItems.toFixed(1),
       engineBatches > 0 ? (items / engineBatches).toFixed(1) : "–",
       String(system.modelLoads),

@@ -137,7 +137,7 @@ export interface SystemResult {
     readonly instances: number;
     readonly calls: number;
     readonly failed: number;
-    /** SQL queries that ran several calls at once (`sql-batching`), and the calls they ran (absent: none). */
+    /** `doQueryBatch` calls given several calls (`sql-batching`), and those calls (absent: none); the tool runs them as one query or alone. */
     readonly sqlBatches?: number;
     readonly sqlBatchedCalls?: number;
   };

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { OPTIMIZATION_NAMES } from "./planning-problem.js";
 
 /** Bumped whenever a field of the plan changes meaning. */
 export const PLAN_VERSION = 1 as const;
@@ -131,17 +132,7 @@ export const ExecutionPlanSchema = z
     /** Wall-clock time the strategy took. */
     solveMs: nonNegative,
     /** Optimizations the plan was priced without; the runtime must disable them too. */
-    disabledOptimizations: z.array(
-      z.enum([
-        "prefix-sharing",
-        "coalescing",
-        "migration",
-        "pipelining",
-        "batching",
-        "prefix-reordering",
-        "sql-batching",
-      ]),
-    ),
+    disabledOptimizations: z.array(z.enum(OPTIMIZATION_NAMES)),
     workers: z.array(PlanWorkerSchema).min(1),
     epochs: z.array(PlanEpochSchema),
     cpuOperators: z.array(PlanCpuOperatorSchema),

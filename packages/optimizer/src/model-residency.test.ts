@@ -140,5 +140,9 @@ describe("executors that keep several models loaded", () => {
     expect(two.get("Qwen/Qwen3-32B")!.size).toBe(3);
     expect(two.get("Qwen/Qwen3-14B")).toEqual(two.get("openai/gpt-oss-20b"));
     expect(two.get("Qwen/Qwen3-14B")!.size).toBe(1);
+    // Two workers for three models: the heavy one alone, the light ones together (they fit).
+    const pair = await hostsOf(keeping({ ...trident(), workers: identicalWorkers(2) }, 2));
+    expect(pair.get("Qwen/Qwen3-14B")).toEqual(pair.get("openai/gpt-oss-20b"));
+    expect([...pair.get("Qwen/Qwen3-32B")!]).not.toEqual([...pair.get("Qwen/Qwen3-14B")!]);
   });
 });

@@ -63,7 +63,7 @@ export interface RunSummary {
     readonly coalesced: number;
     readonly cached: number;
     readonly failed: number;
-    /** SQL queries that ran several calls at once (`sql-batching`), and the calls they ran. */
+    /** `doQueryBatch` calls given several calls (`sql-batching`), and those calls (the tool runs them as one query or alone). */
     readonly sqlBatches?: number;
     readonly sqlBatchedCalls?: number;
   };

@@ -50,7 +50,7 @@ export interface ToolOutcome {
 export interface ToolFigures {
   instances: number;
   calls: number;
-  /** SQL queries that ran several calls at once, and the calls they ran. */
+  /** `doQueryBatch` calls given several calls, and those calls (the tool runs them as one query or alone). */
   sqlBatches: number;
   sqlBatchedCalls: number;
   coalesced: number;

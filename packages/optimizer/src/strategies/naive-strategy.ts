@@ -37,18 +37,18 @@ export const naiveStrategy: PlanningStrategy = {
       index.llm.some(
         (operator, position) => operator.model === model && index.modelOn[worker]![position] !== undefined,
       );
-    let hosts = deploy(index, models, work, capable)!;
-    // Executors that keep several models loaded: a user would also try two light models on one
-    // device, freeing one for the heaviest (the deployment whose busiest device has least work wins).
     const keepsSeveral = index.problem.workers.every(
       (worker) => (worker.profile.capabilities?.maxLoadedModels ?? 1) > 1,
     );
+    let hosts = deploy(index, models, work, capable, keepsSeveral)!;
+    // Executors that keep several models loaded: a user would also try two light models on one
+    // device, freeing one for the heaviest (the deployment whose busiest device has least work wins).
     if (keepsSeveral && workerCount >= models.length && models.length >= 2) {
       let best = busiestWorkerMs(hosts, work, workerCount);
       for (let first = 0; first < models.length; first++) {
         for (let second = first + 1; second < models.length; second++) {
           const pair = [models[first]!, models[second]!] as const;
-          const packed = deploy(index, models, work, capable, pair);
+          const packed = deploy(index, models, work, capable, keepsSeveral, pair);
           const busiest = packed ? busiestWorkerMs(packed, work, workerCount) : Number.POSITIVE_INFINITY;
           if (busiest < best - 1e-9) {
             best = busiest;
@@ -90,13 +90,16 @@ export const naiveStrategy: PlanningStrategy = {
  * other workers where the work per worker is largest; with more models than
  * workers, models share workers in turn. `packed`: those two models share one
  * worker (both must fit its memory at once), the others as above; undefined
- * when no worker can hold both.
+ * when no worker can hold both. With more models than workers on executors
+ * that keep several (`keepsSeveral`), models go heaviest first to the least
+ * busy worker they fit beside the others on.
  */
 function deploy(
   index: ProblemIndex,
   models: readonly string[],
   work: ReadonlyMap<string, number>,
   capable: (worker: number, model: string) => boolean,
+  keepsSeveral: boolean,
   packed?: readonly [string, string],
 ): Map<string, number[]> | undefined {
   const workerCount = index.problem.workers.length;
@@ -135,6 +138,27 @@ function deploy(
             left.localeCompare(right),
         )[0];
       if (model !== undefined) hosts.get(model)!.push(worker);
+    }
+  } else if (keepsSeveral) {
+    // Heaviest first, each to the least busy worker its weights fit beside the ones already there
+    // (else the least busy: that worker swaps), as a user deploying several models per device would.
+    const assigned = index.problem.workers.map(() => ({ work: 0, weights: 0 }));
+    for (const model of models) {
+      const capableWorkers = index.problem.workers
+        .map((_, worker) => worker)
+        .filter((worker) => capable(worker, model));
+      const weightsOn = (worker: number) => index.workerModels[worker]!.get(model)?.weightsBytes ?? 0;
+      const fitting = capableWorkers.filter(
+        (worker) =>
+          assigned[worker]!.weights + weightsOn(worker) <= index.problem.workers[worker]!.profile.memoryBytes,
+      );
+      const pool = fitting.length > 0 ? fitting : capableWorkers;
+      const worker = pool.reduce((best, candidate) =>
+        assigned[candidate]!.work < assigned[best]!.work ? candidate : best,
+      );
+      assigned[worker]!.work += work.get(model)!;
+      assigned[worker]!.weights += weightsOn(worker);
+      hosts.get(model)!.push(worker);
     }
   } else {
     models.forEach((model, position) => {
