@@ -22,7 +22,7 @@ const sample = {
   parameterTypes: {},
 };
 const titles = (await tool.doQuery(sample)).rows;
-const valueOf = (name, title, index) => {
+const parameterValue = (name, title, index) => {
   if (name === "question")
     return index % 3 ? `Tell me about ${title.primary_title} please` : "Who directed something?";
   if (name === "title") return title.primary_title;
@@ -34,7 +34,9 @@ for (const operator of loaded.workflow.operators.filter((each) => each.kind === 
   const types = operator.parameterTypes;
   const requests = titles.map((title, index) => ({
     sql: operator.sql,
-    parameters: Object.fromEntries(Object.keys(types).map((name) => [name, valueOf(name, title, index)])),
+    parameters: Object.fromEntries(
+      Object.keys(types).map((name) => [name, parameterValue(name, title, index)]),
+    ),
     parameterTypes: types,
   }));
   let startedMs = performance.now();
