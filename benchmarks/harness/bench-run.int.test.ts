@@ -1,8 +1,10 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SimEngine } from "@halo/engine-sim";
 import { createExecutorServer, type ExecutorServerHandle } from "@halo/executor";
+import { parseExecutionPlan } from "@halo/optimizer";
 import { H100_SIMULATED_PROFILE } from "@halo/profiles";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DATA_API_ENDPOINTS } from "../data-api/data-api-endpoints.js";
@@ -89,15 +91,26 @@ describe("bench harness on engine-sim with the data API", () => {
       for (const path of httpPaths)
         expect(DATA_API_ENDPOINTS.map((endpoint) => endpoint.path)).toContain(path);
 
+      const plansDirectory = await mkdtemp(join(tmpdir(), "halo-bench-plans-"));
       const result = await runWorkloadBench(
         {
           workload,
           systems: BENCH_SYSTEMS.filter((system) => system.name === "naive" || system.name === "halo"),
           settings,
           commandLine: `bench-run.int.test ${id}`,
+          tag: "plans",
+          plansDirectory,
         },
         environment,
       );
+      // Each planned system's plan, as it ran, parses as an execution plan.
+      const plans = (await readdir(plansDirectory)).sort();
+      expect(plans).toEqual([`sim-plans-${id}-halo.plan.json`, `sim-plans-${id}-naive-all.plan.json`]);
+      for (const file of plans)
+        expect(() =>
+          parseExecutionPlan(JSON.parse(readFileSync(join(plansDirectory, file), "utf8"))),
+        ).not.toThrow();
+      await rm(plansDirectory, { recursive: true, force: true });
       expect(result.systems.map((system) => system.system)).toEqual(["naive", "halo"]);
       for (const system of result.systems) {
         expect(system.queries, system.system).toEqual({ ok: settings.queries, failed: 0 });

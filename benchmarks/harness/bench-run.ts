@@ -9,6 +9,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import type { HttpToolV1, QueryContext, SqlToolV1 } from "@halo/ir";
+import type { ExecutionPlan } from "@halo/optimizer";
 import type { DeviceProfile } from "@halo/profiles";
 import { HttpTool } from "@halo/tool-http";
 import { createSqlTool } from "@halo/tool-sql";
@@ -66,6 +67,11 @@ export interface WorkloadBenchOptions {
   readonly tag?: string;
   /** Where `<workload>.json` goes (not written when absent). */
   readonly resultsDirectory?: string;
+  /**
+   * Where each planned system's execution plan goes, as `<result file name>-<system>[-<in flight>].plan.json`
+   * (`halo bench --plans-dir`; not written when absent).
+   */
+  readonly plansDirectory?: string;
 }
 
 /** The machine, as result files describe it. */
@@ -191,7 +197,11 @@ export async function runWorkloadBench(
               ? {}
               : { queriesInFlight: setting.queriesInFlight, sweepSetting: setting.setting }),
           };
-          const { result, outputs } =
+          const {
+            result,
+            outputs,
+            plan,
+          }: { result: SystemResult; outputs: Map<string, string>; plan?: ExecutionPlan } =
             system.runner === "langgraph"
               ? await runLanggraph({
                   ...common,
@@ -201,6 +211,19 @@ export async function runWorkloadBench(
                   sqlTarget,
                 })
               : await runSystem({ ...common, tools: { sql, http } });
+          if (options.plansDirectory !== undefined && plan !== undefined) {
+            await mkdir(options.plansDirectory, { recursive: true });
+            const base = benchResultFileName(settings.engine, workload.id, options.tag).replace(
+              /\.json$/,
+              "",
+            );
+            const path = join(
+              options.plansDirectory,
+              `${base}-${system.name}${setting === undefined ? "" : `-${setting.setting}`}.plan.json`,
+            );
+            await writeFile(path, `${JSON.stringify(plan, null, 2)}\n`);
+            progress(`${label}: wrote its plan to ${path}`);
+          }
           // The first naive run is the reference every other run's outputs are compared with.
           if (system.name === "naive" && naiveOutputs === undefined) naiveOutputs = outputs;
           systems.push(result);

@@ -99,6 +99,18 @@ const defaults: BenchFlags = {
   gatherWindowMs: "50",
 };
 
+describe("halo bench --models-per-device and --plans-dir", () => {
+  it("records two models per device in the settings and the command line, and passes the plans folder on", () => {
+    const options = benchOptionsFromFlags({ ...defaults, modelsPerDevice: "2", plansDir: "plans" });
+    expect(options.settings.modelsPerDevice).toBe(2);
+    expect(options.commandLine).toContain("--models-per-device 2");
+    expect(options.plansDirectory).toBe("plans");
+    const plain = benchOptionsFromFlags(defaults);
+    expect(plain.settings.modelsPerDevice).toBeUndefined();
+    expect(plain.plansDirectory).toBeUndefined();
+  });
+});
+
 describe("halo bench --strategy", () => {
   it("adds the strategy as one more system after the chosen ones, and records the flag", () => {
     const options = benchOptionsFromFlags({ ...defaults, strategy: "./mine.mjs" }, "model-affinity");

@@ -75,6 +75,7 @@ export interface BenchFlags {
   readonly noise?: string;
   readonly modelsPerDevice?: string;
   readonly resultsDir?: string;
+  readonly plansDir?: string;
   readonly tag?: string;
   readonly report?: boolean;
   /** A user strategy module (`./my-strategy.js`) or a registered strategy, compared as one more system. */
@@ -93,6 +94,8 @@ export interface BenchOptions {
   readonly devices?: readonly DeviceGroup[];
   readonly noise: number;
   readonly resultsDirectory: string;
+  /** Where each planned system's execution plan is written (`--plans-dir`; absent: not written). */
+  readonly plansDirectory?: string;
   /** The README whose results block is regenerated (only for the default results folder). */
   readonly readmePath?: string;
   readonly tag?: string;
@@ -286,6 +289,7 @@ export function benchOptionsFromFlags(flags: BenchFlags, strategyName?: string):
     ...(devices ? { devices } : {}),
     noise,
     resultsDirectory,
+    ...(flags.plansDir !== undefined ? { plansDirectory: flags.plansDir } : {}),
     ...(resultsDirectory === defaultResults ? { readmePath: join(defaultResults, "..", "README.md") } : {}),
     ...(flags.tag !== undefined ? { tag: flags.tag } : {}),
     commandLine,
@@ -440,6 +444,7 @@ export async function runBench(options: BenchOptions, io: CommandIo): Promise<Wo
         commandLine: options.commandLine.replace(/--workload \S+/, `--workload ${workload.id}`),
         ...(options.tag === undefined ? {} : { tag: options.tag }),
         resultsDirectory: options.resultsDirectory,
+        ...(options.plansDirectory === undefined ? {} : { plansDirectory: options.plansDirectory }),
       },
       { ...environment, onProgress: (message) => io.stderr(`halo bench: ${message}\n`) },
     );
@@ -540,6 +545,10 @@ export const registerBenchCommand: RegisterCommand = (program: Command, io: Comm
       "sim: models each device keeps loaded at once, weights permitting (default 1, one serving engine per GPU); the planners know it",
     )
     .option("--results-dir <dir>", "where result files and reports go (default benchmarks/results)")
+    .option(
+      "--plans-dir <dir>",
+      "also write each planned system's execution plan there (<result file>-<system>.plan.json)",
+    )
     .option("--tag <name>", "name of the run set, prefixed to the result files (e.g. scale)")
     .option("--report", "only regenerate the reports (markdown, SVG, README block) from the result files")
     .option(
