@@ -14,6 +14,9 @@ import {
   unbatchableReason,
 } from "./sql-batch.js";
 
+// A probe time limit no loaded test machine reaches: which path a call takes must not depend on speed.
+const SLOW_MACHINE = { probeTimeoutMs: 300_000 };
+
 let directory: string;
 let databasePath: string;
 
@@ -230,7 +233,7 @@ it("batches statements whose calls give one row each, after a few calls alone an
     const years = Array.from({ length: MAX_SQL_BATCH + 20 }, (_, index) =>
       call(perYear, { year: 1985 + (index % 15) }, { year: "int" }),
     );
-    const outcomes = await querySqlBatch(runner, years);
+    const outcomes = await querySqlBatch(runner, years, SLOW_MACHINE);
     expect(comparable(outcomes)).toEqual(
       comparable(await Promise.all(years.map((request) => lone(tool, request)))),
     );
@@ -241,20 +244,60 @@ it("batches statements whose calls give one row each, after a few calls alone an
     const top = Array.from({ length: 12 }, (_, index) =>
       call(TOP_ORDERS, { year: 1990 + index, needle: "-" }, TYPES),
     );
-    expect(comparable(await querySqlBatch(runner, top))).toEqual(
+    expect(comparable(await querySqlBatch(runner, top, SLOW_MACHINE))).toEqual(
       comparable(await Promise.all(top.map((request) => lone(tool, request)))),
     );
-    await querySqlBatch(runner, top);
+    await querySqlBatch(runner, top, SLOW_MACHINE);
     expect(batched().some(Boolean)).toBe(false);
     statements.length = 0;
     // A statement the database fails batched (one bad value in the probe) runs call by call from then on.
     const cast = "SELECT CAST(:text AS INTEGER) AS n";
     const casts = (texts: string[]) => texts.map((text) => call(cast, { text }, { text: "text" }));
-    await querySqlBatch(runner, casts(["1", "2", "3", "4"]));
-    const mixed = await querySqlBatch(runner, casts(["5", "x", "7"]));
+    await querySqlBatch(runner, casts(["1", "2", "3", "4"]), SLOW_MACHINE);
+    const mixed = await querySqlBatch(runner, casts(["5", "x", "7"]), SLOW_MACHINE);
     expect(mixed.map((outcome) => outcome.ok)).toEqual([true, false, true]);
-    expect((await querySqlBatch(runner, casts(["8", "9"]))).every((outcome) => outcome.ok)).toBe(true);
+    expect(
+      (await querySqlBatch(runner, casts(["8", "9"]), SLOW_MACHINE)).every((outcome) => outcome.ok),
+    ).toBe(true);
     expect(batched()).toEqual([false, false, false, false, true, false, false, false, false, false]);
+  } finally {
+    await tool.close();
+  }
+});
+
+it("stops a probe that runs past its limit and runs the statement call by call from then on", async () => {
+  const tool = new DuckDbSqlTool({ path: databasePath });
+  const statements: string[] = [];
+  // A batch that never finishes on its own: only the probe's limit ends it.
+  const runner = {
+    doQuery(request: SqlToolRequest, options?: { readonly signal?: AbortSignal }) {
+      statements.push(request.sql);
+      if (!request.sql.includes("LATERAL")) return tool.doQuery(request, options);
+      return new Promise<never>((_, reject) =>
+        options?.signal?.addEventListener("abort", () =>
+          reject(Object.assign(new Error("aborted"), { code: "aborted" })),
+        ),
+      );
+    },
+  };
+  try {
+    const perYear = "SELECT count(*) AS n FROM orders WHERE year = :year";
+    const requests = Array.from({ length: 20 }, (_, index) =>
+      call(perYear, { year: 1990 + (index % 7) }, { year: "int" }),
+    );
+    const outcomes = await querySqlBatch(runner, requests, { probeTimeoutMs: 20 });
+    expect(comparable(outcomes)).toEqual(
+      comparable(await Promise.all(requests.map((request) => lone(tool, request)))),
+    );
+    // Four alone, the probe (stopped), then all 16 alone; and no probe again.
+    expect(statements.map((sql) => sql.includes("LATERAL"))).toEqual([
+      ...Array(4).fill(false),
+      true,
+      ...Array(16).fill(false),
+    ]);
+    statements.length = 0;
+    await querySqlBatch(runner, requests.slice(0, 3), { probeTimeoutMs: 20 });
+    expect(statements.some((sql) => sql.includes("LATERAL"))).toBe(false);
   } finally {
     await tool.close();
   }

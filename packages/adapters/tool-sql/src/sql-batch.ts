@@ -132,6 +132,13 @@ export function splitBatchRows(result: SqlToolResult, calls: number): SqlToolRes
   return perCall.map((rows) => ({ rows, rowCount: rows.length, elapsedMs: result.elapsedMs }));
 }
 
+/** Options of `querySqlBatch`. */
+export interface SqlBatchOptions {
+  readonly signal?: AbortSignal;
+  /** Longest a probe may run (default `SQL_BATCH_PROBE_TIMEOUT_MS`). */
+  readonly probeTimeoutMs?: number;
+}
+
 /** Calls of a statement run alone first: if each gives at most one row, batching is tried. */
 export const SQL_BATCH_FIRST_ALONE = 4;
 
@@ -155,7 +162,7 @@ const verdicts = new WeakMap<SqlQueryRunner, Map<string, Verdict | number>>();
 export async function querySqlBatch(
   tool: SqlQueryRunner,
   requests: readonly SqlToolRequest[],
-  options?: { readonly signal?: AbortSignal },
+  options?: SqlBatchOptions,
 ): Promise<SqlToolOutcome[]> {
   let known = verdicts.get(tool);
   if (!known) {
@@ -214,11 +221,14 @@ async function queryChunk(
   requests: readonly SqlToolRequest[],
   known: Map<string, Verdict | number>,
   verdict: "probe" | "batched",
-  options?: { readonly signal?: AbortSignal },
+  options?: SqlBatchOptions,
 ): Promise<SqlToolOutcome[]> {
   const sql = requests[0]!.sql;
   if (unbatchableReason(requests) === undefined) {
-    const probe = verdict === "probe" ? AbortSignal.timeout(SQL_BATCH_PROBE_TIMEOUT_MS) : undefined;
+    const probe =
+      verdict === "probe"
+        ? AbortSignal.timeout(options?.probeTimeoutMs ?? SQL_BATCH_PROBE_TIMEOUT_MS)
+        : undefined;
     const signal = probe
       ? AbortSignal.any(options?.signal ? [probe, options.signal] : [probe])
       : options?.signal;
