@@ -238,27 +238,17 @@ export class ToolRunner {
         queue = [];
         this.sqlQueues.set(operator.id, queue);
       }
-      const call: QueuedSql = {
-        request: { sql: request.sql, parameters: request.parameters, parameterTypes: request.parameterTypes },
-        resolve,
-        reject,
-        taken: false,
-      };
+      const call: QueuedSql = { request: sqlRequestOf(request), resolve, reject, taken: false };
       queue.push(call);
-      this.sqlPool
-        .run(async () => {
-          if (call.taken) return;
-          const batch = queue.splice(0, MAX_SQL_BATCH_CALLS);
-          for (const each of batch) each.taken = true;
-          await this.runSqlBatch(operator, batch);
-        }, priority)
-        .catch((error: unknown) => {
-          // The pool rejects only a task that never ran (the pool closed); fail the call if no batch took it.
-          if (!call.taken) {
-            call.taken = true;
-            reject(error);
-          }
+      void this.sqlPool.run(async () => {
+        if (call.taken) return;
+        const batch = queue.splice(0, MAX_SQL_BATCH_CALLS);
+        for (const each of batch) each.taken = true;
+        // Whatever goes wrong, no call of the batch is left waiting (settled calls ignore it).
+        await this.runSqlBatch(operator, batch).catch((error: unknown) => {
+          for (const each of batch) each.reject(error);
         });
+      }, priority);
     });
   }
 
@@ -292,7 +282,7 @@ export class ToolRunner {
         call.reject(outcome.error);
       else {
         // The first attempt failed transiently: the usual retries, for this call alone.
-        this.figures.retries += 1;
+        this.recordRetry(operator, "sql", 1, 0, outcome.error);
         retried.push(
           this.withToolRetries(operator, "sql", () => this.querySql(operator, call.request)).then(
             (result) => call.resolve({ result, startMs }),
@@ -313,18 +303,26 @@ export class ToolRunner {
       policy: this.options.retry,
       isTransient: this.options.isTransient,
       signal: this.options.signal,
-      onRetry: (tries, delayMs, error) => {
-        this.figures.retries += 1;
-        this.options.publish({
-          type: "retry",
-          atMs: this.options.nowMs(),
-          scope,
-          operator: operator.id,
-          attempt: tries,
-          delayMs,
-          message: error instanceof Error ? error.message : String(error),
-        });
-      },
+      onRetry: (tries, delayMs, error) => this.recordRetry(operator, scope, tries, delayMs, error),
+    });
+  }
+
+  private recordRetry(
+    operator: ToolOperator,
+    scope: "sql" | "http",
+    attempt: number,
+    delayMs: number,
+    error: unknown,
+  ): void {
+    this.figures.retries += 1;
+    this.options.publish({
+      type: "retry",
+      atMs: this.options.nowMs(),
+      scope,
+      operator: operator.id,
+      attempt,
+      delayMs,
+      message: error instanceof Error ? error.message : String(error),
     });
   }
 
@@ -337,13 +335,7 @@ export class ToolRunner {
 
   private async callTool(operator: ToolOperator, request: OperatorRequest, seed: string): Promise<JsonValue> {
     const signal = this.options.signal;
-    if (request.kind === "sql") {
-      return this.querySql(operator, {
-        sql: request.sql,
-        parameters: request.parameters,
-        parameterTypes: request.parameterTypes,
-      });
-    }
+    if (request.kind === "sql") return this.querySql(operator, sqlRequestOf(request));
     if (request.kind === "http") {
       const tool = this.options.tools.http;
       if (!tool) throw new Error(`operator "${operator.id}" calls HTTP but no HTTP tool is configured`);
@@ -363,4 +355,9 @@ export class ToolRunner {
     }
     throw new Error(`operator "${operator.id}" is not a SQL or HTTP tool`);
   }
+}
+
+/** The SQL tool's request for a rendered SQL operator request. */
+function sqlRequestOf(request: Extract<OperatorRequest, { kind: "sql" }>): SqlToolRequest {
+  return { sql: request.sql, parameters: request.parameters, parameterTypes: request.parameterTypes };
 }

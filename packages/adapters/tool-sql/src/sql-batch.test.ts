@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
-import type { JsonValue, SqlToolOutcome, SqlToolRequest, SqlToolV1 } from "@halo/ir";
+import type { JsonValue, SqlToolOutcome, SqlToolRequest, SqlToolResult, SqlToolV1 } from "@halo/ir";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DuckDbProcessSqlTool } from "./duckdb-process-sql-tool.js";
 import { DuckDbSqlTool } from "./duckdb-sql-tool.js";
@@ -55,6 +55,28 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(directory, { recursive: true, force: true });
 });
+
+type QueryOptions = { readonly signal?: AbortSignal } | undefined;
+
+/**
+ * A runner of its own in front of `tool` (so the statements' verdicts are one test's alone) that
+ * records every statement reaching the database; `batch` replaces the batched ones when given.
+ */
+function recordingRunner(
+  tool: SqlToolV1,
+  batch?: (request: SqlToolRequest, options: QueryOptions) => Promise<SqlToolResult>,
+) {
+  const statements: string[] = [];
+  const runner = {
+    doQuery(request: SqlToolRequest, options?: { readonly signal?: AbortSignal }) {
+      statements.push(request.sql);
+      return batch && request.sql.includes("LATERAL")
+        ? batch(request, options)
+        : tool.doQuery(request, options);
+    },
+  };
+  return { runner, statements, batched: () => statements.map((sql) => sql.includes("LATERAL")) };
+}
 
 function lone(tool: SqlToolV1, request: SqlToolRequest): Promise<SqlToolOutcome> {
   return tool.doQuery(request).then(
@@ -218,15 +240,7 @@ describe.each([
 
 it("batches statements whose calls give one row each, after a few calls alone and a probe", async () => {
   const tool = new DuckDbSqlTool({ path: databasePath });
-  const statements: string[] = [];
-  // Counts what reaches the tool (a runner of its own, so the verdicts are this test's alone).
-  const runner = {
-    doQuery(request: SqlToolRequest, options?: { readonly signal?: AbortSignal }) {
-      statements.push(request.sql);
-      return tool.doQuery(request, options);
-    },
-  };
-  const batched = () => statements.map((sql) => sql.includes("LATERAL"));
+  const { runner, statements, batched } = recordingRunner(tool);
   try {
     const perYear =
       "SELECT count(*) AS n, max(total) AS top, min(id) AS first FROM orders WHERE year = :year";
@@ -239,6 +253,14 @@ it("batches statements whose calls give one row each, after a few calls alone an
     );
     // Four calls alone (one row each), a probe of 8, then batches of up to 256.
     expect(batched()).toEqual([false, false, false, false, true, true, true]);
+    statements.length = 0;
+    // Calls handed over one at a time (an idle pool) count toward the four as well.
+    const another = "SELECT max(total) AS top FROM orders WHERE year = :year";
+    for (const year of [1990, 1991, 1992, 1993])
+      await querySqlBatch(runner, [call(another, { year }, { year: "int" })], SLOW_MACHINE);
+    const later = [1994, 1995, 1996].map((year) => call(another, { year }, { year: "int" }));
+    expect((await querySqlBatch(runner, later, SLOW_MACHINE)).every((outcome) => outcome.ok)).toBe(true);
+    expect(batched()).toEqual([false, false, false, false, true]);
     statements.length = 0;
     // Two rows for the first call: no batch is tried, now or later.
     const top = Array.from({ length: 12 }, (_, index) =>
@@ -267,19 +289,16 @@ it("batches statements whose calls give one row each, after a few calls alone an
 
 it("stops a probe that runs past its limit and runs the statement call by call from then on", async () => {
   const tool = new DuckDbSqlTool({ path: databasePath });
-  const statements: string[] = [];
   // A batch that never finishes on its own: only the probe's limit ends it.
-  const runner = {
-    doQuery(request: SqlToolRequest, options?: { readonly signal?: AbortSignal }) {
-      statements.push(request.sql);
-      if (!request.sql.includes("LATERAL")) return tool.doQuery(request, options);
-      return new Promise<never>((_, reject) =>
+  const { runner, statements } = recordingRunner(
+    tool,
+    (_request, options) =>
+      new Promise<never>((_, reject) =>
         options?.signal?.addEventListener("abort", () =>
           reject(Object.assign(new Error("aborted"), { code: "aborted" })),
         ),
-      );
-    },
-  };
+      ),
+  );
   try {
     const perYear = "SELECT count(*) AS n FROM orders WHERE year = :year";
     const requests = Array.from({ length: 20 }, (_, index) =>

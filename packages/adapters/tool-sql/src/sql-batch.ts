@@ -51,7 +51,11 @@ const ROWS = "halo_batch_rows__";
 
 /** Why `requests` cannot run as one query, or undefined when they can. */
 export function unbatchableReason(requests: readonly SqlToolRequest[]): string | undefined {
-  if (requests.length < 2) return "fewer than two calls";
+  return requests.length < 2 ? "fewer than two calls" : statementReason(requests);
+}
+
+/** Why calls like `requests` (however many) cannot run as one query: the statement, its types, the values. */
+function statementReason(requests: readonly SqlToolRequest[]): string | undefined {
   const [first] = requests;
   const sql = first!.sql;
   const types = first!.parameterTypes;
@@ -164,37 +168,34 @@ export async function querySqlBatch(
   requests: readonly SqlToolRequest[],
   options?: SqlBatchOptions,
 ): Promise<SqlToolOutcome[]> {
+  const outcomes: SqlToolOutcome[] = [];
+  // Calls of several statements, or of one that cannot be batched, run alone and teach nothing.
+  if (requests.length === 0 || statementReason(requests) !== undefined) {
+    for (const request of requests) outcomes.push(await queryAlone(tool, request, options));
+    return outcomes;
+  }
   let known = verdicts.get(tool);
   if (!known) {
     known = new Map();
     verdicts.set(tool, known);
   }
-  const outcomes: SqlToolOutcome[] = [];
+  const sql = requests[0]!.sql;
   let start = 0;
   while (start < requests.length) {
-    const sql = requests[start]!.sql;
     const verdict = known.get(sql) ?? 0;
-    const batchable = unbatchableReason(requests.slice(start, start + 2)) === undefined;
-    if (!batchable || verdict === "alone" || typeof verdict === "number" || start === requests.length - 1) {
-      // Alone: count the single-row calls of a statement still being watched.
-      const take =
-        typeof verdict === "number" ? Math.max(1, SQL_BATCH_FIRST_ALONE - verdict) : requests.length;
-      for (const request of requests.slice(start, start + take)) {
-        const outcome = await queryAlone(tool, request, options);
-        outcomes.push(outcome);
-        const watched = known.get(sql) ?? 0;
-        if (typeof watched === "number" && batchable && outcome.ok) {
-          known.set(
-            sql,
-            outcome.result.rowCount > 1
-              ? "alone"
-              : watched + 1 >= SQL_BATCH_FIRST_ALONE
-                ? "probe"
-                : watched + 1,
-          );
-        }
+    if (verdict === "alone" || typeof verdict === "number" || start === requests.length - 1) {
+      const request = requests[start]!;
+      const outcome = await queryAlone(tool, request, options);
+      outcomes.push(outcome);
+      // A statement still watched: one more call alone, and how many rows it gave.
+      if (typeof verdict === "number" && outcome.ok) {
+        const seen = verdict + 1;
+        known.set(
+          sql,
+          outcome.result.rowCount > 1 ? "alone" : seen >= SQL_BATCH_FIRST_ALONE ? "probe" : seen,
+        );
       }
-      start += take;
+      start += 1;
       continue;
     }
     const chunk = requests.slice(start, start + (verdict === "batched" ? MAX_SQL_BATCH : SQL_BATCH_PROBE));
@@ -216,6 +217,7 @@ async function queryAlone(
   }
 }
 
+/** A chunk of calls that pass `statementReason`: as one query when the database gives each at most one row, else alone. */
 async function queryChunk(
   tool: SqlQueryRunner,
   requests: readonly SqlToolRequest[],
@@ -224,33 +226,31 @@ async function queryChunk(
   options?: SqlBatchOptions,
 ): Promise<SqlToolOutcome[]> {
   const sql = requests[0]!.sql;
-  if (unbatchableReason(requests) === undefined) {
-    const probe =
-      verdict === "probe"
-        ? AbortSignal.timeout(options?.probeTimeoutMs ?? SQL_BATCH_PROBE_TIMEOUT_MS)
-        : undefined;
-    const signal = probe
-      ? AbortSignal.any(options?.signal ? [probe, options.signal] : [probe])
-      : options?.signal;
-    try {
-      const perCall = splitBatchRows(
-        await tool.doQuery(batchRequest(requests), signal ? { signal } : {}),
-        requests.length,
-      );
-      if (perCall.every((result) => result.rowCount <= 1)) {
-        known.set(sql, "batched");
-        return perCall.map((result) => ({ ok: true, result }));
-      }
-      // Several rows for a call: their order may differ from the call's own.
-      known.set(sql, "alone");
-    } catch (error) {
-      if (options?.signal?.aborted) return requests.map(() => ({ ok: false, error }));
-      // Every call runs alone below, so a bad call fails alone. A statement the database would
-      // not run batched, or whose probe ran too long, is not tried batched again; a bad value, a
-      // timeout or a lost connection may pass.
-      const code = (error as { code?: unknown } | undefined)?.code;
-      if (code === "query-failed" || code === "invalid-sql" || probe?.aborted) known.set(sql, "alone");
+  const probe =
+    verdict === "probe"
+      ? AbortSignal.timeout(options?.probeTimeoutMs ?? SQL_BATCH_PROBE_TIMEOUT_MS)
+      : undefined;
+  const signal = probe
+    ? AbortSignal.any(options?.signal ? [probe, options.signal] : [probe])
+    : options?.signal;
+  try {
+    const perCall = splitBatchRows(
+      await tool.doQuery(batchRequest(requests), signal ? { signal } : {}),
+      requests.length,
+    );
+    if (perCall.every((result) => result.rowCount <= 1)) {
+      known.set(sql, "batched");
+      return perCall.map((result) => ({ ok: true, result }));
     }
+    // Several rows for a call: their order may differ from the call's own.
+    known.set(sql, "alone");
+  } catch (error) {
+    if (options?.signal?.aborted) return requests.map(() => ({ ok: false, error }));
+    // Every call runs alone below, so a bad call fails alone. A statement the database would
+    // not run batched, or whose probe ran too long, is not tried batched again; a bad value, a
+    // timeout or a lost connection may pass.
+    const code = (error as { code?: unknown } | undefined)?.code;
+    if (code === "query-failed" || code === "invalid-sql" || probe?.aborted) known.set(sql, "alone");
   }
   const outcomes: SqlToolOutcome[] = [];
   for (const request of requests) outcomes.push(await queryAlone(tool, request, options));
