@@ -26,8 +26,16 @@ export class ScaledTimeline {
 
   async advance(simulatedMs: number): Promise<void> {
     this.simulatedMs += simulatedMs;
-    const aheadMs = this.startedAt + this.simulatedMs * this.timeScale - performance.now();
-    if (aheadMs >= MIN_SLEEP_MS) await delay(aheadMs, undefined, { signal: this.signal });
+    const targetMs = this.startedAt + this.simulatedMs * this.timeScale;
+    // Node's timers run on the event loop's cached millisecond clock and may fire up to about a
+    // millisecond early: wait again for what is left, so the timeline is never more than
+    // `MIN_SLEEP_MS` behind the wall clock's target (a fresh clone's CI caught a load 1.2 ms early).
+    for (
+      let aheadMs = targetMs - performance.now();
+      aheadMs >= MIN_SLEEP_MS;
+      aheadMs = targetMs - performance.now()
+    )
+      await delay(aheadMs, undefined, { signal: this.signal });
     this.signal?.throwIfAborted();
   }
 }
