@@ -9,7 +9,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import type { HttpToolV1, QueryContext, SqlToolV1 } from "@halo/ir";
-import type { ExecutionPlan } from "@halo/optimizer";
+import type { ExecutionPlan, ObservedStatistics } from "@halo/optimizer";
 import type { DeviceProfile } from "@halo/profiles";
 import { HttpTool } from "@halo/tool-http";
 import { createSqlTool } from "@halo/tool-sql";
@@ -145,6 +145,8 @@ export async function runWorkloadBench(
   };
   const systems: SystemResult[] = [];
   let naiveOutputs: Map<string, string> | undefined;
+  // What the fastest naive run measured, for systems planned from observed statistics.
+  let naiveObserved: { deviceMakespanMs: number; observed: ObservedStatistics } | undefined;
   try {
     await sql.doCheck();
     for (const system of options.systems) {
@@ -193,6 +195,7 @@ export async function runWorkloadBench(
             ...(environment.workerModels ? { workerModels: environment.workerModels } : {}),
             settings: fullSettings,
             ...(naiveOutputs ? { naiveOutputs } : {}),
+            ...(system.observedStatistics && naiveObserved ? { observed: naiveObserved.observed } : {}),
             ...(setting === undefined
               ? {}
               : { queriesInFlight: setting.queriesInFlight, sweepSetting: setting.setting }),
@@ -201,7 +204,13 @@ export async function runWorkloadBench(
             result,
             outputs,
             plan,
-          }: { result: SystemResult; outputs: Map<string, string>; plan?: ExecutionPlan } =
+            observed,
+          }: {
+            result: SystemResult;
+            outputs: Map<string, string>;
+            plan?: ExecutionPlan;
+            observed?: ObservedStatistics;
+          } =
             system.runner === "langgraph"
               ? await runLanggraph({
                   ...common,
@@ -226,6 +235,12 @@ export async function runWorkloadBench(
           }
           // The first naive run is the reference every other run's outputs are compared with.
           if (system.name === "naive" && naiveOutputs === undefined) naiveOutputs = outputs;
+          if (
+            system.name === "naive" &&
+            observed !== undefined &&
+            (naiveObserved === undefined || result.deviceMakespanMs < naiveObserved.deviceMakespanMs)
+          )
+            naiveObserved = { deviceMakespanMs: result.deviceMakespanMs, observed };
           systems.push(result);
           progress(
             `${label}: makespan ${(result.deviceMakespanMs / 1000).toFixed(1)} s, ${result.queries.ok} ok, ` +

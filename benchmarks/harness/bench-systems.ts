@@ -27,6 +27,12 @@ export interface BenchSystem {
   readonly sweep?: "naive" | "langgraph";
   /** Prompt layout forced on every LLM operator (default: the workflow's own, or `--prompt-layout`). */
   readonly promptLayout?: "shared-first" | "declared";
+  /**
+   * Planned from what the best `naive` run of the same invocation measured (`RunSummary.observed`:
+   * output and prompt tokens, cache hits, tool call times), as `halo run --statistics` plans a
+   * workflow's next batch from an earlier run; needs `naive` among the systems.
+   */
+  readonly observedStatistics?: true;
 }
 
 /** Every system, in report order. */
@@ -67,6 +73,16 @@ export const BENCH_SYSTEMS: readonly BenchSystem[] = Object.freeze([
     disabled: [],
     epochBarriers: false,
     runner: "processor",
+  },
+  {
+    name: "halo-observed",
+    description:
+      "halo planned from the statistics the best naive run measured (output and prompt tokens, cache hits, tool times), as halo run --statistics plans a workflow's next batch",
+    strategy: "dp",
+    disabled: [],
+    epochBarriers: false,
+    runner: "processor",
+    observedStatistics: true,
   },
   {
     name: "halo-no-sharing",
@@ -162,7 +178,13 @@ export function parseSystems(list: string): BenchSystem[] {
       `--systems: unknown system${unknown.length > 1 ? "s" : ""} ${unknown.map((name) => `"${name}"`).join(", ")} (known: ${BENCH_SYSTEM_NAMES.join(", ")}, all)`,
     );
   }
-  return BENCH_SYSTEMS.filter((system) => names.includes(system.name));
+  const systems = BENCH_SYSTEMS.filter((system) => names.includes(system.name));
+  const observing = systems.find((system) => system.observedStatistics);
+  if (observing && !names.includes("naive"))
+    throw new BenchInputError(
+      `--systems: "${observing.name}" plans from what the naive run measured: add naive to the systems`,
+    );
+  return systems;
 }
 
 /**

@@ -7,7 +7,13 @@
  */
 import { performance } from "node:perf_hooks";
 import { type CompiledWorkflow, canonicalJson, type QueryContext, withPromptLayout } from "@halo/ir";
-import { type ExecutionPlan, type PlanningWorker, planBatch } from "@halo/optimizer";
+import {
+  type ExecutionPlan,
+  type ObservedStatistics,
+  type PlanningWorker,
+  planBatch,
+  scaleObservedTimes,
+} from "@halo/optimizer";
 import type { DeviceProfile } from "@halo/profiles";
 import { createExecutorClient, type StatsResponse } from "@halo/protocol";
 import { MemoryResultSink, Processor, type RuntimeTools } from "@halo/runtime";
@@ -40,6 +46,8 @@ export interface SystemRunInput {
   readonly queriesInFlight?: number;
   /** A swept system's setting, recorded in the result. */
   readonly sweepSetting?: string;
+  /** Statistics an earlier run measured, to plan from (`BenchSystem.observedStatistics`). */
+  readonly observed?: ObservedStatistics;
 }
 
 /** A system's result and its outputs (for the comparison with naive). */
@@ -48,6 +56,8 @@ export interface SystemRunOutput {
   /** Per query id, canonical `{ok, outputs}`. */
   readonly outputs: Map<string, string>;
   readonly plan: ExecutionPlan;
+  /** What the run measured per operator, tool times in device time (`RunSummary.observed`). */
+  readonly observed?: ObservedStatistics;
 }
 
 /** Plans and runs one system; throws when the run cannot start (executors unreachable, bad plan). */
@@ -79,6 +89,7 @@ export async function runSystem(input: SystemRunInput): Promise<SystemRunOutput>
       { name: "http", concurrency: settings.toolConcurrency.http },
       { name: "processor", concurrency: 2 },
     ],
+    ...(input.observed === undefined ? {} : { observed: input.observed }),
   });
   const plannerMs = performance.now() - planningStartedMs;
 
@@ -240,7 +251,12 @@ export async function runSystem(input: SystemRunInput): Promise<SystemRunOutput>
     },
     operators: figures.operators,
   };
-  return { result, outputs, plan };
+  return {
+    result,
+    outputs,
+    plan,
+    ...(summary.observed ? { observed: scaleObservedTimes(summary.observed, 1 / settings.timeScale) } : {}),
+  };
 }
 
 /** Query by query, whether `{ok, outputs}` equal naive's. */

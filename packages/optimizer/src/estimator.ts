@@ -21,6 +21,12 @@ import {
   isKnownWeightFormat,
   weightBytesPerParameter,
 } from "@halo/profiles";
+import {
+  type ObservedStatistics,
+  observedLlmMeans,
+  observedOperator,
+  observedToolLatencyMs,
+} from "./observed-statistics.js";
 import type {
   PlannedLlmOperator,
   PlannedOperator,
@@ -74,8 +80,15 @@ export interface EstimateOptions {
   /** CPU pools (default: sql 8, http 64, processor 2). Tool operators run on the pool named after their kind. */
   readonly pools?: readonly ToolPool[];
   readonly outputTokenFraction?: number;
-  /** Mean latency per tool operator id, overriding the defaults (e.g. measured). */
+  /** Mean latency per tool operator id, overriding the defaults and `observed`. */
   readonly toolLatencyMs?: Readonly<Record<string, number>>;
+  /**
+   * What an earlier run of the workflow measured (`RunSummary.observed`): per LLM operator its
+   * output tokens replace `outputTokenFraction`, its prompt tokens (as the engine counts them) the
+   * sampled or template estimate, and the prompt tokens the engine's cache served beyond the shared
+   * prefix the estimated batch sharing; per tool operator its mean call time the default latency.
+   */
+  readonly observed?: ObservedStatistics;
   readonly sampleSize?: number;
   /** Token counter (default: the LLaMA-2 vocabulary of `@halo/ir`). */
   readonly countTokens?: (text: string) => number;
@@ -100,6 +113,7 @@ export function estimateProblem(options: EstimateOptions): Estimate {
   const count = options.countTokens ?? countTokens;
   const warnings: string[] = [];
   const workers = withModelProfiles(workflow, options.workers, warnings);
+  if (options.observed) checkObserved(workflow, options.observed, warnings);
 
   // Coalescing over the whole batch (hashing only); token counts over a sample.
   const full = consolidateBatch(workflow, queries, { countTokens: () => 0 });
@@ -123,7 +137,8 @@ export function estimateProblem(options: EstimateOptions): Estimate {
     const parents = operator.parents.filter((parent) => !isInput(parent));
     const distinctRequests = distinctOf(consolidation, unknownGroups.count(operator.id));
     if (operator.kind === "llm") {
-      const outputTokens = Math.max(1, Math.round(operator.maxTokens * fraction));
+      const seen = observedLlmMeans(observedOperator(options.observed, operator.id));
+      const outputTokens = Math.max(1, Math.round(seen?.outputTokens ?? operator.maxTokens * fraction));
       outputTokensOf.set(operator.id, outputTokens);
       const prefix = sampledById.get(operator.id)?.prefix;
       const staticTokens = prefix?.staticPrefixTokens ?? count(operator.prompt.staticPrefix);
@@ -146,12 +161,20 @@ export function estimateProblem(options: EstimateOptions): Estimate {
           producers,
           unknownGroups,
         );
-        warnings.push(
-          `operator "${operator.id}": prompts depend on run-time outputs; estimated ${Math.round(suffixTokens)} tokens each from its template`,
-        );
+        if (!seen)
+          warnings.push(
+            `operator "${operator.id}": prompts depend on run-time outputs; estimated ${Math.round(suffixTokens)} tokens each from its template`,
+          );
       }
-      const uniquePromptTokens = Math.max(0, Math.round(suffixTokens - commonTokens));
-      const batchSharedPromptTokens = Math.min(uniquePromptTokens, Math.round(sharedTokens));
+      const tokens = seen
+        ? observedPromptTokens(seen, staticTokens, commonTokens, suffixTokens)
+        : {
+            prefix: staticTokens + commonTokens,
+            unique: Math.max(0, Math.round(suffixTokens - commonTokens)),
+            shared: sharedTokens,
+          };
+      const uniquePromptTokens = tokens.unique;
+      const batchSharedPromptTokens = Math.min(uniquePromptTokens, Math.round(tokens.shared));
       const planned: PlannedLlmOperator = {
         id: operator.id,
         kind: "llm",
@@ -160,7 +183,7 @@ export function estimateProblem(options: EstimateOptions): Estimate {
         statistics: {
           instances: consolidation.instances,
           distinctRequests,
-          sharedPrefixTokens: staticTokens + commonTokens,
+          sharedPrefixTokens: tokens.prefix,
           prefixKey: prefixKeyOf(operator.model, operator.prompt.staticPrefix),
           uniquePromptTokens,
           ...(batchSharedPromptTokens > 0 ? { batchSharedPromptTokens } : {}),
@@ -173,7 +196,10 @@ export function estimateProblem(options: EstimateOptions): Estimate {
       operators.push(planned);
       continue;
     }
-    const latencyMs = options.toolLatencyMs?.[operator.id] ?? defaultLatencyMs(operator);
+    const latencyMs =
+      options.toolLatencyMs?.[operator.id] ??
+      observedToolLatencyMs(observedOperator(options.observed, operator.id)) ??
+      defaultLatencyMs(operator);
     if (!poolNames.has(operator.kind)) {
       throw new PlanningError(
         `operator "${operator.id}": no CPU pool named "${operator.kind}" for ${operator.kind} tools`,
@@ -198,6 +224,44 @@ export function estimateProblem(options: EstimateOptions): Estimate {
     warnings,
     consolidation: full,
   };
+}
+
+/** Warns where observed statistics do not match the workflow (another workflow, operators it lacks or of another kind). */
+function checkObserved(workflow: CompiledWorkflow, observed: ObservedStatistics, warnings: string[]): void {
+  if (observed.workflow !== workflow.name)
+    warnings.push(
+      `observed statistics are of workflow "${observed.workflow}", not "${workflow.name}": only operators of the same id and kind are used`,
+    );
+  const byId = new Map(workflow.operators.map((operator) => [operator.id, operator]));
+  const unused: string[] = [];
+  for (const [id, figures] of Object.entries(observed.operators)) {
+    const operator = byId.get(id);
+    if (!operator || operator.kind === "input" || (operator.kind === "llm") !== (figures.kind === "llm"))
+      unused.push(id);
+  }
+  if (unused.length > 0)
+    warnings.push(
+      `observed statistics name operators this workflow does not have (or of another kind), ignored: ${unused.join(", ")}`,
+    );
+}
+
+/**
+ * An LLM operator's prompt tokens per request from an earlier run's measurement: the engine's
+ * count replaces the estimate, split into shared prefix and own tokens in the estimate's
+ * proportions (the engine's tokenizer may count the same text differently); the tokens its
+ * cache served beyond that prefix are the tokens other requests of the batch share.
+ */
+function observedPromptTokens(
+  seen: { readonly promptTokens: number; readonly cachedTokens: number },
+  staticTokens: number,
+  commonTokens: number,
+  suffixTokens: number,
+): { prefix: number; unique: number; shared: number } {
+  const estimated = staticTokens + suffixTokens;
+  const scale = estimated > 0 ? seen.promptTokens / estimated : 0;
+  const prefix = Math.round((staticTokens + commonTokens) * scale);
+  const unique = Math.max(0, Math.round(seen.promptTokens) - prefix);
+  return { prefix, unique, shared: Math.max(0, seen.cachedTokens - prefix) };
 }
 
 /**

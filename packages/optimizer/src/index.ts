@@ -17,6 +17,14 @@ export type {
 } from "./execution-plan.js";
 export { ExecutionPlanSchema, PLAN_VERSION, PlanFormatError, parseExecutionPlan } from "./execution-plan.js";
 export {
+  OBSERVED_STATISTICS_VERSION,
+  type ObservedOperatorStatistics,
+  type ObservedStatistics,
+  ObservedStatisticsSchema,
+  parseObservedStatistics,
+  scaleObservedTimes,
+} from "./observed-statistics.js";
+export {
   findOversizedPrompts,
   type OversizedPrompt,
   type OversizedPromptOptions,

@@ -24,7 +24,7 @@ import {
   renderOperatorRequest,
   requestKey,
 } from "@halo/ir/internal";
-import type { ExecutionPlan } from "@halo/optimizer";
+import { type ExecutionPlan, OBSERVED_STATISTICS_VERSION } from "@halo/optimizer";
 import type { BatchFigures } from "@halo/protocol";
 import { BatchedDispatcher } from "./batched-dispatcher.js";
 import type { ExecutorWorker } from "./executor-worker.js";
@@ -135,6 +135,11 @@ export class BatchRun implements LlmHost {
   private readonly pending: QueryContext[] = [];
   private readonly executorsLost: string[] = [];
   private readonly deviations: PlanDeviationTracker;
+  /** Per LLM operator, what its Generate calls measured (`RunSummary.observed`). */
+  private readonly observedLlm = new Map<
+    string,
+    { kind: "llm"; items: number; promptTokens: number; cachedTokens: number; generatedTokens: number }
+  >();
   private readonly counters: Counters = {
     ok: 0,
     failed: 0,
@@ -589,7 +594,25 @@ export class BatchRun implements LlmHost {
     if (call.key !== undefined && this.llmCalls.get(call.key) === call) this.llmCalls.delete(call.key);
   }
 
-  recordBatch(_worker: ExecutorWorker, figures: BatchFigures, failedItems: number): void {
+  recordBatch(
+    _worker: ExecutorWorker,
+    operator: string,
+    figures: BatchFigures,
+    failedItems: number,
+    answeredItems: number,
+  ): void {
+    const seen = this.observedLlm.get(operator) ?? {
+      kind: "llm" as const,
+      items: 0,
+      promptTokens: 0,
+      cachedTokens: 0,
+      generatedTokens: 0,
+    };
+    seen.items += answeredItems;
+    seen.promptTokens += figures.promptTokens;
+    seen.cachedTokens += figures.cachedTokens;
+    seen.generatedTokens += figures.generatedTokens;
+    this.observedLlm.set(operator, seen);
     this.counters.batches += 1;
     this.counters.failedItems += failedItems;
     this.counters.promptTokens += figures.promptTokens;
@@ -684,6 +707,15 @@ export class BatchRun implements LlmHost {
         modelLoads: worker.figures.modelLoads,
         loadMs: worker.figures.loadMs,
       })),
+      observed: {
+        statisticsVersion: OBSERVED_STATISTICS_VERSION,
+        workflow: this.workflow.name,
+        queries: total - skipped,
+        operators: Object.fromEntries([
+          ...[...this.observedLlm].map(([id, seen]) => [id, { ...seen }] as const),
+          ...[...this.tools.observed].map(([id, seen]) => [id, { kind: "tool" as const, ...seen }] as const),
+        ]),
+      },
     };
   }
 }

@@ -32,7 +32,14 @@ export interface LlmHost {
   failCall(call: LlmCall, message: string): void;
   /** The call has no live consumer left: forget it (a later identical request makes a new one). */
   dropCall(call: LlmCall): void;
-  recordBatch(worker: ExecutorWorker, figures: BatchFigures, failedItems: number): void;
+  /** A Generate call of `operator` ended with `figures`; `answeredItems` of its items got an answer. */
+  recordBatch(
+    worker: ExecutorWorker,
+    operator: string,
+    figures: BatchFigures,
+    failedItems: number,
+    answeredItems: number,
+  ): void;
   /** No executor is left: fail the queries still running. */
   allWorkersLost(reason: string): void;
 }
@@ -216,7 +223,8 @@ export abstract class DispatcherBase implements LlmDispatcher {
     worker.figures.busyMs += wallMs;
     worker.figures.batches += 1;
     worker.figures.items += calls.length - byId.size;
-    if (figures) this.host.recordBatch(worker, figures, failedItems);
+    const answeredItems = calls.length - byId.size - failedItems;
+    if (figures) this.host.recordBatch(worker, operator, figures, failedItems, answeredItems);
     this.host.publish({
       type: "batch-finished",
       atMs: this.host.nowMs(),
@@ -225,7 +233,7 @@ export abstract class DispatcherBase implements LlmDispatcher {
       worker: worker.id,
       model: input.model,
       items: calls.length,
-      answeredItems: calls.length - byId.size - failedItems,
+      answeredItems,
       failedItems,
       promptTokens: figures?.promptTokens ?? 0,
       cachedTokens: figures?.cachedTokens ?? 0,

@@ -1,3 +1,4 @@
+import type { ObservedStatistics } from "@halo/optimizer";
 import type { PlanDeviations } from "./plan-deviations.js";
 import type { ExecutionMode } from "./runtime-events.js";
 
@@ -82,4 +83,9 @@ export interface RunSummary {
   /** Where the run departed from the plan: work stealing, unplanned model loads, preloads, off-split items. */
   readonly deviations: PlanDeviations;
   readonly workers: readonly WorkerSummary[];
+  /**
+   * What the run measured per operator (output and prompt tokens, cache hits, tool call times):
+   * `halo plan|run --statistics <summary>` plans the next batch of the workflow from it.
+   */
+  readonly observed?: ObservedStatistics;
 }

@@ -136,6 +136,8 @@ export class ToolRunner {
     failed: 0,
     retries: 0,
   };
+  /** Per tool operator, the calls it ran and the pool time they took (`RunSummary.observed`). */
+  readonly observed = new Map<string, { calls: number; busyMs: number }>();
   /** Per SQL operator, its calls waiting for a batch (`sqlBatching`). */
   private readonly sqlQueues = new Map<string, QueuedSql[]>();
   private readonly sqlPool: ConcurrencyPool;
@@ -207,18 +209,34 @@ export class ToolRunner {
   ): Promise<{ readonly result: JsonValue; readonly startMs: number }> {
     if (request.kind === "processor") {
       const startMs = this.options.nowMs();
-      return { result: runProcessor(operator as ProcessorOperator, request.inputs), startMs };
+      try {
+        return { result: runProcessor(operator as ProcessorOperator, request.inputs), startMs };
+      } finally {
+        this.observe(operator, 1, startMs);
+      }
     }
     if (request.kind === "sql" && this.options.sqlBatching && this.options.tools.sql?.doQueryBatch)
       return this.executeSqlBatched(operator, request, priority);
     const pool = request.kind === "sql" ? this.sqlPool : this.httpPool;
     return pool.run(async () => {
       const startMs = this.options.nowMs();
-      const result = await this.withToolRetries(operator, request.kind === "sql" ? "sql" : "http", () =>
-        this.callTool(operator, request, seed),
-      );
-      return { result, startMs };
+      try {
+        const result = await this.withToolRetries(operator, request.kind === "sql" ? "sql" : "http", () =>
+          this.callTool(operator, request, seed),
+        );
+        return { result, startMs };
+      } finally {
+        this.observe(operator, 1, startMs);
+      }
     }, priority);
+  }
+
+  /** Counts `calls` calls of `operator` that held a pool slot from `startMs` until now. */
+  private observe(operator: ToolOperator, calls: number, startMs: number): void {
+    const seen = this.observed.get(operator.id) ?? { calls: 0, busyMs: 0 };
+    seen.calls += calls;
+    seen.busyMs += this.options.nowMs() - startMs;
+    this.observed.set(operator.id, seen);
   }
 
   /**
@@ -245,9 +263,11 @@ export class ToolRunner {
         const batch = queue.splice(0, MAX_SQL_BATCH_CALLS);
         for (const each of batch) each.taken = true;
         // Whatever goes wrong, no call of the batch is left waiting (settled calls ignore it).
+        const startMs = this.options.nowMs();
         await this.runSqlBatch(operator, batch).catch((error: unknown) => {
           for (const each of batch) each.reject(error);
         });
+        this.observe(operator, batch.length, startMs);
       }, priority);
     });
   }

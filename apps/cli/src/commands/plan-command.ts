@@ -21,6 +21,7 @@ import { type Command, Option } from "commander";
 import { parse as parseYaml } from "yaml";
 import { InvalidInputError } from "../cli-error.js";
 import type { CommandIo } from "../io.js";
+import { loadObservedStatistics } from "../json-input.js";
 import { resolveStrategyFlag } from "../strategy-module.js";
 import { loadQueriesOrFail, loadWorkflowOrFail, printWarnings } from "../workflow-input.js";
 import type { RegisterCommand } from "./index.js";
@@ -34,6 +35,7 @@ interface PlanOptions {
   readonly out?: string;
   readonly solver: "glpk" | "highs";
   readonly timeLimitMs?: string;
+  readonly statistics?: string;
 }
 
 /**
@@ -62,6 +64,10 @@ export const registerPlanCommand: RegisterCommand = (program: Command, io: Comma
     .option("--out <file>", "write the plan here instead of stdout")
     .addOption(new Option("--solver <name>", "MILP solver").choices(["glpk", "highs"]).default("glpk"))
     .option("--time-limit-ms <ms>", "time limit of the dp search / MILP solver")
+    .option(
+      "--statistics <file>",
+      "plan from what an earlier run of the workflow measured (its run summary, halo run --summary)",
+    )
     .action(async (path: string, options: PlanOptions) => {
       const strategy = await resolveStrategyFlag(options.strategy);
       const disabled = parseDisabled(options.disable);
@@ -71,6 +77,7 @@ export const registerPlanCommand: RegisterCommand = (program: Command, io: Comma
       const queries = await batchQueries(options.queries, workflow);
       const defaultProfile = await loadProfile(options.profile, "--profile", process.cwd());
       const workers = await loadWorkers(options.workers, defaultProfile);
+      const observed = await loadObservedStatistics(options.statistics);
       let planned: Awaited<ReturnType<typeof planBatch>>;
       try {
         planned = await planBatch({
@@ -81,6 +88,7 @@ export const registerPlanCommand: RegisterCommand = (program: Command, io: Comma
           disabled,
           solver: options.solver,
           ...(timeLimitMs === undefined ? {} : { timeLimitMs }),
+          ...(observed === undefined ? {} : { observed }),
         });
       } catch (error) {
         if (error instanceof PlanningError) throw new InvalidInputError(`${path}: ${error.message}`);

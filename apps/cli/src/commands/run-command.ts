@@ -8,6 +8,7 @@ import {
   PlanningError,
   type PlanningWorker,
   planBatch,
+  scaleObservedTimes,
   strategyNames,
 } from "@halo/optimizer";
 import { type DeviceProfile, deriveModelProfile } from "@halo/profiles";
@@ -24,6 +25,7 @@ import type { Command } from "commander";
 import { CliError, ExitCode, InvalidInputError } from "../cli-error.js";
 import { numberFlag, positiveInteger, promptLayoutFlag } from "../cli-flags.js";
 import type { CommandIo } from "../io.js";
+import { loadObservedStatistics } from "../json-input.js";
 import { type LocalEngine, type LocalExecutors, startLocalExecutors } from "../run/local-executors.js";
 import { prepareLocalModels, readModelMap } from "../run/local-models.js";
 import { localDeviceProfile } from "../run/local-profile.js";
@@ -84,6 +86,7 @@ export interface RunFlags {
   readonly queryConcurrency: string;
   readonly planOut?: string;
   readonly summary?: string;
+  readonly statistics?: string;
   readonly promptLayout?: string;
   readonly progress: boolean;
   /** With --executors: their CA (TLS) and bearer token. */
@@ -109,6 +112,7 @@ export async function runWorkflow(
 ): Promise<RunSummary | undefined> {
   const strategy = await resolveStrategyFlag(flags.strategy);
   const disabled = parseDisabled(flags.disable);
+  const observed = await loadObservedStatistics(flags.statistics);
   if (flags.executors !== undefined && flags.local !== undefined) {
     throw new InvalidInputError(
       "--executors and --local exclude each other: use running executors or start local ones",
@@ -390,7 +394,14 @@ export async function runWorkflow(
         ExitCode.queriesFailed,
       );
     }
-    const plan = await makePlan(path, { workflow, queries: planned, workers, strategy, disabled });
+    const plan = await makePlan(path, {
+      workflow,
+      queries: planned,
+      workers,
+      strategy,
+      disabled,
+      ...(observed === undefined ? {} : { observed }),
+    });
     if (flags.planOut) await writeFile(flags.planOut, `${JSON.stringify(plan, null, 2)}\n`);
 
     const progress = new RunProgress(io, io.isTty && flags.progress);
@@ -435,10 +446,14 @@ export async function runWorkflow(
     const deviceTimeScale = engine === "sim" && !remote && timeScale > 0 ? timeScale : 1;
     io.stdout(formatRunSummary(summary, results.path, deviceTimeScale));
     if (flags.summary) {
-      await writeFile(
-        flags.summary,
-        `${JSON.stringify({ ...summary, estimateVsActual: estimateVsActual(summary, deviceTimeScale) }, null, 2)}\n`,
-      );
+      // Observed tool times in device time, like the plan's (a sim run's clock runs at the time scale).
+      const measured = summary.observed && scaleObservedTimes(summary.observed, 1 / deviceTimeScale);
+      const written = {
+        ...summary,
+        ...(measured ? { observed: measured } : {}),
+        estimateVsActual: estimateVsActual(summary, deviceTimeScale),
+      };
+      await writeFile(flags.summary, `${JSON.stringify(written, null, 2)}\n`);
     }
     if (summary.aborted) {
       throw new CliError(
@@ -576,7 +591,11 @@ export const registerRunCommand: RegisterCommand = (program: Command, io: Comman
       "shared-first | declared: order of the input lines every prompt appends, overriding the workflow's prompt_layout",
     )
     .option("--plan-out <file>", "write the execution plan used (JSON)")
-    .option("--summary <file>", "write the run summary (JSON)")
+    .option("--summary <file>", "write the run summary (JSON), with what the run measured per operator")
+    .option(
+      "--statistics <file>",
+      "plan from what an earlier run of the workflow measured (its run summary, --summary)",
+    )
     .option("--no-progress", "no progress display")
     .action(async (path: string, flags: RunFlags) => {
       await runWorkflow(path, flags, io);
