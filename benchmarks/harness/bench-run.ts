@@ -145,8 +145,8 @@ export async function runWorkloadBench(
   };
   const systems: SystemResult[] = [];
   let naiveOutputs: Map<string, string> | undefined;
-  // What the fastest naive run measured, for systems planned from observed statistics.
-  let naiveObserved: { deviceMakespanMs: number; observed: ObservedStatistics } | undefined;
+  // What the halo run measured, for systems planned from observed statistics (halo runs before them).
+  let haloObserved: ObservedStatistics | undefined;
   try {
     await sql.doCheck();
     for (const system of options.systems) {
@@ -195,7 +195,7 @@ export async function runWorkloadBench(
             ...(environment.workerModels ? { workerModels: environment.workerModels } : {}),
             settings: fullSettings,
             ...(naiveOutputs ? { naiveOutputs } : {}),
-            ...(system.observedStatistics && naiveObserved ? { observed: naiveObserved.observed } : {}),
+            ...(system.observedStatistics && haloObserved ? { observed: haloObserved } : {}),
             ...(setting === undefined
               ? {}
               : { queriesInFlight: setting.queriesInFlight, sweepSetting: setting.setting }),
@@ -235,12 +235,7 @@ export async function runWorkloadBench(
           }
           // The first naive run is the reference every other run's outputs are compared with.
           if (system.name === "naive" && naiveOutputs === undefined) naiveOutputs = outputs;
-          if (
-            system.name === "naive" &&
-            observed !== undefined &&
-            (naiveObserved === undefined || result.deviceMakespanMs < naiveObserved.deviceMakespanMs)
-          )
-            naiveObserved = { deviceMakespanMs: result.deviceMakespanMs, observed };
+          if (system.name === "halo") haloObserved = observed;
           systems.push(result);
           progress(
             `${label}: makespan ${(result.deviceMakespanMs / 1000).toFixed(1)} s, ${result.queries.ok} ok, ` +

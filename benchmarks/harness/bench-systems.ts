@@ -28,9 +28,9 @@ export interface BenchSystem {
   /** Prompt layout forced on every LLM operator (default: the workflow's own, or `--prompt-layout`). */
   readonly promptLayout?: "shared-first" | "declared";
   /**
-   * Planned from what the best `naive` run of the same invocation measured (`RunSummary.observed`:
+   * Planned from what the `halo` run of the same invocation measured (`RunSummary.observed`:
    * output and prompt tokens, cache hits, tool call times), as `halo run --statistics` plans a
-   * workflow's next batch from an earlier run; needs `naive` among the systems.
+   * workflow's next batch from an earlier run; needs `halo` among the systems.
    */
   readonly observedStatistics?: true;
 }
@@ -77,7 +77,7 @@ export const BENCH_SYSTEMS: readonly BenchSystem[] = Object.freeze([
   {
     name: "halo-observed",
     description:
-      "halo planned from the statistics the best naive run measured (output and prompt tokens, cache hits, tool times), as halo run --statistics plans a workflow's next batch",
+      "halo planned from the statistics halo's run measured (output and prompt tokens, cache hits, tool times), as halo run --statistics plans a workflow's next batch from an earlier run",
     strategy: "dp",
     disabled: [],
     epochBarriers: false,
@@ -180,9 +180,9 @@ export function parseSystems(list: string): BenchSystem[] {
   }
   const systems = BENCH_SYSTEMS.filter((system) => names.includes(system.name));
   const observing = systems.find((system) => system.observedStatistics);
-  if (observing && !names.includes("naive"))
+  if (observing && !names.includes("halo"))
     throw new BenchInputError(
-      `--systems: "${observing.name}" plans from what the naive run measured: add naive to the systems`,
+      `--systems: "${observing.name}" plans from what the halo run measured: add halo to the systems`,
     );
   return systems;
 }

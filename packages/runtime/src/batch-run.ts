@@ -41,6 +41,8 @@ import type { RunSummary } from "./run-summary.js";
 import type { EventStream, ExecutionMode, RuntimeEvent } from "./runtime-events.js";
 import { type RuntimeTools, type ToolConcurrency, ToolRunner, toolPriorities } from "./tool-runner.js";
 
+/** How long a finished run waits for its open Generate calls to report their figures. */
+const CALL_SETTLE_MS = 2_000;
 /** Everything one run needs (checked by the Processor). */
 export interface BatchRunSetup {
   readonly workflow: CompiledWorkflow;
@@ -280,6 +282,7 @@ export class BatchRun implements LlmHost {
       disabledOptimizations: this.setup.plan.disabledOptimizations,
     });
     const startedMs = this.nowMs();
+    let settleMs = 0;
     const done = new Promise<void>((resolve) => {
       this.settle = resolve;
     });
@@ -300,11 +303,16 @@ export class BatchRun implements LlmHost {
       this.dispatcher.pump();
       await starting;
       await done;
+      // Every query has its record; the last Generate streams end with their figures (bounded wait,
+      // not part of the makespan).
+      const settleStartedMs = this.nowMs();
+      await this.dispatcher.settled(CALL_SETTLE_MS);
+      settleMs = this.nowMs() - settleStartedMs;
     }
     this.dispatcher.stop();
     this.liveness.stop();
     await this.sinkChain;
-    const makespanMs = this.nowMs() - startedMs;
+    const makespanMs = this.nowMs() - startedMs - settleMs;
     if (this.fatal !== undefined) throw this.fatal;
     const summary = this.summary(queries.length + this.addedQueries, skipped, makespanMs);
     this.publish({ type: "run-finished", atMs: this.nowMs(), summary });

@@ -54,6 +54,11 @@ export interface LlmDispatcher {
   /** The worker stopped answering: it is lost, its calls in flight are cancelled and requeued. */
   declareLost(worker: ExecutorWorker, reason: string): void;
   stop(): void;
+  /**
+   * Resolves when no Generate call is open, or after `timeoutMs`. A call's items can all be
+   * answered (and their queries finished) before its stream ends with the batch's figures.
+   */
+  settled(timeoutMs: number): Promise<void>;
 }
 
 /** What to do after an executor call failed. */
@@ -63,8 +68,23 @@ export type FailureOutcome = "lost" | "retry" | "fail" | "aborted";
 export abstract class DispatcherBase implements LlmDispatcher {
   protected stopped = false;
   private batchCounter = 0;
+  private openCalls = 0;
+  private readonly waiters = new Set<() => void>();
 
   constructor(protected readonly host: LlmHost) {}
+
+  settled(timeoutMs: number): Promise<void> {
+    if (this.openCalls === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.waiters.add(done);
+    });
+  }
 
   abstract start(): Promise<void>;
   abstract submit(call: LlmCall): void;
@@ -171,6 +191,22 @@ export abstract class DispatcherBase implements LlmDispatcher {
    * the calls that got no outcome (the call failed midway) and the error.
    */
   protected async generate(
+    worker: ExecutorWorker,
+    calls: readonly LlmCall[],
+    input: GenerateInput,
+    operator: string,
+    stolen: boolean,
+  ): Promise<{ readonly unfinished: LlmCall[]; readonly error?: unknown; readonly figures?: BatchFigures }> {
+    this.openCalls += 1;
+    try {
+      return await this.generateCall(worker, calls, input, operator, stolen);
+    } finally {
+      this.openCalls -= 1;
+      if (this.openCalls === 0) for (const waiter of [...this.waiters]) waiter();
+    }
+  }
+
+  private async generateCall(
     worker: ExecutorWorker,
     calls: readonly LlmCall[],
     input: GenerateInput,

@@ -1,3 +1,5 @@
+import { planBatch } from "@halo/optimizer";
+import { H100_SIMULATED_PROFILE } from "@halo/profiles";
 import { HttpTool } from "@halo/tool-http";
 import { createSqlTool } from "@halo/tool-sql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -101,6 +103,66 @@ describe("Processor (batched, dp plan)", () => {
     expect(naive.summary.mode).toBe("per-query");
     expect(naive.summary.llm.calls).toBe(naive.summary.llm.instances);
     expect(outputsById(halo.records)).toEqual(outputsById(naive.records));
+  });
+});
+
+describe("Processor observed statistics", () => {
+  it("measures each operator so that they add up to the run's totals, and the next plan uses them", async () => {
+    const queries = diamondQueries(24, 12);
+    for (const strategy of ["dp", "naive"]) {
+      const { summary, events } = await runBatch(strategy, queries);
+      const observed = summary.observed!;
+      expect(observed).toMatchObject({ statisticsVersion: 1, workflow: workflow.name, queries: 24 });
+      const llm = Object.values(observed.operators).filter((figures) => figures.kind === "llm");
+      const tools = Object.values(observed.operators).filter((figures) => figures.kind === "tool");
+      const sum = (values: readonly number[]) => values.reduce((total, value) => total + value, 0);
+      expect(sum(llm.map((figures) => figures.generatedTokens))).toBe(summary.tokens.generated);
+      expect(sum(llm.map((figures) => figures.promptTokens))).toBe(summary.tokens.prompt);
+      expect(sum(llm.map((figures) => figures.cachedTokens))).toBe(summary.tokens.cached);
+      expect(sum(llm.map((figures) => figures.items))).toBe(summary.llm.calls);
+      expect(sum(tools.map((figures) => figures.calls))).toBe(summary.tools.calls);
+      // Per operator, as the executors reported each batch.
+      for (const operator of workflow.operators.filter((candidate) => candidate.kind === "llm")) {
+        const batches = events.filter(
+          (event) => event.type === "batch-finished" && event.operator === operator.id,
+        );
+        expect(observed.operators[operator.id]).toEqual({
+          kind: "llm",
+          items: sum(batches.map((event) => (event.type === "batch-finished" ? event.answeredItems : 0))),
+          promptTokens: sum(
+            batches.map((event) => (event.type === "batch-finished" ? event.promptTokens : 0)),
+          ),
+          cachedTokens: sum(
+            batches.map((event) => (event.type === "batch-finished" ? event.cachedTokens : 0)),
+          ),
+          generatedTokens: sum(
+            batches.map((event) => (event.type === "batch-finished" ? event.generatedTokens : 0)),
+          ),
+        });
+      }
+    }
+    // Planned from them, the estimator takes the output lengths and tool times the run measured.
+    const { summary } = await runBatch("naive", queries);
+    const { estimate } = await planBatch({
+      workflow,
+      queries,
+      workers: executors.addresses.map((address, index) => ({
+        id: `worker-${index}`,
+        profile: H100_SIMULATED_PROFILE,
+        address,
+      })),
+      observed: summary.observed!,
+    });
+    for (const operator of estimate.problem.operators) {
+      const seen = summary.observed!.operators[operator.id]!;
+      if (operator.kind === "llm" && seen.kind === "llm")
+        expect(operator.statistics.outputTokens).toBe(
+          Math.max(1, Math.round(seen.generatedTokens / seen.items)),
+        );
+      else if (operator.kind !== "llm" && seen.kind === "tool")
+        expect(operator.statistics.latencyMeanMs).toBeCloseTo(seen.busyMs / seen.calls, 6);
+      else throw new Error(`operator ${operator.id}: observed as ${seen.kind}`);
+    }
   });
 });
 

@@ -29,6 +29,10 @@ describe("halo bench: bad input", () => {
   it.each([
     [["--engine", "gpu"], "--engine: expected llamacpp or sim"],
     [["--systems", "naive,turbo"], '--systems: unknown system "turbo"'],
+    [
+      ["--systems", "naive,halo-observed"],
+      '--systems: "halo-observed" plans from what the halo run measured: add halo to the systems',
+    ],
     [["--workload", "w9"], '--workload: unknown workload "w9"'],
     [["--queries", "0"], "--queries: expected a number of queries >= 1"],
     [["--engine", "sim", "--time-scale", "2"], "--time-scale: expected a number in (0, 1]"],

@@ -110,6 +110,41 @@ describe("halo plan", () => {
     expect(result.err).toMatch(message);
   });
 
+  it("plans from --statistics (a run summary's observations) and rejects a bad statistics file with exit 2", async () => {
+    const base = ["plan", example, "--queries", "5", "--workers", "1"];
+    const summary = write(
+      "summary.json",
+      JSON.stringify({
+        workflow: "tpch-diamond",
+        observed: {
+          statisticsVersion: 1,
+          workflow: "tpch-diamond",
+          queries: 5,
+          operators: { no_such_operator: { kind: "tool", calls: 5, busyMs: 50 } },
+        },
+      }),
+    );
+    const planned = await run(...base, "--statistics", summary);
+    expect(planned.code).toBe(0);
+    expect(planned.err).toContain("observed statistics name operators this workflow does not have");
+    const cases: [string, RegExp][] = [
+      [join(scratch, "missing.json"), /--statistics: cannot read .*missing\.json/],
+      [write("not-json.json", "{"), /not-json\.json: not JSON/],
+      [
+        write(
+          "bad-stats.json",
+          JSON.stringify({ statisticsVersion: 1, workflow: "w", queries: 1, operators: { a: {} } }),
+        ),
+        /invalid observed statistics in .*bad-stats\.json[\s\S]*operators\.a/,
+      ],
+    ];
+    for (const [path, message] of cases) {
+      const result = await run(...base, "--statistics", path);
+      expect(result.code, path).toBe(2);
+      expect(result.err).toMatch(message);
+    }
+  });
+
   it("rejects a bad workers file naming the entry", async () => {
     const workers = write("bad-workers.yaml", "workers:\n  - id: a\n    gpu: 1\n");
     const result = await run("plan", example, "--queries", "5", "--workers", workers);

@@ -115,6 +115,14 @@ describe("halo run on local simulated executors", () => {
     expect(summary.queries.ok).toBe(QUERY_COUNT);
     expect(summary.tools.coalesced).toBeGreaterThan(0);
     reference = outputsById(fromDuckdb);
+    // What the run measured plans the next batch: no operator's prompt size is guessed from its template.
+    expect(Object.keys(summary.observed?.operators ?? {}).length).toBeGreaterThan(3);
+    const cold = halo(["plan", EXAMPLE, "--queries", "20", "--workers", "2"]);
+    expectOk(cold);
+    expect(cold.stderr).toContain("prompts depend on run-time outputs");
+    const warm = halo(["plan", EXAMPLE, "--queries", "20", "--workers", "2", "--statistics", summaryPath]);
+    expectOk(warm);
+    expect(warm.stderr).not.toContain("prompts depend on run-time outputs");
 
     const parquet = join(directory, "postgres.parquet");
     expectOk(halo(simRun(parquet, postgresUrl)));
