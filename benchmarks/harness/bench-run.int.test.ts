@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SimEngine } from "@halo/engine-sim";
 import { createExecutorServer, type ExecutorServerHandle } from "@halo/executor";
-import { parseExecutionPlan } from "@halo/optimizer";
+import { parseExecutionPlan, parseObservedStatistics } from "@halo/optimizer";
 import { H100_SIMULATED_PROFILE } from "@halo/profiles";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DATA_API_ENDPOINTS } from "../data-api/data-api-endpoints.js";
@@ -103,13 +103,20 @@ describe("bench harness on engine-sim with the data API", () => {
         },
         environment,
       );
-      // Each planned system's plan, as it ran, parses as an execution plan.
-      const plans = (await readdir(plansDirectory)).sort();
-      expect(plans).toEqual([`sim-plans-${id}-halo.plan.json`, `sim-plans-${id}-naive-all.plan.json`]);
-      for (const file of plans)
-        expect(() =>
-          parseExecutionPlan(JSON.parse(readFileSync(join(plansDirectory, file), "utf8"))),
-        ).not.toThrow();
+      // Each planned system's plan, as it ran, parses as an execution plan; what its run measured
+      // beside it parses as observed statistics.
+      const files = (await readdir(plansDirectory)).sort();
+      expect(files).toEqual(
+        ["halo", "naive-all"].flatMap((run) => [
+          `sim-plans-${id}-${run}.observed.json`,
+          `sim-plans-${id}-${run}.plan.json`,
+        ]),
+      );
+      for (const file of files) {
+        const value = JSON.parse(readFileSync(join(plansDirectory, file), "utf8"));
+        if (file.endsWith(".plan.json")) expect(() => parseExecutionPlan(value)).not.toThrow();
+        else expect(parseObservedStatistics(value, file).queries).toBe(settings.queries);
+      }
       await rm(plansDirectory, { recursive: true, force: true });
       expect(result.systems.map((system) => system.system)).toEqual(["naive", "halo"]);
       for (const system of result.systems) {

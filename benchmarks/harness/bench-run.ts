@@ -68,8 +68,9 @@ export interface WorkloadBenchOptions {
   /** Where `<workload>.json` goes (not written when absent). */
   readonly resultsDirectory?: string;
   /**
-   * Where each planned system's execution plan goes, as `<result file name>-<system>[-<in flight>].plan.json`
-   * (`halo bench --plans-dir`; not written when absent).
+   * Where each planned system's execution plan goes, as `<result file name>-<system>[-<in flight>].plan.json`,
+   * with what its run measured beside it (`….observed.json`, `ObservedStatistics` in device time, which
+   * `halo plan|run --statistics` reads) (`halo bench --plans-dir`; not written when absent).
    */
   readonly plansDirectory?: string;
 }
@@ -226,12 +227,14 @@ export async function runWorkloadBench(
               /\.json$/,
               "",
             );
-            const path = join(
+            const stem = join(
               options.plansDirectory,
-              `${base}-${system.name}${setting === undefined ? "" : `-${setting.setting}`}.plan.json`,
+              `${base}-${system.name}${setting === undefined ? "" : `-${setting.setting}`}`,
             );
-            await writeFile(path, `${JSON.stringify(plan, null, 2)}\n`);
-            progress(`${label}: wrote its plan to ${path}`);
+            await writeFile(`${stem}.plan.json`, `${JSON.stringify(plan, null, 2)}\n`);
+            if (observed !== undefined)
+              await writeFile(`${stem}.observed.json`, `${JSON.stringify(observed, null, 2)}\n`);
+            progress(`${label}: wrote its plan to ${stem}.plan.json`);
           }
           // The first naive run is the reference every other run's outputs are compared with.
           if (system.name === "naive" && naiveOutputs === undefined) naiveOutputs = outputs;

@@ -5,9 +5,22 @@
  * models the executors hold: see `restrictToResidency`). Planning is bounded by a time
  * limit, and a cache hit costs nothing, so steady online traffic plans each
  * (workflow, size class) once.
+ *
+ * The cache learns from the runs: what each finished run of a workflow version measured
+ * (`RunSummary.observed`: output lengths, prompt sizes, cache hits, tool times) is added up,
+ * and plans are made from those statistics instead of the estimator's defaults. They are
+ * replanned when the queries measured reach the next power of two (1, 2, 4, … queries), so
+ * the statistics sharpen while a workflow's traffic grows and each size class is replanned a
+ * logarithmic number of times.
  */
 import type { CompiledWorkflow, QueryContext } from "@halo/ir";
-import { type ExecutionPlan, type PlanningWorker, planBatch } from "@halo/optimizer";
+import {
+  type ExecutionPlan,
+  mergeObservedStatistics,
+  type ObservedStatistics,
+  type PlanningWorker,
+  planBatch,
+} from "@halo/optimizer";
 import type { ResidencyRestriction } from "./residency-binding.js";
 
 /** How plans are made. */
@@ -27,12 +40,41 @@ export function sizeClass(count: number): number {
   return size;
 }
 
+/** What the runs of one workflow version measured, and the generation plans are keyed by. */
+interface LearnedStatistics {
+  observed: ObservedStatistics;
+  /** Bumped when the queries measured reach the next power of two. */
+  generation: number;
+  nextGenerationAt: number;
+}
+
 export class PlanCache {
   private readonly plans = new Map<string, Promise<ExecutionPlan>>();
+  private readonly learned = new Map<string, LearnedStatistics>();
   hits = 0;
   misses = 0;
 
   constructor(private readonly options: PlanCacheOptions) {}
+
+  /** Adds what a finished run of `workflow` (version `version`) measured to what later plans use. */
+  observe(workflow: string, version: number, observed: ObservedStatistics | undefined): void {
+    if (!observed || observed.queries <= 0 || observed.workflow !== workflow) return;
+    const key = `${workflow}\u0000${version}`;
+    const known = this.learned.get(key);
+    const merged = known ? mergeObservedStatistics(known.observed, observed) : observed;
+    const entry = known ?? { observed: merged, generation: 0, nextGenerationAt: 1 };
+    entry.observed = merged;
+    if (merged.queries >= entry.nextGenerationAt) {
+      entry.generation += 1;
+      while (entry.nextGenerationAt <= merged.queries) entry.nextGenerationAt *= 2;
+    }
+    this.learned.set(key, entry);
+  }
+
+  /** The statistics plans of `workflow` (version `version`) are made from, if any run measured them. */
+  statisticsOf(workflow: string, version: number): ObservedStatistics | undefined {
+    return this.learned.get(`${workflow}\u0000${version}`)?.observed;
+  }
 
   /**
    * The plan for `queries` of `workflow` (version `version`), made once per
@@ -44,7 +86,8 @@ export class PlanCache {
     queries: readonly QueryContext[],
     restriction?: ResidencyRestriction,
   ): Promise<ExecutionPlan> {
-    const key = `${workflow.name}\u0000${version}\u0000${sizeClass(queries.length)}\u0000${restriction?.key ?? ""}`;
+    const learned = this.learned.get(`${workflow.name}\u0000${version}`);
+    const key = `${workflow.name}\u0000${version}\u0000${sizeClass(queries.length)}\u0000${restriction?.key ?? ""}\u0000${learned?.generation ?? 0}`;
     const cached = this.plans.get(key);
     if (cached) {
       this.hits += 1;
@@ -60,6 +103,7 @@ export class PlanCache {
       workers: restriction?.key ? restriction.workers : this.options.workers,
       strategy: this.options.strategy,
       timeLimitMs: this.options.timeLimitMs,
+      ...(learned ? { observed: learned.observed } : {}),
     }).then((result) => result.plan);
     this.plans.set(key, planned);
     // A failed plan is not cached: the next run tries again (and reports its own error).

@@ -167,7 +167,7 @@ export function estimateProblem(options: EstimateOptions): Estimate {
           );
       }
       const tokens = seen
-        ? observedPromptTokens(seen, staticTokens, commonTokens, suffixTokens)
+        ? observedPromptTokens(seen, staticTokens + commonTokens)
         : {
             prefix: staticTokens + commonTokens,
             unique: Math.max(0, Math.round(suffixTokens - commonTokens)),
@@ -247,21 +247,24 @@ function checkObserved(workflow: CompiledWorkflow, observed: ObservedStatistics,
 
 /**
  * An LLM operator's prompt tokens per request from an earlier run's measurement: the engine's
- * count replaces the estimate, split into shared prefix and own tokens in the estimate's
- * proportions (the engine's tokenizer may count the same text differently); the tokens its
- * cache served beyond that prefix are the tokens other requests of the batch share.
+ * count replaces the estimate. The shared prefix keeps the estimate's count (its text is known;
+ * only the run-time parts are guessed), at most what the cache served per item (the engine's
+ * tokenizer may count the prefix shorter, and a batch's first item prefills it); the tokens the
+ * cache served beyond the prefix are the tokens other requests of the batch share.
  */
 function observedPromptTokens(
   seen: { readonly promptTokens: number; readonly cachedTokens: number },
-  staticTokens: number,
-  commonTokens: number,
-  suffixTokens: number,
+  estimatedPrefixTokens: number,
 ): { prefix: number; unique: number; shared: number } {
-  const estimated = staticTokens + suffixTokens;
-  const scale = estimated > 0 ? seen.promptTokens / estimated : 0;
-  const prefix = Math.round((staticTokens + commonTokens) * scale);
-  const unique = Math.max(0, Math.round(seen.promptTokens) - prefix);
-  return { prefix, unique, shared: Math.max(0, seen.cachedTokens - prefix) };
+  const prompt = Math.round(seen.promptTokens);
+  const prefix = Math.round(
+    Math.min(
+      estimatedPrefixTokens,
+      prompt,
+      seen.cachedTokens > 0 ? seen.cachedTokens : Number.POSITIVE_INFINITY,
+    ),
+  );
+  return { prefix, unique: prompt - prefix, shared: Math.max(0, seen.cachedTokens - prefix) };
 }
 
 /**

@@ -17,6 +17,7 @@ export type {
 } from "./execution-plan.js";
 export { ExecutionPlanSchema, PLAN_VERSION, PlanFormatError, parseExecutionPlan } from "./execution-plan.js";
 export {
+  mergeObservedStatistics,
   OBSERVED_STATISTICS_VERSION,
   type ObservedOperatorStatistics,
   type ObservedStatistics,

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { estimateProblem } from "./estimator.js";
 import { PlanFormatError } from "./execution-plan.js";
 import {
+  mergeObservedStatistics,
   OBSERVED_STATISTICS_VERSION,
   type ObservedStatistics,
   parseObservedStatistics,
@@ -84,8 +85,8 @@ describe("observed statistics", () => {
     expect(
       cold.warnings.some((warning) => warning.includes('"answer": prompts depend on run-time outputs')),
     ).toBe(true);
-    const prefixShare =
-      cold.llm.sharedPrefixTokens / (cold.llm.sharedPrefixTokens + cold.llm.uniquePromptTokens);
+    const prefix = cold.llm.sharedPrefixTokens;
+    expect(prefix).toBeGreaterThan(10);
 
     // 40 items answered: 6,000 prompt tokens (150 each), 2,400 served from cache (60 each), 6,400 generated.
     const warm = statisticsOf(
@@ -95,11 +96,22 @@ describe("observed statistics", () => {
       }),
     );
     expect(warm.llm.outputTokens).toBe(160);
-    expect(warm.llm.sharedPrefixTokens + warm.llm.uniquePromptTokens).toBe(150);
-    // The engine's count is split in the estimate's proportions (its tokenizer may count differently).
-    expect(warm.llm.sharedPrefixTokens).toBe(Math.round(150 * prefixShare));
+    // The engine's count replaces the estimate; the known prefix keeps its count, the guessed rest takes the difference.
+    expect(warm.llm.sharedPrefixTokens).toBe(prefix);
+    expect(warm.llm.uniquePromptTokens).toBe(150 - prefix);
     // What the cache served beyond the shared prefix, other requests of the batch share.
-    expect(warm.llm.batchSharedPromptTokens).toBe(60 - warm.llm.sharedPrefixTokens);
+    expect(warm.llm.batchSharedPromptTokens).toBe(60 - prefix);
+    // Prefilled per request, as the run measured: prompt − cached.
+    expect(warm.llm.uniquePromptTokens - (warm.llm.batchSharedPromptTokens ?? 0)).toBe(150 - 60);
+    // A cache that served less than the estimated prefix per item bounds it (the engine counts the prefix shorter).
+    const short = statisticsOf(
+      observed({
+        answer: { kind: "llm", items: 10, promptTokens: 1_500, cachedTokens: 80, generatedTokens: 10 },
+      }),
+    );
+    expect(short.llm.sharedPrefixTokens).toBe(8);
+    expect(short.llm.uniquePromptTokens).toBe(142);
+    expect(short.llm.batchSharedPromptTokens).toBeUndefined();
     expect(warm.tool.latencyMeanMs).toBe(7);
     expect(warm.tool.latencyP95Ms).toBeGreaterThan(7);
     // Measured, not guessed: no warning about the template estimate.
@@ -157,6 +169,31 @@ describe("observed statistics", () => {
     expect(scaleObservedTimes(wall, 2).operators).toEqual({
       lookup: { kind: "tool", calls: 2, busyMs: 20 },
       answer: { kind: "llm", items: 2, promptTokens: 20, cachedTokens: 0, generatedTokens: 8 },
+    });
+  });
+
+  it("add up over runs; an operator that changed kind keeps the later figures", () => {
+    const first = observed({
+      lookup: { kind: "tool", calls: 2, busyMs: 10 },
+      answer: { kind: "llm", items: 2, promptTokens: 20, cachedTokens: 4, generatedTokens: 8 },
+      renamed: { kind: "tool", calls: 1, busyMs: 1 },
+    });
+    const second = {
+      ...observed({
+        lookup: { kind: "tool", calls: 3, busyMs: 5 },
+        answer: { kind: "llm", items: 1, promptTokens: 9, cachedTokens: 0, generatedTokens: 5 },
+        renamed: { kind: "llm", items: 1, promptTokens: 3, cachedTokens: 0, generatedTokens: 2 },
+      }),
+      queries: 7,
+    };
+    expect(mergeObservedStatistics(first, second)).toEqual({
+      ...second,
+      queries: 57,
+      operators: {
+        lookup: { kind: "tool", calls: 5, busyMs: 15 },
+        answer: { kind: "llm", items: 3, promptTokens: 29, cachedTokens: 4, generatedTokens: 13 },
+        renamed: { kind: "llm", items: 1, promptTokens: 3, cachedTokens: 0, generatedTokens: 2 },
+      },
     });
   });
 });

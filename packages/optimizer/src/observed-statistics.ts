@@ -119,3 +119,35 @@ export function scaleObservedTimes(observed: ObservedStatistics, factor: number)
     ),
   };
 }
+
+/**
+ * Two runs' statistics of one workflow added up (`workflow` is the later's). An operator measured
+ * as an LLM operator in one and a tool in the other (the workflow changed) keeps the later figures.
+ */
+export function mergeObservedStatistics(
+  earlier: ObservedStatistics,
+  later: ObservedStatistics,
+): ObservedStatistics {
+  const operators: Record<string, ObservedOperatorStatistics> = { ...earlier.operators };
+  for (const [id, figures] of Object.entries(later.operators)) {
+    const before = Object.hasOwn(operators, id) ? operators[id] : undefined;
+    if (before?.kind === "llm" && figures.kind === "llm") {
+      operators[id] = {
+        kind: "llm",
+        items: before.items + figures.items,
+        promptTokens: before.promptTokens + figures.promptTokens,
+        cachedTokens: before.cachedTokens + figures.cachedTokens,
+        generatedTokens: before.generatedTokens + figures.generatedTokens,
+      };
+    } else if (before?.kind === "tool" && figures.kind === "tool") {
+      operators[id] = {
+        kind: "tool",
+        calls: before.calls + figures.calls,
+        busyMs: before.busyMs + figures.busyMs,
+      };
+    } else {
+      operators[id] = figures;
+    }
+  }
+  return { ...later, queries: earlier.queries + later.queries, operators };
+}

@@ -547,7 +547,7 @@ export const registerBenchCommand: RegisterCommand = (program: Command, io: Comm
     .option("--results-dir <dir>", "where result files and reports go (default benchmarks/results)")
     .option(
       "--plans-dir <dir>",
-      "also write each planned system's execution plan there (<result file>-<system>.plan.json)",
+      "also write each planned system's execution plan there (<result file>-<system>.plan.json) and what its run measured (.observed.json)",
     )
     .option("--tag <name>", "name of the run set, prefixed to the result files (e.g. scale)")
     .option("--report", "only regenerate the reports (markdown, SVG, README block) from the result files")
