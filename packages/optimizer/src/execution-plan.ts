@@ -180,9 +180,12 @@ export class PlanFormatError extends Error {
   }
 }
 
-/** Validates parsed JSON as an execution plan; `where` names the file in errors. */
-export function parseExecutionPlan(value: unknown, where = "plan"): ExecutionPlan {
-  const result = ExecutionPlanSchema.safeParse(value);
+/**
+ * Validates `value` with `schema`, or throws `PlanFormatError` listing each problem as
+ * `<where>: <field path>: <message>` under `invalid <what> in <where>`.
+ */
+export function parseWithSchema<T>(schema: z.ZodType<T>, value: unknown, where: string, what: string): T {
+  const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issues = result.error.issues.map((issue) => {
     const path = issue.path
@@ -190,5 +193,10 @@ export function parseExecutionPlan(value: unknown, where = "plan"): ExecutionPla
       .join("");
     return `${where}: ${path === "" ? "(root)" : path.replace(/^\./, "")}: ${issue.message}`;
   });
-  throw new PlanFormatError(`invalid execution plan in ${where}:\n  ${issues.join("\n  ")}`, issues);
+  throw new PlanFormatError(`invalid ${what} in ${where}:\n  ${issues.join("\n  ")}`, issues);
+}
+
+/** Validates parsed JSON as an execution plan; `where` names the file in errors. */
+export function parseExecutionPlan(value: unknown, where = "plan"): ExecutionPlan {
+  return parseWithSchema(ExecutionPlanSchema, value, where, "execution plan");
 }

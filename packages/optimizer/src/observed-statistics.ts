@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { PlanFormatError } from "./execution-plan.js";
+import { parseWithSchema } from "./execution-plan.js";
 
 /**
  * What an earlier run of a workflow measured per operator (the runtime's
@@ -64,17 +64,11 @@ export function parseObservedStatistics(value: unknown, where = "statistics"): O
     typeof (value as { observed: unknown }).observed === "object"
       ? (value as { observed: unknown }).observed
       : value;
-  const result = ObservedStatisticsSchema.safeParse(candidate);
-  if (result.success) return result.data;
-  const issues = result.error.issues.map((issue) => {
-    const path = issue.path
-      .map((part) => (typeof part === "number" ? `[${part}]` : `.${String(part)}`))
-      .join("");
-    return `${where}: ${path === "" ? "(root)" : path.replace(/^\./, "")}: ${issue.message}`;
-  });
-  throw new PlanFormatError(
-    `invalid observed statistics in ${where} (a run summary from \`halo run --summary\`, or its "observed" member):\n  ${issues.join("\n  ")}`,
-    issues,
+  return parseWithSchema(
+    ObservedStatisticsSchema,
+    candidate,
+    where,
+    'observed statistics (a run summary from `halo run --summary`, or its "observed" member)',
   );
 }
 

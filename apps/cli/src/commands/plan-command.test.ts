@@ -135,7 +135,7 @@ describe("halo plan", () => {
           "bad-stats.json",
           JSON.stringify({ statisticsVersion: 1, workflow: "w", queries: 1, operators: { a: {} } }),
         ),
-        /invalid observed statistics in .*bad-stats\.json[\s\S]*operators\.a/,
+        /invalid observed statistics .* in .*bad-stats\.json[\s\S]*operators\.a/,
       ],
     ];
     for (const [path, message] of cases) {
