@@ -13,12 +13,13 @@
  * the statistics sharpen while a workflow's traffic grows and each size class is replanned a
  * logarithmic number of times.
  */
-import type { CompiledWorkflow, QueryContext } from "@halo/ir";
+import type { CompiledWorkflow, JsonObject, QueryContext } from "@halo/ir";
 import {
   type ExecutionPlan,
   mergeObservedStatistics,
   type ObservedStatistics,
   type PlanningWorker,
+  parseObservedStatistics,
   planBatch,
 } from "@halo/optimizer";
 import type { ResidencyRestriction } from "./residency-binding.js";
@@ -31,6 +32,16 @@ export interface PlanCacheOptions {
   readonly timeLimitMs: number;
   /** Plans kept (least recently used dropped first). */
   readonly capacity: number;
+  /**
+   * Where learned statistics survive restarts (the server store): read once per workflow version
+   * before its first plan, written after each run adds to them. Failures are reported, never fatal.
+   */
+  readonly statisticsStore?: {
+    get(workflow: string, version: number): Promise<JsonObject | undefined>;
+    put(workflow: string, version: number, statistics: JsonObject): Promise<void>;
+  };
+  /** Reports a statistics store failure (default: ignored). */
+  readonly log?: (message: string) => void;
 }
 
 /** The size class of a run of `count` queries. */
@@ -51,24 +62,62 @@ interface LearnedStatistics {
 export class PlanCache {
   private readonly plans = new Map<string, Promise<ExecutionPlan>>();
   private readonly learned = new Map<string, LearnedStatistics>();
+  /** Per workflow version, the read of its stored statistics (done once). */
+  private readonly loads = new Map<string, Promise<void>>();
   hits = 0;
   misses = 0;
 
   constructor(private readonly options: PlanCacheOptions) {}
 
-  /** Adds what a finished run of `workflow` (version `version`) measured to what later plans use. */
-  observe(workflow: string, version: number, observed: ObservedStatistics | undefined): void {
+  /**
+   * Adds what a finished run of `workflow` (version `version`) measured to what later plans use,
+   * and stores the sum. Resolves when it is stored (a store failure is logged).
+   */
+  async observe(workflow: string, version: number, observed: ObservedStatistics | undefined): Promise<void> {
     if (!observed || observed.queries <= 0 || observed.workflow !== workflow) return;
+    await this.loadStored(workflow, version);
     const key = `${workflow}\u0000${version}`;
     const known = this.learned.get(key);
     const merged = known ? mergeObservedStatistics(known.observed, observed) : observed;
     const entry = known ?? { observed: merged, generation: 0, nextGenerationAt: 1 };
     entry.observed = merged;
-    if (merged.queries >= entry.nextGenerationAt) {
-      entry.generation += 1;
-      while (entry.nextGenerationAt <= merged.queries) entry.nextGenerationAt *= 2;
-    }
+    if (merged.queries >= entry.nextGenerationAt) this.nextGeneration(entry);
     this.learned.set(key, entry);
+    await this.options.statisticsStore
+      ?.put(workflow, version, merged as unknown as JsonObject)
+      .catch((error: unknown) =>
+        this.options.log?.(`cannot store the statistics of workflow "${workflow}": ${errorText(error)}`),
+      );
+  }
+
+  private nextGeneration(entry: LearnedStatistics): void {
+    entry.generation += 1;
+    while (entry.nextGenerationAt <= entry.observed.queries) entry.nextGenerationAt *= 2;
+  }
+
+  /** Reads the stored statistics of a workflow version once (before its first plan or observation). */
+  private loadStored(workflow: string, version: number): Promise<void> {
+    const key = `${workflow}\u0000${version}`;
+    const store = this.options.statisticsStore;
+    if (!store) return Promise.resolve();
+    let load = this.loads.get(key);
+    if (!load) {
+      load = store.get(workflow, version).then(
+        (stored) => {
+          if (stored === undefined || this.learned.has(key)) return;
+          const observed = parseObservedStatistics(stored, `stored statistics of workflow "${workflow}"`);
+          const entry = { observed, generation: 0, nextGenerationAt: 1 };
+          this.nextGeneration(entry);
+          this.learned.set(key, entry);
+        },
+        (error: unknown) =>
+          this.options.log?.(`cannot read the statistics of workflow "${workflow}": ${errorText(error)}`),
+      );
+      // A stored value that does not parse is reported and left out (the next run replaces it).
+      load = load.catch((error: unknown) => this.options.log?.(errorText(error)));
+      this.loads.set(key, load);
+    }
+    return load;
   }
 
   /** The statistics plans of `workflow` (version `version`) are made from, if any run measured them. */
@@ -86,6 +135,7 @@ export class PlanCache {
     queries: readonly QueryContext[],
     restriction?: ResidencyRestriction,
   ): Promise<ExecutionPlan> {
+    await this.loadStored(workflow.name, version);
     const learned = this.learned.get(`${workflow.name}\u0000${version}`);
     const key = `${workflow.name}\u0000${version}\u0000${sizeClass(queries.length)}\u0000${restriction?.key ?? ""}\u0000${learned?.generation ?? 0}`;
     const cached = this.plans.get(key);
@@ -114,4 +164,8 @@ export class PlanCache {
     }
     return planned;
   }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -185,6 +185,12 @@ export class WorkScheduler {
       strategy: setup.strategy,
       timeLimitMs: setup.planningTimeLimitMs.batch,
       capacity: 256,
+      statisticsStore: {
+        get: (workflow, version) => setup.store.getWorkflowStatistics(workflow, version),
+        put: (workflow, version, statistics) =>
+          setup.store.putWorkflowStatistics(workflow, version, statistics),
+      },
+      log: setup.log,
     });
   }
 
@@ -512,7 +518,7 @@ export class WorkScheduler {
       if (lane.closed || this.stopped) run.close();
       const summary = await run.finished;
       this.setup.metrics.observeRun("online", summary);
-      this.planCache.observe(registered.workflow.name, registered.stored.updatedAt, summary.observed);
+      void this.planCache.observe(registered.workflow.name, registered.stored.updatedAt, summary.observed);
     } catch (error) {
       const message = errorMessageOf(error);
       this.setup.log(`online run of ${lane.workflow} failed: ${message}`);
@@ -774,7 +780,7 @@ export class WorkScheduler {
     const processor = this.processorFor(kind, registered, plan, onEvent, batchId);
     const summary = await processor.run(queries, { sink, ...(signal ? { signal } : {}) });
     this.setup.metrics.observeRun(kind, summary);
-    this.planCache.observe(registered.workflow.name, registered.stored.updatedAt, summary.observed);
+    void this.planCache.observe(registered.workflow.name, registered.stored.updatedAt, summary.observed);
     return summary;
   }
 

@@ -77,6 +77,22 @@ export class PostgresStore implements ServerStore {
     return rows[0] && workflowFromRow(rows[0]);
   }
 
+  async putWorkflowStatistics(workflow: string, version: number, statistics: JsonObject): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO workflow_statistics (workflow, version, statistics) VALUES ($1, $2, $3)
+       ON CONFLICT (workflow, version) DO UPDATE SET statistics = excluded.statistics`,
+      [workflow, version, JSON.stringify(statistics)],
+    );
+  }
+
+  async getWorkflowStatistics(workflow: string, version: number): Promise<JsonObject | undefined> {
+    const { rows } = await this.pool.query<{ statistics: string }>(
+      "SELECT statistics FROM workflow_statistics WHERE workflow = $1 AND version = $2",
+      [workflow, version],
+    );
+    return rows[0] && (JSON.parse(rows[0].statistics) as JsonObject);
+  }
+
   async listWorkflows(): Promise<StoredWorkflow[]> {
     const { rows } = await this.pool.query<WorkflowRow>("SELECT * FROM workflows ORDER BY name");
     return rows.map(workflowFromRow);

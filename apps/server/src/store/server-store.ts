@@ -97,6 +97,11 @@ export interface ServerStore {
   getWorkflow(name: string): Promise<StoredWorkflow | undefined>;
   listWorkflows(): Promise<StoredWorkflow[]>;
 
+  /** Replaces what the runs of a workflow version measured (`ObservedStatistics` JSON), which plans learn from. */
+  putWorkflowStatistics(workflow: string, version: number, statistics: JsonObject): Promise<void>;
+  /** The statistics of a workflow version as stored (unvalidated JSON), if any. */
+  getWorkflowStatistics(workflow: string, version: number): Promise<JsonObject | undefined>;
+
   /** Creates a batch in `validating` with no queries yet. */
   createBatch(batch: {
     readonly id: string;

@@ -61,6 +61,22 @@ export class SqliteStore implements ServerStore {
     return row && workflowFromRow(row);
   }
 
+  async putWorkflowStatistics(workflow: string, version: number, statistics: JsonObject): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO workflow_statistics (workflow, version, statistics) VALUES (?, ?, ?)
+         ON CONFLICT (workflow, version) DO UPDATE SET statistics = excluded.statistics`,
+      )
+      .run(workflow, version, JSON.stringify(statistics));
+  }
+
+  async getWorkflowStatistics(workflow: string, version: number): Promise<JsonObject | undefined> {
+    const row = this.db
+      .prepare("SELECT statistics FROM workflow_statistics WHERE workflow = ? AND version = ?")
+      .get(workflow, version) as { statistics: string } | undefined;
+    return row && (JSON.parse(row.statistics) as JsonObject);
+  }
+
   async listWorkflows(): Promise<StoredWorkflow[]> {
     const rows = this.db.prepare("SELECT * FROM workflows ORDER BY name").all() as WorkflowRow[];
     return rows.map(workflowFromRow);

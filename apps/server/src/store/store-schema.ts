@@ -125,4 +125,7 @@ export const SCHEMA_STATEMENTS: readonly string[] = [
      id TEXT PRIMARY KEY, workflow TEXT NOT NULL, context TEXT NOT NULL, created_at BIGINT NOT NULL,
      finished_at BIGINT, result TEXT)`,
   `CREATE INDEX IF NOT EXISTS online_queries_pending ON online_queries (created_at) WHERE result IS NULL`,
+  `CREATE TABLE IF NOT EXISTS workflow_statistics (
+     workflow TEXT NOT NULL, version BIGINT NOT NULL, statistics TEXT NOT NULL,
+     PRIMARY KEY (workflow, version))`,
 ];

@@ -42,6 +42,19 @@ export function describeStoreConformance(name: string, initializer: StoreInitial
       expect(await store.getWorkflow("missing")).toBeUndefined();
     });
 
+    it("keeps the statistics of each workflow version, the latest winning", async () => {
+      expect(await store.getWorkflowStatistics("a", 1)).toBeUndefined();
+      await store.putWorkflowStatistics("a", 1, { queries: 2, operators: { x: { kind: "tool", calls: 2 } } });
+      await store.putWorkflowStatistics("a", 2, { queries: 5, operators: {} });
+      await store.putWorkflowStatistics("a", 1, { queries: 3, operators: { x: { kind: "tool", calls: 3 } } });
+      expect(await store.getWorkflowStatistics("a", 1)).toEqual({
+        queries: 3,
+        operators: { x: { kind: "tool", calls: 3 } },
+      });
+      expect(await store.getWorkflowStatistics("a", 2)).toEqual({ queries: 5, operators: {} });
+      expect(await store.getWorkflowStatistics("b", 1)).toBeUndefined();
+    });
+
     it("walks a batch through its states and keeps each result once", async () => {
       await store.createBatch({
         id: "batch_1",
