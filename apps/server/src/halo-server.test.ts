@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { formatProblems, loadWorkflowText } from "@halo/ir";
 import { H100_SIMULATED_PROFILE } from "@halo/profiles";
@@ -298,6 +301,34 @@ describe("limits and trust", () => {
       expect((await fetch(`${test.url}/healthz`)).status).toBe(200);
     } finally {
       await test.close();
+    }
+  });
+
+  it("stores what its runs of a workflow measured, for the next plans and a restart", async () => {
+    const directory = await mkdtemp(join(tmpdir(), "halo-server-learn-"));
+    const store = new SqliteStore(join(directory, "server.sqlite"));
+    const learning = await startTestServer({ store });
+    try {
+      await registerWorkflow(learning.url);
+      const created = await fetch(`${learning.url}/v1/batches?workflow=two-step`, {
+        method: "POST",
+        headers: { "content-type": "application/x-ndjson" },
+        body: queriesJsonl(20),
+      });
+      const batch = (await created.json()) as { id: string };
+      expect(await waitForBatch(learning.url, batch.id)).toMatchObject({ status: "completed" });
+      const version = (await store.getWorkflow("two-step"))!.updatedAt;
+      // Stored after the run's summary (asynchronously): wait for it, bounded.
+      let stored: Record<string, unknown> | undefined;
+      for (let attempt = 0; attempt < 100 && stored === undefined; attempt++) {
+        stored = await store.getWorkflowStatistics("two-step", version);
+        if (stored === undefined) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(stored).toMatchObject({ statisticsVersion: 1, workflow: "two-step", queries: 20 });
+      expect(Object.keys((stored as { operators: object }).operators).sort()).toEqual(["draft", "review"]);
+    } finally {
+      await learning.close();
+      await rm(directory, { recursive: true, force: true });
     }
   });
 
