@@ -229,14 +229,7 @@ export function llmShardCost(
   const uniquePrefillMs =
     uniqueTokens > 0 ? prefillCalls * model.prefill.fixedMs + model.prefill.msPerToken * uniqueTokens : 0;
 
-  const contextTokens = prefixTokens + statistics.uniquePromptTokens;
-  // JSON-schema-constrained output decodes with the profile's structured step costs, when it has them.
-  const decoding = decodeProfileFor(model, statistics.structuredOutput === true);
-  const limited =
-    batchSize === decoding.maxBatchSequences ? decoding : { ...decoding, maxBatchSequences: batchSize };
-  const decode = disabled.batching
-    ? requests * decodeMs(decoding, 1, contextTokens, statistics.outputTokens)
-    : decodeMs(limited, requests, contextTokens, statistics.outputTokens);
+  const decode = shardDecodeMs(model, statistics, requests, batchSize, disabled);
   const prefillMs = prefixPrefillMs + uniquePrefillMs;
   return {
     loadMs,
@@ -253,6 +246,44 @@ export function llmShardCost(
     migratedTokens,
     batchKvBytes: batchKvTokens(statistics, Math.min(batchSize, requests), disabled) * model.kvBytesPerToken,
   };
+}
+
+/** Decode time of `requests` requests of an LLM operator in engine batches of at most `batchSize` sequences. */
+export function shardDecodeMs(
+  model: ModelProfile,
+  statistics: LlmOperatorStatistics,
+  requests: number,
+  batchSize: number,
+  disabled: DisabledOptimizations,
+): number {
+  const contextTokens = statistics.sharedPrefixTokens + statistics.uniquePromptTokens;
+  // JSON-schema-constrained output decodes with the profile's structured step costs, when it has them.
+  const decoding = decodeProfileFor(model, statistics.structuredOutput === true);
+  if (disabled.batching) return requests * decodeMs(decoding, 1, contextTokens, statistics.outputTokens);
+  const limited =
+    batchSize === decoding.maxBatchSequences ? decoding : { ...decoding, maxBatchSequences: batchSize };
+  return decodeMs(limited, requests, contextTokens, statistics.outputTokens);
+}
+
+/**
+ * The least decode time of `requests` requests over every engine batch limit up to `maxBatch`
+ * (measured step tables need not make the largest batch the cheapest): a lower bound on
+ * `llmShardCost(…).decodeMs` whatever else is resident.
+ */
+export function leastShardDecodeMs(
+  model: ModelProfile,
+  statistics: LlmOperatorStatistics,
+  requests: number,
+  maxBatch: number,
+  disabled: DisabledOptimizations,
+): number {
+  if (requests <= 0 || maxBatch <= 0) return 0;
+  let least = Number.POSITIVE_INFINITY;
+  for (let batch = Math.min(maxBatch, requests); batch >= 1; batch--) {
+    least = Math.min(least, shardDecodeMs(model, statistics, requests, batch, disabled));
+    if (disabled.batching) break;
+  }
+  return least;
 }
 
 /** Bytes of the shared prefix's KV cache. */

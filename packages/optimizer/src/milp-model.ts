@@ -1,5 +1,5 @@
 import { kvTransferMs } from "@halo/profiles";
-import { batchSharedTokens, effectiveBatchSize, llmRequestCount } from "./cost-model.js";
+import { batchSharedTokens, effectiveBatchSize, leastShardDecodeMs, llmRequestCount } from "./cost-model.js";
 import type { LinearConstraint, LinearTerm, MilpModel } from "./milp-solvers.js";
 import type { DisabledOptimizations } from "./planning-problem.js";
 import { bit, type ProblemIndex } from "./problem-index.js";
@@ -17,8 +17,8 @@ import { timingTables } from "./timing-tables.js";
  *
  * - a split over k workers gives each ⌊N/k⌋ or ⌈N/k⌉ requests (the DP's
  *   remainder goes by worker state; here any assignment that adds up);
- * - engine batches as if no prefix were resident (the largest batch), waves
- *   of the ⌊N/k⌋ share;
+ * - engine batches at their largest (nothing else resident, the shared
+ *   prefix's KV not counted), waves of the ⌊N/k⌋ share;
  * - a shared prefix used by several operators (same model and key) is
  *   prefilled at least once on each worker that runs one of them, every
  *   other use is free (resident) or costs min(transfer, prefill) — no order
@@ -32,10 +32,16 @@ import { timingTables } from "./timing-tables.js";
  * - model loads: one before a worker's first step and between any two steps
  *   of different models on a worker (sequence-dependent setup).
  *
+ * - decode: the cost model's own price (its measured step tables, structured
+ *   decode) of the ⌊N/k⌋ or ⌈N/k⌉ share, the least over every batch limit up
+ *   to the largest batch, a constant per split size — a linear decode
+ *   model here once overpriced large batches of measured profiles (gpt-oss-20b
+ *   at 1,000 sequences: 157 ms a step linear, 23 ms measured), and the oracle
+ *   called dp's W2 and W5 plans infeasible.
+ *
  * Everything else is the cost model's arithmetic: prefill fixed cost per
- * wave and per token, decode `O·(stepFixed·waves + (perSequence +
- * perContextToken·context)·n)`, the tool times of the timing tables
- * (releases, gaps between operators, tails, pool and chain bounds).
+ * wave and per token, the tool times of the timing tables (releases, gaps
+ * between operators, tails, pool and chain bounds).
  *
  * Variables: `x_o_w` (operator o has a shard on worker w), `u_o_k` (o split
  * over k workers), `v_o_w_k` (= x·u), `n_o_w` (requests), `S_o_w`/`D_o_w` (the
@@ -120,7 +126,8 @@ export function buildOracleModel(
         continue;
       }
       const device = workers[worker]!.profile;
-      const batch = effectiveBatchSize(device, model, statistics, 0, disabled);
+      // The largest batch: nothing else resident and the shared prefix's KV not counted (as when it is resident).
+      const batch = effectiveBatchSize(device, model, statistics, 0, disabled, true);
       if (batch === 0) {
         row.push(undefined);
         continue;
@@ -132,17 +139,15 @@ export function buildOracleModel(
       const prefixTokens = statistics.sharedPrefixTokens;
       const inheritedTokens = parentOf[operator] === undefined ? 0 : statistics.inheritedContext!.tokens;
       const perRequestPrefix = disabled.prefixSharing ? prefixTokens : 0;
-      const output = statistics.outputTokens;
-      const { prefill, decode } = model;
+      const { prefill } = model;
       const prefilledPerRequest =
         perRequestPrefix + statistics.uniquePromptTokens - batchSharedTokens(statistics, disabled);
       const hasUnique = prefilledPerRequest - inheritedTokens > 0;
-      const perWaveMs = (hasUnique ? prefill.fixedMs : 0) + (output > 0 ? output * decode.stepFixedMs : 0);
-      const context = prefixTokens + statistics.uniquePromptTokens;
-      const perSequenceStepMs =
-        decode.stepMsPerSequence + decode.stepMsPerContextToken * (context + output / 2);
-      const perRequestMs =
-        prefill.msPerToken * prefilledPerRequest + (output > 0 ? output * perSequenceStepMs : 0);
+      const perWaveMs = hasUnique ? prefill.fixedMs : 0;
+      const perRequestMs = prefill.msPerToken * prefilledPerRequest;
+      // Decode as the cost model prices it (measured step tables, structured decode), its least
+      // over the batches the shard could get: a constant per share size, never above the price.
+      const decodeOf = (count: number) => leastShardDecodeMs(model, statistics, count, batch, disabled);
       const prefixPrefillMs =
         !disabled.prefixSharing && prefixTokens > 0 ? prefill.fixedMs + prefill.msPerToken * prefixTokens : 0;
       let cheapestTransferMs = Number.POSITIVE_INFINITY;
@@ -158,7 +163,8 @@ export function buildOracleModel(
       for (let k = 1; k <= workers.length; k++) {
         const least = Math.floor(requests / k);
         const waves = Math.ceil(least / batch);
-        fixedByK.push(waves * perWaveMs + (grouped ? 0 : prefixPrefillMs));
+        const decodeMs = Math.min(decodeOf(least), decodeOf(Math.ceil(requests / k)));
+        fixedByK.push(waves * perWaveMs + decodeMs + (grouped ? 0 : prefixPrefillMs));
       }
       const recomputeInheritedMs = prefill.msPerToken * inheritedTokens;
       const transferPerToken = (model.kvBytesPerToken / device.transferBytesPerSecond) * 1000;
