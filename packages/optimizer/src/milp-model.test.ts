@@ -78,6 +78,44 @@ describe("milp oracle", () => {
     }
   });
 
+  it("bounds the exhaustive optimum when decode is priced from a measured step table", async () => {
+    // Measured tables are far from the linear fit (large batches cheap, a dip from noise): the
+    // oracle once took the linear model and called dp's plans of W2 and W5 infeasible.
+    const table = {
+      batches: [1, 8, 64, 200, 512],
+      contexts: [100, 4000],
+      stepMs: [
+        [20, 22],
+        [21, 23],
+        [24, 30],
+        [23, 34],
+        [40, 70],
+      ],
+    };
+    for (const tiny of tinyProblems(5, 760)) {
+      const problem = {
+        ...tiny,
+        workers: tiny.workers.map((worker) => ({
+          ...worker,
+          profile: {
+            ...worker.profile,
+            models: Object.fromEntries(
+              Object.entries(worker.profile.models).map(([name, model]) => [
+                name,
+                { ...model, decode: { ...model.decode, stepMsPerSequence: 0.5 }, decodeTable: table },
+              ]),
+            ),
+          },
+        })),
+      };
+      const optimum = exhaustiveOptimum(indexProblem(problem), NO_DISABLED_OPTIMIZATIONS, true).makespanMs;
+      const milp = await runStrategy(problem, { strategy: "milp", solver: "highs", timeLimitMs: 20_000 });
+      expect(milp.solver!.bestBoundMs!, problem.workflow).toBeLessThanOrEqual(optimum * (1 + 1e-6));
+      expect(milp.solver!.status, problem.workflow).not.toBe("no-solution");
+      expect(milp.warnings.join(" "), problem.workflow).not.toContain("infeasible");
+    }
+  });
+
   it("without splitting, bounds the exhaustive whole-operator optimum", async () => {
     for (const problem of tinyProblems(5, 740)) {
       const index = indexProblem(problem);
