@@ -129,6 +129,18 @@ describe("PlanCache", () => {
       expect(messages).toHaveLength(2);
       expect(messages[0]).toMatch(/stored statistics of workflow "two-step"/);
       expect(messages[1]).toBe('cannot store the statistics of workflow "two-step": disk full');
+
+      // A store that never answers holds no plan up: after its timeout the cache plans without it.
+      const frozenMessages: string[] = [];
+      const frozen = cache({
+        statisticsStore: { get: () => new Promise(() => undefined), put: () => new Promise(() => undefined) },
+        statisticsTimeoutMs: 50,
+        log: (message) => frozenMessages.push(message),
+      });
+      expect(await draftOutput(frozen)).toBe(cold);
+      expect(frozenMessages).toEqual([
+        'cannot read the statistics of workflow "two-step": no answer in 50 ms',
+      ]);
     } finally {
       await rm(directory, { recursive: true, force: true });
     }

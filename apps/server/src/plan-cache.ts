@@ -40,9 +40,13 @@ export interface PlanCacheOptions {
     get(workflow: string, version: number): Promise<JsonObject | undefined>;
     put(workflow: string, version: number, statistics: JsonObject): Promise<void>;
   };
+  /** How long a read of stored statistics may take before planning goes on without it (default 5 s). */
+  readonly statisticsTimeoutMs?: number;
   /** Reports a statistics store failure (default: ignored). */
   readonly log?: (message: string) => void;
 }
+
+const STATISTICS_TIMEOUT_MS = 5_000;
 
 /** The size class of a run of `count` queries. */
 export function sizeClass(count: number): number {
@@ -51,17 +55,18 @@ export function sizeClass(count: number): number {
   return size;
 }
 
-/** What the runs of one workflow version measured, and the generation plans are keyed by. */
-interface LearnedStatistics {
-  observed: ObservedStatistics;
-  /** Bumped when the queries measured reach the next power of two. */
-  generation: number;
-  nextGenerationAt: number;
+/**
+ * The generation plans made from `observed` are keyed by: it grows by one each time the queries
+ * measured reach the next power of two (0 without statistics).
+ */
+export function statisticsGeneration(observed: ObservedStatistics | undefined): number {
+  return observed && observed.queries >= 1 ? Math.floor(Math.log2(observed.queries)) + 1 : 0;
 }
 
 export class PlanCache {
   private readonly plans = new Map<string, Promise<ExecutionPlan>>();
-  private readonly learned = new Map<string, LearnedStatistics>();
+  /** Per workflow version, what its runs measured, added up. */
+  private readonly learned = new Map<string, ObservedStatistics>();
   /** Per workflow version, the read of its stored statistics (done once). */
   private readonly loads = new Map<string, Promise<void>>();
   hits = 0;
@@ -78,21 +83,13 @@ export class PlanCache {
     await this.loadStored(workflow, version);
     const key = `${workflow}\u0000${version}`;
     const known = this.learned.get(key);
-    const merged = known ? mergeObservedStatistics(known.observed, observed) : observed;
-    const entry = known ?? { observed: merged, generation: 0, nextGenerationAt: 1 };
-    entry.observed = merged;
-    if (merged.queries >= entry.nextGenerationAt) this.nextGeneration(entry);
-    this.learned.set(key, entry);
+    const merged = known ? mergeObservedStatistics(known, observed) : observed;
+    this.learned.set(key, merged);
     await this.options.statisticsStore
       ?.put(workflow, version, merged as unknown as JsonObject)
       .catch((error: unknown) =>
         this.options.log?.(`cannot store the statistics of workflow "${workflow}": ${errorText(error)}`),
       );
-  }
-
-  private nextGeneration(entry: LearnedStatistics): void {
-    entry.generation += 1;
-    while (entry.nextGenerationAt <= entry.observed.queries) entry.nextGenerationAt *= 2;
   }
 
   /** Reads the stored statistics of a workflow version once (before its first plan or observation). */
@@ -102,19 +99,27 @@ export class PlanCache {
     if (!store) return Promise.resolve();
     let load = this.loads.get(key);
     if (!load) {
-      load = store.get(workflow, version).then(
+      // A store that stops answering must not hold planning up: after the timeout, plan without it.
+      const timeoutMs = this.options.statisticsTimeoutMs ?? STATISTICS_TIMEOUT_MS;
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
+      });
+      load = Promise.race([store.get(workflow, version), timeout]).then(
         (stored) => {
           if (stored === undefined || this.learned.has(key)) return;
-          const observed = parseObservedStatistics(stored, `stored statistics of workflow "${workflow}"`);
-          const entry = { observed, generation: 0, nextGenerationAt: 1 };
-          this.nextGeneration(entry);
-          this.learned.set(key, entry);
+          this.learned.set(
+            key,
+            parseObservedStatistics(stored, `stored statistics of workflow "${workflow}"`),
+          );
         },
         (error: unknown) =>
           this.options.log?.(`cannot read the statistics of workflow "${workflow}": ${errorText(error)}`),
       );
       // A stored value that does not parse is reported and left out (the next run replaces it).
-      load = load.catch((error: unknown) => this.options.log?.(errorText(error)));
+      load = load
+        .catch((error: unknown) => this.options.log?.(errorText(error)))
+        .finally(() => clearTimeout(timer));
       this.loads.set(key, load);
     }
     return load;
@@ -122,7 +127,7 @@ export class PlanCache {
 
   /** The statistics plans of `workflow` (version `version`) are made from, if any run measured them. */
   statisticsOf(workflow: string, version: number): ObservedStatistics | undefined {
-    return this.learned.get(`${workflow}\u0000${version}`)?.observed;
+    return this.learned.get(`${workflow}\u0000${version}`);
   }
 
   /**
@@ -137,7 +142,7 @@ export class PlanCache {
   ): Promise<ExecutionPlan> {
     await this.loadStored(workflow.name, version);
     const learned = this.learned.get(`${workflow.name}\u0000${version}`);
-    const key = `${workflow.name}\u0000${version}\u0000${sizeClass(queries.length)}\u0000${restriction?.key ?? ""}\u0000${learned?.generation ?? 0}`;
+    const key = `${workflow.name}\u0000${version}\u0000${sizeClass(queries.length)}\u0000${restriction?.key ?? ""}\u0000${statisticsGeneration(learned)}`;
     const cached = this.plans.get(key);
     if (cached) {
       this.hits += 1;
@@ -153,7 +158,7 @@ export class PlanCache {
       workers: restriction?.key ? restriction.workers : this.options.workers,
       strategy: this.options.strategy,
       timeLimitMs: this.options.timeLimitMs,
-      ...(learned ? { observed: learned.observed } : {}),
+      ...(learned ? { observed: learned } : {}),
     }).then((result) => result.plan);
     this.plans.set(key, planned);
     // A failed plan is not cached: the next run tries again (and reports its own error).

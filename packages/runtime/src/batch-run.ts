@@ -24,7 +24,11 @@ import {
   renderOperatorRequest,
   requestKey,
 } from "@halo/ir/internal";
-import { type ExecutionPlan, OBSERVED_STATISTICS_VERSION } from "@halo/optimizer";
+import {
+  type ExecutionPlan,
+  OBSERVED_STATISTICS_VERSION,
+  type ObservedOperatorStatistics,
+} from "@halo/optimizer";
 import type { BatchFigures } from "@halo/protocol";
 import { BatchedDispatcher } from "./batched-dispatcher.js";
 import type { ExecutorWorker } from "./executor-worker.js";
@@ -138,10 +142,7 @@ export class BatchRun implements LlmHost {
   private readonly executorsLost: string[] = [];
   private readonly deviations: PlanDeviationTracker;
   /** Per LLM operator, what its Generate calls measured (`RunSummary.observed`). */
-  private readonly observedLlm = new Map<
-    string,
-    { kind: "llm"; items: number; promptTokens: number; cachedTokens: number; generatedTokens: number }
-  >();
+  private readonly observedLlm = new Map<string, Extract<ObservedOperatorStatistics, { kind: "llm" }>>();
   private readonly counters: Counters = {
     ok: 0,
     failed: 0,
